@@ -1,0 +1,8 @@
+//! wirewalk: walk a learner through the OSI layers of real packets.
+//!
+//! Data flows one way: `source` → `dissect` → `analysis` → `explain` → `render`.
+//! See `../shared/DESIGN.md` and the README for the map.
+
+pub mod analysis;
+pub mod frame;
+pub mod cli;
