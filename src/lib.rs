@@ -4,5 +4,11 @@
 //! See `../shared/DESIGN.md` and the README for the map.
 
 pub mod analysis;
+pub mod dissect;
+pub mod explain;
+pub mod filter;
 pub mod frame;
+pub mod pipeline;
+pub mod render;
+pub mod source;
 pub mod cli;

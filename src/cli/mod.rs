@@ -1,6 +1,156 @@
-//! Command line: clap arguments resolved once into plain settings, then the pipeline runs.
+//! Command line: clap arguments resolved once into plain settings (colour, terminal,
+//! width), then the pipeline runs. Errors end as one line on stderr and an exit code.
+
+mod inspect;
+mod output;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub use output::Settings;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wirewalk",
+    version,
+    about = "Walk through the OSI layers of real packets: TCP handshakes, WebSocket upgrades and Socket.IO, explained",
+    after_help = "Start with `wirewalk` (the tour), `wirewalk inspect FILE` for a capture, or `wirewalk explain osi`."
+)]
+pub struct Cli {
+    /// When to colour the output (NO_COLOR is honoured in auto mode).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Annotate a pcap or pcapng capture, packet by packet, layer by layer.
+    Inspect(InspectArgs),
+    /// A short plain-language explanation of a concept (osi, syn, upgrade, mask, socketio…).
+    Explain {
+        /// The topic; without one, the list of topics.
+        topic: Option<String>,
+    },
+}
+
+/// How to show packets: shared by every command that shows packets.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ViewArgs {
+    /// JSON Lines (one object per packet, then conversations and a summary).
+    #[arg(long, group = "format")]
+    pub json: bool,
+    /// One line per packet, like tcpdump -nn.
+    #[arg(long, group = "format")]
+    pub summary: bool,
+    /// A hex dump with each byte coloured by its layer.
+    #[arg(long, group = "format")]
+    pub hex: bool,
+    /// Values only, without the plain-language explanations.
+    #[arg(long)]
+    pub brief: bool,
+    /// Stop after showing N packets.
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+    /// Show only packet number N.
+    #[arg(long, value_name = "N")]
+    pub packet: Option<u64>,
+    /// Show only TCP/UDP conversation N (the stream index, as in Wireshark).
+    #[arg(long, value_name = "N")]
+    pub stream: Option<u32>,
+    /// Show only packets that match, e.g. "tcp port 8080 and not rst".
+    #[arg(short = 'f', long, value_name = "EXPR")]
+    pub filter: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The capture file (.pcap or .pcapng; `-` reads standard input).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
 
 /// Runs wirewalk with the process's arguments and returns the exit code.
 pub fn run() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let settings = Settings::resolve(cli.color);
+    let result = match cli.command {
+        Some(Command::Inspect(args)) => inspect::run(&args, &settings),
+        Some(Command::Explain { topic }) => explain(topic.as_deref(), &settings),
+        None => explain(None, &settings),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(Failure::BrokenPipe) => 0,
+        Err(Failure::Message(code, msg)) => {
+            eprintln!("wirewalk: {msg}");
+            code
+        }
+    }
+}
+
+/// Why a command stopped early.
+#[derive(Debug)]
+pub enum Failure {
+    /// The reader went away (`| head`): not an error.
+    BrokenPipe,
+    /// A one-line message and the exit code.
+    Message(i32, String),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure::BrokenPipe
+        } else {
+            Failure::Message(1, format!("cannot write the output: {e}"))
+        }
+    }
+}
+
+fn explain(topic: Option<&str>, settings: &Settings) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = settings.stdout();
+    match topic {
+        Some(t) => match crate::explain::topic(t) {
+            Some(text) => {
+                writeln!(out, "{}", settings.theme.bold(t))?;
+                for line in text.trim().lines() {
+                    for w in crate::render::terminal::wrap(line, settings.width, 0) {
+                        writeln!(out, "{w}")?;
+                    }
+                }
+            }
+            None => {
+                return Err(Failure::Message(
+                    1,
+                    format!("no topic '{t}' — `wirewalk explain` lists them: {}", crate::explain::topics().join(", ")),
+                ))
+            }
+        },
+        None => {
+            writeln!(out, "Topics (wirewalk explain TOPIC):")?;
+            for line in crate::render::terminal::wrap(&crate::explain::topics().join(", "), settings.width, 2) {
+                writeln!(out, "{line}")?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
 }

@@ -1,0 +1,95 @@
+//! `wirewalk inspect FILE`: read the capture streaming, run every frame through the
+//! pipeline, show the ones asked for.
+
+use std::io::Write;
+
+use super::{Failure, InspectArgs, Settings, ViewArgs};
+use crate::filter::Filter;
+use crate::frame::Frame;
+use crate::pipeline::Pipeline;
+use crate::render::hex::HexRender;
+use crate::render::json::JsonRender;
+use crate::render::summary::SummaryRender;
+use crate::render::terminal::{TreeOptions, TreeRender};
+use crate::render::Render;
+use crate::source::pcap::PcapReader;
+use crate::source::SourceError;
+
+pub fn run(args: &InspectArgs, settings: &Settings) -> Result<(), Failure> {
+    let reader = if args.file.as_os_str() == "-" {
+        PcapReader::from_reader(std::io::stdin(), "standard input")
+    } else {
+        PcapReader::open(&args.file)
+    }
+    .map_err(|e| Failure::Message(1, e.0))?;
+    let mut out = settings.stdout();
+    let mut reader = reader;
+    let result = show(&mut reader, &args.view, settings, &mut out, |r| r.warnings().to_vec());
+    out.flush()?;
+    result
+}
+
+/// The renderer the view flags ask for.
+pub fn renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
+    if view.json {
+        Box::new(JsonRender::new())
+    } else if view.summary {
+        Box::new(SummaryRender::new(settings.theme))
+    } else if view.hex {
+        Box::new(HexRender::new(settings.theme))
+    } else {
+        Box::new(TreeRender::new(TreeOptions { theme: settings.theme, width: settings.width, explain: !view.brief }))
+    }
+}
+
+/// Runs frames from any source through the pipeline and the chosen renderer.
+pub fn show<S>(
+    source: &mut S,
+    view: &ViewArgs,
+    settings: &Settings,
+    out: &mut dyn Write,
+    warnings: impl Fn(&S) -> Vec<String>,
+) -> Result<(), Failure>
+where
+    S: Iterator<Item = Result<Frame, SourceError>>,
+{
+    let filter = match &view.filter {
+        Some(f) => Some(Filter::parse(f).map_err(|e| Failure::Message(2, format!("bad filter: {e}")))?),
+        None => None,
+    };
+    let mut render = renderer(view, settings);
+    let mut pipeline = Pipeline::new();
+    let mut shown = 0u64;
+    let mut error = None;
+    for item in source.by_ref() {
+        let frame = match item {
+            Ok(f) => f,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        };
+        let packet = pipeline.process(frame);
+        if view.packet.is_some_and(|n| n != packet.frame.number)
+            || view.stream.is_some_and(|s| packet.analysis.stream != Some(s))
+            || filter.as_ref().is_some_and(|f| !f.matches(&packet))
+        {
+            continue;
+        }
+        render.packet(out, &packet, &pipeline.analyzer)?;
+        shown += 1;
+        if view.count.is_some_and(|c| shown >= c) || view.packet.is_some() {
+            break;
+        }
+    }
+    let mut notes = warnings(source);
+    if let Some(e) = &error {
+        notes.push(e.0.clone());
+    }
+    render.finish(out, &pipeline.analyzer, &notes)?;
+    match error {
+        // Packets before a corrupt record were shown; the command still failed.
+        Some(e) => Err(Failure::Message(1, e.0)),
+        None => Ok(()),
+    }
+}

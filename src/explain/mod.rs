@@ -1,0 +1,40 @@
+//! Plain language for every layer, field, note and tag. Pure functions: (layer or event,
+//! context) → text. The wording itself lives in the TOML files of `text/`, one per
+//! subject, so that it is easy to review and translate; this module only picks the
+//! template and fills its `{placeholders}`.
+
+mod layers;
+mod template;
+
+pub use layers::{layer_explain, layer_headline, layer_details, osi_name};
+pub use template::{text, texts, Args};
+
+use crate::analysis::Tag;
+use crate::dissect::Note;
+
+/// The sentence for a note (a cut, a bad checksum, a protocol violation).
+pub fn note(n: &Note) -> String {
+    let args: Vec<(&str, &str)> = n.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    text(&format!("notes.{}", n.key), &args)
+}
+
+/// What an analysis tag means, for a learner.
+pub fn tag(t: Tag) -> String {
+    text(&format!("tags.{}", t.name()), &[])
+}
+
+/// A topic for `wirewalk explain TOPIC`, if there is one by that name.
+pub fn topic(name: &str) -> Option<String> {
+    let key = format!("topics.{}", name.to_ascii_lowercase());
+    texts().get(&key).map(|t| t.render(&[]))
+}
+
+/// The names of all topics, sorted.
+pub fn topics() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = texts().keys().filter_map(|k| k.strip_prefix("topics.")).collect();
+    v.sort_unstable();
+    v
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,131 @@
+//! The text tables: every `text/*.toml` file, flattened to `file-section.key` → template.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// The files of wording, built into the binary so it works from anywhere.
+const FILES: &[(&str, &str)] = &[
+    ("layers", include_str!("text/layers.toml")),
+    ("notes", include_str!("text/notes.toml")),
+    ("tags", include_str!("text/tags.toml")),
+    ("topics", include_str!("text/topics.toml")),
+];
+
+/// A template split once into literal text and `{name}` holes.
+#[derive(Debug, Clone)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Lit(String),
+    Hole(String),
+}
+
+pub type Args<'a> = [(&'a str, &'a str)];
+
+impl Template {
+    fn parse(s: &str) -> Template {
+        let mut parts = Vec::new();
+        let mut rest = s;
+        while let Some(open) = rest.find('{') {
+            match rest[open..].find('}') {
+                Some(close) => {
+                    if open > 0 {
+                        parts.push(Part::Lit(rest[..open].to_string()));
+                    }
+                    parts.push(Part::Hole(rest[open + 1..open + close].to_string()));
+                    rest = &rest[open + close + 1..];
+                }
+                None => break,
+            }
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Lit(rest.to_string()));
+        }
+        Template { parts }
+    }
+
+    /// Appends the filled template to `out`. A hole with no value keeps its `{name}`,
+    /// which a test catches.
+    pub fn render_into(&self, out: &mut String, args: &Args<'_>) {
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Hole(name) => match args.iter().find(|(k, _)| k == name) {
+                    Some((_, v)) => out.push_str(v),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                },
+            }
+        }
+    }
+
+    pub fn render(&self, args: &Args<'_>) -> String {
+        let mut s = String::new();
+        self.render_into(&mut s, args);
+        s
+    }
+
+    /// The names of the holes, for checks.
+    pub fn holes(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Hole(h) => Some(h.as_str()),
+            Part::Lit(_) => None,
+        })
+    }
+}
+
+fn flatten(prefix: &str, v: &toml::Value, out: &mut HashMap<String, Template>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                flatten(&format!("{prefix}.{k}"), v, out);
+            }
+        }
+        toml::Value::String(s) => {
+            out.insert(prefix.to_string(), Template::parse(s.trim_end()));
+        }
+        other => {
+            out.insert(prefix.to_string(), Template::parse(&other.to_string()));
+        }
+    }
+}
+
+/// All templates by key. The files are checked by tests; a broken file is a build bug.
+pub fn texts() -> &'static HashMap<String, Template> {
+    static TEXTS: OnceLock<HashMap<String, Template>> = OnceLock::new();
+    TEXTS.get_or_init(|| {
+        let mut out = HashMap::new();
+        for (name, src) in FILES {
+            match src.parse::<toml::Table>() {
+                Ok(t) => flatten(name, &toml::Value::Table(t), &mut out),
+                Err(e) => {
+                    out.insert(format!("{name}.__error"), Template::parse(&e.to_string()));
+                }
+            }
+        }
+        out
+    })
+}
+
+/// The filled template for `key`, or the key itself when there is no such text
+/// (tests make sure every key used has its text).
+pub fn text(key: &str, args: &Args<'_>) -> String {
+    match texts().get(key) {
+        Some(t) => t.render(args),
+        None => key.to_string(),
+    }
+}
+
+/// Appends the filled template to `out` (no allocation for the lookup's result).
+pub fn text_into(out: &mut String, key: &str, args: &Args<'_>) {
+    match texts().get(key) {
+        Some(t) => t.render_into(out, args),
+        None => out.push_str(key),
+    }
+}

@@ -1,0 +1,158 @@
+//! JSON Lines, exactly as SPEC.md says: one `packet` object per frame, then one
+//! `conversation` object per stream, then a `summary`. Keys are a contract.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::Render;
+use crate::analysis::{Analyzer, Tag, TcpState};
+use crate::dissect::{Header, Level};
+use crate::explain;
+use crate::pipeline::Packet;
+
+#[derive(Serialize)]
+struct JsonLayer<'a> {
+    osi: u8,
+    protocol: &'static str,
+    range: [usize; 2],
+    fields: &'a Header,
+    explain: String,
+}
+
+#[derive(Serialize)]
+struct JsonNote {
+    level: Level,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct JsonStates {
+    client: TcpState,
+    server: TcpState,
+}
+
+#[derive(Serialize)]
+struct JsonPacket<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    number: u64,
+    time: f64,
+    wire_len: u32,
+    captured_len: usize,
+    link: &'static str,
+    stream: Option<u32>,
+    layers: Vec<JsonLayer<'a>>,
+    analysis: &'a [Tag],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<JsonNote>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<JsonStates>,
+}
+
+#[derive(Serialize)]
+struct JsonWarning {
+    packet: Option<u64>,
+    text: String,
+}
+
+/// Writes JSON Lines.
+#[derive(Default)]
+pub struct JsonRender {
+    warnings: Vec<JsonWarning>,
+    warnings_omitted: u64,
+}
+
+const MAX_LISTED_WARNINGS: usize = 10_000;
+
+impl JsonRender {
+    pub fn new() -> JsonRender {
+        JsonRender::default()
+    }
+
+    fn warn(&mut self, packet: Option<u64>, text: String) {
+        if self.warnings.len() < MAX_LISTED_WARNINGS {
+            self.warnings.push(JsonWarning { packet, text });
+        } else {
+            self.warnings_omitted += 1;
+        }
+    }
+}
+
+impl Render for JsonRender {
+    fn packet(&mut self, out: &mut dyn Write, p: &Packet, _an: &Analyzer) -> io::Result<()> {
+        let d = &p.dissection;
+        let layers = d
+            .layers
+            .iter()
+            .map(|l| {
+                let mut text = String::new();
+                explain::layer_explain(&mut text, l);
+                JsonLayer { osi: l.osi(), protocol: l.header.protocol(), range: [l.range.0, l.range.1], fields: &l.header, explain: text }
+            })
+            .collect();
+        let notes: Vec<JsonNote> =
+            d.notes.iter().chain(&p.analysis.notes).map(|n| JsonNote { level: n.level, text: explain::note(n) }).collect();
+        for n in &notes {
+            if n.level == Level::Warning {
+                self.warn(Some(p.frame.number), n.text.clone());
+            }
+        }
+        let pkt = JsonPacket {
+            kind: "packet",
+            number: p.frame.number,
+            time: p.frame.time.as_f64(),
+            wire_len: p.frame.wire_len,
+            captured_len: p.frame.data.len(),
+            link: p.frame.link.name(),
+            stream: p.analysis.stream,
+            layers,
+            analysis: &p.analysis.tags,
+            notes,
+            state: p.analysis.states.map(|[c, s]| JsonStates { client: c, server: s }),
+        };
+        serde_json::to_writer(&mut *out, &pkt)?;
+        out.write_all(b"\n")
+    }
+
+    fn finish(&mut self, out: &mut dyn Write, an: &Analyzer, source_warnings: &[String]) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct Conv<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            #[serde(flatten)]
+            c: &'a crate::analysis::ConversationSummary,
+        }
+        let mut tcp = 0;
+        let mut udp = 0;
+        for c in an.conversations() {
+            let s = c.summary();
+            match s.transport {
+                crate::analysis::Transport::Tcp => tcp += 1,
+                crate::analysis::Transport::Udp => udp += 1,
+            }
+            serde_json::to_writer(&mut *out, &Conv { kind: "conversation", c: &s })?;
+            out.write_all(b"\n")?;
+        }
+        for w in source_warnings {
+            self.warn(None, w.clone());
+        }
+        let t = &an.totals;
+        let duration = match (t.first, t.last) {
+            (Some(a), Some(b)) => b.since(a),
+            _ => 0.0,
+        };
+        let summary = serde_json::json!({
+            "type": "summary",
+            "packets": t.packets,
+            "bytes": t.bytes,
+            "duration": duration,
+            "conversations": {"tcp": tcp, "udp": udp},
+            "analysis": t.problems,
+            "warnings": self.warnings,
+            "warnings_omitted": self.warnings_omitted,
+        });
+        serde_json::to_writer(&mut *out, &summary)?;
+        out.write_all(b"\n")
+    }
+}

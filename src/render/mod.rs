@@ -1,0 +1,25 @@
+//! Everything that writes: the layer tree, the one-line summary, the hex dump, JSON
+//! Lines (and capture files). Renderers write only to the `Write` they are given, so
+//! each can be tested into a `Vec<u8>` with colour off.
+
+pub mod escape;
+pub mod hex;
+pub mod json;
+pub mod summary;
+pub mod terminal;
+pub mod theme;
+
+pub use escape::{escape, escape_bytes};
+pub use theme::Theme;
+
+use std::io::{self, Write};
+
+use crate::analysis::Analyzer;
+use crate::pipeline::Packet;
+
+/// What every output format does: one call per packet, one at the end.
+pub trait Render {
+    fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()>;
+    /// After the last packet: totals, conversations, warnings about the source.
+    fn finish(&mut self, out: &mut dyn Write, an: &Analyzer, source_warnings: &[String]) -> io::Result<()>;
+}

@@ -1,0 +1,113 @@
+//! One line per packet, like `tcpdump -nn`: time, addresses, protocol and the facts
+//! that matter, then the analysis tags.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::{escape, terminal::finish_text, Render, Theme};
+use crate::analysis::Analyzer;
+use crate::dissect::Header;
+use crate::pipeline::Packet;
+
+pub struct SummaryRender {
+    theme: Theme,
+    first_time: Option<crate::frame::Timestamp>,
+    line: String,
+}
+
+impl SummaryRender {
+    pub fn new(theme: Theme) -> SummaryRender {
+        SummaryRender { theme, first_time: None, line: String::with_capacity(256) }
+    }
+}
+
+/// The one-line description of a packet (without number and time).
+pub fn describe(p: &Packet, s: &mut String) {
+    let d = &p.dissection;
+    let ip = d.ip_addrs();
+    let mut top: Option<&Header> = None;
+    for l in &d.layers {
+        top = Some(&l.header);
+    }
+    match (d.tcp(), d.udp(), ip) {
+        (Some(t), _, Some((src, dst))) => {
+            let _ = write!(s, "{} > {} TCP [", sock(src, t.src_port), sock(dst, t.dst_port));
+            let mut first = true;
+            for n in t.flags().names() {
+                if !first {
+                    s.push(' ');
+                }
+                s.push_str(n);
+                first = false;
+            }
+            s.push(']');
+            if let Some(seq) = t.seq {
+                let _ = write!(s, " seq={seq}");
+            }
+            if t.has(crate::dissect::TcpFlags::ACK) {
+                if let Some(ack) = t.ack {
+                    let _ = write!(s, " ack={ack}");
+                }
+            }
+            if let Some(w) = t.window {
+                let _ = write!(s, " win={w}");
+            }
+            let _ = write!(s, " len={}", t.payload_len());
+            if let Some(m) = t.mss {
+                let _ = write!(s, " mss={m}");
+            }
+            if let Some(ws) = t.window_scale {
+                let _ = write!(s, " ws={ws}");
+            }
+        }
+        (None, Some(u), Some((src, dst))) => {
+            let _ = write!(s, "{} > {} UDP len={}", sock(src, u.src_port), sock(dst, u.dst_port), u.length.saturating_sub(8));
+            if let Some(Header::Dns(dns)) = top {
+                let q = dns.questions.first().map(|q| format!("{} {}", q.qtype, escape(&q.name))).unwrap_or_default();
+                if dns.response {
+                    let a: Vec<String> = dns.answers.iter().take(3).map(|a| escape(&a.data).into_owned()).collect();
+                    let _ = write!(s, " DNS response {q} → {}", a.join(","));
+                } else {
+                    let _ = write!(s, " DNS query {q}");
+                }
+            }
+        }
+        _ => match top {
+            Some(h) => {
+                let layer = d.layers.last().expect("top layer exists");
+                let _ = write!(s, "{} {}", h.protocol().to_uppercase(), escape(&crate::explain::layer_headline(layer)));
+                let _ = layer;
+            }
+            None => {
+                let _ = write!(s, "{} bytes, not dissected", p.frame.data.len());
+            }
+        },
+    }
+}
+
+fn sock(ip: std::net::IpAddr, port: u16) -> String {
+    match ip {
+        std::net::IpAddr::V4(a) => format!("{a}:{port}"),
+        std::net::IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+impl Render for SummaryRender {
+    fn packet(&mut self, out: &mut dyn Write, p: &Packet, _an: &Analyzer) -> io::Result<()> {
+        let first = *self.first_time.get_or_insert(p.frame.time);
+        self.line.clear();
+        describe(p, &mut self.line);
+        let mut tags = String::new();
+        for t in &p.analysis.tags {
+            tags.push(' ');
+            tags.push_str(t.name());
+        }
+        let problem = p.analysis.tags.iter().any(|t| t.is_problem());
+        let tags = if problem { self.theme.warn(&tags) } else { self.theme.dim(&tags) };
+        writeln!(out, "{:>5} {:>11.6} {}{}", p.frame.number, p.frame.time.since(first), self.line, tags)
+    }
+
+    fn finish(&mut self, out: &mut dyn Write, an: &Analyzer, source_warnings: &[String]) -> io::Result<()> {
+        finish_text(out, an, source_warnings, self.theme)
+    }
+}

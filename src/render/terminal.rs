@@ -1,0 +1,221 @@
+//! The layer tree: every packet from the wire up, one OSI layer a line, each in its
+//! colour, with the plain-language explanation under it.
+
+use std::io::{self, Write};
+
+use super::{escape, Render, Theme};
+use crate::analysis::{Analyzer, Transport};
+use crate::dissect::{Level, TcpFlags};
+use crate::explain;
+use crate::pipeline::Packet;
+
+/// Settings for the tree, decided once by the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct TreeOptions {
+    pub theme: Theme,
+    /// Wrap explanations at this many columns.
+    pub width: usize,
+    /// Show the plain-language explanations (off: values only).
+    pub explain: bool,
+}
+
+pub struct TreeRender {
+    opts: TreeOptions,
+    first_time: Option<crate::frame::Timestamp>,
+}
+
+const LABEL_WIDTH: usize = 17;
+
+/// Word-wraps `text` to `width` columns, every line indented by `indent` spaces.
+pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
+    let avail = width.saturating_sub(indent).max(20);
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        let mut len = 0;
+        for word in para.split(' ') {
+            let wlen = word.chars().count();
+            if len > 0 && len + 1 + wlen > avail {
+                lines.push(std::mem::take(&mut line));
+                len = 0;
+            }
+            if len > 0 {
+                line.push(' ');
+                len += 1;
+            }
+            line.push_str(word);
+            len += wlen;
+        }
+        lines.push(line);
+    }
+    let pad = " ".repeat(indent);
+    lines.into_iter().map(|l| format!("{pad}{l}")).collect()
+}
+
+impl TreeRender {
+    pub fn new(opts: TreeOptions) -> TreeRender {
+        TreeRender { opts, first_time: None }
+    }
+
+    fn label(&self, osi: u8) -> String {
+        let text = format!("L{osi} {}", explain::osi_name(osi));
+        let padded = format!("  {text:<w$}", w = LABEL_WIDTH - 2);
+        self.opts.theme.layer_bold(osi, &padded)
+    }
+
+    fn prose(&self, out: &mut dyn Write, text: &str) -> io::Result<()> {
+        if !self.opts.explain || text.is_empty() {
+            return Ok(());
+        }
+        for line in wrap(&escape(text), self.opts.width, LABEL_WIDTH) {
+            writeln!(out, "{}", self.opts.theme.dim(&line))?;
+        }
+        Ok(())
+    }
+
+    /// The header line of a packet.
+    pub fn title(&mut self, p: &Packet, an: &Analyzer) -> String {
+        let first = *self.first_time.get_or_insert(p.frame.time);
+        let rel = p.frame.time.since(first);
+        let mut t = format!("Packet {} · {:+.6} s · {} bytes", p.frame.number, rel, p.frame.wire_len);
+        if let (Some(tr), Some(s)) = (p.analysis.transport, p.analysis.stream) {
+            let name = if tr == Transport::Tcp { "TCP" } else { "UDP" };
+            t.push_str(&format!(" · {name} stream {s}"));
+            if let Some(c) = an.conversation(tr, s) {
+                let from_client = p.analysis.from_client.unwrap_or(true);
+                let (cl, sv) = (c.endpoints[c.client()], c.endpoints[1 - c.client()]);
+                if tr == Transport::Tcp {
+                    t.push_str(if from_client { " · client → server" } else { " · server → client" });
+                } else {
+                    t.push_str(&format!(" · {} → {}", if from_client { cl } else { sv }, if from_client { sv } else { cl }));
+                }
+            }
+        }
+        t
+    }
+}
+
+impl Render for TreeRender {
+    fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
+        let th = self.opts.theme;
+        let title = self.title(p, an);
+        let rule = "─".repeat(self.opts.width.saturating_sub(title.chars().count() + 4).min(60));
+        writeln!(out, "{}", th.bold(&format!("── {title} {rule}")))?;
+
+        // L1: the bits on the wire.
+        let (wire, cap) = (p.frame.wire_len.to_string(), p.frame.data.len().to_string());
+        let bits = (p.frame.wire_len as u64 * 8).to_string();
+        let l1 = if p.frame.is_cut() { "layers.physical.cut" } else { "layers.physical.text" };
+        writeln!(out, "{}{} bytes on the wire, {} captured", self.label(1), wire, cap)?;
+        self.prose(out, &explain::text(l1, &[("wire", &wire), ("captured", &cap), ("bits", &bits)]))?;
+
+        for layer in &p.dissection.layers {
+            let osi = layer.osi();
+            let name = match layer.header.protocol() {
+                "ethernet" => "Ethernet II",
+                "linux-sll" => "Linux cooked (SLL)",
+                "linux-sll2" => "Linux cooked (SLL2)",
+                "null" => "BSD loopback",
+                "nflog" => "NFLOG",
+                "vlan" => "802.1Q VLAN",
+                "arp" => "ARP",
+                "ipv4" => "IPv4",
+                "ipv6" => "IPv6",
+                "tcp" => "TCP",
+                "udp" => "UDP",
+                "icmp" => "ICMP",
+                "icmpv6" => "ICMPv6",
+                "dns" => "DNS",
+                other => other,
+            };
+            if osi == 7 {
+                self.session_lines(out, p, an)?;
+            }
+            let headline = explain::layer_headline(layer);
+            writeln!(out, "{}{}  {}", self.label(osi), th.layer_bold(osi, name), th.layer(osi, &escape(&headline)))?;
+            let mut text = String::new();
+            explain::layer_explain(&mut text, layer);
+            self.prose(out, &text)?;
+            if self.opts.explain {
+                for d in explain::layer_details(layer) {
+                    for line in wrap(&format!("· {}", escape(&d)), self.opts.width, LABEL_WIDTH) {
+                        writeln!(out, "{line}")?;
+                    }
+                }
+            }
+        }
+        if !p.dissection.layers.iter().any(|l| l.osi() == 7) {
+            self.session_lines(out, p, an)?;
+        }
+        for tag in &p.analysis.tags {
+            let mark = if tag.is_problem() { th.warn(&format!("  ! {}", tag.name())) } else { th.bold(&format!("  ▸ {}", tag.name())) };
+            writeln!(out, "{mark}")?;
+            self.prose(out, &explain::tag(*tag))?;
+        }
+        for n in p.dissection.notes.iter().chain(&p.analysis.notes) {
+            let text = escape(&explain::note(n)).into_owned();
+            let lines = wrap(&text, self.opts.width, 4);
+            let mark = if n.level == Level::Warning { th.warn("  ! ") } else { "  · ".to_string() };
+            for (i, l) in lines.iter().enumerate() {
+                if i == 0 {
+                    writeln!(out, "{mark}{}", l.trim_start())?;
+                } else {
+                    writeln!(out, "{l}")?;
+                }
+            }
+        }
+        if let Some([c, s]) = p.analysis.states {
+            writeln!(out, "  {} client {} · server {}", th.dim("state"), th.bold(c.name()), th.bold(s.name()))?;
+        }
+        writeln!(out)
+    }
+
+    fn finish(&mut self, out: &mut dyn Write, an: &Analyzer, source_warnings: &[String]) -> io::Result<()> {
+        finish_text(out, an, source_warnings, self.opts.theme)
+    }
+}
+
+impl TreeRender {
+    /// L5 and L6: said only where there is something true to say.
+    fn session_lines(&self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
+        let (Some(tr), Some(stream)) = (p.analysis.transport, p.analysis.stream) else { return Ok(()) };
+        let Some(c) = an.conversation(tr, stream) else { return Ok(()) };
+        let cl = c.endpoints[c.client()].to_string();
+        let sv = c.endpoints[1 - c.client()].to_string();
+        let (stream_s, nth) = (stream.to_string(), p.analysis.nth_in_stream.to_string());
+        let key = if tr == Transport::Tcp { "layers.session.tcp" } else { "layers.session.udp" };
+        writeln!(out, "{}{}", self.label(5), self.opts.theme.layer(5, &format!("conversation {stream} · {cl} ↔ {sv}")))?;
+        self.prose(out, &explain::text(key, &[("stream", &stream_s), ("client", &cl), ("server", &sv), ("nth", &nth)]))?;
+        let payload = p.dissection.payload_bytes(&p.frame);
+        let is_syn = p.dissection.tcp().map(|t| t.has(TcpFlags::SYN)).unwrap_or(false);
+        if !payload.is_empty() && !is_syn {
+            let texty = payload.iter().all(|&b| b == b'\r' || b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80)
+                && std::str::from_utf8(payload).is_ok();
+            let len = payload.len().to_string();
+            let (key, what) = if texty { ("layers.presentation.text", "UTF-8 text") } else { ("layers.presentation.binary", "binary") };
+            writeln!(out, "{}{}", self.label(6), self.opts.theme.layer(6, &format!("{len} bytes of {what}")))?;
+            self.prose(out, &explain::text(key, &[("len", &len)]))?;
+        }
+        Ok(())
+    }
+}
+
+/// The closing lines of the text outputs: totals, conversations, problems, warnings.
+pub fn finish_text(out: &mut dyn Write, an: &Analyzer, source_warnings: &[String], th: Theme) -> io::Result<()> {
+    let t = &an.totals;
+    let dur = match (t.first, t.last) {
+        (Some(a), Some(b)) => b.since(a),
+        _ => 0.0,
+    };
+    let convs: Vec<_> = an.conversations().collect();
+    let tcp = convs.iter().filter(|c| c.transport == Transport::Tcp).count();
+    let udp = convs.len() - tcp;
+    writeln!(out, "{}", th.bold(&format!("{} packets, {} bytes, {:.6} s; {} TCP and {} UDP conversations", t.packets, t.bytes, dur, tcp, udp)))?;
+    for (name, n) in &t.problems {
+        writeln!(out, "  {} {n} packet(s)", th.warn(&format!("! {name}:")))?;
+    }
+    for w in source_warnings {
+        writeln!(out, "{} {}", th.warn("warning:"), escape(w))?;
+    }
+    Ok(())
+}

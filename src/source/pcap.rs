@@ -1,0 +1,375 @@
+//! Streaming reader of pcap and pcapng files (through pcap-parser), in constant memory:
+//! one buffer, refilled as it goes, whatever the file's size.
+//!
+//! pcap: both byte orders, micro- and nanosecond timestamps. pcapng: several interfaces,
+//! each with its own link type and timestamp resolution. A file cut short yields every
+//! packet before the cut and a warning.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
+
+use super::SourceError;
+use crate::frame::{Frame, Link, Timestamp};
+
+const INITIAL_BUFFER: usize = 1 << 20;
+/// The largest record we are willing to buffer. Real frames stay under 256 KiB; a
+/// length beyond this is a corrupt file, not a packet.
+const MAX_BUFFER: usize = 64 << 20;
+
+/// The capture file's format, for messages and for `inspect`'s header line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pcap { nanos: bool, big_endian: bool },
+    Pcapng,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    link: Link,
+    /// Timestamp units per second.
+    resolution: u64,
+    offset: i64,
+}
+
+/// What the reader has learnt from the file's headers so far.
+#[derive(Debug, Default)]
+struct State {
+    legacy: Option<(Link, bool)>,
+    interfaces: Vec<Interface>,
+    number: u64,
+    format: Option<Format>,
+}
+
+/// Reads frames one at a time from a capture file.
+pub struct PcapReader {
+    reader: Box<dyn PcapReaderIterator + Send>,
+    state: State,
+    name: String,
+    warnings: Vec<String>,
+    finished: bool,
+    comments: Vec<String>,
+}
+
+impl std::fmt::Debug for PcapReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PcapReader").field("name", &self.name).finish()
+    }
+}
+
+impl PcapReader {
+    /// Opens a capture file. Errors are one line and say what to do.
+    pub fn open(path: &Path) -> Result<PcapReader, SourceError> {
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|e| {
+            let hint = match e.kind() {
+                std::io::ErrorKind::NotFound => "check the path, or make one with `wirewalk simulate websocket -w demo.pcap`",
+                std::io::ErrorKind::PermissionDenied => "check the file's permissions (ls -l), or copy it somewhere you can read",
+                _ => "check that it is a readable file",
+            };
+            SourceError(format!("cannot open {name}: {} — {hint}", io_reason(&e)))
+        })?;
+        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(SourceError(format!("{name} is a directory — give the path of a .pcap or .pcapng file")));
+        }
+        Self::from_reader(file, &name)
+    }
+
+    /// Reads a capture from any byte stream (a file, stdin, memory).
+    pub fn from_reader<R: Read + Send + 'static>(mut input: R, name: &str) -> Result<PcapReader, SourceError> {
+        // Look at the first bytes ourselves, so that a wrong file gets a precise message.
+        let mut head = [0u8; 24];
+        let mut got = 0;
+        while got < head.len() {
+            match input.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) => return Err(SourceError(format!("cannot read {name}: {}", io_reason(&e)))),
+            }
+        }
+        let head = &head[..got];
+        check_magic(head, name)?;
+        let chained = std::io::Cursor::new(head.to_vec()).chain(input);
+        let reader = create_reader(INITIAL_BUFFER, chained).map_err(|e| match e {
+            PcapError::HeaderNotRecognized if head.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) => SourceError(format!(
+                "{name}: the pcapng section header block is corrupt (a length or option that does not fit) — the file cannot be read; re-save it from Wireshark or recapture"
+            )),
+            PcapError::Eof | PcapError::Incomplete(_) | PcapError::UnexpectedEof => SourceError(format!(
+                "{name} ends inside its file header — it is empty or was cut while being copied; copy it again"
+            )),
+            other => SourceError(format!("{name} is not a readable capture ({other:?}) — open it in Wireshark to check")),
+        })?;
+        Ok(PcapReader {
+            reader,
+            state: State::default(),
+            name: name.to_string(),
+            warnings: Vec::new(),
+            finished: false,
+            comments: Vec::new(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The file's format, known once the first frame (or header) has been read.
+    pub fn format(&self) -> Option<Format> {
+        self.state.format
+    }
+
+    /// Warnings about the file itself (a cut at the end, skipped blocks).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Comments of the pcapng section header.
+    pub fn comments(&self) -> &[String] {
+        &self.comments
+    }
+
+    /// The next frame; `None` at the end; `Some(Err)` when the file cannot be read further.
+    pub fn next_frame(&mut self) -> Option<Result<Frame, SourceError>> {
+        if self.finished {
+            return None;
+        }
+        let mut grown = INITIAL_BUFFER;
+        loop {
+            let step = match self.reader.next() {
+                Ok((offset, block)) => {
+                    let frame = convert(&mut self.state, &mut self.comments, &mut self.warnings, block, &self.name);
+                    Ok((offset, frame))
+                }
+                Err(e) => Err(simplify(e)),
+            };
+            match step {
+                Ok((offset, frame)) => {
+                    self.reader.consume(offset);
+                    match frame {
+                        Ok(Some(f)) => return Some(Ok(f)),
+                        Ok(None) => continue,
+                        Err(e) => {
+                            self.finished = true;
+                            return Some(Err(e));
+                        }
+                    }
+                }
+                Err(Stop::Eof) => {
+                    self.finished = true;
+                    return None;
+                }
+                Err(Stop::Incomplete) => {
+                    if let Err(e) = self.reader.refill() {
+                        self.finished = true;
+                        return Some(Err(SourceError(format!("cannot read {}: {e:?}", self.name))));
+                    }
+                }
+                Err(Stop::TooSmall) => {
+                    grown *= 2;
+                    if grown > MAX_BUFFER || !self.reader.grow(grown) {
+                        self.finished = true;
+                        return Some(Err(SourceError(format!(
+                            "{}: after packet {} a record claims more than {} MiB — the file is corrupt from there on; the packets before it were read",
+                            self.name,
+                            self.state.number,
+                            MAX_BUFFER >> 20
+                        ))));
+                    }
+                    if let Err(e) = self.reader.refill() {
+                        self.finished = true;
+                        return Some(Err(SourceError(format!("cannot read {}: {e:?}", self.name))));
+                    }
+                }
+                Err(Stop::Truncated) => {
+                    self.finished = true;
+                    self.warnings.push(format!(
+                        "{} ends in the middle of a record after packet {}: the file was cut (a capture still being written, or an interrupted copy); every packet before the cut was read",
+                        self.name, self.state.number
+                    ));
+                    return None;
+                }
+                Err(Stop::Corrupt(what)) => {
+                    self.finished = true;
+                    return Some(Err(SourceError(format!(
+                        "{}: the record after packet {} is corrupt ({what}) — the packets before it were read; the rest cannot be",
+                        self.name, self.state.number
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for PcapReader {
+    type Item = Result<Frame, SourceError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_frame()
+    }
+}
+
+enum Stop {
+    Eof,
+    Incomplete,
+    TooSmall,
+    Truncated,
+    Corrupt(String),
+}
+
+fn simplify(e: PcapError<&[u8]>) -> Stop {
+    match e {
+        PcapError::Eof => Stop::Eof,
+        PcapError::Incomplete(_) => Stop::Incomplete,
+        PcapError::BufferTooSmall => Stop::TooSmall,
+        PcapError::UnexpectedEof => Stop::Truncated,
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => Stop::Corrupt(format!("{kind:?}")),
+        other => Stop::Corrupt(format!("{other:?}")),
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Refuses, with a precise message, what is plainly not a capture we can read.
+fn check_magic(head: &[u8], name: &str) -> Result<(), SourceError> {
+    if head.is_empty() {
+        return Err(SourceError(format!("{name} is empty (0 bytes) — it holds no capture; capture again or check the path")));
+    }
+    if head.len() < 4 {
+        return Err(SourceError(format!(
+            "{name} is only {} bytes long — too short to be a capture; copy it again",
+            head.len()
+        )));
+    }
+    let magic = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    let known_legacy = [0xa1b2c3d4u32, 0xa1b23c4d];
+    let is_legacy = known_legacy.contains(&magic) || known_legacy.contains(&magic.swap_bytes());
+    if is_legacy && head.len() >= 6 {
+        let le = known_legacy.contains(&magic);
+        let major = if le { u16::from_le_bytes([head[4], head[5]]) } else { u16::from_be_bytes([head[4], head[5]]) };
+        if major != 2 {
+            return Err(SourceError(format!(
+                "{name}: pcap file format version {major} is not one that exists (only 2.4 is) — the file is corrupt or not a pcap"
+            )));
+        }
+        return Ok(());
+    }
+    if magic == 0x0a0d0d0a {
+        return Ok(());
+    }
+    let shown: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let guess = if head.starts_with(b"\x1f\x8b") {
+        " (it is gzip-compressed: gunzip it first)"
+    } else if head.iter().take(16).all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+        " (it looks like text, perhaps tcpdump's printed output rather than a capture file)"
+    } else {
+        ""
+    };
+    Err(SourceError(format!(
+        "{name} is not a pcap or pcapng capture: it starts with {}{guess} — save the capture from Wireshark or tcpdump -w",
+        shown.join(" ")
+    )))
+}
+
+fn linktype_of(raw: i32) -> Link {
+    // The upper bits may carry FCS information; the link type is the low 16 bits.
+    Link::from_linktype((raw as u32) & 0xffff)
+}
+
+fn convert(
+    state: &mut State,
+    comments: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+    block: PcapBlockOwned<'_>,
+    name: &str,
+) -> Result<Option<Frame>, SourceError> {
+    match block {
+        PcapBlockOwned::LegacyHeader(h) => {
+            let nanos = h.is_nanosecond_precision();
+            state.legacy = Some((linktype_of(h.network.0), nanos));
+            state.format = Some(Format::Pcap { nanos, big_endian: h.is_bigendian() });
+            Ok(None)
+        }
+        PcapBlockOwned::Legacy(b) => {
+            let (link, nanos) = state.legacy.unwrap_or((Link::Ethernet, false));
+            let frac = if nanos { b.ts_usec } else { b.ts_usec.saturating_mul(1000) };
+            state.number += 1;
+            Ok(Some(Frame {
+                number: state.number,
+                time: Timestamp::new(b.ts_sec as i64, frac.min(999_999_999)),
+                link,
+                data: b.data.to_vec(),
+                wire_len: b.origlen,
+            }))
+        }
+        PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+            // A new section starts its own list of interfaces.
+            state.interfaces.clear();
+            state.format = Some(Format::Pcapng);
+            for opt in &shb.options {
+                if opt.code == pcap_parser::pcapng::OptionCode::Comment {
+                    comments.push(String::from_utf8_lossy(&opt.value).trim_end_matches('\0').to_string());
+                }
+            }
+            Ok(None)
+        }
+        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+            let resolution = idb.ts_resolution().unwrap_or(1_000_000);
+            state.interfaces.push(Interface {
+                link: linktype_of(idb.linktype.0),
+                resolution: resolution.max(1),
+                offset: idb.ts_offset(),
+            });
+            Ok(None)
+        }
+        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+            let Some(iface) = state.interfaces.get(epb.if_id as usize).copied() else {
+                return Err(SourceError(format!(
+                    "{name}: packet {} names interface {} but the file describes only {} — the file is corrupt",
+                    state.number + 1,
+                    epb.if_id,
+                    state.interfaces.len()
+                )));
+            };
+            let ts = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
+            let secs = (ts / iface.resolution) as i64 + iface.offset;
+            let frac = ts % iface.resolution;
+            let nanos = (frac as u128 * 1_000_000_000u128 / iface.resolution as u128) as u32;
+            let caplen = (epb.caplen as usize).min(epb.data.len());
+            state.number += 1;
+            Ok(Some(Frame {
+                number: state.number,
+                time: Timestamp::new(secs, nanos),
+                link: iface.link,
+                data: epb.data[..caplen].to_vec(),
+                wire_len: epb.origlen,
+            }))
+        }
+        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+            let link = state.interfaces.first().map(|i| i.link).unwrap_or(Link::Ethernet);
+            state.number += 1;
+            Ok(Some(Frame {
+                number: state.number,
+                time: Timestamp::default(),
+                link,
+                data: spb.data.to_vec(),
+                wire_len: spb.origlen,
+            }))
+        }
+        PcapBlockOwned::NG(Block::Unknown(u)) => {
+            if warnings.len() < 8 {
+                warnings.push(format!("{name}: skipped a pcapng block of unknown type 0x{:08x}", u.block_type));
+            }
+            Ok(None)
+        }
+        PcapBlockOwned::NG(_) => Ok(None),
+    }
+}
