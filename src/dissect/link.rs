@@ -1,7 +1,7 @@
 //! Layer 2: Ethernet II, 802.1Q VLAN tags, Linux cooked captures (SLL, SLL2),
 //! BSD loopback (NULL/LOOP) and netfilter log (NFLOG) headers.
 
-use etherparse::{Ethernet2Slice, LinuxSllSlice, SingleVlanSlice};
+use etherparse::{Ethernet2Slice, SingleVlanSlice};
 
 use super::{Dissection, EthernetInfo, Header, Layer, Mac, Next, NflogInfo, Note, NullInfo, SllInfo, VlanInfo};
 
@@ -47,25 +47,18 @@ pub(super) fn vlan(d: &mut Dissection, data: &[u8], off: &mut usize) -> Next {
     Next::EtherType(ethertype)
 }
 
+/// Linux cooked capture v1: 16 bytes. Read here rather than with etherparse's
+/// `LinuxSllSlice`, which refuses hardware types it does not list (seen in real captures).
 pub(super) fn linux_sll(d: &mut Dissection, data: &[u8], off: &mut usize) -> Next {
-    let Ok(sll) = LinuxSllSlice::from_slice(data) else {
+    if data.len() < 16 {
         return cut(d, "Linux cooked header (SLL)", 16, data.len());
-    };
-    let h = sll.to_header();
-    let protocol = u16::from_be_bytes([data[14], data[15]]);
-    let src = (h.sender_address_valid_length == 6).then(|| {
-        let a = h.sender_address;
-        Mac([a[0], a[1], a[2], a[3], a[4], a[5]])
-    });
+    }
+    let be16 = |i: usize| u16::from_be_bytes([data[i], data[i + 1]]);
+    let protocol = be16(14);
+    let src = (be16(4) == 6).then(|| Mac([data[6], data[7], data[8], data[9], data[10], data[11]]));
     d.layers.push(Layer {
         range: (0, 16),
-        header: Header::LinuxSll(SllInfo {
-            packet_type: u16::from(h.packet_type),
-            arphrd_type: u16::from(h.arp_hrd_type),
-            src,
-            protocol,
-            interface_index: None,
-        }),
+        header: Header::LinuxSll(SllInfo { packet_type: be16(0), arphrd_type: be16(2), src, protocol, interface_index: None }),
     });
     *off = 16;
     Next::EtherType(protocol)

@@ -93,10 +93,10 @@ pub(super) fn ip(d: &mut Dissection, data: &[u8], off: usize) {
         LaxIpSlice::Ipv6(v6) => v6.header().payload_length() as usize + 40,
     };
     // The payload length the IP header announces (what was sent), whatever was captured.
-    let announced = match payload.len_source {
-        LenSource::Slice => payload.payload.len(),
-        _ => header_len.saturating_sub(start - off),
-    };
+    // The snap length may have cut the packet: the header's length still says what was
+    // sent (unless it is 0, as with segmentation offload, or shorter than what we have).
+    let from_header = header_len.saturating_sub(start - off);
+    let announced = if header_len == 0 || from_header < payload.payload.len() { payload.payload.len() } else { from_header };
     transport::dispatch(d, data, start, payload.ip_number.0, announced, payload.incomplete, ctx);
 }
 

@@ -43,6 +43,8 @@ struct State {
     interfaces: Vec<Interface>,
     number: u64,
     format: Option<Format>,
+    /// Byte order of the current pcapng section.
+    big_endian: bool,
 }
 
 /// Reads frames one at a time from a capture file.
@@ -82,7 +84,9 @@ impl PcapReader {
     /// Reads a capture from any byte stream (a file, stdin, memory).
     pub fn from_reader<R: Read + Send + 'static>(mut input: R, name: &str) -> Result<PcapReader, SourceError> {
         // Look at the first bytes ourselves, so that a wrong file gets a precise message.
-        let mut head = [0u8; 24];
+        // pcap-parser probes the format with a single read, so hand it a generous first
+        // chunk (a pcapng section header with long options must fit in it).
+        let mut head = vec![0u8; 1 << 16];
         let mut got = 0;
         while got < head.len() {
             match input.read(&mut head[got..]) {
@@ -91,11 +95,12 @@ impl PcapReader {
                 Err(e) => return Err(SourceError(format!("cannot read {name}: {}", io_reason(&e)))),
             }
         }
-        let head = &head[..got];
-        check_magic(head, name)?;
-        let chained = std::io::Cursor::new(head.to_vec()).chain(input);
+        head.truncate(got);
+        check_magic(&head, name)?;
+        let starts_ng = head.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]);
+        let chained = std::io::Cursor::new(head).chain(input);
         let reader = create_reader(INITIAL_BUFFER, chained).map_err(|e| match e {
-            PcapError::HeaderNotRecognized if head.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) => SourceError(format!(
+            PcapError::HeaderNotRecognized if starts_ng => SourceError(format!(
                 "{name}: the pcapng section header block is corrupt (a length or option that does not fit) — the file cannot be read; re-save it from Wireshark or recapture"
             )),
             PcapError::Eof | PcapError::Incomplete(_) | PcapError::UnexpectedEof => SourceError(format!(
@@ -314,6 +319,7 @@ fn convert(
             // A new section starts its own list of interfaces.
             state.interfaces.clear();
             state.format = Some(Format::Pcapng);
+            state.big_endian = shb.big_endian();
             for opt in &shb.options {
                 if opt.code == pcap_parser::pcapng::OptionCode::Comment {
                     comments.push(String::from_utf8_lossy(&opt.value).trim_end_matches('\0').to_string());
@@ -340,14 +346,11 @@ fn convert(
                 )));
             };
             let ts = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
-            let secs = (ts / iface.resolution) as i64 + iface.offset;
-            let frac = ts % iface.resolution;
-            let nanos = (frac as u128 * 1_000_000_000u128 / iface.resolution as u128) as u32;
             let caplen = (epb.caplen as usize).min(epb.data.len());
             state.number += 1;
             Ok(Some(Frame {
                 number: state.number,
-                time: Timestamp::new(secs, nanos),
+                time: iface_time(&iface, ts),
                 link: iface.link,
                 data: epb.data[..caplen].to_vec(),
                 wire_len: epb.origlen,
@@ -364,6 +367,11 @@ fn convert(
                 wire_len: spb.origlen,
             }))
         }
+        PcapBlockOwned::NG(Block::Unknown(u)) if u.block_type == 2 || u.block_type == 2u32.swap_bytes() => {
+            // The obsolete Packet Block (type 2) that old tools wrote, which pcap-parser
+            // does not know: interface (u16), drops (u16), timestamp, lengths, data.
+            obsolete_packet_block(state, u.data, name)
+        }
         PcapBlockOwned::NG(Block::Unknown(u)) => {
             if warnings.len() < 8 {
                 warnings.push(format!("{name}: skipped a pcapng block of unknown type 0x{:08x}", u.block_type));
@@ -372,4 +380,40 @@ fn convert(
         }
         PcapBlockOwned::NG(_) => Ok(None),
     }
+}
+
+/// Reads the body of an obsolete pcapng Packet Block (type 2).
+fn obsolete_packet_block(state: &mut State, body: &[u8], name: &str) -> Result<Option<Frame>, SourceError> {
+    let be = state.big_endian;
+    let u16_at = |i: usize| body.get(i..i + 2).map(|b| if be { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) });
+    let u32_at = |i: usize| {
+        body.get(i..i + 4).map(|b| {
+            let a = [b[0], b[1], b[2], b[3]];
+            if be { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+        })
+    };
+    let (Some(if_id), Some(hi), Some(lo), Some(caplen), Some(origlen)) = (u16_at(0), u32_at(4), u32_at(8), u32_at(12), u32_at(16)) else {
+        return Err(SourceError(format!("{name}: a packet block after packet {} is too short — the file is corrupt", state.number)));
+    };
+    let Some(iface) = state.interfaces.get(if_id as usize).copied() else {
+        return Err(SourceError(format!("{name}: packet {} names interface {if_id}, which the file does not describe — the file is corrupt", state.number + 1)));
+    };
+    let data = body.get(20..20 + caplen as usize).ok_or_else(|| {
+        SourceError(format!("{name}: packet {} claims {caplen} bytes but its block is shorter — the file is corrupt", state.number + 1))
+    })?;
+    let ts = ((hi as u64) << 32) | lo as u64;
+    state.number += 1;
+    Ok(Some(Frame {
+        number: state.number,
+        time: iface_time(&iface, ts),
+        link: iface.link,
+        data: data.to_vec(),
+        wire_len: origlen,
+    }))
+}
+
+fn iface_time(iface: &Interface, ts: u64) -> Timestamp {
+    let secs = (ts / iface.resolution) as i64 + iface.offset;
+    let frac = ts % iface.resolution;
+    Timestamp::new(secs, (frac as u128 * 1_000_000_000u128 / iface.resolution as u128) as u32)
 }
