@@ -69,7 +69,7 @@ impl Analyzer {
         let mut pa = PacketAnalysis::default();
         let Some((src_ip, dst_ip)) = d.ip_addrs() else { return pa };
         let wire = frame.wire_len as u64;
-        if let Some(tcp) = d.tcp_mut() {
+        if let Some(tcp) = d.tcp_mut().filter(|t| t.seq_raw.is_some()) {
             let src = SocketAddr::new(src_ip, tcp.src_port);
             let dst = SocketAddr::new(dst_ip, tcp.dst_port);
             let flags = tcp.flags();
@@ -80,7 +80,7 @@ impl Analyzer {
                 src,
                 dst,
                 frame.number,
-                |c| is_new_syn && c.tcp.as_ref().map(|t| t.finished()).unwrap_or(false),
+                |c| is_new_syn && c.tcp.as_ref().map(|t| t.starts_new_stream(c.side_of(src), tcp)).unwrap_or(false),
                 || Some(tcp::TcpConn::new(first_is_synack)),
             );
             let conv = &mut self.tcp.list[i];

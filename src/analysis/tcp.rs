@@ -64,20 +64,23 @@ fn le(a: u32, b: u32) -> bool {
     !gt(a, b)
 }
 
-/// What one direction of a connection has shown so far.
+/// What one direction of a connection has shown so far. The sequence-analysis fields
+/// follow Wireshark's (`0` means "not yet known", as there), so the tags agree with it.
 #[derive(Debug, Clone)]
 pub struct Side {
     pub base_seq: Option<u32>,
-    /// Raw sequence number after the highest byte (or SYN/FIN) sent so far.
-    next_seq: Option<u32>,
+    /// Raw sequence number after the highest byte (or SYN/FIN) sent so far; 0 = unknown.
+    next_seq: u32,
     next_seq_time: Timestamp,
-    max_seq_to_be_acked: Option<u32>,
-    last_ack: Option<u32>,
-    last_ack_time: Timestamp,
-    window: Option<u16>,
+    max_seq_to_be_acked: u32,
+    last_ack: u32,
+    last_ack_time: Option<Timestamp>,
+    /// The last raw window advertised; u32::MAX before the first segment.
+    window: u32,
     /// Window scale shift: -1 unknown (no SYN seen), -2 no scaling negotiated.
     win_scale: i8,
-    dupacks: u32,
+    is_first_ack: bool,
+    dupacks: i32,
     last_tags: Vec<Tag>,
     pub state: TcpState,
     /// Raw sequence number of this side's FIN, once sent.
@@ -96,13 +99,14 @@ impl Default for Side {
     fn default() -> Self {
         Side {
             base_seq: None,
-            next_seq: None,
+            next_seq: 0,
             next_seq_time: Timestamp::default(),
-            max_seq_to_be_acked: None,
-            last_ack: None,
-            last_ack_time: Timestamp::default(),
-            window: None,
+            max_seq_to_be_acked: 0,
+            last_ack: 0,
+            last_ack_time: None,
+            window: u32::MAX,
             win_scale: -1,
+            is_first_ack: false,
             dupacks: 0,
             last_tags: Vec::new(),
             state: TcpState::Closed,
@@ -127,11 +131,11 @@ pub struct TcpConn {
     pub handshake: Vec<u64>,
     pub teardown: Vec<u64>,
     pub reset: Option<u64>,
-    /// First RTT measured from the handshake (SYN → ACK), used as the out-of-order threshold.
+    /// First RTT measured from the handshake (SYN → first pure ACK), used as the
+    /// out-of-order threshold.
     first_rtt: Option<f64>,
-    syn_time: Option<Timestamp>,
-    synack_time: Option<Timestamp>,
-    pub closed: bool,
+    /// When the most recent SYN (without ACK) was seen.
+    last_syn_time: Option<Timestamp>,
 }
 
 /// What the tracker says about one segment.
@@ -149,10 +153,13 @@ impl TcpConn {
         TcpConn { client: if first_is_syn_ack { 1 } else { 0 }, ..TcpConn::default() }
     }
 
-    /// True once both sides are done with this connection (a new SYN on the same ports
-    /// then starts a new conversation).
-    pub fn finished(&self) -> bool {
-        self.reset.is_some() || (self.sides[0].fin_seq.is_some() && self.sides[1].fin_seq.is_some())
+    /// True when a segment from side `from` starts a new conversation on the same ports
+    /// (port reuse): a SYN whose initial number differs from the one that side used.
+    pub fn starts_new_stream(&self, from: usize, tcp: &TcpInfo) -> bool {
+        let f = tcp.flags();
+        f.has(TcpFlags::SYN)
+            && !f.has(TcpFlags::ACK)
+            && matches!((self.sides[from].base_seq, tcp.seq_raw), (Some(base), Some(seq)) if base != seq)
     }
 
     /// Processes a segment sent by side `from`; fills the relative numbers into `tcp`.
@@ -164,45 +171,59 @@ impl TcpConn {
             return SegmentView { from, ..SegmentView::default() };
         };
         let seglen = tcp.payload_len();
-        let window = tcp.window.unwrap_or(0);
+        let window = tcp.window.unwrap_or(0) as u32;
         let syn = flags.has(TcpFlags::SYN);
-        let fin = flags.has(TcpFlags::FIN);
-        let rst = flags.has(TcpFlags::RST);
         let has_ack = flags.has(TcpFlags::ACK);
+        let mut tags = Vec::new();
 
-        // Relative numbers: each side counts from its initial sequence number.
-        {
-            let side = &mut self.sides[from];
-            if side.base_seq.is_none() {
-                side.base_seq = Some(if syn { seq } else { seq.wrapping_sub(1) });
+        if syn && !self.sides[from].saw_syn {
+            self.sides[from].isn = Some(seq);
+            self.sides[from].syn_mss = tcp.mss;
+            self.sides[from].syn_wscale = tcp.window_scale;
+        }
+        if let Some(base) = self.sides[from].base_seq {
+            if syn && !has_ack && seq == base {
+                // The same SYN again: start counting from where that side had got to.
+                self.sides[from].next_seq = self.sides[from].max_seq_to_be_acked;
             }
-            if syn {
-                if !side.saw_syn {
-                    side.isn = Some(seq);
-                    side.syn_mss = tcp.mss;
-                    side.syn_wscale = tcp.window_scale;
-                }
-                side.saw_syn = true;
+            if syn && has_ack && seq != base {
+                self.sides[from].base_seq = Some(seq);
+                tags.push(Tag::PortReuse);
             }
         }
-        if has_ack && self.sides[to].base_seq.is_none() {
-            self.sides[to].base_seq = Some(ack.wrapping_sub(1));
+        if syn {
+            self.sides[from].saw_syn = true;
         }
+
+        tags.extend(self.analyze(from, seq, ack, seglen, flags, window, number, time));
         tcp.seq = Some(seq.wrapping_sub(self.sides[from].base_seq.unwrap_or(seq)));
-        tcp.ack = Some(if has_ack { ack.wrapping_sub(self.sides[to].base_seq.unwrap_or(ack)) } else { 0 });
+        tcp.ack = Some(if has_ack { ack.wrapping_sub(self.sides[to].base_seq.unwrap_or(ack)) } else { ack });
 
-        // Window scaling is in force only when both SYNs carried the option.
-        if syn && has_ack {
-            let (a, b) = (self.sides[to].syn_wscale, tcp.window_scale);
-            let (sa, sb) = match (a, b) {
-                (Some(x), Some(y)) => (x.min(14) as i8, y.min(14) as i8),
-                _ => (-2, -2),
-            };
-            self.sides[to].win_scale = sa;
-            self.sides[from].win_scale = sb;
+        // After the analysis, as Wireshark does: RTT, first-ACK marks, window scaling.
+        if syn {
+            if !has_ack {
+                self.last_syn_time = Some(time);
+            }
+            self.sides[from].is_first_ack = true;
+        }
+        if has_ack && !syn {
+            if let (Some(t0), None) = (self.last_syn_time, self.first_rtt) {
+                self.first_rtt = Some(time.since(t0));
+            }
+            self.sides[from].is_first_ack = false;
+        }
+        if let Some(ws) = tcp.window_scale {
+            self.sides[from].win_scale = ws.min(14) as i8;
+        }
+        if syn {
+            if self.sides[from].win_scale == -1 {
+                self.sides[from].win_scale = -2;
+                self.sides[to].win_scale = -2;
+            } else if has_ack && self.sides[to].win_scale == -2 {
+                self.sides[from].win_scale = -2;
+            }
         }
 
-        let mut tags = self.analyze(from, seq, ack, seglen, flags, window, time);
         if tcp.checksum_ok == Some(false) {
             tags.push(Tag::BadChecksum);
         }
@@ -211,141 +232,146 @@ impl TcpConn {
         side.packets += 1;
         side.bytes += wire_bytes;
         side.payload_bytes += seglen as u64;
-        let _ = (fin, rst);
         let c = self.client;
         SegmentView { tags, states: [Some(self.sides[c].state), Some(self.sides[1 - c].state)], from }
     }
 
-    /// Wireshark's sequence analysis (tcp_analyze_sequence_number), in its order.
+    /// Wireshark's sequence analysis (tcp_analyze_sequence_number), check for check and
+    /// in its order, so that the tags agree with what Wireshark shows.
     #[allow(clippy::too_many_arguments)]
-    fn analyze(&mut self, from: usize, seq: u32, ack: u32, seglen: u32, flags: TcpFlags, window: u16, now: Timestamp) -> Vec<Tag> {
-        let to = 1 - from;
-        let mut tags: Vec<Tag> = Vec::new();
-        let control = flags.0 & (TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST) != 0;
-        let (fwd, rev) = if from == 0 {
+    fn analyze(&mut self, from: usize, seq: u32, ack: u32, seglen: u32, flags: TcpFlags, window: u32, number: u64, now: Timestamp) -> Vec<Tag> {
+        let _ = number;
+        let first_rtt = self.first_rtt;
+        let (fwd, rev) = {
             let (a, b) = self.sides.split_at_mut(1);
-            (&mut a[0], &mut b[0])
-        } else {
-            let (a, b) = self.sides.split_at_mut(1);
-            (&mut b[0], &mut a[0])
+            if from == 0 {
+                (&mut a[0], &mut b[0])
+            } else {
+                (&mut b[0], &mut a[0])
+            }
         };
-        let _ = to;
-        let mut skip_dup = false;
-
-        // Zero window probe: one byte sent into a window the peer said was zero.
-        if seglen == 1 && fwd.next_seq == Some(seq) && rev.window == Some(0) {
-            tags.push(Tag::ZeroWindowProbe);
-            skip_dup = true;
+        let syn = flags.has(TcpFlags::SYN);
+        let has_ack = flags.has(TcpFlags::ACK);
+        if fwd.base_seq.is_none() {
+            fwd.base_seq = Some(if syn { seq } else { seq.wrapping_sub(1) });
         }
-        if !skip_dup {
+        if rev.base_seq.is_none() && has_ack {
+            rev.base_seq = Some(ack.wrapping_sub(1));
+        }
+        let control = flags.0 & (TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST) != 0;
+        let syn_fin = flags.0 & (TcpFlags::SYN | TcpFlags::FIN) != 0;
+        let next = fwd.next_seq;
+        let mut tags: Vec<Tag> = Vec::new();
+        let same_point = seq == next && ack == fwd.last_ack && !control;
+
+        'fwd: {
+            if seglen == 1 && seq == next && rev.window == 0 {
+                tags.push(Tag::ZeroWindowProbe);
+                break 'fwd;
+            }
             if window == 0 && !control {
                 tags.push(Tag::ZeroWindow);
             }
-            if let Some(next) = fwd.next_seq {
-                if gt(seq, next) && !flags.has(TcpFlags::RST) {
-                    tags.push(Tag::LostSegment);
-                }
+            if next != 0 && gt(seq, next) && !flags.has(TcpFlags::RST) {
+                tags.push(Tag::LostSegment);
             }
-            if seglen <= 1 && !control {
-                if let Some(next) = fwd.next_seq {
-                    if next.wrapping_sub(1) == seq {
-                        tags.push(Tag::KeepAlive);
-                    }
-                }
+            if seglen <= 1 && !control && seq == next.wrapping_sub(1) {
+                tags.push(Tag::KeepAlive);
             }
-            let same_point = fwd.next_seq == Some(seq) && fwd.last_ack == Some(ack) && !control;
-            if seglen == 0 && window != 0 && Some(window) != fwd.window && same_point {
+            if seglen == 0 && window != 0 && window != fwd.window && same_point {
                 tags.push(Tag::WindowUpdate);
             }
-            if seglen > 0 && !control && rev.win_scale != -1 {
-                if let (Some(rack), Some(rwin)) = (rev.last_ack, rev.window) {
-                    let shift = rev.win_scale.max(0) as u32;
-                    let edge = rack.wrapping_add((rwin as u32) << shift);
-                    if seq.wrapping_add(seglen) == edge {
-                        tags.push(Tag::WindowFull);
-                    }
+            if seglen > 0 && rev.win_scale != -1 && !control {
+                let shift = if rev.is_first_ack || rev.win_scale == -2 { 0 } else { rev.win_scale as u32 };
+                let edge = rev.last_ack.wrapping_add(((rev.window as u64) << shift) as u32);
+                if seq.wrapping_add(seglen) == edge {
+                    tags.push(Tag::WindowFull);
                 }
             }
-            if seglen == 0 && window != 0 && Some(window) == fwd.window && same_point && rev.last_tags.contains(&Tag::KeepAlive) {
+            if seglen == 0 && window != 0 && window == fwd.window && same_point && rev.last_tags.contains(&Tag::KeepAlive) {
                 tags.push(Tag::KeepAliveAck);
-                skip_dup = true;
+                break 'fwd;
             }
-            if !skip_dup
-                && seglen == 0
-                && window == 0
-                && Some(window) == fwd.window
-                && same_point
-                && rev.last_tags.contains(&Tag::ZeroWindowProbe)
-            {
+            if seglen == 0 && window == 0 && window == fwd.window && same_point && rev.last_tags.contains(&Tag::ZeroWindowProbe) {
                 tags.push(Tag::ZeroWindowProbeAck);
-                skip_dup = true;
+                break 'fwd;
             }
-            if !skip_dup && seglen == 0 && window != 0 && Some(window) == fwd.window && same_point {
-                fwd.dupacks += 1;
+            if seglen == 0 && window != 0 && window == fwd.window && same_point {
+                fwd.dupacks = if fwd.dupacks == -1 { 1 } else { fwd.dupacks + 1 };
                 tags.push(Tag::DuplicateAck);
             }
         }
-        if !tags.contains(&Tag::DuplicateAck) {
+        if ack != fwd.last_ack {
             fwd.dupacks = 0;
         }
-        if flags.has(TcpFlags::ACK) {
-            if let Some(max) = rev.max_seq_to_be_acked {
-                if gt(ack, max) && rev.next_seq.map(|n| gt(ack, n)).unwrap_or(false) {
+        if rev.max_seq_to_be_acked != 0 && gt(ack, rev.max_seq_to_be_acked) && has_ack {
+            if rev.max_seq_to_be_acked > rev.next_seq {
+                rev.max_seq_to_be_acked = rev.next_seq;
+                tags.push(Tag::AckedUnseen);
+            } else {
+                if rev.dupacks == 0 {
                     tags.push(Tag::AckedUnseen);
                 }
+                rev.dupacks = -1;
             }
         }
 
-        // Retransmission and its kinds: data (or SYN/FIN) that does not advance.
-        let syn_fin = flags.0 & (TcpFlags::SYN | TcpFlags::FIN) != 0;
-        if (seglen > 0 || syn_fin) && !tags.contains(&Tag::KeepAlive) && !tags.contains(&Tag::ZeroWindowProbe) {
-            if let Some(next) = fwd.next_seq {
-                if lt(seq, next) {
-                    let since = now.since(fwd.next_seq_time);
-                    let ooo_threshold = self.first_rtt.unwrap_or(0.003).max(0.0);
-                    if rev.dupacks >= 2 && rev.last_ack == Some(seq) && now.since(rev.last_ack_time) < 0.02 {
-                        tags.push(Tag::Retransmission);
-                        tags.push(Tag::FastRetransmission);
-                    } else if since < ooo_threshold && next != seq.wrapping_add(seglen) {
-                        tags.push(Tag::OutOfOrder);
-                    } else if seglen > 0 && rev.last_ack.map(|la| le(seq.wrapping_add(seglen), la)).unwrap_or(false) {
-                        tags.push(Tag::Retransmission);
-                        tags.push(Tag::SpuriousRetransmission);
-                    } else {
-                        tags.push(Tag::Retransmission);
-                    }
-                }
+        'chk: {
+            if !(seglen > 0 || syn_fin) {
+                break 'chk;
+            }
+            let mut not_advancing = next != 0 && lt(seq, next);
+            if tags.contains(&Tag::KeepAlive) {
+                break 'chk;
+            }
+            if seglen > 1 && next.wrapping_sub(1) == seq {
+                not_advancing = false;
+            }
+            if seglen > 0 && rev.last_ack != 0 && le(seq.wrapping_add(seglen), rev.last_ack) {
+                tags.push(Tag::Retransmission);
+                tags.push(Tag::SpuriousRetransmission);
+                break 'chk;
+            }
+            let since_rev_ack = rev.last_ack_time.map(|t| now.since(t)).unwrap_or(f64::INFINITY);
+            if not_advancing && rev.dupacks >= 2 && rev.last_ack == seq && (0.0..0.02).contains(&since_rev_ack) {
+                tags.push(Tag::Retransmission);
+                tags.push(Tag::FastRetransmission);
+                break 'chk;
+            }
+            let since_next = now.since(fwd.next_seq_time);
+            let threshold = first_rtt.filter(|r| *r != 0.0).unwrap_or(0.003);
+            let end = seq.wrapping_add(seglen).wrapping_add(syn_fin as u32);
+            if not_advancing && since_next >= 0.0 && since_next < threshold && next != end {
+                tags.push(Tag::OutOfOrder);
+                break 'chk;
+            }
+            if not_advancing {
+                tags.push(Tag::Retransmission);
             }
         }
 
-        // Update this direction.
         let mut nextseq = seq.wrapping_add(seglen);
         if syn_fin {
             nextseq = nextseq.wrapping_add(1);
         }
-        let advance = match fwd.next_seq {
-            None => true,
-            Some(n) => gt(nextseq, n),
-        };
-        if advance && !tags.contains(&Tag::KeepAlive) && !tags.contains(&Tag::ZeroWindowProbe) {
-            fwd.next_seq = Some(nextseq);
+        let probe = tags.contains(&Tag::ZeroWindowProbe);
+        if (gt(nextseq, fwd.next_seq) || fwd.next_seq == 0) && !probe {
+            fwd.next_seq = nextseq;
             fwd.next_seq_time = now;
         }
-        if fwd.max_seq_to_be_acked.map(|m| gt(nextseq, m)).unwrap_or(true) {
-            fwd.max_seq_to_be_acked = Some(nextseq);
+        if (seq == fwd.max_seq_to_be_acked || fwd.max_seq_to_be_acked == 0) && !probe {
+            fwd.max_seq_to_be_acked = fwd.next_seq;
         }
-        if flags.has(TcpFlags::ACK) {
-            fwd.last_ack = Some(ack);
-            fwd.last_ack_time = now;
-        }
-        fwd.window = Some(window);
+        fwd.window = window;
+        fwd.last_ack = ack;
+        fwd.last_ack_time = Some(now);
         fwd.last_tags = tags.clone();
         tags
     }
 
     /// The connection's story: handshake and teardown frames, and each side's state.
     #[allow(clippy::too_many_arguments)]
-    fn story(&mut self, from: usize, seq: u32, ack: u32, seglen: u32, flags: TcpFlags, number: u64, time: Timestamp, tags: &mut Vec<Tag>) {
+    fn story(&mut self, from: usize, seq: u32, ack: u32, seglen: u32, flags: TcpFlags, number: u64, _time: Timestamp, tags: &mut Vec<Tag>) {
         let to = 1 - from;
         let syn = flags.has(TcpFlags::SYN);
         let fin = flags.has(TcpFlags::FIN);
@@ -363,7 +389,6 @@ impl TcpConn {
             if self.handshake.is_empty() {
                 self.client = from;
                 self.handshake.push(number);
-                self.syn_time = Some(time);
             }
             let (me, peer) = (self.sides[from].state, self.sides[to].state);
             self.sides[from].state = match me {
@@ -379,7 +404,6 @@ impl TcpConn {
             tags.insert(0, Tag::HandshakeSynAck);
             if self.handshake.len() == 1 && !retrans {
                 self.handshake.push(number);
-                self.synack_time = Some(time);
             }
             self.sides[from].state = TcpState::SynReceived;
             if self.sides[to].state == TcpState::SynSent || self.sides[to].state == TcpState::Closed {
@@ -392,9 +416,6 @@ impl TcpConn {
                 if !tags.contains(&Tag::HandshakeAck) && self.handshake.len() == 2 {
                     tags.insert(0, Tag::HandshakeAck);
                     self.handshake.push(number);
-                    if let Some(t0) = self.syn_time {
-                        self.first_rtt = Some(time.since(t0));
-                    }
                 }
                 self.sides[to].state = TcpState::Established;
                 if matches!(self.sides[from].state, TcpState::SynSent | TcpState::SynReceived | TcpState::Closed) {
