@@ -139,6 +139,7 @@ impl Conn {
 }
 
 /// Frame number → the application summaries that end in it, in order.
+#[allow(clippy::type_complexity)]
 fn decode(path: &Path) -> Option<(BTreeMap<u64, Vec<String>>, Vec<Option<Application>>)> {
     let (out, apps, _) = decode_full(path)?;
     Some((out, apps))
@@ -154,8 +155,8 @@ fn decode_full(path: &Path) -> Option<(BTreeMap<u64, Vec<String>>, Vec<Option<Ap
         let Some(t) = tcp_of(p) else { continue };
         let key = if t.src <= t.dst { (t.src, t.dst) } else { (t.dst, t.src) };
         let ci = *index.entry(key).or_insert_with(|| {
-            // The SYN's sender (or, without SYN+ACK ambiguity, the first sender) is the client.
-            let client = if t.syn && t.fin == false && t.payload.is_empty() && !t.rst { t.src } else { t.src };
+            // The first sender (the SYN's, in these captures) is the client.
+            let client = t.src;
             conns.push(Conn { client, app: AppStream::new(AppLimits::default()), sides: Default::default(), events: Vec::new() });
             conns.len() - 1
         });
@@ -226,6 +227,7 @@ fn truth(path: &Path) -> Option<BTreeMap<u64, Vec<String>>> {
         let cols: Vec<Vec<&str>> = ws.iter().map(|&i| f[i].split(',').collect()).collect();
         if !f[ws[2]].is_empty() {
             let (mut e16, mut e64) = (cols[5].iter(), cols[6].iter());
+            #[allow(clippy::needless_range_loop)]
             for k in 0..cols[2].len() {
                 let short: u64 = cols[4][k].parse().ok()?;
                 let len = match short {

@@ -670,7 +670,7 @@ mod tests {
         assert!(ev[0].checks.is_empty());
 
         let mut frame = vec![0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0];
-        frame.extend(std::iter::repeat(0xab).take(65536));
+        frame.extend(std::iter::repeat_n(0xab, 65536));
         // Split across many pushes, like TCP segments.
         let mut events = Vec::new();
         for part in frame.chunks(1448) {
@@ -786,6 +786,7 @@ mod tests {
         let ev = s.push(S2C, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nno ws");
         assert_eq!(ev.len(), 2);
         assert_eq!(http(&ev[0]).status, Some(400));
+        assert!(http(&ev[0]).upgrade_refused);
         assert_eq!(http(&ev[0]).body, b"no ws");
         assert_eq!(ev[1].dir, C2S);
         assert_eq!(http(&ev[1]).uri.as_deref(), Some("/other"));
@@ -1060,7 +1061,7 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
             };
             s.limits = limits;
             for _ in 0..60 {
-                let dir = if rng.next() % 2 == 0 { C2S } else { S2C };
+                let dir = if rng.next().is_multiple_of(2) { C2S } else { S2C };
                 match rng.next() % 10 {
                     0 => {
                         s.gap(dir, rng.next() % 300);
@@ -1072,11 +1073,11 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
                         let len = (rng.next() % 400) as usize;
                         let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
                         // Bias toward plausible headers so the decoders go deep.
-                        if len > 2 && rng.next() % 2 == 0 {
+                        if len > 2 && rng.next().is_multiple_of(2) {
                             bytes[0] = [0x81, 0x82, 0x01, 0x80, 0x88, 0x89, 0xc1, 0x41][(rng.next() % 8) as usize];
                             bytes[1] &= 0xfe;
                         }
-                        if rng.next() % 5 == 0 {
+                        if rng.next().is_multiple_of(5) {
                             let heads: [&[u8]; 4] = [REQ, RESP, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n"];
                             bytes = [heads[(rng.next() % 4) as usize], &bytes[..]].concat();
                         }
@@ -1130,5 +1131,42 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
                 rest = &rest[j + 1..];
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod bench {
+    use super::*;
+
+    #[test]
+    fn stream_stays_small() {
+        // Many connections are not HTTP: each costs little more than this.
+        eprintln!("AppStream is {} bytes", std::mem::size_of::<AppStream>());
+        assert!(std::mem::size_of::<AppStream>() < 1024);
+    }
+
+    /// `cargo test --release --lib bench_small_frames -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn bench_small_frames() {
+        let mut s = AppStream::new(AppLimits::default());
+        s.push(Dir::ClientToServer, b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+        s.push(Dir::ServerToClient, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n");
+        let client = [0x81u8, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        let server = b"\x81\x1a42[\"chat message\",\"hello\"]";
+        let t = std::time::Instant::now();
+        let mut n = 0usize;
+        for i in 0..500_000 {
+            n += s.push(Dir::ClientToServer, &client).len();
+            // Every tenth server segment carries a frame split in two.
+            if i % 10 == 0 {
+                n += s.push(Dir::ServerToClient, &server[..7]).len();
+                n += s.push(Dir::ServerToClient, &server[7..]).len();
+            } else {
+                n += s.push(Dir::ServerToClient, server).len();
+            }
+        }
+        eprintln!("{n} events from ~1.05M pushes in {:?}", t.elapsed());
+        assert_eq!(n, 1_000_000);
     }
 }

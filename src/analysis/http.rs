@@ -93,6 +93,10 @@ pub struct HttpMessage {
     /// permessage-deflate: offered (request) or negotiated (101 response), with its parameters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permessage_deflate: Option<DeflateParams>,
+    /// This response answered a WebSocket upgrade request with a status other than 101:
+    /// the connection stays HTTP.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub upgrade_refused: bool,
     /// The body (de-chunked), kept up to `AppLimits::max_message` bytes; not serialized.
     #[serde(skip)]
     pub body: Vec<u8>,
@@ -159,6 +163,9 @@ fn headers_as_object<S: Serializer>(h: &[(String, String)], s: S) -> Result<S::O
     map.end()
 }
 
+/// A completed message: its `[start, end)` stream range, the message, its checks.
+pub(crate) type HttpEvent = ((u64, u64), HttpMessage, Vec<Check>);
+
 /// A request that is waiting for its response (kept per direction, oldest first).
 #[derive(Clone, Debug)]
 pub(crate) struct PendingRequest {
@@ -183,7 +190,7 @@ pub(crate) enum Stop {
 #[derive(Debug, Default)]
 pub(crate) struct Feed {
     /// Completed messages with their `[start, end)` stream range and checks.
-    pub messages: Vec<((u64, u64), HttpMessage, Vec<Check>)>,
+    pub messages: Vec<HttpEvent>,
     /// Set when the decoder stopped; `leftover` holds the bytes it did not consume.
     pub stop: Option<Stop>,
     pub leftover: Vec<u8>,
@@ -229,7 +236,7 @@ pub(crate) struct HttpDecoder {
     /// The current message's first line was validated while its header block was partial.
     first_line_checked: bool,
     /// The message whose body is being read, and where it started.
-    cur: Option<(u64, HttpMessage, Vec<Check>)>,
+    cur: Option<Box<(u64, HttpMessage, Vec<Check>)>>,
     max_body: usize,
 }
 
@@ -387,7 +394,8 @@ impl HttpDecoder {
                         Chunk::Trailer => {
                             if line.is_empty() {
                                 self.finish(&mut feed);
-                            } else if let Some((_, m, _)) = &mut self.cur {
+                            } else if let Some(cur) = &mut self.cur {
+                                let m = &mut cur.1;
                                 if let Some(c) = line.iter().position(|&b| b == b':') {
                                     let name = String::from_utf8_lossy(&line[..c]).to_ascii_lowercase();
                                     let value = String::from_utf8_lossy(&line[c + 1..]).trim().to_string();
@@ -421,7 +429,7 @@ impl HttpDecoder {
     /// Bytes of this direction were not captured. `Err` when the parser lost track of
     /// message boundaries; `Ok(Some(..))` when the gap ended the message being read.
     #[allow(clippy::result_unit_err)]
-    pub fn gap(&mut self, missing: u64) -> Result<Option<((u64, u64), HttpMessage, Vec<Check>)>, ()> {
+    pub fn gap(&mut self, missing: u64) -> Result<Option<HttpEvent>, ()> {
         if !self.buf.is_empty() {
             return Err(());
         }
@@ -463,9 +471,9 @@ impl HttpDecoder {
 
     /// The direction ended: a body delimited by the close is complete; a message cut short
     /// is reported with a check.
-    pub fn end(&mut self) -> Option<((u64, u64), HttpMessage, Vec<Check>)> {
+    pub fn end(&mut self) -> Option<HttpEvent> {
         let state = self.state;
-        let (start, mut msg, mut checks) = self.cur.take()?;
+        let (start, mut msg, mut checks) = *self.cur.take()?;
         self.state = State::Start;
         match state {
             State::UntilClose => {}
@@ -477,7 +485,8 @@ impl HttpDecoder {
     }
 
     fn take_body(&mut self, bytes: &[u8]) {
-        if let Some((_, m, _)) = &mut self.cur {
+        if let Some(cur) = &mut self.cur {
+            let m = &mut cur.1;
             m.body_len += bytes.len() as u64;
             let room = self.max_body.saturating_sub(m.body.len());
             if room < bytes.len() {
@@ -488,7 +497,8 @@ impl HttpDecoder {
     }
 
     fn lose_body(&mut self, missing: u64) {
-        if let Some((_, m, checks)) = &mut self.cur {
+        if let Some(cur) = &mut self.cur {
+            let (_, m, checks) = &mut **cur;
             m.body_len += missing;
             m.body_truncated = true;
             if !checks.iter().any(|c| matches!(c, Check::StreamGap { .. })) {
@@ -499,7 +509,8 @@ impl HttpDecoder {
 
     fn finish(&mut self, feed: &mut Feed) {
         self.state = State::Start;
-        if let Some((start, m, checks)) = self.cur.take() {
+        if let Some(cur) = self.cur.take() {
+            let (start, m, checks) = *cur;
             feed.messages.push(((start, self.offset), m, checks));
         }
     }
@@ -543,7 +554,10 @@ impl HttpDecoder {
                     if let Some(key) = &msg.websocket_key {
                         msg.accept_expected = Some(sec_websocket_accept(key));
                     }
-                    stop = Some(Stop::UpgradeRequested);
+                    // (An upgrade request with a body is not RFC 6455's GET: parse it as HTTP.)
+                    if !chunked && content_length.unwrap_or(0) == 0 {
+                        stop = Some(Stop::UpgradeRequested);
+                    }
                 }
                 own.push_back(PendingRequest {
                     method: msg.method.clone().unwrap_or_default(),
@@ -589,6 +603,7 @@ impl HttpDecoder {
                     stop = Some(Stop::Switched { websocket });
                 } else if upgrade_req && status >= 200 {
                     feed.upgrade_refused = true;
+                    msg.upgrade_refused = true;
                 }
                 let head_req = req.as_ref().is_some_and(|r| r.method.eq_ignore_ascii_case("HEAD"));
                 let connect_ok = req.as_ref().is_some_and(|r| r.method.eq_ignore_ascii_case("CONNECT"))
@@ -613,7 +628,7 @@ impl HttpDecoder {
             }
         };
         msg.body_framing = framing;
-        self.cur = Some((start, msg, checks));
+        self.cur = Some(Box::new((start, msg, checks)));
         match framing {
             BodyFraming::None => self.finish(feed),
             BodyFraming::ContentLength => self.state = State::Body(content_length.unwrap_or(0)),
@@ -665,6 +680,7 @@ impl Head {
             websocket_protocol: None,
             websocket_extensions: None,
             permessage_deflate: None,
+            upgrade_refused: false,
             body: Vec::new(),
             body_truncated: false,
         };
@@ -781,7 +797,7 @@ fn parse_chunk_size(line: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn feed_all(d: &mut HttpDecoder, parts: &[&[u8]]) -> Vec<((u64, u64), HttpMessage, Vec<Check>)> {
+    fn feed_all(d: &mut HttpDecoder, parts: &[&[u8]]) -> Vec<HttpEvent> {
         let mut own = VecDeque::new();
         let mut other = VecDeque::new();
         let mut out = Vec::new();
