@@ -14,7 +14,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use super::http::{Feed, HttpDecoder, HttpMessage, PendingRequest, Stop};
-use super::websocket::{DeflateParams, FrameEvent, WsDecoder, WsFrame};
+use super::websocket::{DeflateParams, WsDecoder, WsFrame};
 
 /// The direction of a byte stream within a TCP connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -364,11 +364,7 @@ impl AppStream {
         let mut events = Vec::new();
         match &mut self.modes[d] {
             Mode::Ignored => {}
-            Mode::WebSocket(ws) => {
-                let mut frames = Vec::new();
-                ws.push(data, &mut frames);
-                push_frames(&mut events, dir, frames);
-            }
+            Mode::WebSocket(ws) => ws.push(data, &mut events),
             Mode::Hold { buf, broken, .. } => {
                 if buf.len() + data.len() > self.limits.max_message {
                     *broken = true;
@@ -392,9 +388,7 @@ impl AppStream {
             Mode::Hold { broken, .. } => *broken = true,
             Mode::WebSocket(ws) => {
                 let was_lost = ws.lost;
-                let mut frames = Vec::new();
-                ws.gap(missing, &mut frames);
-                push_frames(&mut events, dir, frames);
+                ws.gap(missing, &mut events);
                 if ws.lost && !was_lost {
                     events.push(stopped(dir, at, missing, Application::WebSocket));
                 }
@@ -426,11 +420,7 @@ impl AppStream {
                     events.push(AppEvent { dir, stream_range: range, message: AppMessage::Http(m), checks });
                 }
             }
-            Mode::WebSocket(mut ws) => {
-                let mut frames = Vec::new();
-                ws.end(&mut frames);
-                push_frames(&mut events, dir, frames);
-            }
+            Mode::WebSocket(mut ws) => ws.end(&mut events),
             // Held bytes stay held: the answer may still come the other way.
             hold @ Mode::Hold { .. } => self.modes[d] = hold,
             Mode::Ignored => {}
@@ -489,18 +479,15 @@ impl AppStream {
                     _ => (None, Vec::new()),
                 };
                 if let Some(start) = start {
-                    let mut ws = WsDecoder::new(start, true, self.deflate.as_ref(), self.limits.max_message);
-                    let mut frames = Vec::new();
-                    ws.push(&held, &mut frames);
-                    push_frames(events, dir.other(), frames);
+                    let mut ws =
+                        WsDecoder::new(dir.other(), start, true, self.deflate.as_ref(), self.limits.max_message);
+                    ws.push(&held, events);
                     self.modes[o] = Mode::WebSocket(ws);
                 }
                 // This direction answered the upgrade: it is the server. Bytes after the 101
                 // headers (in the same push) are already frames.
-                let mut ws = WsDecoder::new(stop_offset, false, self.deflate.as_ref(), self.limits.max_message);
-                let mut frames = Vec::new();
-                ws.push(&leftover, &mut frames);
-                push_frames(events, dir, frames);
+                let mut ws = WsDecoder::new(dir, stop_offset, false, self.deflate.as_ref(), self.limits.max_message);
+                ws.push(&leftover, events);
                 self.modes[d] = Mode::WebSocket(ws);
             }
             Some(Stop::Switched { websocket: false }) => {
@@ -540,15 +527,6 @@ impl AppStream {
 
 fn stop_is_ws(stop: &Option<Stop>) -> bool {
     matches!(stop, Some(Stop::Switched { websocket: true }))
-}
-
-fn push_frames(events: &mut Vec<AppEvent>, dir: Dir, frames: Vec<FrameEvent>) {
-    events.extend(frames.into_iter().map(|(range, f, checks)| AppEvent {
-        dir,
-        stream_range: range,
-        message: AppMessage::WebSocket(f),
-        checks,
-    }));
 }
 
 fn stopped(dir: Dir, at: u64, missing: u64, application: Application) -> AppEvent {
@@ -775,6 +753,58 @@ mod tests {
         assert_eq!(ws(&all[7]).close_code, Some(1000));
         assert_eq!(ws(&all[7]).close_code_name, Some("normal closure"));
         assert!(all.iter().all(|e| e.checks.is_empty()), "{all:?}");
+    }
+
+    #[test]
+    fn every_length_form_at_every_split() {
+        let mut bytes = Vec::new();
+        for (i, len) in [0usize, 1, 125, 126, 300, 65535, 65536].into_iter().enumerate() {
+            for masked in [false, true] {
+                let payload: Vec<u8> = (0..len).map(|k| (k * 7 + i) as u8).collect();
+                let mut f = vec![0x82];
+                let m = if masked { 0x80 } else { 0 };
+                match len {
+                    0..=125 => f.push(m | len as u8),
+                    126..=65535 => {
+                        f.push(m | 126);
+                        f.extend_from_slice(&(len as u16).to_be_bytes());
+                    }
+                    _ => {
+                        f.push(m | 127);
+                        f.extend_from_slice(&(len as u64).to_be_bytes());
+                    }
+                }
+                let key = [0x12, 0x34, 0x56, i as u8];
+                if masked {
+                    f.extend_from_slice(&key);
+                    f.extend(payload.iter().enumerate().map(|(k, b)| b ^ key[k % 4]));
+                } else {
+                    f.extend_from_slice(&payload);
+                }
+                bytes.extend(f);
+            }
+        }
+        let parts = |split: usize| {
+            let mut s = upgraded(None);
+            let mut ev = Vec::new();
+            for p in bytes.chunks(split) {
+                ev.extend(s.push(S2C, p));
+            }
+            ev
+        };
+        let all = parts(usize::MAX);
+        assert_eq!(all.len(), 14);
+        for (k, e) in all.iter().enumerate() {
+            let f = ws(e);
+            let want: Vec<u8> = (0..f.payload_len as usize).map(|j| (j * 7 + k / 2) as u8).collect();
+            assert_eq!(f.data.as_deref(), Some(&want[..]));
+            assert_eq!(f.masked, k % 2 == 1);
+            let expect: &[&str] = if f.masked { &["ws-server-masked"] } else { &[] };
+            assert_eq!(codes(e), expect);
+        }
+        for split in [1, 2, 3, 5, 7, 1448, 65536] {
+            assert!(parts(split) == all, "split {split}");
+        }
     }
 
     #[test]

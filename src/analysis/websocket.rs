@@ -4,7 +4,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use sha1::{Digest, Sha1};
 
-use super::app::Check;
+use super::app::{AppEvent, AppMessage, Check, Dir};
 
 /// The fixed GUID that RFC 6455 section 1.3 appends to the client's key.
 pub const HANDSHAKE_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -353,12 +353,11 @@ impl Inflater {
     }
 }
 
-/// Decoded output of the frame decoder: the frame's stream range, the frame, its checks.
-pub(crate) type FrameEvent = ((u64, u64), WsFrame, Vec<Check>);
 
 /// The WebSocket frame decoder of one direction.
 #[derive(Debug)]
 pub(crate) struct WsDecoder {
+    dir: Dir,
     from_client: bool,
     /// Stream offset of the next byte.
     offset: u64,
@@ -377,8 +376,11 @@ pub(crate) struct WsDecoder {
 
 impl WsDecoder {
     /// `deflate`: the negotiated permessage-deflate parameters, if any.
-    pub fn new(offset: u64, from_client: bool, deflate: Option<&DeflateParams>, max_message: usize) -> Self {
+    /// `dir`: the direction reported in events; `from_client`: whether this direction is the
+    /// one that sent the upgrade request (which decides the masking rules).
+    pub fn new(dir: Dir, offset: u64, from_client: bool, deflate: Option<&DeflateParams>, max_message: usize) -> Self {
         WsDecoder {
+            dir,
             from_client,
             offset,
             max: max_message,
@@ -394,7 +396,7 @@ impl WsDecoder {
     }
 
     /// Decodes bytes contiguous with the previous ones.
-    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<FrameEvent>) {
+    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<AppEvent>) {
         if self.lost {
             self.offset += data.len() as u64;
             return;
@@ -464,7 +466,7 @@ impl WsDecoder {
     }
 
     /// `missing` bytes were not captured.
-    pub fn gap(&mut self, missing: u64, out: &mut Vec<FrameEvent>) {
+    pub fn gap(&mut self, missing: u64, out: &mut Vec<AppEvent>) {
         if self.lost {
             self.offset += missing;
             return;
@@ -495,16 +497,21 @@ impl WsDecoder {
     }
 
     /// The direction ended: a frame cut short is reported with a check.
-    pub fn end(&mut self, out: &mut Vec<FrameEvent>) {
+    pub fn end(&mut self, out: &mut Vec<AppEvent>) {
         if let Some(mut cur) = self.cur.take() {
             cur.checks.push(Check::WsIncompleteFrame { missing: cur.remaining });
             let (frame, checks) = self.frame_of(&cur, false);
-            out.push(((cur.start, self.offset), frame, checks));
+            out.push(AppEvent {
+                dir: self.dir,
+                stream_range: (cur.start, self.offset),
+                message: AppMessage::WebSocket(frame),
+                checks,
+            });
         }
         self.hdr_have = 0;
     }
 
-    fn begin(&mut self, h: Header, start: u64, out: &mut Vec<FrameEvent>) {
+    fn begin(&mut self, h: Header, start: u64, out: &mut Vec<AppEvent>) {
         let mut checks = Vec::new();
         if self.closed {
             checks.push(Check::WsDataAfterClose);
@@ -594,13 +601,18 @@ impl WsDecoder {
     }
 
     /// The frame's payload is complete.
-    fn finish(&mut self, out: &mut Vec<FrameEvent>) {
+    fn finish(&mut self, out: &mut Vec<AppEvent>) {
         let Some(cur) = self.cur.take() else { return };
         let (frame, checks) = self.frame_of(&cur, true);
         if cur.h.opcode == 0x8 {
             self.closed = true;
         }
-        out.push(((cur.start, self.offset), frame, checks));
+        out.push(AppEvent {
+            dir: self.dir,
+            stream_range: (cur.start, self.offset),
+            message: AppMessage::WebSocket(frame),
+            checks,
+        });
     }
 
     /// Builds the frame report; `complete` when all its payload was read.
