@@ -158,6 +158,8 @@ pub enum Check {
     WsDataAfterClose,
     /// A reserved opcode (section 5.2).
     WsReservedOpcode { opcode: u8 },
+    /// The client sent this frame before the server accepted the upgrade (section 4.1).
+    WsClientSentBeforeAccept,
     /// A continuation frame with no message started (section 5.4).
     WsContinuationWithoutStart,
     /// A new text/binary frame while a fragmented message is still open (section 5.4).
@@ -209,6 +211,7 @@ impl Check {
             Check::WsBadCloseCode { .. } => "ws-bad-close-code",
             Check::WsDataAfterClose => "ws-data-after-close",
             Check::WsReservedOpcode { .. } => "ws-reserved-opcode",
+            Check::WsClientSentBeforeAccept => "ws-client-sent-before-accept",
             Check::WsContinuationWithoutStart => "ws-continuation-without-start",
             Check::WsDataDuringFragment => "ws-data-during-fragment",
             Check::WsAcceptInvalid { .. } => "ws-accept-invalid",
@@ -243,6 +246,7 @@ impl Check {
         "ws-bad-close-code",
         "ws-data-after-close",
         "ws-reserved-opcode",
+        "ws-client-sent-before-accept",
         "ws-continuation-without-start",
         "ws-data-during-fragment",
         "ws-accept-invalid",
@@ -481,7 +485,12 @@ impl AppStream {
                 if let Some(start) = start {
                     let mut ws =
                         WsDecoder::new(dir.other(), start, true, self.deflate.as_ref(), self.limits.max_message);
+                    let first = events.len();
                     ws.push(&held, events);
+                    // RFC 6455 section 4.1: the client waits for the 101 before sending frames.
+                    for e in &mut events[first..] {
+                        e.checks.push(Check::WsClientSentBeforeAccept);
+                    }
                     self.modes[o] = Mode::WebSocket(ws);
                 }
                 // This direction answered the upgrade: it is the server. Bytes after the 101
@@ -752,7 +761,9 @@ mod tests {
         assert_eq!(ws(&all[6]).text.as_deref(), Some("Hello"));
         assert_eq!(ws(&all[7]).close_code, Some(1000));
         assert_eq!(ws(&all[7]).close_code_name, Some("normal closure"));
-        assert!(all.iter().all(|e| e.checks.is_empty()), "{all:?}");
+        // …which it should not have sent before the 101.
+        assert_eq!(codes(&all[2]), ["ws-client-sent-before-accept"]);
+        assert!(all.iter().enumerate().all(|(k, e)| k == 2 || e.checks.is_empty()), "{all:?}");
     }
 
     #[test]
