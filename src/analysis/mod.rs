@@ -5,7 +5,9 @@
 //! index, relative sequence numbers (written into the TCP layer), analysis tags, and
 //! each side's state. At the end it summarises every conversation.
 
+pub mod app;
 pub mod conversation;
+pub mod http;
 pub mod tags;
 pub mod tcp;
 pub mod websocket;

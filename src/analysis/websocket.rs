@@ -1,7 +1,10 @@
 //! WebSocket (RFC 6455): the opening handshake's key arithmetic and the frame decoder.
 
 use base64::Engine as _;
+use serde::Serialize;
 use sha1::{Digest, Sha1};
+
+use super::app::{AppEvent, AppMessage, Check, Dir};
 
 /// The fixed GUID that RFC 6455 section 1.3 appends to the client's key.
 pub const HANDSHAKE_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -12,6 +15,750 @@ pub fn sec_websocket_accept(key: &str) -> String {
     sha.update(key.trim().as_bytes());
     sha.update(HANDSHAKE_GUID.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(sha.finalize())
+}
+
+/// permessage-deflate (RFC 7692) parameters, as offered in a request or negotiated in a
+/// 101 response. A `*_max_window_bits` given without a value reads as 15.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DeflateParams {
+    pub server_no_context_takeover: bool,
+    pub client_no_context_takeover: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_max_window_bits: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_max_window_bits: Option<u8>,
+}
+
+impl DeflateParams {
+    /// The first `permessage-deflate` in a `Sec-WebSocket-Extensions` value, if any.
+    pub fn parse(header: &str) -> Option<DeflateParams> {
+        for ext in header.split(',') {
+            let mut parts = ext.split(';').map(str::trim);
+            if !parts.next().is_some_and(|n| n.eq_ignore_ascii_case("permessage-deflate")) {
+                continue;
+            }
+            let mut p = DeflateParams::default();
+            for param in parts {
+                let (name, value) = match param.split_once('=') {
+                    Some((n, v)) => (n.trim(), Some(v.trim().trim_matches('"'))),
+                    None => (param, None),
+                };
+                let bits = || value.and_then(|v| v.parse::<u8>().ok()).unwrap_or(15);
+                match name.to_ascii_lowercase().as_str() {
+                    "server_no_context_takeover" => p.server_no_context_takeover = true,
+                    "client_no_context_takeover" => p.client_no_context_takeover = true,
+                    "server_max_window_bits" => p.server_max_window_bits = Some(bits()),
+                    "client_max_window_bits" => p.client_max_window_bits = Some(bits()),
+                    _ => {}
+                }
+            }
+            return Some(p);
+        }
+        None
+    }
+
+    /// Whether the sender of one direction resets its compression context per message.
+    pub fn no_context_takeover(&self, from_client: bool) -> bool {
+        if from_client {
+            self.client_no_context_takeover
+        } else {
+            self.server_no_context_takeover
+        }
+    }
+}
+
+/// The name of an opcode, as SPEC.md spells it (`reserved` for the unassigned ones).
+pub fn opcode_name(opcode: u8) -> &'static str {
+    match opcode {
+        0x0 => "continuation",
+        0x1 => "text",
+        0x2 => "binary",
+        0x8 => "close",
+        0x9 => "ping",
+        0xA => "pong",
+        _ => "reserved",
+    }
+}
+
+/// The registered name of a close status code (RFC 6455 section 7.4 and the IANA registry).
+pub fn close_code_name(code: u16) -> &'static str {
+    match code {
+        1000 => "normal closure",
+        1001 => "going away",
+        1002 => "protocol error",
+        1003 => "unsupported data",
+        1004 => "reserved",
+        1005 => "no status received",
+        1006 => "abnormal closure",
+        1007 => "invalid frame payload data",
+        1008 => "policy violation",
+        1009 => "message too big",
+        1010 => "mandatory extension",
+        1011 => "internal error",
+        1012 => "service restart",
+        1013 => "try again later",
+        1014 => "bad gateway",
+        1015 => "TLS handshake failure",
+        3000..=3999 => "registered for libraries and frameworks",
+        4000..=4999 => "private use",
+        _ => "unassigned",
+    }
+}
+
+/// May an endpoint put this code in a Close frame? (RFC 6455 section 7.4.1; 1005, 1006 and
+/// 1015 are only for reporting locally, 1004 is reserved, 1016–2999 are unassigned.)
+pub fn close_code_allowed(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
+/// One WebSocket frame, as the `websocket` layer of SPEC.md. The frame that completes a
+/// data message also carries the message.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WsFrame {
+    pub fin: bool,
+    /// RSV1..RSV3 as a number 0–7 (RSV1 = 4).
+    pub rsv: u8,
+    pub opcode: u8,
+    pub opcode_name: &'static str,
+    pub masked: bool,
+    /// The 4-byte masking key in hex, when masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub masking_key: Option<String>,
+    /// The frame's payload length as on the wire.
+    pub payload_len: u64,
+    /// The payload is deflate data (permessage-deflate: RSV1 on the message's first frame).
+    pub compressed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_code_name: Option<&'static str>,
+    /// Length of the complete message (unmasked, joined, inflated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_len: Option<u64>,
+    /// The complete text message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// A binary message's first 64 bytes, or a ping/pong payload, in hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_hex: Option<String>,
+    /// How many frames the message took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fragments: Option<u32>,
+    /// Bytes of the frame header (2 to 14).
+    pub header_len: u8,
+    /// The message is incomplete: over the size limit, or bytes were not captured.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    /// A complete binary message's bytes (up to the limit); not serialized.
+    #[serde(skip)]
+    pub data: Option<Vec<u8>>,
+}
+
+/// A parsed frame header.
+#[derive(Clone, Copy, Debug)]
+struct Header {
+    fin: bool,
+    rsv: u8,
+    opcode: u8,
+    masked: bool,
+    key: [u8; 4],
+    len: u64,
+    header_len: u8,
+    /// Bits of the length field that was used (7, 16 or 64).
+    len_bits: u8,
+}
+
+/// Header length from the first two bytes.
+#[inline]
+fn header_len(b1: u8) -> usize {
+    let ext = match b1 & 0x7f {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    2 + ext + if b1 & 0x80 != 0 { 4 } else { 0 }
+}
+
+/// Parses a complete header (`h.len() == header_len(h[1])`).
+#[inline]
+fn parse_header(h: &[u8]) -> Header {
+    let (b0, b1) = (h[0], h[1]);
+    let (len, len_bits, mut k) = match b1 & 0x7f {
+        126 => (u16::from_be_bytes([h[2], h[3]]) as u64, 16, 4),
+        127 => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&h[2..10]);
+            (u64::from_be_bytes(b), 64, 10)
+        }
+        n => (n as u64, 7, 2),
+    };
+    let masked = b1 & 0x80 != 0;
+    let mut key = [0u8; 4];
+    if masked {
+        key.copy_from_slice(&h[k..k + 4]);
+        k += 4;
+    }
+    Header {
+        fin: b0 & 0x80 != 0,
+        rsv: (b0 >> 4) & 7,
+        opcode: b0 & 0x0f,
+        masked,
+        key,
+        len,
+        header_len: k as u8,
+        len_bits,
+    }
+}
+
+/// XORs `data` with the masking key, `offset` bytes into the payload.
+#[inline]
+fn unmask(data: &mut [u8], key: [u8; 4], offset: u64) {
+    let rot = (offset & 3) as usize;
+    let k = [key[rot], key[(rot + 1) & 3], key[(rot + 2) & 3], key[(rot + 3) & 3]];
+    let mut chunks = data.chunks_exact_mut(4);
+    for c in &mut chunks {
+        c[0] ^= k[0];
+        c[1] ^= k[1];
+        c[2] ^= k[2];
+        c[3] ^= k[3];
+    }
+    for (b, m) in chunks.into_remainder().iter_mut().zip(k) {
+        *b ^= m;
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(H[(b >> 4) as usize] as char);
+        s.push(H[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// The frame being read.
+#[derive(Debug)]
+struct Cur {
+    h: Header,
+    start: u64,
+    remaining: u64,
+    /// Payload bytes seen (or lost) so far: the masking key's position.
+    done: u64,
+    checks: Vec<Check>,
+    /// Where the payload goes.
+    sink: Sink,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sink {
+    Message,
+    Control,
+    Discard,
+}
+
+/// A data message being assembled from its fragments.
+#[derive(Debug)]
+struct Msg {
+    opcode: u8,
+    compressed: bool,
+    /// Unmasked payload (still compressed when `compressed`), up to the limit.
+    data: Vec<u8>,
+    /// Payload bytes on the wire (all fragments).
+    wire_len: u64,
+    fragments: u32,
+    overflow: bool,
+    gap: bool,
+}
+
+/// Raw-deflate decoding state of one direction (RFC 7692).
+struct Inflater {
+    d: flate2::Decompress,
+    no_context_takeover: bool,
+    /// With context takeover, a message that could not be inflated breaks every later one.
+    broken: bool,
+}
+
+impl std::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inflater")
+            .field("no_context_takeover", &self.no_context_takeover)
+            .field("broken", &self.broken)
+            .finish()
+    }
+}
+
+enum Inflated {
+    Ok(Vec<u8>),
+    /// Stopped at the limit.
+    Limit(Vec<u8>),
+    Error,
+}
+
+impl Inflater {
+    fn new(no_context_takeover: bool) -> Self {
+        Inflater { d: flate2::Decompress::new(false), no_context_takeover, broken: false }
+    }
+
+    /// Inflates one message's payload (the 00 00 ff ff tail is appended here).
+    fn inflate(&mut self, mut input: Vec<u8>, cap: usize) -> Inflated {
+        if self.no_context_takeover {
+            self.d.reset(false);
+        }
+        input.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
+        let mut out: Vec<u8> = Vec::with_capacity((input.len() * 3 + 64).min(cap.max(64)));
+        let mut pos = 0usize;
+        loop {
+            if out.len() >= cap {
+                self.broken = !self.no_context_takeover;
+                out.truncate(cap);
+                return Inflated::Limit(out);
+            }
+            if out.len() == out.capacity() {
+                let want = out.len().max(256).min(cap - out.len());
+                out.reserve_exact(want);
+            }
+            let (in0, out0) = (self.d.total_in(), self.d.total_out());
+            let status = match self.d.decompress_vec(&input[pos..], &mut out, flate2::FlushDecompress::Sync) {
+                Ok(s) => s,
+                Err(_) => {
+                    self.broken = !self.no_context_takeover;
+                    self.d.reset(false);
+                    return Inflated::Error;
+                }
+            };
+            let used = (self.d.total_in() - in0) as usize;
+            let made = self.d.total_out() - out0;
+            pos += used;
+            if status == flate2::Status::StreamEnd {
+                // A final block: the sender must start afresh for the next message too.
+                self.d.reset(false);
+                return Inflated::Ok(out);
+            }
+            if pos >= input.len() && out.len() < out.capacity() {
+                return Inflated::Ok(out);
+            }
+            if used == 0 && made == 0 && out.len() < out.capacity() {
+                // No progress with room to write: the data is cut or invalid.
+                if pos >= input.len() {
+                    return Inflated::Ok(out);
+                }
+                self.broken = !self.no_context_takeover;
+                self.d.reset(false);
+                return Inflated::Error;
+            }
+        }
+    }
+}
+
+
+/// The WebSocket frame decoder of one direction.
+#[derive(Debug)]
+pub(crate) struct WsDecoder {
+    dir: Dir,
+    from_client: bool,
+    /// Stream offset of the next byte.
+    offset: u64,
+    max: usize,
+    hdr: [u8; 14],
+    hdr_have: usize,
+    cur: Option<Cur>,
+    msg: Option<Msg>,
+    ctrl: Vec<u8>,
+    inflater: Option<Inflater>,
+    /// A Close frame was sent in this direction.
+    closed: bool,
+    /// A gap made frame boundaries unknown: everything after is ignored.
+    pub lost: bool,
+}
+
+impl WsDecoder {
+    /// `deflate`: the negotiated permessage-deflate parameters, if any.
+    /// `dir`: the direction reported in events; `from_client`: whether this direction is the
+    /// one that sent the upgrade request (which decides the masking rules).
+    pub fn new(dir: Dir, offset: u64, from_client: bool, deflate: Option<&DeflateParams>, max_message: usize) -> Self {
+        WsDecoder {
+            dir,
+            from_client,
+            offset,
+            max: max_message,
+            hdr: [0; 14],
+            hdr_have: 0,
+            cur: None,
+            msg: None,
+            ctrl: Vec::new(),
+            inflater: deflate.map(|p| Inflater::new(p.no_context_takeover(from_client))),
+            closed: false,
+            lost: false,
+        }
+    }
+
+    /// Decodes bytes contiguous with the previous ones.
+    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<AppEvent>) {
+        if self.lost {
+            self.offset += data.len() as u64;
+            return;
+        }
+        while !data.is_empty() {
+            if self.cur.is_none() {
+                if self.hdr_have == 0 && data.len() >= 2 {
+                    // Fast path: the header lies whole in this push.
+                    let n = header_len(data[1]);
+                    if data.len() >= n {
+                        let h = parse_header(&data[..n]);
+                        let start = self.offset;
+                        self.offset += n as u64;
+                        data = &data[n..];
+                        self.begin(h, start, out);
+                        continue;
+                    }
+                }
+                // Slow path: gather the header across pushes.
+                let need = if self.hdr_have + data.len() >= 2 || self.hdr_have >= 2 {
+                    let b1 = if self.hdr_have >= 2 { self.hdr[1] } else { data[1 - self.hdr_have] };
+                    header_len(b1)
+                } else {
+                    2
+                };
+                let take = (need - self.hdr_have).min(data.len());
+                self.hdr[self.hdr_have..self.hdr_have + take].copy_from_slice(&data[..take]);
+                self.hdr_have += take;
+                self.offset += take as u64;
+                data = &data[take..];
+                if self.hdr_have >= 2 && self.hdr_have == header_len(self.hdr[1]) {
+                    let h = parse_header(&self.hdr[..self.hdr_have]);
+                    let start = self.offset - self.hdr_have as u64;
+                    self.hdr_have = 0;
+                    self.begin(h, start, out);
+                }
+            } else {
+                let cur = self.cur.as_mut().expect("checked");
+                let n = cur.remaining.min(data.len() as u64) as usize;
+                let chunk = &data[..n];
+                let (key, masked, done, sink) = (cur.h.key, cur.h.masked, cur.done, cur.sink);
+                cur.remaining -= n as u64;
+                cur.done += n as u64;
+                let finished = cur.remaining == 0;
+                self.offset += n as u64;
+                data = &data[n..];
+                let target = match sink {
+                    Sink::Message => self.msg.as_mut().map(|m| (&mut m.data, &mut m.overflow)),
+                    Sink::Control => None,
+                    Sink::Discard => None,
+                };
+                match (sink, target) {
+                    (Sink::Message, Some((buf, overflow))) => {
+                        append_capped(buf, overflow, chunk, self.max, masked, key, done)
+                    }
+                    (Sink::Control, _) => {
+                        let mut ov = false;
+                        append_capped(&mut self.ctrl, &mut ov, chunk, self.max, masked, key, done)
+                    }
+                    _ => {}
+                }
+                if finished {
+                    self.finish(out);
+                }
+            }
+        }
+    }
+
+    /// `missing` bytes were not captured.
+    pub fn gap(&mut self, missing: u64, out: &mut Vec<AppEvent>) {
+        if self.lost {
+            self.offset += missing;
+            return;
+        }
+        match &mut self.cur {
+            Some(cur) if self.hdr_have == 0 && missing <= cur.remaining => {
+                cur.remaining -= missing;
+                cur.done += missing;
+                if !cur.checks.iter().any(|c| matches!(c, Check::StreamGap { .. })) {
+                    cur.checks.push(Check::StreamGap { missing });
+                }
+                if cur.sink == Sink::Message {
+                    if let Some(m) = &mut self.msg {
+                        m.gap = true;
+                    }
+                }
+                let finished = cur.remaining == 0;
+                self.offset += missing;
+                if finished {
+                    self.finish(out);
+                }
+            }
+            _ => {
+                self.lost = true;
+                self.offset += missing;
+            }
+        }
+    }
+
+    /// The direction ended: a frame cut short is reported with a check.
+    pub fn end(&mut self, out: &mut Vec<AppEvent>) {
+        if let Some(mut cur) = self.cur.take() {
+            cur.checks.push(Check::WsIncompleteFrame { missing: cur.remaining });
+            let (frame, checks) = self.frame_of(&cur, false);
+            out.push(AppEvent {
+                dir: self.dir,
+                stream_range: (cur.start, self.offset),
+                message: AppMessage::WebSocket(frame),
+                checks,
+            });
+        }
+        self.hdr_have = 0;
+    }
+
+    fn begin(&mut self, h: Header, start: u64, out: &mut Vec<AppEvent>) {
+        let mut checks = Vec::new();
+        if self.closed {
+            checks.push(Check::WsDataAfterClose);
+        }
+        if self.from_client && !h.masked {
+            checks.push(Check::WsClientUnmasked);
+        } else if !self.from_client && h.masked {
+            checks.push(Check::WsServerMasked);
+        }
+        let minimal = match h.len_bits {
+            16 => h.len >= 126,
+            64 => h.len > 0xffff,
+            _ => true,
+        };
+        if !minimal {
+            checks.push(Check::WsLengthNotMinimal { len: h.len, bits: h.len_bits });
+        }
+        if h.len_bits == 64 && h.len >> 63 != 0 {
+            checks.push(Check::WsLengthMsbSet);
+        }
+        let deflate = self.inflater.is_some();
+        let is_control = h.opcode >= 8;
+        // RSV1 belongs to permessage-deflate, on the first frame of a data message only.
+        let rsv1_ok = deflate && (h.opcode == 1 || h.opcode == 2);
+        if h.rsv & 4 != 0 && !rsv1_ok {
+            if deflate {
+                checks.push(Check::WsRsv1Misplaced);
+            } else {
+                checks.push(Check::WsRsvWithoutExtension { rsv: h.rsv });
+            }
+        }
+        if h.rsv & 3 != 0 {
+            checks.push(Check::WsRsvWithoutExtension { rsv: h.rsv });
+        }
+        let sink = match h.opcode {
+            0x8..=0xA => {
+                if h.len > 125 {
+                    checks.push(Check::WsControlTooLong { len: h.len });
+                }
+                if !h.fin {
+                    checks.push(Check::WsControlFragmented);
+                }
+                self.ctrl.clear();
+                Sink::Control
+            }
+            0x1 | 0x2 => {
+                if self.msg.is_some() {
+                    checks.push(Check::WsDataDuringFragment);
+                }
+                self.msg = Some(Msg {
+                    opcode: h.opcode,
+                    compressed: deflate && h.rsv & 4 != 0,
+                    data: Vec::with_capacity((h.len as usize).min(self.max).min(1 << 16)),
+                    wire_len: 0,
+                    fragments: 0,
+                    overflow: false,
+                    gap: false,
+                });
+                Sink::Message
+            }
+            0x0 => {
+                if self.msg.is_some() {
+                    Sink::Message
+                } else {
+                    checks.push(Check::WsContinuationWithoutStart);
+                    Sink::Discard
+                }
+            }
+            op => {
+                checks.push(Check::WsReservedOpcode { opcode: op });
+                if is_control {
+                    self.ctrl.clear();
+                }
+                Sink::Discard
+            }
+        };
+        if sink == Sink::Message {
+            if let Some(m) = &mut self.msg {
+                m.fragments += 1;
+                m.wire_len += h.len;
+            }
+        }
+        self.cur = Some(Cur { h, start, remaining: h.len, done: 0, checks, sink });
+        if h.len == 0 {
+            self.finish(out);
+        }
+    }
+
+    /// The frame's payload is complete.
+    fn finish(&mut self, out: &mut Vec<AppEvent>) {
+        let Some(cur) = self.cur.take() else { return };
+        let (frame, checks) = self.frame_of(&cur, true);
+        if cur.h.opcode == 0x8 {
+            self.closed = true;
+        }
+        out.push(AppEvent {
+            dir: self.dir,
+            stream_range: (cur.start, self.offset),
+            message: AppMessage::WebSocket(frame),
+            checks,
+        });
+    }
+
+    /// Builds the frame report; `complete` when all its payload was read.
+    fn frame_of(&mut self, cur: &Cur, complete: bool) -> (WsFrame, Vec<Check>) {
+        let h = &cur.h;
+        let mut checks = cur.checks.clone();
+        let mut f = WsFrame {
+            fin: h.fin,
+            rsv: h.rsv,
+            opcode: h.opcode,
+            opcode_name: opcode_name(h.opcode),
+            masked: h.masked,
+            masking_key: h.masked.then(|| hex(&h.key)),
+            payload_len: h.len,
+            compressed: false,
+            close_code: None,
+            close_reason: None,
+            close_code_name: None,
+            message_len: None,
+            text: None,
+            data_hex: None,
+            fragments: None,
+            header_len: h.header_len,
+            truncated: !complete,
+            data: None,
+        };
+        match cur.sink {
+            Sink::Control if complete => {
+                let p = &self.ctrl;
+                match h.opcode {
+                    0x8 => {
+                        if p.len() == 1 {
+                            checks.push(Check::WsClosePayloadShort);
+                        }
+                        if p.len() >= 2 {
+                            let code = u16::from_be_bytes([p[0], p[1]]);
+                            f.close_code = Some(code);
+                            f.close_code_name = Some(close_code_name(code));
+                            if !close_code_allowed(code) {
+                                checks.push(Check::WsBadCloseCode { code });
+                            }
+                            let reason = &p[2..];
+                            f.close_reason = Some(match std::str::from_utf8(reason) {
+                                Ok(s) => s.to_string(),
+                                Err(_) => {
+                                    checks.push(Check::WsInvalidUtf8);
+                                    String::from_utf8_lossy(reason).into_owned()
+                                }
+                            });
+                        }
+                    }
+                    _ => f.data_hex = Some(hex(&p[..p.len().min(125)])),
+                }
+            }
+            Sink::Message => {
+                let compressed = self.msg.as_ref().is_some_and(|m| m.compressed);
+                f.compressed = compressed;
+                if h.fin && complete {
+                    if let Some(m) = self.msg.take() {
+                        self.complete_message(m, &mut f, &mut checks);
+                    }
+                } else if !complete {
+                    self.msg = None;
+                }
+            }
+            _ => {}
+        }
+        (f, checks)
+    }
+
+    fn complete_message(&mut self, m: Msg, f: &mut WsFrame, checks: &mut Vec<Check>) {
+        f.fragments = Some(m.fragments);
+        let mut truncated = m.overflow || m.gap;
+        let data = if m.compressed {
+            let inf = self.inflater.as_mut().expect("compressed implies negotiated");
+            if inf.broken {
+                checks.push(Check::WsInflateContextLost);
+                None
+            } else if m.gap || m.overflow {
+                // Cannot inflate a message with missing bytes; later ones share its context.
+                inf.broken = !inf.no_context_takeover;
+                if m.overflow {
+                    checks.push(Check::WsMessageLimit { limit: self.max });
+                }
+                None
+            } else {
+                match inf.inflate(m.data, self.max) {
+                    Inflated::Ok(v) => Some(v),
+                    Inflated::Limit(v) => {
+                        checks.push(Check::WsInflateLimit { limit: self.max });
+                        truncated = true;
+                        Some(v)
+                    }
+                    Inflated::Error => {
+                        checks.push(Check::WsInflateError);
+                        None
+                    }
+                }
+            }
+        } else {
+            if m.overflow {
+                checks.push(Check::WsMessageLimit { limit: self.max });
+            }
+            Some(m.data)
+        };
+        f.truncated = truncated || data.is_none();
+        let Some(data) = data else { return };
+        f.message_len = Some(if m.compressed || m.gap { data.len() as u64 } else { m.wire_len });
+        if m.opcode == 0x1 {
+            f.text = Some(match String::from_utf8(data) {
+                Ok(s) => s,
+                Err(e) => {
+                    // A message cut by the limit may end inside a character: not an error.
+                    let valid_up_to = e.utf8_error().valid_up_to();
+                    let bytes = e.into_bytes();
+                    if !(truncated && bytes.len() - valid_up_to < 4 && e_is_incomplete(&bytes[valid_up_to..])) {
+                        checks.push(Check::WsInvalidUtf8);
+                    }
+                    String::from_utf8_lossy(&bytes).into_owned()
+                }
+            });
+        } else {
+            f.data_hex = Some(hex(&data[..data.len().min(64)]));
+            f.data = Some(data);
+        }
+    }
+}
+
+/// True when `tail` is the start of a multi-byte UTF-8 character.
+fn e_is_incomplete(tail: &[u8]) -> bool {
+    matches!(std::str::from_utf8(tail), Err(e) if e.error_len().is_none())
+}
+
+/// Appends a payload chunk to `buf`, unmasked, keeping at most `cap` bytes.
+#[inline]
+fn append_capped(buf: &mut Vec<u8>, overflow: &mut bool, chunk: &[u8], cap: usize, masked: bool, key: [u8; 4], done: u64) {
+    let room = cap.saturating_sub(buf.len());
+    let take = room.min(chunk.len());
+    if take < chunk.len() {
+        *overflow = true;
+    }
+    let at = buf.len();
+    buf.extend_from_slice(&chunk[..take]);
+    if masked {
+        unmask(&mut buf[at..], key, done);
+    }
 }
 
 #[cfg(test)]
@@ -25,5 +772,38 @@ mod tests {
             sec_websocket_accept("dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
+    }
+
+    #[test]
+    fn deflate_params() {
+        let p = DeflateParams::parse("permessage-deflate; server_max_window_bits=12; client_max_window_bits=12").unwrap();
+        assert_eq!(p.server_max_window_bits, Some(12));
+        assert_eq!(p.client_max_window_bits, Some(12));
+        assert!(!p.server_no_context_takeover);
+        let p = DeflateParams::parse("x-webkit-deflate-frame, permessage-deflate; client_max_window_bits; server_no_context_takeover").unwrap();
+        assert_eq!(p.client_max_window_bits, Some(15));
+        assert!(p.server_no_context_takeover);
+        assert!(DeflateParams::parse("x-webkit-deflate-frame").is_none());
+    }
+
+    #[test]
+    fn close_codes() {
+        for ok in [1000, 1001, 1002, 1003, 1007, 1008, 1011, 1012, 1014, 3000, 4999] {
+            assert!(close_code_allowed(ok), "{ok}");
+        }
+        for bad in [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000] {
+            assert!(!close_code_allowed(bad), "{bad}");
+        }
+        assert_eq!(close_code_name(1001), "going away");
+    }
+
+    #[test]
+    fn unmask_rotates() {
+        let mut d = [0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        unmask(&mut d, [0x37, 0xfa, 0x21, 0x3d], 0);
+        assert_eq!(&d, b"Hello");
+        let mut d = [0x9f, 0x4d, 0x51, 0x58];
+        unmask(&mut d, [0x37, 0xfa, 0x21, 0x3d], 1);
+        assert_eq!(&d, b"ello");
     }
 }

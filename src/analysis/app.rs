@@ -1,0 +1,1213 @@
+//! The application layer of one TCP connection: HTTP/1.x, the WebSocket upgrade, and
+//! WebSocket frames, decoded from each direction's reassembled bytes.
+//!
+//! Pure and synchronous: TCP reassembly pushes each direction's bytes in order
+//! ([`AppStream::push`]), reports holes ([`AppStream::gap`]) and ends
+//! ([`AppStream::end`]); each call returns the messages it completed, with their byte
+//! ranges in that direction's stream, which the caller maps back to frames.
+//!
+//! A direction that does not start like HTTP is given up at once and costs nothing after.
+
+use std::collections::VecDeque;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use super::http::{Feed, HttpDecoder, HttpMessage, PendingRequest, Stop};
+use super::websocket::{DeflateParams, WsDecoder, WsFrame};
+
+/// The direction of a byte stream within a TCP connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dir {
+    ClientToServer,
+    ServerToClient,
+}
+
+impl Dir {
+    pub fn other(self) -> Dir {
+        match self {
+            Dir::ClientToServer => Dir::ServerToClient,
+            Dir::ServerToClient => Dir::ClientToServer,
+        }
+    }
+
+    fn idx(self) -> usize {
+        match self {
+            Dir::ClientToServer => 0,
+            Dir::ServerToClient => 1,
+        }
+    }
+}
+
+/// What a connection carries (the conversation's `application` key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Application {
+    Http,
+    #[serde(rename = "websocket")]
+    WebSocket,
+}
+
+impl Application {
+    /// `http` or `websocket`, as in SPEC.md.
+    pub fn name(self) -> &'static str {
+        match self {
+            Application::Http => "http",
+            Application::WebSocket => "websocket",
+        }
+    }
+}
+
+/// Bounds on memory per connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppLimits {
+    /// The most bytes kept for one message: an HTTP body, a WebSocket message (compressed
+    /// and inflated), bytes held during an upgrade. Larger ones are counted, not kept.
+    pub max_message: usize,
+}
+
+impl Default for AppLimits {
+    fn default() -> Self {
+        AppLimits { max_message: 16 * 1024 * 1024 }
+    }
+}
+
+/// One decoded application message.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum AppMessage {
+    /// An HTTP request or response (the `http` layer).
+    Http(HttpMessage),
+    /// One WebSocket frame (the `websocket` layer); the frame completing a data message
+    /// carries the message.
+    WebSocket(WsFrame),
+    /// Decoding of this direction stopped here (bytes not captured across a message
+    /// boundary, or malformed HTTP); nothing more is reported for it. Not a layer: a note.
+    Stopped(Stopped),
+}
+
+impl AppMessage {
+    /// `http`, `websocket`, or `stopped`.
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            AppMessage::Http(_) => "http",
+            AppMessage::WebSocket(_) => "websocket",
+            AppMessage::Stopped(_) => "stopped",
+        }
+    }
+}
+
+/// Where and why a direction stopped being decoded.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Stopped {
+    /// What was being decoded.
+    pub application: Application,
+}
+
+/// One message or frame found in a direction's bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppEvent {
+    pub dir: Dir,
+    /// `[start, end)` offsets in this direction's byte stream (0 = first byte ever pushed
+    /// for `dir`, gaps count as bytes), covering the whole message/frame.
+    pub stream_range: (u64, u64),
+    pub message: AppMessage,
+    /// Protocol rule violations (level warning) and decoding notes (level note) found in
+    /// this message.
+    pub checks: Vec<Check>,
+}
+
+/// How serious a [`Check`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Something the capture or the tool's limits caused (not the peers' fault).
+    Note,
+    /// A protocol rule was broken.
+    Warning,
+}
+
+/// A protocol rule found broken in a message (or a note about how it was decoded).
+/// `code()` is stable and keys the wording in `src/explain/text/{websocket,http}.toml`
+/// (table `[check]`); `params()` fill that template's `{placeholders}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// A client-to-server frame without a mask (RFC 6455 section 5.1).
+    WsClientUnmasked,
+    /// A server-to-client frame with a mask (section 5.1).
+    WsServerMasked,
+    /// A control frame with a payload over 125 bytes (section 5.5).
+    WsControlTooLong { len: u64 },
+    /// A control frame with FIN clear (section 5.5).
+    WsControlFragmented,
+    /// RSV bits set that no negotiated extension defines (section 5.2).
+    WsRsvWithoutExtension { rsv: u8 },
+    /// RSV1 on a control frame or a continuation under permessage-deflate (RFC 7692 section 6).
+    WsRsv1Misplaced,
+    /// A length written with more bytes than needed (section 5.2).
+    WsLengthNotMinimal { len: u64, bits: u8 },
+    /// A 64-bit length with its most significant bit set (section 5.2).
+    WsLengthMsbSet,
+    /// A text message or close reason that is not valid UTF-8 (sections 5.6, 8.1).
+    WsInvalidUtf8,
+    /// A close frame with a 1-byte payload (section 5.5.1).
+    WsClosePayloadShort,
+    /// A close code that must not be sent (section 7.4).
+    WsBadCloseCode { code: u16 },
+    /// A frame after this side's close frame (section 5.5.1).
+    WsDataAfterClose,
+    /// A reserved opcode (section 5.2).
+    WsReservedOpcode { opcode: u8 },
+    /// The client sent this frame before the server accepted the upgrade (section 4.1).
+    WsClientSentBeforeAccept,
+    /// A continuation frame with no message started (section 5.4).
+    WsContinuationWithoutStart,
+    /// A new text/binary frame while a fragmented message is still open (section 5.4).
+    WsDataDuringFragment,
+    /// Sec-WebSocket-Accept is not base64(SHA-1(key + GUID)) (section 4.2.2).
+    WsAcceptInvalid { expected: String, got: String },
+    /// The inflated message passed the size limit and was cut (note).
+    WsInflateLimit { limit: usize },
+    /// The compressed data could not be inflated.
+    WsInflateError,
+    /// An earlier message could not be inflated, so this one cannot be (shared context; note).
+    WsInflateContextLost,
+    /// The message passed the size limit: only its start was kept (note).
+    WsMessageLimit { limit: usize },
+    /// The stream ended inside this frame (note).
+    WsIncompleteFrame { missing: u64 },
+    /// A direction that had carried HTTP stopped parsing as HTTP.
+    HttpMalformed,
+    /// A header block longer than the parser accepts (note).
+    HttpHeaderTooLarge { limit: usize },
+    /// A Content-Length that is not a number (or conflicting values).
+    HttpBadContentLength,
+    /// Chunked encoding that does not follow the grammar.
+    HttpBadChunk,
+    /// Both Content-Length and Transfer-Encoding: chunked (RFC 9112 section 6.3).
+    HttpLengthAndChunked,
+    /// The stream ended before the message was complete (note).
+    HttpIncomplete,
+    /// Bytes of this message were not captured (note).
+    StreamGap { missing: u64 },
+    /// Bytes not captured across a message boundary: decoding of this direction stops (note).
+    StreamDesync { missing: u64 },
+}
+
+impl Check {
+    /// The stable code, e.g. `ws-client-unmasked`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Check::WsClientUnmasked => "ws-client-unmasked",
+            Check::WsServerMasked => "ws-server-masked",
+            Check::WsControlTooLong { .. } => "ws-control-too-long",
+            Check::WsControlFragmented => "ws-control-fragmented",
+            Check::WsRsvWithoutExtension { .. } => "ws-rsv-without-extension",
+            Check::WsRsv1Misplaced => "ws-rsv1-misplaced",
+            Check::WsLengthNotMinimal { .. } => "ws-length-not-minimal",
+            Check::WsLengthMsbSet => "ws-length-msb-set",
+            Check::WsInvalidUtf8 => "ws-invalid-utf8",
+            Check::WsClosePayloadShort => "ws-close-payload-short",
+            Check::WsBadCloseCode { .. } => "ws-bad-close-code",
+            Check::WsDataAfterClose => "ws-data-after-close",
+            Check::WsReservedOpcode { .. } => "ws-reserved-opcode",
+            Check::WsClientSentBeforeAccept => "ws-client-sent-before-accept",
+            Check::WsContinuationWithoutStart => "ws-continuation-without-start",
+            Check::WsDataDuringFragment => "ws-data-during-fragment",
+            Check::WsAcceptInvalid { .. } => "ws-accept-invalid",
+            Check::WsInflateLimit { .. } => "ws-inflate-limit",
+            Check::WsInflateError => "ws-inflate-error",
+            Check::WsInflateContextLost => "ws-inflate-context-lost",
+            Check::WsMessageLimit { .. } => "ws-message-limit",
+            Check::WsIncompleteFrame { .. } => "ws-incomplete-frame",
+            Check::HttpMalformed => "http-malformed",
+            Check::HttpHeaderTooLarge { .. } => "http-header-too-large",
+            Check::HttpBadContentLength => "http-bad-content-length",
+            Check::HttpBadChunk => "http-bad-chunk",
+            Check::HttpLengthAndChunked => "http-length-and-chunked",
+            Check::HttpIncomplete => "http-incomplete",
+            Check::StreamGap { .. } => "stream-gap",
+            Check::StreamDesync { .. } => "stream-desync",
+        }
+    }
+
+    /// Every code, for tests and for checking the wording files.
+    pub const ALL_CODES: &'static [&'static str] = &[
+        "ws-client-unmasked",
+        "ws-server-masked",
+        "ws-control-too-long",
+        "ws-control-fragmented",
+        "ws-rsv-without-extension",
+        "ws-rsv1-misplaced",
+        "ws-length-not-minimal",
+        "ws-length-msb-set",
+        "ws-invalid-utf8",
+        "ws-close-payload-short",
+        "ws-bad-close-code",
+        "ws-data-after-close",
+        "ws-reserved-opcode",
+        "ws-client-sent-before-accept",
+        "ws-continuation-without-start",
+        "ws-data-during-fragment",
+        "ws-accept-invalid",
+        "ws-inflate-limit",
+        "ws-inflate-error",
+        "ws-inflate-context-lost",
+        "ws-message-limit",
+        "ws-incomplete-frame",
+        "http-malformed",
+        "http-header-too-large",
+        "http-bad-content-length",
+        "http-bad-chunk",
+        "http-length-and-chunked",
+        "http-incomplete",
+        "stream-gap",
+        "stream-desync",
+    ];
+
+    /// Warning for broken rules, note for what the capture or the limits caused.
+    pub fn level(&self) -> Level {
+        match self {
+            Check::WsInflateLimit { .. }
+            | Check::WsInflateContextLost
+            | Check::WsMessageLimit { .. }
+            | Check::WsIncompleteFrame { .. }
+            | Check::HttpHeaderTooLarge { .. }
+            | Check::HttpIncomplete
+            | Check::StreamGap { .. }
+            | Check::StreamDesync { .. } => Level::Note,
+            _ => Level::Warning,
+        }
+    }
+
+    /// Values for the wording template's `{placeholders}`.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Check::WsControlTooLong { len } => vec![("len", len.to_string())],
+            Check::WsRsvWithoutExtension { rsv } => vec![("rsv", rsv.to_string())],
+            Check::WsLengthNotMinimal { len, bits } => {
+                vec![("len", len.to_string()), ("bits", bits.to_string())]
+            }
+            Check::WsBadCloseCode { code } => vec![
+                ("close_code", code.to_string()),
+                ("name", super::websocket::close_code_name(*code).to_string()),
+            ],
+            Check::WsReservedOpcode { opcode } => vec![("opcode", opcode.to_string())],
+            Check::WsAcceptInvalid { expected, got } => {
+                vec![("expected", expected.clone()), ("got", got.clone())]
+            }
+            Check::WsInflateLimit { limit }
+            | Check::WsMessageLimit { limit }
+            | Check::HttpHeaderTooLarge { limit } => vec![("limit", limit.to_string())],
+            Check::WsIncompleteFrame { missing }
+            | Check::StreamGap { missing }
+            | Check::StreamDesync { missing } => vec![("missing", missing.to_string())],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// `{"code":"ws-bad-close-code","level":"warning","close_code":"1005",…}`: code, level, params.
+impl Serialize for Check {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let params = self.params();
+        let mut m = s.serialize_map(Some(2 + params.len()))?;
+        m.serialize_entry("code", self.code())?;
+        m.serialize_entry("level", &self.level())?;
+        for (k, v) in &params {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// What one direction's bytes are being read as.
+#[derive(Debug)]
+enum Mode {
+    Http(HttpDecoder),
+    /// The client asked to upgrade: its bytes wait for the server's answer.
+    Hold { start: u64, buf: Vec<u8>, broken: bool },
+    WebSocket(WsDecoder),
+    /// Not HTTP, ended, or lost: bytes are counted and dropped.
+    Ignored,
+}
+
+/// The application layer of one TCP connection, both directions.
+#[derive(Debug)]
+pub struct AppStream {
+    limits: AppLimits,
+    /// Bytes pushed or lost so far, per direction.
+    pos: [u64; 2],
+    modes: [Mode; 2],
+    /// Requests sent in each direction and not yet answered.
+    pending: [VecDeque<PendingRequest>; 2],
+    app: Option<Application>,
+    /// Negotiated permessage-deflate parameters, once upgraded.
+    deflate: Option<DeflateParams>,
+}
+
+impl AppStream {
+    pub fn new(limits: AppLimits) -> Self {
+        AppStream {
+            limits,
+            pos: [0, 0],
+            modes: [
+                Mode::Http(HttpDecoder::new(0, limits.max_message)),
+                Mode::Http(HttpDecoder::new(0, limits.max_message)),
+            ],
+            pending: [VecDeque::new(), VecDeque::new()],
+            app: None,
+            deflate: None,
+        }
+    }
+
+    /// Bytes of one direction, contiguous with what that direction pushed before.
+    pub fn push(&mut self, dir: Dir, data: &[u8]) -> Vec<AppEvent> {
+        let d = dir.idx();
+        self.pos[d] += data.len() as u64;
+        let mut events = Vec::new();
+        match &mut self.modes[d] {
+            Mode::Ignored => {}
+            Mode::WebSocket(ws) => ws.push(data, &mut events),
+            Mode::Hold { buf, broken, .. } => {
+                if buf.len() + data.len() > self.limits.max_message {
+                    *broken = true;
+                } else if !*broken {
+                    buf.extend_from_slice(data);
+                }
+            }
+            Mode::Http(_) => self.feed_http(dir, data, &mut events),
+        }
+        events
+    }
+
+    /// `missing` bytes of this direction were never captured (a gap in the stream).
+    pub fn gap(&mut self, dir: Dir, missing: u64) -> Vec<AppEvent> {
+        let d = dir.idx();
+        let at = self.pos[d];
+        self.pos[d] += missing;
+        let mut events = Vec::new();
+        match &mut self.modes[d] {
+            Mode::Ignored => {}
+            Mode::Hold { broken, .. } => *broken = true,
+            Mode::WebSocket(ws) => {
+                let was_lost = ws.lost;
+                ws.gap(missing, &mut events);
+                if ws.lost && !was_lost {
+                    events.push(stopped(dir, at, missing, Application::WebSocket));
+                }
+            }
+            Mode::Http(h) => match h.gap(missing) {
+                Ok(msg) => {
+                    if let Some((range, m, checks)) = msg {
+                        events.push(AppEvent { dir, stream_range: range, message: AppMessage::Http(m), checks });
+                    }
+                }
+                Err(()) => {
+                    if h.seen_http {
+                        events.push(stopped(dir, at, missing, Application::Http));
+                    }
+                    self.modes[d] = Mode::Ignored;
+                }
+            },
+        }
+        events
+    }
+
+    /// The direction ended (FIN or RST): flush a body delimited by the connection close.
+    pub fn end(&mut self, dir: Dir) -> Vec<AppEvent> {
+        let d = dir.idx();
+        let mut events = Vec::new();
+        match std::mem::replace(&mut self.modes[d], Mode::Ignored) {
+            Mode::Http(mut h) => {
+                if let Some((range, m, checks)) = h.end() {
+                    events.push(AppEvent { dir, stream_range: range, message: AppMessage::Http(m), checks });
+                }
+            }
+            Mode::WebSocket(mut ws) => ws.end(&mut events),
+            // Held bytes stay held: the answer may still come the other way.
+            hold @ Mode::Hold { .. } => self.modes[d] = hold,
+            Mode::Ignored => {}
+        }
+        events
+    }
+
+    /// What this connection carries so far.
+    pub fn application(&self) -> Option<Application> {
+        self.app
+    }
+
+    /// The permessage-deflate parameters negotiated in the upgrade, if any.
+    pub fn deflate(&self) -> Option<&DeflateParams> {
+        self.deflate.as_ref()
+    }
+
+    /// Runs the HTTP decoder of `dir` over `data` and acts on where it stops.
+    fn feed_http(&mut self, dir: Dir, data: &[u8], events: &mut Vec<AppEvent>) {
+        let d = dir.idx();
+        let Mode::Http(h) = &mut self.modes[d] else { return };
+        let [p0, p1] = &mut self.pending;
+        let (own, other) = if d == 0 { (p0, p1) } else { (p1, p0) };
+        let Feed { messages, stop, leftover, upgrade_refused } = h.feed(data, own, other);
+        // Stream offset of the first byte the decoder left.
+        let stop_offset = self.pos[d] - leftover.len() as u64;
+        if !messages.is_empty() && self.app.is_none() {
+            self.app = Some(Application::Http);
+        }
+        let mut switched_deflate = None;
+        for (range, m, checks) in messages {
+            if m.status == Some(101) && stop_is_ws(&stop) {
+                switched_deflate = Some(m.permessage_deflate.clone());
+            }
+            events.push(AppEvent { dir, stream_range: range, message: AppMessage::Http(m), checks });
+        }
+        if upgrade_refused {
+            self.release_hold(dir.other(), events);
+        }
+        match stop {
+            None => {}
+            Some(Stop::UpgradeRequested) => {
+                self.modes[d] = Mode::Hold { start: stop_offset, buf: leftover, broken: false };
+            }
+            Some(Stop::Switched { websocket: true }) => {
+                self.app = Some(Application::WebSocket);
+                self.deflate = switched_deflate.flatten();
+                // The other direction is the client: what it held (or buffered) is frames.
+                let o = dir.other().idx();
+                let (start, held) = match std::mem::replace(&mut self.modes[o], Mode::Ignored) {
+                    Mode::Hold { start, buf, broken: false } => (Some(start), buf),
+                    Mode::Http(mut hd) => {
+                        let buf = hd.take_buffer();
+                        (Some(self.pos[o] - buf.len() as u64), buf)
+                    }
+                    _ => (None, Vec::new()),
+                };
+                if let Some(start) = start {
+                    let mut ws =
+                        WsDecoder::new(dir.other(), start, true, self.deflate.as_ref(), self.limits.max_message);
+                    let first = events.len();
+                    ws.push(&held, events);
+                    // RFC 6455 section 4.1: the client waits for the 101 before sending frames.
+                    for e in &mut events[first..] {
+                        e.checks.push(Check::WsClientSentBeforeAccept);
+                    }
+                    self.modes[o] = Mode::WebSocket(ws);
+                }
+                // This direction answered the upgrade: it is the server. Bytes after the 101
+                // headers (in the same push) are already frames.
+                let mut ws = WsDecoder::new(dir, stop_offset, false, self.deflate.as_ref(), self.limits.max_message);
+                ws.push(&leftover, events);
+                self.modes[d] = Mode::WebSocket(ws);
+            }
+            Some(Stop::Switched { websocket: false }) => {
+                // Another protocol (h2c, …): not decoded.
+                self.modes = [Mode::Ignored, Mode::Ignored];
+            }
+            Some(Stop::NotHttp { check }) => {
+                if let Some(c) = check {
+                    events.push(AppEvent {
+                        dir,
+                        stream_range: (stop_offset, self.pos[d]),
+                        message: AppMessage::Stopped(Stopped { application: Application::Http }),
+                        checks: vec![c],
+                    });
+                }
+                self.modes[d] = Mode::Ignored;
+            }
+        }
+    }
+
+    /// The upgrade was refused: the client's held bytes are HTTP again.
+    fn release_hold(&mut self, dir: Dir, events: &mut Vec<AppEvent>) {
+        let d = dir.idx();
+        if let Mode::Hold { start, buf, broken } = std::mem::replace(&mut self.modes[d], Mode::Ignored) {
+            if broken {
+                return;
+            }
+            self.modes[d] = Mode::Http(HttpDecoder::new(start, self.limits.max_message));
+            if let Mode::Http(h) = &mut self.modes[d] {
+                h.seen_http = true;
+            }
+            // Bytes pushed after `start` are all in `buf`; re-feed them.
+            self.feed_http(dir, &buf, events);
+        }
+    }
+}
+
+fn stop_is_ws(stop: &Option<Stop>) -> bool {
+    matches!(stop, Some(Stop::Switched { websocket: true }))
+}
+
+fn stopped(dir: Dir, at: u64, missing: u64, application: Application) -> AppEvent {
+    AppEvent {
+        dir,
+        stream_range: (at, at + missing),
+        message: AppMessage::Stopped(Stopped { application }),
+        checks: vec![Check::StreamDesync { missing }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Dir::{ClientToServer as C2S, ServerToClient as S2C};
+
+    const REQ: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    const RESP: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n";
+
+    fn upgraded(extensions: Option<&str>) -> AppStream {
+        let mut s = AppStream::new(AppLimits::default());
+        let ev = s.push(C2S, REQ);
+        assert_eq!(ev.len(), 1);
+        let resp = match extensions {
+            None => RESP.to_vec(),
+            Some(e) => {
+                let mut r = RESP[..RESP.len() - 2].to_vec();
+                r.extend_from_slice(format!("Sec-WebSocket-Extensions: {e}\r\n\r\n").as_bytes());
+                r
+            }
+        };
+        let ev = s.push(S2C, &resp);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(s.application(), Some(Application::WebSocket));
+        s
+    }
+
+    fn ws(e: &AppEvent) -> &WsFrame {
+        match &e.message {
+            AppMessage::WebSocket(f) => f,
+            other => panic!("not a frame: {other:?}"),
+        }
+    }
+
+    fn http(e: &AppEvent) -> &HttpMessage {
+        match &e.message {
+            AppMessage::Http(m) => m,
+            other => panic!("not http: {other:?}"),
+        }
+    }
+
+    fn codes(e: &AppEvent) -> Vec<&'static str> {
+        e.checks.iter().map(Check::code).collect()
+    }
+
+    #[test]
+    fn rfc6455_unmasked_hello_from_server() {
+        let mut s = upgraded(None);
+        let ev = s.push(S2C, &[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+        assert_eq!(ev.len(), 1);
+        let f = ws(&ev[0]);
+        assert!(f.fin && !f.masked && f.opcode == 1 && f.opcode_name == "text");
+        assert_eq!(f.text.as_deref(), Some("Hello"));
+        assert_eq!((f.payload_len, f.message_len, f.fragments), (5, Some(5), Some(1)));
+        assert_eq!(ev[0].stream_range, (RESP.len() as u64, RESP.len() as u64 + 7));
+        assert!(ev[0].checks.is_empty());
+    }
+
+    #[test]
+    fn rfc6455_masked_hello_from_client() {
+        let mut s = upgraded(None);
+        let ev = s.push(C2S, &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        let f = ws(&ev[0]);
+        assert!(f.masked);
+        assert_eq!(f.masking_key.as_deref(), Some("37fa213d"));
+        assert_eq!(f.text.as_deref(), Some("Hello"));
+        assert_eq!(f.header_len, 6);
+        assert_eq!(ev[0].stream_range, (REQ.len() as u64, REQ.len() as u64 + 11));
+        assert!(ev[0].checks.is_empty(), "{:?}", ev[0].checks);
+    }
+
+    #[test]
+    fn rfc6455_fragmented_hello() {
+        let mut s = upgraded(None);
+        let ev = s.push(S2C, &[0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f]);
+        assert_eq!(ev.len(), 2);
+        let (a, b) = (ws(&ev[0]), ws(&ev[1]));
+        assert!(!a.fin && a.opcode == 1 && a.text.is_none() && a.message_len.is_none());
+        assert!(b.fin && b.opcode == 0 && b.opcode_name == "continuation");
+        assert_eq!(b.text.as_deref(), Some("Hello"));
+        assert_eq!((b.fragments, b.message_len), (Some(2), Some(5)));
+        assert!(ev.iter().all(|e| e.checks.is_empty()));
+    }
+
+    #[test]
+    fn rfc6455_ping_and_pong() {
+        let mut s = upgraded(None);
+        let ev = s.push(S2C, &[0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+        let f = ws(&ev[0]);
+        assert_eq!((f.opcode_name, f.data_hex.as_deref()), ("ping", Some("48656c6c6f")));
+        assert!(f.message_len.is_none() && f.fragments.is_none());
+        let ev = s.push(C2S, &[0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        let f = ws(&ev[0]);
+        assert_eq!((f.opcode_name, f.data_hex.as_deref()), ("pong", Some("48656c6c6f")));
+        assert!(ev[0].checks.is_empty());
+    }
+
+    #[test]
+    fn rfc6455_256_and_65536_byte_binary() {
+        let mut s = upgraded(None);
+        let mut frame = vec![0x82, 0x7e, 0x01, 0x00];
+        frame.extend((0..256u32).map(|i| i as u8));
+        let ev = s.push(S2C, &frame);
+        let f = ws(&ev[0]);
+        assert_eq!((f.payload_len, f.header_len, f.message_len), (256, 4, Some(256)));
+        let expect: String = (0..64u8).map(|b| format!("{b:02x}")).collect();
+        assert_eq!(f.data_hex.as_deref(), Some(expect.as_str()));
+        assert_eq!(f.data.as_ref().map(Vec::len), Some(256));
+        assert!(ev[0].checks.is_empty());
+
+        let mut frame = vec![0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0];
+        frame.extend(std::iter::repeat_n(0xab, 65536));
+        // Split across many pushes, like TCP segments.
+        let mut events = Vec::new();
+        for part in frame.chunks(1448) {
+            events.extend(s.push(S2C, part));
+        }
+        assert_eq!(events.len(), 1);
+        let f = ws(&events[0]);
+        assert_eq!((f.payload_len, f.header_len, f.message_len), (65536, 10, Some(65536)));
+        assert!(events[0].checks.is_empty());
+    }
+
+    #[test]
+    fn upgrade_fields_and_sample_key() {
+        let mut s = AppStream::new(AppLimits::default());
+        let ev = s.push(C2S, REQ);
+        let m = http(&ev[0]);
+        assert_eq!(m.method.as_deref(), Some("GET"));
+        assert_eq!(m.uri.as_deref(), Some("/chat"));
+        assert_eq!(m.websocket_key.as_deref(), Some("dGhlIHNhbXBsZSBub25jZQ=="));
+        assert_eq!(m.accept_expected.as_deref(), Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+        assert_eq!(m.websocket_protocol.as_deref(), Some("chat, superchat"));
+        assert_eq!(s.application(), Some(Application::Http));
+        let ev = s.push(S2C, RESP);
+        let m = http(&ev[0]);
+        assert_eq!((m.status, m.reason.as_deref()), (Some(101), Some("Switching Protocols")));
+        assert_eq!(m.accept_valid, Some(true));
+        assert_eq!(m.websocket_accept.as_deref(), Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+        assert_eq!(m.websocket_protocol.as_deref(), Some("chat"));
+        let json = serde_json::to_value(&ev[0].message).unwrap();
+        assert_eq!(json["kind"], "response");
+        assert_eq!(json["status"], 101);
+        assert_eq!(json["accept_valid"], true);
+        assert_eq!(json["headers"]["upgrade"], "websocket");
+        assert!(json.get("method").is_none());
+    }
+
+    #[test]
+    fn invalid_accept_is_flagged() {
+        let mut s = AppStream::new(AppLimits::default());
+        s.push(C2S, REQ);
+        let bad = String::from_utf8_lossy(RESP).replace("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        let ev = s.push(S2C, bad.as_bytes());
+        assert_eq!(http(&ev[0]).accept_valid, Some(false));
+        assert_eq!(codes(&ev[0]), ["ws-accept-invalid"]);
+        assert_eq!(
+            ev[0].checks[0].params(),
+            vec![("expected", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_string()), ("got", "AAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_string())]
+        );
+    }
+
+    /// A whole conversation: upgrade, frames both ways, close.
+    fn conversation() -> Vec<(Dir, Vec<u8>)> {
+        let mut resp = RESP.to_vec();
+        resp.extend_from_slice(&[0x89, 0x00]); // a ping right behind the 101
+        vec![
+            (C2S, REQ.to_vec()),
+            (C2S, vec![0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]), // held
+            (S2C, resp),
+            (S2C, vec![0x01, 0x03, 0x48, 0x65, 0x6c, 0x89, 0x00, 0x80, 0x02, 0x6c, 0x6f]),
+            (C2S, vec![0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]),
+            (S2C, vec![0x88, 0x02, 0x03, 0xe8]),
+        ]
+    }
+
+    fn run(parts: &[(Dir, Vec<u8>)], split: usize) -> Vec<AppEvent> {
+        let mut s = AppStream::new(AppLimits::default());
+        let mut out = Vec::new();
+        for (dir, bytes) in parts {
+            for p in bytes.chunks(split) {
+                out.extend(s.push(*dir, p));
+            }
+        }
+        out.extend(s.end(C2S));
+        out.extend(s.end(S2C));
+        out
+    }
+
+    #[test]
+    fn byte_by_byte_equals_all_at_once() {
+        let all = run(&conversation(), usize::MAX);
+        let one = run(&conversation(), 1);
+        let three = run(&conversation(), 3);
+        assert_eq!(all, one);
+        assert_eq!(all, three);
+        let names: Vec<&str> = all
+            .iter()
+            .map(|e| match &e.message {
+                AppMessage::Http(m) => if m.status.is_some() { "101" } else { "GET" },
+                AppMessage::WebSocket(f) => f.opcode_name,
+                AppMessage::Stopped(_) => "stopped",
+            })
+            .collect();
+        assert_eq!(names, ["GET", "101", "text", "ping", "text", "ping", "continuation", "close", "close"]);
+        // The held client frame is reported in the client direction at its own offsets.
+        assert_eq!(all[2].dir, C2S);
+        assert_eq!(all[2].stream_range, (REQ.len() as u64, REQ.len() as u64 + 11));
+        assert_eq!(ws(&all[2]).text.as_deref(), Some("Hello"));
+        // The ping shares the segment of the 101.
+        assert_eq!(all[3].stream_range, (RESP.len() as u64, RESP.len() as u64 + 2));
+        // The fragmented message survives an interleaved ping.
+        assert_eq!(ws(&all[6]).text.as_deref(), Some("Hello"));
+        assert_eq!(ws(&all[7]).close_code, Some(1000));
+        assert_eq!(ws(&all[7]).close_code_name, Some("normal closure"));
+        // …which it should not have sent before the 101.
+        assert_eq!(codes(&all[2]), ["ws-client-sent-before-accept"]);
+        assert!(all.iter().enumerate().all(|(k, e)| k == 2 || e.checks.is_empty()), "{all:?}");
+    }
+
+    #[test]
+    fn every_length_form_at_every_split() {
+        let mut bytes = Vec::new();
+        for (i, len) in [0usize, 1, 125, 126, 300, 65535, 65536].into_iter().enumerate() {
+            for masked in [false, true] {
+                let payload: Vec<u8> = (0..len).map(|k| (k * 7 + i) as u8).collect();
+                let mut f = vec![0x82];
+                let m = if masked { 0x80 } else { 0 };
+                match len {
+                    0..=125 => f.push(m | len as u8),
+                    126..=65535 => {
+                        f.push(m | 126);
+                        f.extend_from_slice(&(len as u16).to_be_bytes());
+                    }
+                    _ => {
+                        f.push(m | 127);
+                        f.extend_from_slice(&(len as u64).to_be_bytes());
+                    }
+                }
+                let key = [0x12, 0x34, 0x56, i as u8];
+                if masked {
+                    f.extend_from_slice(&key);
+                    f.extend(payload.iter().enumerate().map(|(k, b)| b ^ key[k % 4]));
+                } else {
+                    f.extend_from_slice(&payload);
+                }
+                bytes.extend(f);
+            }
+        }
+        let parts = |split: usize| {
+            let mut s = upgraded(None);
+            let mut ev = Vec::new();
+            for p in bytes.chunks(split) {
+                ev.extend(s.push(S2C, p));
+            }
+            ev
+        };
+        let all = parts(usize::MAX);
+        assert_eq!(all.len(), 14);
+        for (k, e) in all.iter().enumerate() {
+            let f = ws(e);
+            let want: Vec<u8> = (0..f.payload_len as usize).map(|j| (j * 7 + k / 2) as u8).collect();
+            assert_eq!(f.data.as_deref(), Some(&want[..]));
+            assert_eq!(f.masked, k % 2 == 1);
+            let expect: &[&str] = if f.masked { &["ws-server-masked"] } else { &[] };
+            assert_eq!(codes(e), expect);
+        }
+        for split in [1, 2, 3, 5, 7, 1448, 65536] {
+            assert!(parts(split) == all, "split {split}");
+        }
+    }
+
+    #[test]
+    fn refused_upgrade_stays_http() {
+        let mut s = AppStream::new(AppLimits::default());
+        s.push(C2S, REQ);
+        // The client sends another request before the answer: held, then parsed as HTTP.
+        assert!(s.push(C2S, b"GET /other HTTP/1.1\r\nHost: x\r\n\r\n").is_empty());
+        let ev = s.push(S2C, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nno ws");
+        assert_eq!(ev.len(), 2);
+        assert_eq!(http(&ev[0]).status, Some(400));
+        assert!(http(&ev[0]).upgrade_refused);
+        assert_eq!(http(&ev[0]).body, b"no ws");
+        assert_eq!(ev[1].dir, C2S);
+        assert_eq!(http(&ev[1]).uri.as_deref(), Some("/other"));
+        assert_eq!(ev[1].stream_range, (REQ.len() as u64, REQ.len() as u64 + 32));
+        assert_eq!(s.application(), Some(Application::Http));
+        let ev = s.push(S2C, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        assert_eq!(http(&ev[0]).request_method.as_deref(), Some("GET"));
+    }
+
+    #[test]
+    fn keep_alive_bodies_and_bodiless_responses() {
+        let mut s = AppStream::new(AppLimits::default());
+        let reqs = b"HEAD /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /c HTTP/1.1\r\n\r\nGET /d HTTP/1.1\r\n\r\nGET /e HTTP/1.0\r\n\r\n";
+        let ev = s.push(C2S, reqs);
+        assert_eq!(ev.len(), 5);
+        assert_eq!(http(&ev[1]).body_len, 3);
+        let resp: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n\
+HTTP/1.1 100 Continue\r\n\r\n\
+HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n\
+HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n\
+HTTP/1.1 204 No Content\r\n\r\n\
+HTTP/1.0 200 OK\r\n\r\nuntil the end";
+        let mut ev = Vec::new();
+        for p in resp.chunks(7) {
+            ev.extend(s.push(S2C, p));
+        }
+        assert_eq!(ev.len(), 5, "{ev:?}");
+        assert_eq!((http(&ev[0]).body_len, http(&ev[0]).request_method.as_deref()), (0, Some("HEAD")));
+        assert_eq!(http(&ev[1]).status, Some(100));
+        assert_eq!((http(&ev[2]).status, http(&ev[2]).body_len), (Some(201), 3));
+        assert_eq!(http(&ev[2]).request_method.as_deref(), Some("POST"));
+        assert_eq!((http(&ev[3]).status, http(&ev[3]).body_len), (Some(304), 0));
+        assert_eq!(http(&ev[4]).status, Some(204));
+        let ev = s.end(S2C);
+        assert_eq!(ev.len(), 1);
+        let m = http(&ev[0]);
+        assert_eq!((m.body_len, m.body_framing), (13, super::super::http::BodyFraming::Close));
+        assert_eq!(ev[0].stream_range.1, resp.len() as u64);
+        assert!(ev[0].checks.is_empty());
+    }
+
+    #[test]
+    fn non_http_is_ignored_at_once() {
+        for first in [&b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"[..], b"220 smtp.example.com ESMTP\r\n", b"\x00\x00\x00\x08\x04\xd2\x16\x2f"] {
+            let mut s = AppStream::new(AppLimits::default());
+            assert!(s.push(C2S, first).is_empty());
+            assert!(matches!(s.modes[0], Mode::Ignored));
+            assert!(s.push(C2S, &[0u8; 5000]).is_empty());
+            assert!(s.push(S2C, b"\x16\x03\x03\x00\x5a\x02").is_empty());
+            assert!(matches!(s.modes[1], Mode::Ignored));
+            assert_eq!(s.application(), None);
+        }
+    }
+
+    #[test]
+    fn reversed_direction_is_tolerated() {
+        // The capture started mid-way and the tracker guessed the roles backwards.
+        let mut s = AppStream::new(AppLimits::default());
+        let ev = s.push(S2C, REQ);
+        assert_eq!(http(&ev[0]).kind, super::super::http::HttpKind::Request);
+        let mut resp = RESP.to_vec();
+        resp.extend_from_slice(&[0x81, 0x02, b'h', b'i']);
+        let ev = s.push(C2S, &resp);
+        assert_eq!(http(&ev[0]).accept_valid, Some(true));
+        assert_eq!(ws(&ev[1]).text.as_deref(), Some("hi"));
+        assert!(ev[1].checks.is_empty(), "the 101 sender is the server: unmasked is right");
+        let ev = s.push(S2C, &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        assert!(ev[0].checks.is_empty());
+    }
+
+    #[test]
+    fn rfc7692_compressed_hello_with_context_takeover() {
+        let mut s = upgraded(Some("permessage-deflate"));
+        assert_eq!(s.deflate(), Some(&DeflateParams::default()));
+        let ev = s.push(S2C, &[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+        let f = ws(&ev[0]);
+        assert!(f.compressed && f.rsv == 4);
+        assert_eq!((f.text.as_deref(), f.message_len, f.payload_len), (Some("Hello"), Some(5), 7));
+        assert!(ev[0].checks.is_empty(), "{:?}", ev[0].checks);
+        // The second "Hello" refers back to the first (section 7.2.3.2).
+        let ev = s.push(S2C, &[0xc1, 0x05, 0xf2, 0x00, 0x11, 0x00, 0x00]);
+        assert_eq!(ws(&ev[0]).text.as_deref(), Some("Hello"));
+        // Fragmented (7.2.3.1), stored block (7.2.3.3), BFINAL set (7.2.3.4).
+        let ev = s.push(S2C, &[0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00]);
+        assert!(ws(&ev[0]).compressed && ws(&ev[1]).compressed);
+        assert_eq!(ws(&ev[1]).text.as_deref(), Some("Hello"));
+        assert!(ev.iter().all(|e| e.checks.is_empty()));
+        let ev = s.push(S2C, &[0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00]);
+        assert_eq!(ws(&ev[0]).text.as_deref(), Some("Hello"));
+        let ev = s.push(S2C, &[0xc1, 0x08, 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]);
+        assert_eq!(ws(&ev[0]).text.as_deref(), Some("Hello"));
+        // Uncompressed messages are allowed too.
+        let ev = s.push(S2C, &[0x81, 0x02, b'o', b'k']);
+        assert!(!ws(&ev[0]).compressed);
+        assert_eq!(ws(&ev[0]).text.as_deref(), Some("ok"));
+    }
+
+    #[test]
+    fn no_context_takeover_resets_per_message() {
+        let mut s = upgraded(Some("permessage-deflate; server_no_context_takeover; client_max_window_bits=10"));
+        let d = s.deflate().unwrap().clone();
+        assert!(d.server_no_context_takeover && d.client_max_window_bits == Some(10));
+        for _ in 0..3 {
+            let ev = s.push(S2C, &[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+            assert_eq!(ws(&ev[0]).text.as_deref(), Some("Hello"));
+        }
+        // Client side keeps its context: a compressed masked frame from the client.
+        let payload = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let key = [1, 2, 3, 4];
+        let mut frame = vec![0xc1, 0x80 | 7, 1, 2, 3, 4];
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        let ev = s.push(C2S, &frame);
+        assert_eq!(ws(&ev[0]).text.as_deref(), Some("Hello"));
+        let mut frame = vec![0xc1, 0x80 | 5, 1, 2, 3, 4];
+        frame.extend([0xf2, 0x00, 0x11, 0x00, 0x00].iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        let ev = s.push(C2S, &frame);
+        assert_eq!(ws(&ev[0]).text.as_deref(), Some("Hello"));
+    }
+
+    #[test]
+    fn inflate_is_capped() {
+        use std::io::Write;
+        let mut s = AppStream::new(AppLimits { max_message: 1000 });
+        s.push(C2S, REQ);
+        let mut r = RESP[..RESP.len() - 2].to_vec();
+        r.extend_from_slice(b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
+        s.push(S2C, &r);
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&vec![b'a'; 100_000]).unwrap();
+        enc.flush().unwrap();
+        let mut z = enc.get_ref().clone();
+        assert_eq!(&z[z.len() - 4..], &[0, 0, 0xff, 0xff]);
+        z.truncate(z.len() - 4);
+        let mut frame = if z.len() < 126 {
+            vec![0xc1, z.len() as u8]
+        } else {
+            let mut f = vec![0xc1, 0x7e];
+            f.extend_from_slice(&(z.len() as u16).to_be_bytes());
+            f
+        };
+        frame.extend_from_slice(&z);
+        let ev = s.push(S2C, &frame);
+        let f = ws(&ev[0]);
+        assert!(f.truncated);
+        assert_eq!(f.text.as_ref().map(String::len), Some(1000));
+        assert_eq!(codes(&ev[0]), ["ws-inflate-limit"]);
+        // The context is now unknown: the next compressed message cannot be read.
+        let ev = s.push(S2C, &[0xc1, 0x05, 0xf2, 0x00, 0x11, 0x00, 0x00]);
+        assert_eq!(codes(&ev[0]), ["ws-inflate-context-lost"]);
+    }
+
+    #[test]
+    fn rfc6455_checks() {
+        let mut s = upgraded(None);
+        let cases: Vec<(Dir, Vec<u8>, Vec<&str>)> = vec![
+            (C2S, vec![0x81, 0x02, b'h', b'i'], vec!["ws-client-unmasked"]),
+            (S2C, vec![0x81, 0x82, 0, 0, 0, 0, b'h', b'i'], vec!["ws-server-masked"]),
+            (S2C, [vec![0x89, 0x7e, 0x00, 0x7e], vec![0; 126]].concat(), vec!["ws-control-too-long"]),
+            (S2C, vec![0x09, 0x00], vec!["ws-control-fragmented"]),
+            (S2C, vec![0xc1, 0x01, b'x'], vec!["ws-rsv-without-extension"]),
+            (S2C, vec![0x91, 0x01, b'x'], vec!["ws-rsv-without-extension"]),
+            (S2C, vec![0x81, 0x7e, 0x00, 0x01, b'x'], vec!["ws-length-not-minimal"]),
+            (S2C, vec![0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0x00, 0x01, 0], vec!["ws-length-not-minimal"]),
+            (S2C, vec![0x81, 0x02, 0xc3, 0x28], vec!["ws-invalid-utf8"]),
+            (S2C, vec![0x83, 0x00], vec!["ws-reserved-opcode"]),
+            (S2C, vec![0x80, 0x01, b'x'], vec!["ws-continuation-without-start"]),
+            (S2C, vec![0x01, 0x01, b'a', 0x81, 0x01, b'b'], vec!["ws-data-during-fragment"]),
+            (S2C, vec![0x88, 0x01, 0x03], vec!["ws-close-payload-short"]),
+            (S2C, vec![0x88, 0x02, 0x03, 0xed], vec!["ws-bad-close-code", "ws-data-after-close"]),
+            (S2C, vec![0x81, 0x01, b'x'], vec!["ws-data-after-close"]),
+        ];
+        for (dir, bytes, want) in cases {
+            let ev = s.push(dir, &bytes);
+            let last = ev.last().expect("an event");
+            let mut got: Vec<&str> = ev.iter().flat_map(codes).collect();
+            got.sort();
+            let mut want = want;
+            want.sort();
+            assert_eq!(got, want, "{bytes:02x?} -> {last:?}");
+        }
+    }
+
+    #[test]
+    fn close_code_1005_must_not_be_sent() {
+        let mut s = upgraded(None);
+        let ev = s.push(S2C, &[0x88, 0x04, 0x03, 0xed, b'o', b'k']);
+        let f = ws(&ev[0]);
+        assert_eq!((f.close_code, f.close_reason.as_deref()), (Some(1005), Some("ok")));
+        assert_eq!(codes(&ev[0]), ["ws-bad-close-code"]);
+        assert_eq!(ev[0].checks[0].params()[1].1, "no status received");
+    }
+
+    #[test]
+    fn gaps_inside_and_across_frames() {
+        let mut s = upgraded(None);
+        // A 10-byte binary frame whose middle 4 bytes were not captured.
+        let mut ev = s.push(S2C, &[0x82, 0x0a, 1, 2, 3]);
+        ev.extend(s.gap(S2C, 4));
+        ev.extend(s.push(S2C, &[8, 9, 10, 0x81, 0x01, b'x']));
+        assert_eq!(ev.len(), 2);
+        assert_eq!(codes(&ev[0]), ["stream-gap"]);
+        assert!(ws(&ev[0]).truncated);
+        assert_eq!(ws(&ev[1]).text.as_deref(), Some("x"));
+        // A gap at a frame boundary: lost.
+        let ev = s.gap(S2C, 3);
+        assert_eq!(ev.len(), 1);
+        assert!(matches!(ev[0].message, AppMessage::Stopped(_)));
+        assert_eq!(codes(&ev[0]), ["stream-desync"]);
+        assert!(s.push(S2C, &[0x81, 0x01, b'x']).is_empty());
+        // HTTP: a gap inside a Content-Length body keeps the parser in step.
+        let mut s = AppStream::new(AppLimits::default());
+        s.push(S2C, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123");
+        let ev = s.gap(S2C, 6);
+        assert_eq!(http(&ev[0]).body_len, 10);
+        assert_eq!(codes(&ev[0]), ["stream-gap"]);
+        let ev = s.push(S2C, b"HTTP/1.1 204 No Content\r\n\r\n");
+        assert_eq!(http(&ev[0]).status, Some(204));
+    }
+
+    #[test]
+    fn end_mid_frame_and_mid_body() {
+        let mut s = upgraded(None);
+        assert!(s.push(S2C, &[0x81, 0x05, b'H']).is_empty());
+        let ev = s.end(S2C);
+        assert_eq!(codes(&ev[0]), ["ws-incomplete-frame"]);
+        assert!(ws(&ev[0]).truncated);
+        let mut s = AppStream::new(AppLimits::default());
+        s.push(S2C, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123");
+        let ev = s.end(S2C);
+        assert_eq!(codes(&ev[0]), ["http-incomplete"]);
+    }
+
+    #[test]
+    fn frame_json_keys() {
+        let mut s = upgraded(None);
+        let ev = s.push(C2S, &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        let v = serde_json::to_value(&ev[0].message).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["compressed", "fin", "fragments", "header_len", "masked", "masking_key", "message_len", "opcode", "opcode_name", "payload_len", "rsv", "text"]
+        );
+        let ev = s.push(S2C, &[0x88, 0x02, 0x03, 0xe9]);
+        let v = serde_json::to_value(&ev[0].message).unwrap();
+        assert_eq!(v["close_code"], 1001);
+        assert!(v.get("masking_key").is_none() && v.get("text").is_none());
+        let c = serde_json::to_value(Check::WsBadCloseCode { code: 1005 }).unwrap();
+        assert_eq!(c["code"], "ws-bad-close-code");
+        assert_eq!(c["level"], "warning");
+        assert_eq!(c["close_code"], "1005");
+    }
+
+    /// A small deterministic generator for garbage tests.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut rng = Lcg(7);
+        for round in 0..300 {
+            let limits = AppLimits { max_message: 1 + (rng.next() % 5000) as usize };
+            let mut s = match round % 3 {
+                0 => AppStream::new(limits),
+                1 => upgraded(None),
+                _ => upgraded(Some("permessage-deflate; client_no_context_takeover")),
+            };
+            s.limits = limits;
+            for _ in 0..60 {
+                let dir = if rng.next().is_multiple_of(2) { C2S } else { S2C };
+                match rng.next() % 10 {
+                    0 => {
+                        s.gap(dir, rng.next() % 300);
+                    }
+                    1 => {
+                        s.end(dir);
+                    }
+                    _ => {
+                        let len = (rng.next() % 400) as usize;
+                        let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                        // Bias toward plausible headers so the decoders go deep.
+                        if len > 2 && rng.next().is_multiple_of(2) {
+                            bytes[0] = [0x81, 0x82, 0x01, 0x80, 0x88, 0x89, 0xc1, 0x41][(rng.next() % 8) as usize];
+                            bytes[1] &= 0xfe;
+                        }
+                        if rng.next().is_multiple_of(5) {
+                            let heads: [&[u8]; 4] = [REQ, RESP, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n"];
+                            bytes = [heads[(rng.next() % 4) as usize], &bytes[..]].concat();
+                        }
+                        for ev in s.push(dir, &bytes) {
+                            assert!(ev.stream_range.0 <= ev.stream_range.1);
+                            let _ = serde_json::to_string(&ev.message).unwrap();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wording_exists_for_every_check() {
+        let mut tables = Vec::new();
+        for text in [include_str!("../explain/text/websocket.toml"), include_str!("../explain/text/http.toml")] {
+            let v: toml::Table = toml::from_str(text).expect("valid TOML");
+            tables.push(v);
+        }
+        let checks: Vec<Check> = vec![
+            Check::WsControlTooLong { len: 1 },
+            Check::WsRsvWithoutExtension { rsv: 1 },
+            Check::WsLengthNotMinimal { len: 1, bits: 16 },
+            Check::WsBadCloseCode { code: 1005 },
+            Check::WsReservedOpcode { opcode: 3 },
+            Check::WsAcceptInvalid { expected: "a".into(), got: "b".into() },
+            Check::WsInflateLimit { limit: 1 },
+            Check::WsMessageLimit { limit: 1 },
+            Check::WsIncompleteFrame { missing: 1 },
+            Check::HttpHeaderTooLarge { limit: 1 },
+            Check::StreamGap { missing: 1 },
+            Check::StreamDesync { missing: 1 },
+        ];
+        for code in Check::ALL_CODES {
+            let template = tables
+                .iter()
+                .find_map(|t| t.get("check").and_then(|c| c.get(*code)).and_then(|v| v.as_str()))
+                .unwrap_or_else(|| panic!("no wording for {code}"));
+            // Every placeholder must be a parameter of that check.
+            let params: Vec<&str> = checks
+                .iter()
+                .filter(|c| c.code() == *code)
+                .flat_map(|c| c.params().into_iter().map(|(k, _)| k))
+                .collect();
+            let mut rest = template;
+            while let Some(i) = rest.find('{') {
+                let j = rest[i..].find('}').expect("closed placeholder") + i;
+                let name = &rest[i + 1..j];
+                assert!(params.contains(&name), "{code}: unknown placeholder {{{name}}}");
+                rest = &rest[j + 1..];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod bench {
+    use super::*;
+
+    #[test]
+    fn stream_stays_small() {
+        // Many connections are not HTTP: each costs little more than this.
+        eprintln!("AppStream is {} bytes", std::mem::size_of::<AppStream>());
+        assert!(std::mem::size_of::<AppStream>() < 1024);
+    }
+
+    /// `cargo test --release --lib bench_small_frames -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn bench_small_frames() {
+        let mut s = AppStream::new(AppLimits::default());
+        s.push(Dir::ClientToServer, b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+        s.push(Dir::ServerToClient, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n");
+        let client = [0x81u8, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        let server = b"\x81\x1a42[\"chat message\",\"hello\"]";
+        let t = std::time::Instant::now();
+        let mut n = 0usize;
+        for i in 0..500_000 {
+            n += s.push(Dir::ClientToServer, &client).len();
+            // Every tenth server segment carries a frame split in two.
+            if i % 10 == 0 {
+                n += s.push(Dir::ServerToClient, &server[..7]).len();
+                n += s.push(Dir::ServerToClient, &server[7..]).len();
+            } else {
+                n += s.push(Dir::ServerToClient, server).len();
+            }
+        }
+        eprintln!("{n} events from ~1.05M pushes in {:?}", t.elapsed());
+        assert_eq!(n, 1_000_000);
+    }
+}
