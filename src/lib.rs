@@ -6,3 +6,5 @@
 pub mod analysis;
 pub mod frame;
 pub mod cli;
+pub mod render;
+pub mod source;

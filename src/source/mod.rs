@@ -1,0 +1,3 @@
+//! Where frames come from: capture files, live capture, the simulator, the real demo.
+
+pub mod simulate;
