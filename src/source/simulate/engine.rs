@@ -81,6 +81,7 @@ pub struct Engine<'a> {
     current: Option<usize>,
     lose: [u32; 2],
     busy: [u64; 2],
+    last_arrival: [u64; 2],
     pub packets: Vec<Recorded>,
     /// Engine.IO session id and Socket.IO socket id (one session per scenario).
     eio_sid: String,
@@ -178,6 +179,7 @@ impl<'a> Engine<'a> {
             current: None,
             lose: [0, 0],
             busy: [0, 0],
+            last_arrival: [0, 0],
             packets: Vec::new(),
             eio_sid,
             sio_sid,
@@ -205,6 +207,14 @@ impl<'a> Engine<'a> {
         let l = self.opts.latency_us.max(1);
         let j = l / 3;
         self.rng.range(l - j, l + j)
+    }
+
+    /// When a frame sent by `side` at `t` arrives: after the latency, with its jitter,
+    /// but never before a frame sent earlier the same way (a LAN does not reorder).
+    fn arrival(&mut self, side: usize, t: u64) -> u64 {
+        let at = (t + self.latency()).max(self.last_arrival[side] + 1);
+        self.last_arrival[side] = at;
+        at
     }
 
     // ---- running the clock ----
@@ -361,7 +371,7 @@ impl<'a> Engine<'a> {
         }
         let t = self.record(side, at, bytes, caption);
         if !lost {
-            let arrive = t + self.latency();
+            let arrive = self.arrival(side, t);
             self.schedule(arrive, Event::Deliver { conn, to: 1 - side, seg: seg.clone() });
         }
         if seg.seg_len() > 0 && !seg.flags.rst {
@@ -695,7 +705,7 @@ impl<'a> Engine<'a> {
         }
         let t = self.record(side, at, bytes, caption);
         if !lost {
-            let arrive = t + self.latency();
+            let arrive = self.arrival(side, t);
             self.schedule(arrive, Event::Deliver { conn, to: 1 - side, seg: seg.clone() });
         }
         self.arm_rto(conn, side, t);
