@@ -1,5 +1,5 @@
 //! Runs a simulation scenario, prints its captions, and optionally writes a capture:
-//! `cargo run --example simulate_dump -- websocket [out.pcapng] [seed] [--ipv6]`.
+//! `cargo run --example simulate_dump -- websocket [out.pcapng or -] [seed] [--ipv6]`.
 //! (The real command is `wirewalk simulate`; this is a developer's shortcut.)
 
 use std::path::Path;
@@ -27,7 +27,7 @@ fn main() {
         let dt = t0.map(|t| p.frame.time.since(t)).unwrap_or(0.0);
         println!("{:>3} {:>10.6} {:>5}  {}", p.frame.number, dt, p.frame.data.len(), p.caption);
     }
-    if let Some(out) = rest.get(1) {
+    if let Some(out) = rest.get(1).filter(|o| !o.is_empty() && o.as_str() != "-") {
         let mut w = PcapWriter::create(Path::new(out.as_str()), Link::Ethernet).expect("create the capture");
         for p in &packets {
             w.write(&p.frame).expect("write a frame");

@@ -86,8 +86,9 @@ pub struct Engine<'a> {
     /// Engine.IO session id and Socket.IO socket id (one session per scenario).
     eio_sid: String,
     sio_sid: String,
-    /// Words to add to the caption of the next packet recorded.
-    pending_note: Option<String>,
+    /// Words to add to the caption of the next packet this side (0, 1; 2 = either)
+    /// records: a step's `note`.
+    pending_note: Option<(usize, String)>,
     step_no: usize,
     step_name: String,
 }
@@ -342,8 +343,11 @@ impl<'a> Engine<'a> {
         self.busy[side] = t + (bytes.len() as u64 * 8).div_ceil(1000);
         let order = self.packets.len() as u64;
         let caption = match self.pending_note.take() {
-            Some(n) => format!("{caption} — {n}"),
-            None => caption,
+            Some((who, n)) if who == side || who == 2 => format!("{caption} — {n}"),
+            other => {
+                self.pending_note = other;
+                caption
+            }
         };
         self.packets.push(Recorded { time_us: t, order, bytes, caption });
         t
@@ -476,7 +480,14 @@ impl<'a> Engine<'a> {
                 None => self.rng.range(500, 1500),
             };
             self.advance_to(self.now + think);
-            self.pending_note = step.note.clone();
+            let note_side = match step.who.as_deref() {
+                Some("server") => SERVER,
+                Some("client") => CLIENT,
+                Some(w) if w == self.sides[SERVER].name => SERVER,
+                Some(w) if w == self.sides[CLIENT].name => CLIENT,
+                _ => 2,
+            };
+            self.pending_note = step.note.clone().map(|n| (note_side, n));
             match step.action.as_str() {
                 "connect" => self.connect(step)?,
                 "send" => self.send(step)?,
