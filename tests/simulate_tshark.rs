@@ -42,11 +42,17 @@ struct Row {
 
 impl Row {
     fn get(&self, field: &str) -> &str {
-        let i = FIELDS.iter().position(|f| *f == field).expect("a field we asked for");
+        let i = FIELDS
+            .iter()
+            .position(|f| *f == field)
+            .expect("a field we asked for");
         self.cols.get(i).map(|s| s.as_str()).unwrap_or("")
     }
     fn values(&self, field: &str) -> Vec<&str> {
-        self.get(field).split('|').filter(|s| !s.is_empty()).collect()
+        self.get(field)
+            .split('|')
+            .filter(|s| !s.is_empty())
+            .collect()
     }
     fn has(&self, field: &str) -> bool {
         !self.get(field).is_empty()
@@ -66,23 +72,51 @@ fn tshark() -> PathBuf {
 fn run_tshark(tshark: &Path, file: &Path) -> Vec<Row> {
     let mut cmd = Command::new(tshark);
     cmd.args(["-n", "-r"]).arg(file);
-    for pref in ["ip.check_checksum:TRUE", "tcp.check_checksum:TRUE", "udp.check_checksum:TRUE"] {
+    for pref in [
+        "ip.check_checksum:TRUE",
+        "tcp.check_checksum:TRUE",
+        "udp.check_checksum:TRUE",
+    ] {
         cmd.args(["-o", pref]);
     }
-    cmd.args(["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-E", "separator=\t"]);
+    cmd.args([
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=|",
+        "-E",
+        "separator=\t",
+    ]);
     for f in FIELDS {
         cmd.args(["-e", f]);
     }
     let out = cmd.output().expect("run tshark");
-    assert!(out.status.success(), "tshark failed on {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tshark failed on {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let complaints: Vec<&str> = stderr.lines().filter(|l| !l.contains("Running as user")).collect();
-    assert!(complaints.is_empty(), "tshark complained about {}: {complaints:?}", file.display());
+    let complaints: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.contains("Running as user"))
+        .collect();
+    assert!(
+        complaints.is_empty(),
+        "tshark complained about {}: {complaints:?}",
+        file.display()
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| {
             let cols: Vec<String> = l.split('\t').map(str::to_string).collect();
-            Row { number: cols[0].parse().expect("frame number"), cols }
+            Row {
+                number: cols[0].parse().expect("frame number"),
+                cols,
+            }
         })
         .collect()
 }
@@ -112,16 +146,38 @@ fn check_file(tshark: &Path, scenario: &str, file: &Path, expected_frames: usize
     for r in &rows {
         let n = r.number;
         let protocols = r.get("frame.protocols");
-        assert!(!protocols.contains("malformed"), "{what}: frame {n} is malformed ({protocols})");
-        assert!(protocols.starts_with(if ipv6 { "eth:ethertype:ipv6:" } else { "eth:ethertype:ip:" }), "{what}: frame {n}: {protocols}");
+        assert!(
+            !protocols.contains("malformed"),
+            "{what}: frame {n} is malformed ({protocols})"
+        );
+        assert!(
+            protocols.starts_with(if ipv6 {
+                "eth:ethertype:ipv6:"
+            } else {
+                "eth:ethertype:ip:"
+            }),
+            "{what}: frame {n}: {protocols}"
+        );
         // Every checksum verified and good (1 = good, 0 = bad, 2 = unverified).
         if !ipv6 {
-            assert_eq!(r.values("ip.checksum.status"), ["1"], "{what}: frame {n} IPv4 checksum");
+            assert_eq!(
+                r.values("ip.checksum.status"),
+                ["1"],
+                "{what}: frame {n} IPv4 checksum"
+            );
         }
-        let transport: Vec<&str> = r.values("tcp.checksum.status").into_iter().chain(r.values("udp.checksum.status")).collect();
+        let transport: Vec<&str> = r
+            .values("tcp.checksum.status")
+            .into_iter()
+            .chain(r.values("udp.checksum.status"))
+            .collect();
         assert_eq!(transport, ["1"], "{what}: frame {n} TCP/UDP checksum");
 
-        let severities: Vec<u64> = r.values("_ws.expert.severity").iter().map(|s| s.parse().unwrap_or(0)).collect();
+        let severities: Vec<u64> = r
+            .values("_ws.expert.severity")
+            .iter()
+            .map(|s| s.parse().unwrap_or(0))
+            .collect();
         let messages = r.values("_ws.expert.message");
         for (i, s) in severities.iter().enumerate() {
             let msg = messages.get(i).copied().unwrap_or("");
@@ -136,12 +192,23 @@ fn check_file(tshark: &Path, scenario: &str, file: &Path, expected_frames: usize
         if r.has("tcp.analysis.flags") {
             let rtx = r.has("tcp.analysis.retransmission");
             let dup = r.has("tcp.analysis.duplicate_ack");
-            assert!(rtx || dup, "{what}: frame {n}: tshark's TCP analysis flags something unintended: {messages:?}");
+            assert!(
+                rtx || dup,
+                "{what}: frame {n}: tshark's TCP analysis flags something unintended: {messages:?}"
+            );
             retransmissions += rtx as usize;
             dup_acks += dup as usize;
         }
-        methods.extend(r.values("http.request.method").into_iter().map(str::to_string));
-        codes.extend(r.values("http.response.code").into_iter().map(str::to_string));
+        methods.extend(
+            r.values("http.request.method")
+                .into_iter()
+                .map(str::to_string),
+        );
+        codes.extend(
+            r.values("http.response.code")
+                .into_iter()
+                .map(str::to_string),
+        );
         opcodes.extend(r.values("websocket.opcode").into_iter().map(str::to_string));
         for (i, resp) in r.values("dns.flags.response").iter().enumerate() {
             if *resp == "1" || *resp == "True" {
@@ -154,33 +221,70 @@ fn check_file(tshark: &Path, scenario: &str, file: &Path, expected_frames: usize
             }
         }
     }
-    assert_eq!((retransmissions, dup_acks), intended_flags(scenario), "{what}: (retransmissions, duplicate ACKs) tshark found");
+    assert_eq!(
+        (retransmissions, dup_acks),
+        intended_flags(scenario),
+        "{what}: (retransmissions, duplicate ACKs) tshark found"
+    );
 
-    let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
+    let set = |v: &[&str]| {
+        v.iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<String>>()
+    };
     match scenario {
         "websocket" => {
-            assert!(methods.contains("GET") && codes.contains("101"), "{what}: HTTP upgrade not decoded ({methods:?} {codes:?})");
+            assert!(
+                methods.contains("GET") && codes.contains("101"),
+                "{what}: HTTP upgrade not decoded ({methods:?} {codes:?})"
+            );
             // text, binary, close, ping, pong
-            assert_eq!(opcodes, set(&["1", "2", "8", "9", "10"]), "{what}: WebSocket opcodes");
+            assert_eq!(
+                opcodes,
+                set(&["1", "2", "8", "9", "10"]),
+                "{what}: WebSocket opcodes"
+            );
         }
         "socketio" => {
-            assert!(methods.contains("GET") && methods.contains("POST"), "{what}: polling requests ({methods:?})");
-            assert!(codes.contains("200") && codes.contains("101"), "{what}: polling and upgrade responses ({codes:?})");
+            assert!(
+                methods.contains("GET") && methods.contains("POST"),
+                "{what}: polling requests ({methods:?})"
+            );
+            assert!(
+                codes.contains("200") && codes.contains("101"),
+                "{what}: polling and upgrade responses ({codes:?})"
+            );
             assert_eq!(opcodes, set(&["1", "2", "8"]), "{what}: WebSocket opcodes");
         }
         "lossy" => {
             assert!(codes.contains("101"), "{what}: upgrade");
-            assert!(opcodes.contains("1") && opcodes.contains("8"), "{what}: WebSocket opcodes {opcodes:?}");
+            assert!(
+                opcodes.contains("1") && opcodes.contains("8"),
+                "{what}: WebSocket opcodes {opcodes:?}"
+            );
         }
         "rejected" => {
-            assert!(methods.contains("GET") && codes.contains("403"), "{what}: refused upgrade ({methods:?} {codes:?})");
-            assert!(!codes.contains("101") && opcodes.is_empty(), "{what}: no WebSocket after a refusal");
+            assert!(
+                methods.contains("GET") && codes.contains("403"),
+                "{what}: refused upgrade ({methods:?} {codes:?})"
+            );
+            assert!(
+                !codes.contains("101") && opcodes.is_empty(),
+                "{what}: no WebSocket after a refusal"
+            );
         }
         "teardown" | "reset" => {
-            assert!(methods.contains("GET") && codes.contains("200"), "{what}: HTTP ({methods:?} {codes:?})");
+            assert!(
+                methods.contains("GET") && codes.contains("200"),
+                "{what}: HTTP ({methods:?} {codes:?})"
+            );
         }
         "udp" => {
-            assert_eq!((dns_queries, dns_answers), (3, 2), "{what}: DNS queries and answers");
+            assert_eq!(
+                (dns_queries, dns_answers),
+                (3, 2),
+                "{what}: DNS queries and answers"
+            );
             assert_eq!(dns_names, set(&["example.com"]), "{what}: DNS names");
         }
         _ => {}
@@ -194,11 +298,22 @@ fn every_scenario_opens_cleanly_in_tshark() {
     std::fs::create_dir_all(&dir).unwrap();
     for (name, _) in builtin_scenarios() {
         for (ipv6, ext) in [(false, "pcap"), (false, "pcapng"), (true, "pcapng")] {
-            let opts = SimOptions { seed: 1, ipv6, ..SimOptions::default() };
+            let opts = SimOptions {
+                seed: 1,
+                ipv6,
+                ..SimOptions::default()
+            };
             let packets = simulate(name, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
             let file = dir.join(format!("{name}{}.{ext}", if ipv6 { "-v6" } else { "" }));
             let mut w = PcapWriter::create(&file, Link::Ethernet).unwrap();
-            assert_eq!(w.format(), if ext == "pcapng" { PcapFormat::Pcapng } else { PcapFormat::Pcap });
+            assert_eq!(
+                w.format(),
+                if ext == "pcapng" {
+                    PcapFormat::Pcapng
+                } else {
+                    PcapFormat::Pcap
+                }
+            );
             for p in &packets {
                 w.write(&p.frame).unwrap();
             }
@@ -218,7 +333,11 @@ fn other_seeds_open_cleanly_in_tshark() {
     std::fs::create_dir_all(&dir).unwrap();
     for seed in [0u64, 2, 99, u64::MAX] {
         for (name, _) in builtin_scenarios() {
-            let opts = SimOptions { seed, latency_us: 50 + seed % 2000, ..SimOptions::default() };
+            let opts = SimOptions {
+                seed,
+                latency_us: 50 + seed % 2000,
+                ..SimOptions::default()
+            };
             let packets = simulate(name, &opts).unwrap();
             let file = dir.join(format!("{name}-{seed}.pcap"));
             let mut w = PcapWriter::create(&file, Link::Ethernet).unwrap();

@@ -87,7 +87,12 @@ impl<W: Write> PcapWriter<W> {
                 write_block(&mut out, 0x0000_0001, &body)?;
             }
         }
-        Ok(PcapWriter { out, format, link, frames: 0 })
+        Ok(PcapWriter {
+            out,
+            format,
+            link,
+            frames: 0,
+        })
     }
 
     pub fn format(&self) -> PcapFormat {
@@ -185,7 +190,9 @@ mod tests {
                 Ok((offset, block)) => {
                     match block {
                         PcapBlockOwned::LegacyHeader(h) => linktype = h.network.0 as u32,
-                        PcapBlockOwned::Legacy(b) => out.push((b.ts_sec as u64, b.ts_usec as u64, b.data.to_vec())),
+                        PcapBlockOwned::Legacy(b) => {
+                            out.push((b.ts_sec as u64, b.ts_usec as u64, b.data.to_vec()))
+                        }
                         PcapBlockOwned::NG(pcap_parser::Block::InterfaceDescription(idb)) => {
                             linktype = idb.linktype.0 as u32;
                             tsres = idb.if_tsresol;
@@ -193,7 +200,11 @@ mod tests {
                         PcapBlockOwned::NG(pcap_parser::Block::EnhancedPacket(epb)) => {
                             assert_eq!(tsres, 6);
                             let ts = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
-                            out.push((ts / 1_000_000, ts % 1_000_000, epb.data[..epb.caplen as usize].to_vec()));
+                            out.push((
+                                ts / 1_000_000,
+                                ts % 1_000_000,
+                                epb.data[..epb.caplen as usize].to_vec(),
+                            ));
                         }
                         _ => {}
                     }
@@ -229,8 +240,14 @@ mod tests {
 
     #[test]
     fn format_from_extension() {
-        assert_eq!(PcapFormat::from_path(Path::new("a.pcapng")), PcapFormat::Pcapng);
-        assert_eq!(PcapFormat::from_path(Path::new("a.PCAPNG")), PcapFormat::Pcapng);
+        assert_eq!(
+            PcapFormat::from_path(Path::new("a.pcapng")),
+            PcapFormat::Pcapng
+        );
+        assert_eq!(
+            PcapFormat::from_path(Path::new("a.PCAPNG")),
+            PcapFormat::Pcapng
+        );
         assert_eq!(PcapFormat::from_path(Path::new("a.pcap")), PcapFormat::Pcap);
         assert_eq!(PcapFormat::from_path(Path::new("a.cap")), PcapFormat::Pcap);
     }

@@ -3,14 +3,24 @@
 //! queries and answers (RFC 1035).
 
 /// An HTTP/1.1 request.
-pub fn http_request(method: &str, path: &str, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
+pub fn http_request(
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Vec<u8> {
     let mut out = format!("{method} {path} HTTP/1.1\r\n").into_bytes();
     write_headers(&mut out, headers, body);
     out
 }
 
 /// An HTTP/1.1 response.
-pub fn http_response(status: u16, reason: &str, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
+pub fn http_response(
+    status: u16,
+    reason: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 {status} {reason}\r\n").into_bytes();
     write_headers(&mut out, headers, body);
     out
@@ -124,7 +134,13 @@ pub fn socketio_type_digit(name: &str) -> Option<char> {
 }
 
 /// A Socket.IO packet's text: `<type>[<attachments>-][<namespace>,][<ack id>][JSON]`.
-pub fn socketio_text(digit: char, attachments: usize, namespace: &str, ack_id: Option<u64>, json: Option<&str>) -> String {
+pub fn socketio_text(
+    digit: char,
+    attachments: usize,
+    namespace: &str,
+    ack_id: Option<u64>,
+    json: Option<&str>,
+) -> String {
     let mut s = String::new();
     s.push(digit);
     if attachments > 0 {
@@ -149,7 +165,10 @@ pub fn engineio_polling_payload(texts: &[String], binaries: &[Vec<u8>]) -> Vec<u
     use base64::Engine as _;
     let mut parts: Vec<String> = texts.to_vec();
     for b in binaries {
-        parts.push(format!("b{}", base64::engine::general_purpose::STANDARD.encode(b)));
+        parts.push(format!(
+            "b{}",
+            base64::engine::general_purpose::STANDARD.encode(b)
+        ));
     }
     parts.join("\u{1e}").into_bytes()
 }
@@ -192,7 +211,13 @@ pub fn dns_query(id: u16, name: &str, qtype: u16) -> Result<Vec<u8>, String> {
 
 /// The answer to `dns_query(id, name, qtype)`: the question repeated, then one record
 /// per entry of `rdata` (its name a pointer to the question's name).
-pub fn dns_answer(id: u16, name: &str, qtype: u16, ttl: u32, rdata: &[Vec<u8>]) -> Result<Vec<u8>, String> {
+pub fn dns_answer(
+    id: u16,
+    name: &str,
+    qtype: u16,
+    ttl: u32,
+    rdata: &[Vec<u8>],
+) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     out.extend_from_slice(&id.to_be_bytes());
     // QR (response), RD, RA; NXDOMAIN when there is nothing to answer.
@@ -226,15 +251,27 @@ mod tests {
             ws_frame(true, opcode::TEXT, b"Hello", Some([0x37, 0xfa, 0x21, 0x3d])),
             [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]
         );
-        assert_eq!(ws_frame(true, opcode::TEXT, b"Hello", None), [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+        assert_eq!(
+            ws_frame(true, opcode::TEXT, b"Hello", None),
+            [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]
+        );
         // 256 bytes binary: 16-bit extended length.
-        assert_eq!(&ws_frame(true, opcode::BINARY, &[0; 256], None)[..4], [0x82, 0x7E, 0x01, 0x00]);
+        assert_eq!(
+            &ws_frame(true, opcode::BINARY, &[0; 256], None)[..4],
+            [0x82, 0x7E, 0x01, 0x00]
+        );
     }
 
     #[test]
     fn socketio_packets() {
-        assert_eq!(socketio_text('2', 0, "/", None, Some(r#"["chat message","hi"]"#)), r#"2["chat message","hi"]"#);
-        assert_eq!(socketio_text('2', 0, "/admin", Some(12), Some(r#"["x"]"#)), r#"2/admin,12["x"]"#);
+        assert_eq!(
+            socketio_text('2', 0, "/", None, Some(r#"["chat message","hi"]"#)),
+            r#"2["chat message","hi"]"#
+        );
+        assert_eq!(
+            socketio_text('2', 0, "/admin", Some(12), Some(r#"["x"]"#)),
+            r#"2/admin,12["x"]"#
+        );
         assert_eq!(socketio_text('5', 1, "/", None, Some("[]")), "51-[]");
     }
 

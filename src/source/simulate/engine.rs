@@ -40,9 +40,21 @@ pub struct Recorded {
 
 #[derive(Debug)]
 enum Event {
-    Deliver { conn: usize, to: usize, seg: Segment },
-    Rto { conn: usize, side: usize, gen: u64 },
-    DelAck { conn: usize, side: usize, gen: u64 },
+    Deliver {
+        conn: usize,
+        to: usize,
+        seg: Segment,
+    },
+    Rto {
+        conn: usize,
+        side: usize,
+        gen: u64,
+    },
+    DelAck {
+        conn: usize,
+        side: usize,
+        gen: u64,
+    },
 }
 
 struct Conn {
@@ -106,16 +118,25 @@ fn parse_mac(s: &str) -> Option<[u8; 6]> {
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    let clean: String = s.chars().filter(|c| !c.is_whitespace() && *c != ':').collect();
-    if clean.len() % 2 != 0 {
+    let clean: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ':')
+        .collect();
+    if !clean.len().is_multiple_of(2) {
         return None;
     }
-    (0..clean.len()).step_by(2).map(|i| u8::from_str_radix(&clean[i..i + 2], 16).ok()).collect()
+    (0..clean.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&clean[i..i + 2], 16).ok())
+        .collect()
 }
 
 fn preview(bytes: &[u8], max: usize) -> String {
     let text = String::from_utf8_lossy(bytes);
-    let one_line: String = text.chars().map(|c| if c.is_control() { '·' } else { c }).collect();
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { '·' } else { c })
+        .collect();
     if one_line.chars().count() > max {
         format!("{}…", one_line.chars().take(max).collect::<String>())
     } else {
@@ -127,7 +148,9 @@ impl<'a> Engine<'a> {
     pub fn new(file: &ScenarioFile, opts: &'a SimOptions) -> Result<Engine<'a>, SimError> {
         let mut rng = Rng::new(opts.seed);
         let side = |spec: &HostSpec, which: &str, n: u8, rng: &mut Rng| -> Result<Side, SimError> {
-            let bad = |what: &str, v: &str| SimError::Invalid(format!("[{which}] {what} = \"{v}\" is not valid"));
+            let bad = |what: &str, v: &str| {
+                SimError::Invalid(format!("[{which}] {what} = \"{v}\" is not valid"))
+            };
             let mac = match &spec.mac {
                 Some(m) => parse_mac(m).ok_or_else(|| bad("mac", m))?,
                 None => [0x02, 0, 0, 0, 0, n],
@@ -142,11 +165,15 @@ impl<'a> Engine<'a> {
             };
             let ws = spec.window_scale.unwrap_or(7);
             if ws > 14 {
-                return Err(SimError::Invalid(format!("[{which}] window_scale = {ws}: the largest shift is 14")));
+                return Err(SimError::Invalid(format!(
+                    "[{which}] window_scale = {ws}: the largest shift is 14"
+                )));
             }
             let mss = spec.mss.unwrap_or(if opts.ipv6 { 1440 } else { 1460 });
             if !(64..=9000).contains(&mss) {
-                return Err(SimError::Invalid(format!("[{which}] mss = {mss}: choose a value from 64 to 9000")));
+                return Err(SimError::Invalid(format!(
+                    "[{which}] mss = {mss}: choose a value from 64 to 9000"
+                )));
             }
             Ok(Side {
                 name: spec.name.clone().unwrap_or_else(|| which.to_string()),
@@ -192,7 +219,10 @@ impl<'a> Engine<'a> {
 
     /// The capture's start time, which the seed shifts by less than a second.
     pub fn epoch(&self) -> (i64, u64) {
-        (EPOCH_SECS, self.opts.seed.wrapping_mul(0x9E37_79B9) % 1_000_000)
+        (
+            EPOCH_SECS,
+            self.opts.seed.wrapping_mul(0x9E37_79B9) % 1_000_000,
+        )
     }
 
     fn err(&self, msg: impl std::fmt::Display) -> SimError {
@@ -244,7 +274,12 @@ impl<'a> Engine<'a> {
     /// Runs events until no segment is in flight (only timers remain).
     fn settle(&mut self) {
         let mut n = 0;
-        while self.queue.values().any(|e| matches!(e, Event::Deliver { .. })) && n < MAX_EVENTS {
+        while self
+            .queue
+            .values()
+            .any(|e| matches!(e, Event::Deliver { .. }))
+            && n < MAX_EVENTS
+        {
             self.pop();
             n += 1;
         }
@@ -281,7 +316,14 @@ impl<'a> Engine<'a> {
                 if c.tcp[to].ack_pending {
                     c.delack_gen[to] += 1;
                     let gen = c.delack_gen[to];
-                    self.schedule(now + DELACK_US, Event::DelAck { conn, side: to, gen });
+                    self.schedule(
+                        now + DELACK_US,
+                        Event::DelAck {
+                            conn,
+                            side: to,
+                            gen,
+                        },
+                    );
                 }
                 let mut t = now;
                 for reply in arrival.replies {
@@ -291,14 +333,20 @@ impl<'a> Engine<'a> {
             }
             Event::Rto { conn, side, gen } => {
                 let c = &mut self.conns[conn];
-                if gen != c.rto_gen[side] || !c.tcp[side].outstanding() || c.tcp[side].state == TcpState::Closed {
+                if gen != c.rto_gen[side]
+                    || !c.tcp[side].outstanding()
+                    || c.tcp[side].state == TcpState::Closed
+                {
                     return;
                 }
                 c.rto_armed[side] = false;
                 let waited = c.rto_us[side];
                 if let Some(seg) = c.tcp[side].retransmit(now, false) {
                     c.rto_us[side] *= 2;
-                    let note = format!("after waiting {} ms for an ACK that never came (retransmission timeout)", waited / 1000);
+                    let note = format!(
+                        "after waiting {} ms for an ACK that never came (retransmission timeout)",
+                        waited / 1000
+                    );
                     self.transmit(conn, side, seg, now, Some(note));
                 }
             }
@@ -308,7 +356,13 @@ impl<'a> Engine<'a> {
                     return;
                 }
                 let seg = c.tcp[side].ack_now(now, Why::Ack);
-                self.transmit(conn, side, seg, now, Some("delayed ACK: nothing to send back within 40 ms, so a bare ACK".into()));
+                self.transmit(
+                    conn,
+                    side,
+                    seg,
+                    now,
+                    Some("delayed ACK: nothing to send back within 40 ms, so a bare ACK".into()),
+                );
             }
         }
     }
@@ -319,7 +373,11 @@ impl<'a> Engine<'a> {
             return;
         }
         c.rto_armed[side] = true;
-        let syn = c.tcp[side].rtx.first().map(|s| s.flags.syn).unwrap_or(false);
+        let syn = c.tcp[side]
+            .rtx
+            .first()
+            .map(|s| s.flags.syn)
+            .unwrap_or(false);
         if syn && c.rto_us[side] == RTO_US {
             c.rto_us[side] = SYN_RTO_US;
         }
@@ -334,7 +392,12 @@ impl<'a> Engine<'a> {
         let c = &mut self.conns[conn];
         let ident = c.ident[side];
         c.ident[side] = ident.wrapping_add(1);
-        IpParams { ipv6: self.opts.ipv6, ident, flow_label: c.flow[side], ttl: self.sides[side].ttl }
+        IpParams {
+            ipv6: self.opts.ipv6,
+            ident,
+            flow_label: c.flow[side],
+            ttl: self.sides[side].ttl,
+        }
     }
 
     fn record(&mut self, side: usize, at: u64, bytes: Vec<u8>, caption: String) -> u64 {
@@ -349,7 +412,12 @@ impl<'a> Engine<'a> {
                 caption
             }
         };
-        self.packets.push(Recorded { time_us: t, order, bytes, caption });
+        self.packets.push(Recorded {
+            time_us: t,
+            order,
+            bytes,
+            caption,
+        });
         t
     }
 
@@ -371,12 +439,22 @@ impl<'a> Engine<'a> {
         let lost = self.lose[side] > 0;
         if lost {
             self.lose[side] -= 1;
-            caption = format!("{caption} — LOST: it never reaches the {}", self.sides[1 - side].name);
+            caption = format!(
+                "{caption} — LOST: it never reaches the {}",
+                self.sides[1 - side].name
+            );
         }
         let t = self.record(side, at, bytes, caption);
         if !lost {
             let arrive = self.arrival(side, t);
-            self.schedule(arrive, Event::Deliver { conn, to: 1 - side, seg: seg.clone() });
+            self.schedule(
+                arrive,
+                Event::Deliver {
+                    conn,
+                    to: 1 - side,
+                    seg: seg.clone(),
+                },
+            );
         }
         if seg.seg_len() > 0 && !seg.flags.rst {
             self.arm_rto(conn, side, t);
@@ -498,7 +576,9 @@ impl<'a> Engine<'a> {
                     self.lose[side] += step.count.unwrap_or(1);
                 }
                 "wait" => {
-                    let ms = step.ms.ok_or_else(|| self.err("`wait` needs `ms`, e.g. ms = 300"))?;
+                    let ms = step
+                        .ms
+                        .ok_or_else(|| self.err("`wait` needs `ms`, e.g. ms = 300"))?;
                     if ms < 0.0 {
                         return Err(self.err("ms must not be negative"));
                     }
@@ -525,24 +605,30 @@ impl<'a> Engine<'a> {
             Some("server") => Ok(SERVER),
             Some(w) if w == self.sides[CLIENT].name => Ok(CLIENT),
             Some(w) if w == self.sides[SERVER].name => Ok(SERVER),
-            Some(other) => Err(self.err(format!("who = \"{other}\": use \"client\" or \"server\""))),
+            Some(other) => {
+                Err(self.err(format!("who = \"{other}\": use \"client\" or \"server\"")))
+            }
             None => Err(self.err("say who acts: who = \"client\" or who = \"server\"")),
         }
     }
 
     fn conn(&self, step: &Step) -> Result<usize, SimError> {
         match &step.conn {
-            Some(id) => self
-                .conns
-                .iter()
-                .position(|c| &c.id == id)
-                .ok_or_else(|| self.err(format!("no connection has id \"{id}\" (give it with `id` on its connect step)"))),
-            None => self.current.ok_or_else(|| self.err("no connection yet: add a `connect` step first")),
+            Some(id) => self.conns.iter().position(|c| &c.id == id).ok_or_else(|| {
+                self.err(format!(
+                    "no connection has id \"{id}\" (give it with `id` on its connect step)"
+                ))
+            }),
+            None => self
+                .current
+                .ok_or_else(|| self.err("no connection yet: add a `connect` step first")),
         }
     }
 
     fn connect(&mut self, step: &Step) -> Result<(), SimError> {
-        let port = step.port.ok_or_else(|| self.err("`connect` needs the server's `port`"))?;
+        let port = step
+            .port
+            .ok_or_else(|| self.err("`connect` needs the server's `port`"))?;
         let udp = match step.transport.as_deref() {
             None | Some("tcp") => false,
             Some("udp") => true,
@@ -567,7 +653,10 @@ impl<'a> Engine<'a> {
         if self.listen.contains(&port) {
             tcp[SERVER].listen();
         }
-        let id = step.id.clone().unwrap_or_else(|| format!("#{}", self.conns.len() + 1));
+        let id = step
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("#{}", self.conns.len() + 1));
         if self.conns.iter().any(|c| c.id == id) {
             return Err(self.err(format!("two connections have id \"{id}\"")));
         }
@@ -577,7 +666,10 @@ impl<'a> Engine<'a> {
             ports: [cport, port],
             tcp,
             ident: [self.rng.next_u32() as u16, self.rng.next_u32() as u16],
-            flow: [self.rng.next_u32() & 0xF_FFFF, self.rng.next_u32() & 0xF_FFFF],
+            flow: [
+                self.rng.next_u32() & 0xF_FFFF,
+                self.rng.next_u32() & 0xF_FFFF,
+            ],
             rto_gen: [0, 0],
             rto_armed: [false, false],
             rto_us: [RTO_US, RTO_US],
@@ -596,8 +688,10 @@ impl<'a> Engine<'a> {
         self.transmit(conn, CLIENT, syn, now, None);
         self.settle_until(move |e| {
             let c = &e.conns[conn];
-            !matches!(c.tcp[CLIENT].state, TcpState::SynSent | TcpState::SynReceived)
-                && c.tcp[SERVER].state != TcpState::SynReceived
+            !matches!(
+                c.tcp[CLIENT].state,
+                TcpState::SynSent | TcpState::SynReceived
+            ) && c.tcp[SERVER].state != TcpState::SynReceived
         });
         Ok(())
     }
@@ -619,7 +713,11 @@ impl<'a> Engine<'a> {
         if self.conns[conn].udp {
             return Err(self.err("UDP has no connection to close"));
         }
-        let sides: Vec<usize> = if step.who.as_deref() == Some("both") { vec![CLIENT, SERVER] } else { vec![self.who(step)?] };
+        let sides: Vec<usize> = if step.who.as_deref() == Some("both") {
+            vec![CLIENT, SERVER]
+        } else {
+            vec![self.who(step)?]
+        };
         if sides.len() == 1 {
             self.wait_for_input(conn, sides[0]);
         } else {
@@ -669,11 +767,20 @@ impl<'a> Engine<'a> {
             if self.conns[conn].udp {
                 let ip = self.ip_params(conn, who);
                 let c = &self.conns[conn];
-                let bytes = wire::udp_frame(&self.sides[who].host, &self.sides[1 - who].host, &ip, c.ports[who], c.ports[1 - who], &bytes);
+                let bytes = wire::udp_frame(
+                    &self.sides[who].host,
+                    &self.sides[1 - who].host,
+                    &ip,
+                    c.ports[who],
+                    c.ports[1 - who],
+                    &bytes,
+                );
                 let mut caption = caption;
                 if self.lose[who] > 0 {
                     self.lose[who] -= 1;
-                    caption = format!("{caption} — LOST: UDP never notices; only the application can try again");
+                    caption = format!(
+                        "{caption} — LOST: UDP never notices; only the application can try again"
+                    );
                 }
                 let now = self.now;
                 self.record(who, now, bytes, caption);
@@ -692,9 +799,17 @@ impl<'a> Engine<'a> {
             let segs = self.conns[conn].tcp[who].send(&bytes, now);
             let n = segs.len();
             for (k, seg) in segs.into_iter().enumerate() {
-                let part = if n > 1 { format!(" (segment {} of {n}, split at the MSS)", k + 1) } else { String::new() };
+                let part = if n > 1 {
+                    format!(" (segment {} of {n}, split at the MSS)", k + 1)
+                } else {
+                    String::new()
+                };
                 let ep = &self.conns[conn].tcp[who];
-                let extra = format!("[seq {}, {} bytes]", seg.seq.wrapping_sub(ep.iss), seg.payload.len());
+                let extra = format!(
+                    "[seq {}, {} bytes]",
+                    seg.seq.wrapping_sub(ep.iss),
+                    seg.payload.len()
+                );
                 let cap = format!("{caption}{part} {extra}");
                 self.transmit_captioned(conn, who, seg, now, cap);
             }
@@ -703,21 +818,45 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    fn transmit_captioned(&mut self, conn: usize, side: usize, seg: Segment, at: u64, caption: String) {
+    fn transmit_captioned(
+        &mut self,
+        conn: usize,
+        side: usize,
+        seg: Segment,
+        at: u64,
+        caption: String,
+    ) {
         // Like transmit, with the application's caption in place of the TCP one.
         let ip = self.ip_params(conn, side);
         let c = &self.conns[conn];
-        let bytes = wire::tcp_frame(&self.sides[side].host, &self.sides[1 - side].host, &ip, c.ports[side], c.ports[1 - side], &seg);
+        let bytes = wire::tcp_frame(
+            &self.sides[side].host,
+            &self.sides[1 - side].host,
+            &ip,
+            c.ports[side],
+            c.ports[1 - side],
+            &seg,
+        );
         let mut caption = caption;
         let lost = self.lose[side] > 0;
         if lost {
             self.lose[side] -= 1;
-            caption = format!("{caption} — LOST: it never reaches the {}", self.sides[1 - side].name);
+            caption = format!(
+                "{caption} — LOST: it never reaches the {}",
+                self.sides[1 - side].name
+            );
         }
         let t = self.record(side, at, bytes, caption);
         if !lost {
             let arrive = self.arrival(side, t);
-            self.schedule(arrive, Event::Deliver { conn, to: 1 - side, seg: seg.clone() });
+            self.schedule(
+                arrive,
+                Event::Deliver {
+                    conn,
+                    to: 1 - side,
+                    seg: seg.clone(),
+                },
+            );
         }
         self.arm_rto(conn, side, t);
     }
@@ -725,7 +864,11 @@ impl<'a> Engine<'a> {
     fn host_header(&self, conn: usize) -> String {
         let port = self.conns[conn].ports[SERVER];
         let h = &self.sides[SERVER].host;
-        let addr = if self.opts.ipv6 { format!("[{}]", Ipv6Addr::from(h.ipv6)) } else { Ipv4Addr::from(h.ipv4).to_string() };
+        let addr = if self.opts.ipv6 {
+            format!("[{}]", Ipv6Addr::from(h.ipv6))
+        } else {
+            Ipv4Addr::from(h.ipv4).to_string()
+        };
         if port == 80 {
             addr
         } else {
@@ -734,7 +877,11 @@ impl<'a> Engine<'a> {
     }
 
     fn extra_headers(step: &Step) -> Vec<(String, String)> {
-        step.headers.iter().flatten().map(|[k, v]| (k.clone(), v.clone())).collect()
+        step.headers
+            .iter()
+            .flatten()
+            .map(|[k, v]| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// The step's `headers` added to `headers`, replacing one of the same name.
@@ -750,7 +897,12 @@ impl<'a> Engine<'a> {
     /// The application messages one `send` step puts on the wire, in order, each with
     /// the side that sends it and its caption. Over Engine.IO long-polling a packet
     /// needs an HTTP exchange, so one step can give a request and its response.
-    fn messages(&mut self, step: &Step, conn: usize, side: usize) -> Result<Vec<(usize, Vec<u8>, String)>, SimError> {
+    fn messages(
+        &mut self,
+        step: &Step,
+        conn: usize,
+        side: usize,
+    ) -> Result<Vec<(usize, Vec<u8>, String)>, SimError> {
         let kinds = [
             step.text.is_some(),
             step.hex.is_some(),
@@ -761,14 +913,20 @@ impl<'a> Engine<'a> {
             step.dns.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
-            return Err(self.err("a `send` needs exactly one of text, hex, http, websocket, engineio, socketio, dns"));
+            return Err(self.err(
+                "a `send` needs exactly one of text, hex, http, websocket, engineio, socketio, dns",
+            ));
         }
         let me = self.sides[side].name.clone();
         let peer = self.sides[1 - side].name.clone();
         let dir = format!("{me} → {peer}");
         if let Some(t) = &step.text {
             let t = t.clone().into_bytes();
-            let cap = format!("{dir}: {} bytes of application data: \"{}\"", t.len(), preview(&t, 40));
+            let cap = format!(
+                "{dir}: {} bytes of application data: \"{}\"",
+                t.len(),
+                preview(&t, 40)
+            );
             return Ok(vec![(side, t, cap)]);
         }
         if let Some(h) = &step.hex {
@@ -777,7 +935,9 @@ impl<'a> Engine<'a> {
             return Ok(vec![(side, b, cap)]);
         }
         if let Some(kind) = step.http.clone() {
-            return self.http_message(step, conn, side, &kind, &dir).map(|m| vec![m]);
+            return self
+                .http_message(step, conn, side, &kind, &dir)
+                .map(|m| vec![m]);
         }
         if let Some(kind) = step.websocket.clone() {
             return self.websocket_message(step, conn, side, &kind, &dir);
@@ -786,12 +946,21 @@ impl<'a> Engine<'a> {
             return self.engineio_messages(step, conn, side);
         }
         if let Some(kind) = step.dns.clone() {
-            return self.dns_message(step, conn, side, &kind, &dir).map(|m| vec![m]);
+            return self
+                .dns_message(step, conn, side, &kind, &dir)
+                .map(|m| vec![m]);
         }
         unreachable!("one payload kind is set")
     }
 
-    fn http_message(&mut self, step: &Step, conn: usize, side: usize, kind: &str, dir: &str) -> Result<(usize, Vec<u8>, String), SimError> {
+    fn http_message(
+        &mut self,
+        step: &Step,
+        conn: usize,
+        side: usize,
+        kind: &str,
+        dir: &str,
+    ) -> Result<(usize, Vec<u8>, String), SimError> {
         let body = step.body.clone().unwrap_or_default().into_bytes();
         let host = self.host_header(conn);
         let mut headers: Vec<(String, String)> = Vec::new();
@@ -872,18 +1041,34 @@ impl<'a> Engine<'a> {
         (side == CLIENT).then(|| self.rng.bytes::<4>())
     }
 
-    fn websocket_message(&mut self, step: &Step, conn: usize, side: usize, kind: &str, dir: &str) -> Result<Vec<(usize, Vec<u8>, String)>, SimError> {
+    fn websocket_message(
+        &mut self,
+        step: &Step,
+        conn: usize,
+        side: usize,
+        kind: &str,
+        dir: &str,
+    ) -> Result<Vec<(usize, Vec<u8>, String)>, SimError> {
         if !self.conns[conn].upgraded {
             return Err(self.err("WebSocket frames need an upgraded connection: send http = \"upgrade-request\" and \"upgrade-response\" first"));
         }
         let data: Vec<u8> = match (&step.data, &step.data_hex) {
             (Some(t), _) => t.clone().into_bytes(),
-            (None, Some(h)) => decode_hex(h).ok_or_else(|| self.err("data_hex must be pairs of hex digits"))?,
+            (None, Some(h)) => {
+                decode_hex(h).ok_or_else(|| self.err("data_hex must be pairs of hex digits"))?
+            }
             (None, None) => Vec::new(),
         };
-        let masked = if side == CLIENT { "masked, as every client frame must be" } else { "unmasked, as server frames are" };
+        let masked = if side == CLIENT {
+            "masked, as every client frame must be"
+        } else {
+            "unmasked, as server frames are"
+        };
         let (op, what) = match kind {
-            "text" => (app::opcode::TEXT, format!("text \"{}\"", preview(&data, 40))),
+            "text" => (
+                app::opcode::TEXT,
+                format!("text \"{}\"", preview(&data, 40)),
+            ),
             "binary" => (app::opcode::BINARY, format!("binary, {} bytes", data.len())),
             "ping" => (app::opcode::PING, "ping (are you there?)".to_string()),
             "pong" => (app::opcode::PONG, "pong (the answer to a ping)".to_string()),
@@ -896,7 +1081,11 @@ impl<'a> Engine<'a> {
                 let cap = format!("{dir}: WebSocket close frame, code {} — starts (or answers) the closing handshake ({masked})", code.unwrap_or(1000));
                 return Ok(vec![(side, frame, cap)]);
             }
-            other => return Err(self.err(format!("websocket = \"{other}\": use text, binary, ping, pong or close"))),
+            other => {
+                return Err(self.err(format!(
+                    "websocket = \"{other}\": use text, binary, ping, pong or close"
+                )))
+            }
         };
         let n = step.fragments.unwrap_or(1).max(1) as usize;
         if n > 1 && !(op == app::opcode::TEXT || op == app::opcode::BINARY) {
@@ -910,13 +1099,20 @@ impl<'a> Engine<'a> {
         let count = chunks.len();
         let mut out = Vec::new();
         for (i, chunk) in chunks.into_iter().enumerate() {
-            let opcode = if i == 0 { op } else { app::opcode::CONTINUATION };
+            let opcode = if i == 0 {
+                op
+            } else {
+                app::opcode::CONTINUATION
+            };
             let mask = self.mask(side);
             let frame = app::ws_frame(i + 1 == count, opcode, chunk, mask);
             let cap = if count == 1 {
                 format!("{dir}: WebSocket {what} ({masked})")
             } else {
-                format!("{dir}: WebSocket {what}, fragment {} of {count} ({masked})", i + 1)
+                format!(
+                    "{dir}: WebSocket {what}, fragment {} of {count} ({masked})",
+                    i + 1
+                )
             };
             out.push((side, frame, cap));
         }
@@ -928,7 +1124,12 @@ impl<'a> Engine<'a> {
         s.replace("{sid}", &self.eio_sid)
     }
 
-    fn engineio_messages(&mut self, step: &Step, conn: usize, side: usize) -> Result<Vec<(usize, Vec<u8>, String)>, SimError> {
+    fn engineio_messages(
+        &mut self,
+        step: &Step,
+        conn: usize,
+        side: usize,
+    ) -> Result<Vec<(usize, Vec<u8>, String)>, SimError> {
         let me = self.sides[side].name.clone();
         let peer = self.sides[1 - side].name.clone();
         let dir = format!("{me} → {peer}");
@@ -938,7 +1139,9 @@ impl<'a> Engine<'a> {
         let mut is_open = false;
         if let Some(kind) = &step.engineio {
             let digit = app::engineio_type_digit(kind).ok_or_else(|| {
-                self.err(format!("engineio = \"{kind}\": use open, close, ping, pong, message, upgrade or noop"))
+                self.err(format!(
+                    "engineio = \"{kind}\": use open, close, ping, pong, message, upgrade or noop"
+                ))
             })?;
             let data = match (kind.as_str(), &step.data) {
                 ("open", None) => {
@@ -969,7 +1172,12 @@ impl<'a> Engine<'a> {
                 self.err(format!("socketio = \"{kind}\": use connect, disconnect, event, ack, connect_error, binary_event or binary_ack"))
             })?;
             let ns = step.namespace.clone().unwrap_or_else(|| "/".into());
-            let attachments: Vec<Vec<u8>> = step.attachments.iter().flatten().map(|a| a.clone().into_bytes()).collect();
+            let attachments: Vec<Vec<u8>> = step
+                .attachments
+                .iter()
+                .flatten()
+                .map(|a| a.clone().into_bytes())
+                .collect();
             if matches!(digit, '5' | '6') && attachments.is_empty() {
                 return Err(self.err("a binary event or ack needs `attachments`"));
             }
@@ -977,25 +1185,53 @@ impl<'a> Engine<'a> {
                 return Err(self.err("only binary_event and binary_ack carry `attachments`"));
             }
             let args = step.args.clone().unwrap_or_else(|| "[]".into());
-            if serde_json::from_str::<serde_json::Value>(&args).map(|v| !v.is_array()).unwrap_or(true) {
-                return Err(self.err(format!("args must be a JSON array, e.g. args = '[\"hello\"]' (got {args})")));
+            if serde_json::from_str::<serde_json::Value>(&args)
+                .map(|v| !v.is_array())
+                .unwrap_or(true)
+            {
+                return Err(self.err(format!(
+                    "args must be a JSON array, e.g. args = '[\"hello\"]' (got {args})"
+                )));
             }
             let json: Option<String> = match digit {
-                '0' if side == SERVER => Some(step.data.clone().unwrap_or_else(|| format!(r#"{{"sid":"{}"}}"#, self.sio_sid))),
+                '0' if side == SERVER => Some(
+                    step.data
+                        .clone()
+                        .unwrap_or_else(|| format!(r#"{{"sid":"{}"}}"#, self.sio_sid)),
+                ),
                 '0' | '1' => step.data.clone(),
-                '4' => Some(step.data.clone().unwrap_or_else(|| r#"{"message":"Not authorized"}"#.into())),
+                '4' => Some(
+                    step.data
+                        .clone()
+                        .unwrap_or_else(|| r#"{"message":"Not authorized"}"#.into()),
+                ),
                 '2' | '5' => {
-                    let event = step.event.clone().ok_or_else(|| self.err("an event needs `event`, its name"))?;
+                    let event = step
+                        .event
+                        .clone()
+                        .ok_or_else(|| self.err("an event needs `event`, its name"))?;
                     let ev = serde_json::to_string(&event).unwrap_or_default();
-                    let inner = args.trim().trim_start_matches('[').trim_end_matches(']').trim();
-                    Some(if inner.is_empty() { format!("[{ev}]") } else { format!("[{ev},{inner}]") })
+                    let inner = args
+                        .trim()
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .trim();
+                    Some(if inner.is_empty() {
+                        format!("[{ev}]")
+                    } else {
+                        format!("[{ev},{inner}]")
+                    })
                 }
                 _ => Some(args.clone()),
             };
-            let text = app::socketio_text(digit, attachments.len(), &ns, step.ack_id, json.as_deref());
+            let text =
+                app::socketio_text(digit, attachments.len(), &ns, step.ack_id, json.as_deref());
             texts.push(format!("4{text}"));
             binaries = attachments;
-            let ack = step.ack_id.map(|id| format!(", asking for acknowledgement #{id}")).unwrap_or_default();
+            let ack = step
+                .ack_id
+                .map(|id| format!(", asking for acknowledgement #{id}"))
+                .unwrap_or_default();
             what = match digit {
                 '0' if side == CLIENT => format!("Socket.IO CONNECT to namespace {ns}"),
                 '0' => format!("Socket.IO CONNECT accepted: the socket's id in namespace {ns}"),
@@ -1021,18 +1257,36 @@ impl<'a> Engine<'a> {
             let transport = "over the WebSocket";
             for t in &texts {
                 let mask = self.mask(side);
-                out.push((side, app::ws_frame(true, app::opcode::TEXT, t.as_bytes(), mask), format!("{dir}: {what} ({transport}: text frame {})", preview(t.as_bytes(), 50))));
+                out.push((
+                    side,
+                    app::ws_frame(true, app::opcode::TEXT, t.as_bytes(), mask),
+                    format!(
+                        "{dir}: {what} ({transport}: text frame {})",
+                        preview(t.as_bytes(), 50)
+                    ),
+                ));
             }
             for (i, b) in binaries.iter().enumerate() {
                 let mask = self.mask(side);
-                out.push((side, app::ws_frame(true, app::opcode::BINARY, b, mask), format!("{dir}: Socket.IO attachment {} — {} bytes in a binary frame", i, b.len())));
+                out.push((
+                    side,
+                    app::ws_frame(true, app::opcode::BINARY, b, mask),
+                    format!(
+                        "{dir}: Socket.IO attachment {} — {} bytes in a binary frame",
+                        i,
+                        b.len()
+                    ),
+                ));
             }
             return Ok(out);
         }
 
         // Long-polling: every packet rides an HTTP exchange.
         let base = step.path.clone().unwrap_or_else(|| "/socket.io/".into());
-        let t = self.rng.string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 7);
+        let t = self.rng.string(
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+            7,
+        );
         let path = if is_open {
             format!("{base}?EIO=4&transport=polling&t={t}")
         } else {
@@ -1040,7 +1294,10 @@ impl<'a> Engine<'a> {
         };
         let host = self.host_header(conn);
         let payload = app::engineio_polling_payload(&texts, &binaries);
-        let common = vec![("Host".to_string(), host), ("Accept".to_string(), "*/*".to_string())];
+        let common = vec![
+            ("Host".to_string(), host),
+            ("Accept".to_string(), "*/*".to_string()),
+        ];
         let c_name = self.sides[CLIENT].name.clone();
         let s_name = self.sides[SERVER].name.clone();
         let up = format!("{c_name} → {s_name}");
@@ -1050,14 +1307,30 @@ impl<'a> Engine<'a> {
             let mut h = common;
             h.push(("Content-Type".into(), "text/plain;charset=UTF-8".into()));
             let req = app::http_request("POST", &path, &h, &payload);
-            let ok = app::http_response(200, "OK", &[("Content-Type".into(), "text/html".into())], b"ok");
+            let ok = app::http_response(
+                200,
+                "OK",
+                &[("Content-Type".into(), "text/html".into())],
+                b"ok",
+            );
             Ok(vec![
-                (CLIENT, req, format!("{up}: {what} (long-polling: an HTTP POST carries {shown})")),
-                (SERVER, ok, format!("{down}: HTTP 200 \"ok\" — the server took the POSTed packet")),
+                (
+                    CLIENT,
+                    req,
+                    format!("{up}: {what} (long-polling: an HTTP POST carries {shown})"),
+                ),
+                (
+                    SERVER,
+                    ok,
+                    format!("{down}: HTTP 200 \"ok\" — the server took the POSTed packet"),
+                ),
             ])
         } else {
             let req = app::http_request("GET", &path, &common, &[]);
-            let h = vec![("Content-Type".to_string(), "text/plain; charset=UTF-8".to_string())];
+            let h = vec![(
+                "Content-Type".to_string(),
+                "text/plain; charset=UTF-8".to_string(),
+            )];
             let resp = app::http_response(200, "OK", &h, &payload);
             let ask = if is_open {
                 "HTTP GET: opens an Engine.IO session with long-polling, the transport that works everywhere".to_string()
@@ -1066,50 +1339,77 @@ impl<'a> Engine<'a> {
             };
             Ok(vec![
                 (CLIENT, req, format!("{up}: {ask}")),
-                (SERVER, resp, format!("{down}: {what} (long-polling: the HTTP response carries {shown})")),
+                (
+                    SERVER,
+                    resp,
+                    format!("{down}: {what} (long-polling: the HTTP response carries {shown})"),
+                ),
             ])
         }
     }
 
-    fn dns_message(&mut self, step: &Step, conn: usize, side: usize, kind: &str, dir: &str) -> Result<(usize, Vec<u8>, String), SimError> {
+    fn dns_message(
+        &mut self,
+        step: &Step,
+        conn: usize,
+        side: usize,
+        kind: &str,
+        dir: &str,
+    ) -> Result<(usize, Vec<u8>, String), SimError> {
         if !self.conns[conn].udp {
             return Err(self.err("DNS here rides UDP: connect with transport = \"udp\" first"));
         }
         match kind {
             "query" => {
-                let name = step.name.clone().ok_or_else(|| self.err("a DNS query needs `name`"))?;
+                let name = step
+                    .name
+                    .clone()
+                    .ok_or_else(|| self.err("a DNS query needs `name`"))?;
                 let qname = step.qtype.clone().unwrap_or_else(|| "A".into());
-                let qtype = app::dns_qtype(&qname).ok_or_else(|| self.err(format!("qtype = \"{qname}\": use A, AAAA, NS, CNAME or TXT")))?;
+                let qtype = app::dns_qtype(&qname).ok_or_else(|| {
+                    self.err(format!(
+                        "qtype = \"{qname}\": use A, AAAA, NS, CNAME or TXT"
+                    ))
+                })?;
                 let id = self.rng.next_u32() as u16;
                 let bytes = app::dns_query(id, &name, qtype).map_err(|e| self.err(e))?;
                 self.conns[conn].dns = Some((id, name.clone(), qtype));
                 Ok((side, bytes, format!("{dir}: DNS query {qname} {name}? — one UDP datagram: no handshake, no sequence numbers, no ACK")))
             }
             "answer" => {
-                let (id, name, qtype) = self.conns[conn].dns.clone().ok_or_else(|| self.err("a DNS answer needs a query before it"))?;
+                let (id, name, qtype) = self.conns[conn]
+                    .dns
+                    .clone()
+                    .ok_or_else(|| self.err("a DNS answer needs a query before it"))?;
                 let mut rdata = Vec::new();
                 if let Some(a) = &step.address {
-                    let r = match qtype {
-                        1 => a.parse::<Ipv4Addr>().map(|x| x.octets().to_vec()).map_err(|_| self.err(format!("address \"{a}\" is not an IPv4 address")))?,
-                        28 => a.parse::<Ipv6Addr>().map(|x| x.octets().to_vec()).map_err(|_| self.err(format!("address \"{a}\" is not an IPv6 address")))?,
-                        16 => {
-                            let mut v = vec![a.len().min(255) as u8];
-                            v.extend_from_slice(&a.as_bytes()[..a.len().min(255)]);
-                            v
-                        }
-                        _ => {
-                            let mut v = Vec::new();
-                            for label in a.trim_end_matches('.').split('.') {
-                                v.push(label.len() as u8);
-                                v.extend_from_slice(label.as_bytes());
+                    let r =
+                        match qtype {
+                            1 => a.parse::<Ipv4Addr>().map(|x| x.octets().to_vec()).map_err(
+                                |_| self.err(format!("address \"{a}\" is not an IPv4 address")),
+                            )?,
+                            28 => a.parse::<Ipv6Addr>().map(|x| x.octets().to_vec()).map_err(
+                                |_| self.err(format!("address \"{a}\" is not an IPv6 address")),
+                            )?,
+                            16 => {
+                                let mut v = vec![a.len().min(255) as u8];
+                                v.extend_from_slice(&a.as_bytes()[..a.len().min(255)]);
+                                v
                             }
-                            v.push(0);
-                            v
-                        }
-                    };
+                            _ => {
+                                let mut v = Vec::new();
+                                for label in a.trim_end_matches('.').split('.') {
+                                    v.push(label.len() as u8);
+                                    v.extend_from_slice(label.as_bytes());
+                                }
+                                v.push(0);
+                                v
+                            }
+                        };
                     rdata.push(r);
                 }
-                let bytes = app::dns_answer(id, &name, qtype, step.ttl.unwrap_or(300), &rdata).map_err(|e| self.err(e))?;
+                let bytes = app::dns_answer(id, &name, qtype, step.ttl.unwrap_or(300), &rdata)
+                    .map_err(|e| self.err(e))?;
                 let cap = match &step.address {
                     Some(a) => format!("{dir}: DNS answer {name} is {a} — one datagram back, matched to the query by its id"),
                     None => format!("{dir}: DNS answer: no such name ({name})"),

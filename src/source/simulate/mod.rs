@@ -33,7 +33,11 @@ pub struct SimOptions {
 impl Default for SimOptions {
     fn default() -> Self {
         // A switched LAN: 200–400 µs one way.
-        SimOptions { seed: 1, ipv6: false, latency_us: 300 }
+        SimOptions {
+            seed: 1,
+            ipv6: false,
+            latency_us: 300,
+        }
     }
 }
 
@@ -68,9 +72,14 @@ impl fmt::Display for SimError {
                     names.join(", ")
                 )
             }
-            SimError::Io { path, message } => write!(f, "cannot read scenario file {path}: {message}"),
+            SimError::Io { path, message } => {
+                write!(f, "cannot read scenario file {path}: {message}")
+            }
             SimError::Parse { source, message } => {
-                write!(f, "scenario {source} is not valid (see scenarios/README.md): {message}")
+                write!(
+                    f,
+                    "scenario {source} is not valid (see scenarios/README.md): {message}"
+                )
             }
             SimError::Invalid(msg) => write!(f, "scenario error: {msg}"),
         }
@@ -124,8 +133,10 @@ pub fn simulate(scenario: &str, opts: &SimOptions) -> Result<Vec<SimPacket>, Sim
             if !path.is_file() {
                 return Err(SimError::UnknownScenario(scenario.to_string()));
             }
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| SimError::Io { path: scenario.to_string(), message: e.to_string() })?;
+            let text = std::fs::read_to_string(path).map_err(|e| SimError::Io {
+                path: scenario.to_string(),
+                message: e.to_string(),
+            })?;
             (path.display().to_string(), text)
         }
     };
@@ -133,8 +144,15 @@ pub fn simulate(scenario: &str, opts: &SimOptions) -> Result<Vec<SimPacket>, Sim
 }
 
 /// Runs a scenario given as TOML text; `source` names it in error messages.
-pub fn simulate_text(text: &str, source: &str, opts: &SimOptions) -> Result<Vec<SimPacket>, SimError> {
-    let file = scenario::parse(text).map_err(|message| SimError::Parse { source: source.to_string(), message })?;
+pub fn simulate_text(
+    text: &str,
+    source: &str,
+    opts: &SimOptions,
+) -> Result<Vec<SimPacket>, SimError> {
+    let file = scenario::parse(text).map_err(|message| SimError::Parse {
+        source: source.to_string(),
+        message,
+    })?;
     let mut engine = engine::Engine::new(&file, opts)?;
     engine.run(&file.steps)?;
     let (secs, micros) = engine.epoch();
@@ -145,10 +163,19 @@ pub fn simulate_text(text: &str, source: &str, opts: &SimOptions) -> Result<Vec<
         .enumerate()
         .map(|(i, r)| {
             let total = micros + r.time_us;
-            let time = Timestamp::new(secs + (total / 1_000_000) as i64, ((total % 1_000_000) * 1000) as u32);
+            let time = Timestamp::new(
+                secs + (total / 1_000_000) as i64,
+                ((total % 1_000_000) * 1000) as u32,
+            );
             let wire_len = r.bytes.len() as u32;
             SimPacket {
-                frame: Frame { number: i as u64 + 1, time, link: Link::Ethernet, data: r.bytes, wire_len },
+                frame: Frame {
+                    number: i as u64 + 1,
+                    time,
+                    link: Link::Ethernet,
+                    data: r.bytes,
+                    wire_len,
+                },
                 caption: r.caption,
             }
         })

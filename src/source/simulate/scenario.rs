@@ -116,5 +116,12 @@ pub struct Step {
 
 /// Parses a scenario file's text.
 pub fn parse(text: &str) -> Result<ScenarioFile, String> {
-    toml::from_str(text).map_err(|e| e.to_string().lines().collect::<Vec<_>>().join(" ").trim().to_string())
+    toml::from_str(text).map_err(|e| {
+        e.to_string()
+            .lines()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim()
+            .to_string()
+    })
 }

@@ -81,7 +81,9 @@ pub enum Why {
     /// A segment arrived for no connection (closed port, or nonsense).
     RstReply,
     /// A retransmission: `fast` after three duplicate ACKs, else after a timeout.
-    Retransmission { fast: bool },
+    Retransmission {
+        fast: bool,
+    },
     /// An ACK for a segment outside the window (an old duplicate).
     OldDuplicateAck,
 }
@@ -128,7 +130,13 @@ pub struct TcpConfig {
 impl Default for TcpConfig {
     fn default() -> Self {
         // What Linux offers on Ethernet.
-        TcpConfig { mss: 1460, window: 64240, window_scale: Some(7), sack: true, timestamps: true }
+        TcpConfig {
+            mss: 1460,
+            window: 64240,
+            window_scale: Some(7),
+            sack: true,
+            timestamps: true,
+        }
     }
 }
 
@@ -270,12 +278,18 @@ impl TcpEndpoint {
         match (sack, ts) {
             (true, true) => {
                 o.push(SelectiveAcknowledgementPermitted);
-                o.push(Timestamp(self.tsval(now_us), if answering { self.ts_recent } else { 0 }));
+                o.push(Timestamp(
+                    self.tsval(now_us),
+                    if answering { self.ts_recent } else { 0 },
+                ));
             }
             (false, true) => {
                 o.push(Noop);
                 o.push(Noop);
-                o.push(Timestamp(self.tsval(now_us), if answering { self.ts_recent } else { 0 }));
+                o.push(Timestamp(
+                    self.tsval(now_us),
+                    if answering { self.ts_recent } else { 0 },
+                ));
             }
             (true, false) => {
                 o.push(Noop);
@@ -360,7 +374,16 @@ impl TcpEndpoint {
 
     /// Active open: the SYN.
     pub fn connect(&mut self, now_us: u64) -> Segment {
-        let seg = self.segment(self.iss, Flags { syn: true, ..Flags::default() }, Vec::new(), now_us, Why::Syn);
+        let seg = self.segment(
+            self.iss,
+            Flags {
+                syn: true,
+                ..Flags::default()
+            },
+            Vec::new(),
+            now_us,
+            Why::Syn,
+        );
         self.snd_una = self.iss;
         self.state = TcpState::SynSent;
         self.sent(&seg);
@@ -374,7 +397,11 @@ impl TcpEndpoint {
         let n = chunks.len();
         let mut out = Vec::with_capacity(n);
         for (i, chunk) in chunks.into_iter().enumerate() {
-            let flags = Flags { ack: true, psh: i + 1 == n, ..Flags::default() };
+            let flags = Flags {
+                ack: true,
+                psh: i + 1 == n,
+                ..Flags::default()
+            };
             let seg = self.segment(self.snd_nxt, flags, chunk.to_vec(), now_us, Why::Data);
             self.sent(&seg);
             out.push(seg);
@@ -394,7 +421,11 @@ impl TcpEndpoint {
             }
             _ => return None,
         };
-        let flags = Flags { fin: true, ack: true, ..Flags::default() };
+        let flags = Flags {
+            fin: true,
+            ack: true,
+            ..Flags::default()
+        };
         let seg = self.segment(self.snd_nxt, flags, Vec::new(), now_us, Why::Fin);
         self.fin_sent = true;
         self.state = next;
@@ -404,9 +435,22 @@ impl TcpEndpoint {
 
     /// The application aborts: RST (with ACK, as Linux sends it) and CLOSED.
     pub fn abort(&mut self, now_us: u64) -> Option<Segment> {
-        let synchronized = !matches!(self.state, TcpState::Closed | TcpState::Listen | TcpState::SynSent | TcpState::TimeWait);
+        let synchronized = !matches!(
+            self.state,
+            TcpState::Closed | TcpState::Listen | TcpState::SynSent | TcpState::TimeWait
+        );
         let seg = synchronized.then(|| {
-            let mut s = self.segment(self.snd_nxt, Flags { rst: true, ack: true, ..Flags::default() }, Vec::new(), now_us, Why::Abort);
+            let mut s = self.segment(
+                self.snd_nxt,
+                Flags {
+                    rst: true,
+                    ack: true,
+                    ..Flags::default()
+                },
+                Vec::new(),
+                now_us,
+                Why::Abort,
+            );
             s.options.clear();
             s.window = 0;
             s
@@ -419,7 +463,16 @@ impl TcpEndpoint {
 
     /// A pure ACK now (the delayed-ACK timer fired, or the engine wants one).
     pub fn ack_now(&mut self, now_us: u64, why: Why) -> Segment {
-        let seg = self.segment(self.snd_nxt, Flags { ack: true, ..Flags::default() }, Vec::new(), now_us, why);
+        let seg = self.segment(
+            self.snd_nxt,
+            Flags {
+                ack: true,
+                ..Flags::default()
+            },
+            Vec::new(),
+            now_us,
+            why,
+        );
         self.sent(&seg);
         seg
     }
@@ -428,7 +481,13 @@ impl TcpEndpoint {
     /// unacknowledged segment again, with the current ACK and timestamp.
     pub fn retransmit(&mut self, now_us: u64, fast: bool) -> Option<Segment> {
         let old = self.rtx.first()?.clone();
-        let mut seg = self.segment(old.seq, old.flags, old.payload, now_us, Why::Retransmission { fast });
+        let mut seg = self.segment(
+            old.seq,
+            old.flags,
+            old.payload,
+            now_us,
+            Why::Retransmission { fast },
+        );
         if old.flags.syn {
             seg.ack = old.ack;
             seg.options = self.syn_options(now_us, old.flags.ack);
@@ -472,12 +531,27 @@ impl TcpEndpoint {
         // RFC 9293 3.10.7.1: if the incoming segment has an ACK, <SEQ=SEG.ACK><RST>;
         // otherwise <SEQ=0><ACK=SEG.SEQ+SEG.LEN><RST,ACK>.
         if seg.flags.ack {
-            Segment { seq: seg.ack, ack: 0, flags: Flags { rst: true, ..Flags::default() }, window: 0, options: vec![], payload: vec![], why: Why::RstReply }
+            Segment {
+                seq: seg.ack,
+                ack: 0,
+                flags: Flags {
+                    rst: true,
+                    ..Flags::default()
+                },
+                window: 0,
+                options: vec![],
+                payload: vec![],
+                why: Why::RstReply,
+            }
         } else {
             Segment {
                 seq: 0,
                 ack: seg.seq.wrapping_add(seg.seg_len()),
-                flags: Flags { rst: true, ack: true, ..Flags::default() },
+                flags: Flags {
+                    rst: true,
+                    ack: true,
+                    ..Flags::default()
+                },
                 window: 0,
                 options: vec![],
                 payload: vec![],
@@ -509,7 +583,17 @@ impl TcpEndpoint {
                     self.rcv_nxt = seg.seq.wrapping_add(1);
                     self.read_syn_options(seg);
                     self.state = TcpState::SynReceived;
-                    let syn_ack = self.segment(self.iss, Flags { syn: true, ack: true, ..Flags::default() }, Vec::new(), now_us, Why::SynAck);
+                    let syn_ack = self.segment(
+                        self.iss,
+                        Flags {
+                            syn: true,
+                            ack: true,
+                            ..Flags::default()
+                        },
+                        Vec::new(),
+                        now_us,
+                        Why::SynAck,
+                    );
                     self.snd_una = self.iss;
                     self.sent(&syn_ack);
                     out.replies.push(syn_ack);
@@ -517,7 +601,8 @@ impl TcpEndpoint {
                 return out;
             }
             TcpState::SynSent => {
-                let ack_ok = seg.flags.ack && seq_lt(self.iss, seg.ack) && seq_le(seg.ack, self.snd_nxt);
+                let ack_ok =
+                    seg.flags.ack && seq_lt(self.iss, seg.ack) && seq_le(seg.ack, self.snd_nxt);
                 if seg.flags.ack && !ack_ok {
                     if !seg.flags.rst {
                         out.replies.push(Self::reply_rst(seg));
@@ -540,13 +625,32 @@ impl TcpEndpoint {
                         self.acknowledge(seg.ack);
                         self.state = TcpState::Established;
                         out.established = true;
-                        let ack = self.segment(self.snd_nxt, Flags { ack: true, ..Flags::default() }, Vec::new(), now_us, Why::HandshakeAck);
+                        let ack = self.segment(
+                            self.snd_nxt,
+                            Flags {
+                                ack: true,
+                                ..Flags::default()
+                            },
+                            Vec::new(),
+                            now_us,
+                            Why::HandshakeAck,
+                        );
                         self.sent(&ack);
                         out.replies.push(ack);
                     } else {
                         // Simultaneous open.
                         self.state = TcpState::SynReceived;
-                        let syn_ack = self.segment(self.iss, Flags { syn: true, ack: true, ..Flags::default() }, Vec::new(), now_us, Why::SynAck);
+                        let syn_ack = self.segment(
+                            self.iss,
+                            Flags {
+                                syn: true,
+                                ack: true,
+                                ..Flags::default()
+                            },
+                            Vec::new(),
+                            now_us,
+                            Why::SynAck,
+                        );
                         out.replies.push(syn_ack);
                     }
                 }
@@ -558,7 +662,8 @@ impl TcpEndpoint {
         // Synchronized states. First: is the segment acceptable (RFC 9293 3.10.7.4)?
         let len = seg.seg_len();
         let wnd = self.cfg.window;
-        let in_window = |s: u32| seq_le(self.rcv_nxt, s) && seq_lt(s, self.rcv_nxt.wrapping_add(wnd));
+        let in_window =
+            |s: u32| seq_le(self.rcv_nxt, s) && seq_lt(s, self.rcv_nxt.wrapping_add(wnd));
         let acceptable = if len == 0 {
             seg.seq == self.rcv_nxt || in_window(seg.seq)
         } else {
@@ -638,7 +743,10 @@ impl TcpEndpoint {
         }
 
         // Data and FIN.
-        let receiving = matches!(self.state, TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2);
+        let receiving = matches!(
+            self.state,
+            TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
+        );
         if !receiving {
             // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer already sent its FIN.
             if len > 0 {
@@ -706,7 +814,8 @@ impl TcpEndpoint {
 
     fn acknowledge(&mut self, ack: u32) {
         self.snd_una = ack;
-        self.rtx.retain(|s| seq_lt(ack, s.seq.wrapping_add(s.seg_len())));
+        self.rtx
+            .retain(|s| seq_lt(ack, s.seq.wrapping_add(s.seg_len())));
     }
 }
 
@@ -759,7 +868,11 @@ mod tests {
         let r1 = s.on_segment(&segs[0], 1100);
         assert!(r1.replies.is_empty() && s.ack_pending);
         let r2 = s.on_segment(&segs[1], 1110);
-        assert_eq!(r2.replies[0].ack, 1_000_001 + 2896, "every second full segment is acked");
+        assert_eq!(
+            r2.replies[0].ack,
+            1_000_001 + 2896,
+            "every second full segment is acked"
+        );
         let r3 = s.on_segment(&segs[2], 1120);
         assert!(r3.replies.is_empty());
         let ack = s.ack_now(40_000, Why::Ack);
@@ -787,7 +900,10 @@ mod tests {
             assert_eq!(r.replies[0].ack, lost[0].seq);
             dups.push(r.replies[0].clone());
         }
-        assert!(matches!(dups[0].options.last(), Some(TcpOptionElement::SelectiveAcknowledgement(..))));
+        assert!(matches!(
+            dups[0].options.last(),
+            Some(TcpOptionElement::SelectiveAcknowledgement(..))
+        ));
         c.on_segment(&dups[0], 1300);
         c.on_segment(&dups[1], 1301);
         let r = c.on_segment(&dups[2], 1302);

@@ -118,8 +118,16 @@ mod tests {
 
     fn hosts() -> (Host, Host) {
         (
-            Host { mac: [2, 0, 0, 0, 0, 1], ipv4: [10, 0, 0, 1], ipv6: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1] },
-            Host { mac: [2, 0, 0, 0, 0, 2], ipv4: [10, 0, 0, 2], ipv6: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2] },
+            Host {
+                mac: [2, 0, 0, 0, 0, 1],
+                ipv4: [10, 0, 0, 1],
+                ipv6: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            },
+            Host {
+                mac: [2, 0, 0, 0, 0, 2],
+                ipv4: [10, 0, 0, 2],
+                ipv6: [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+            },
         )
     }
 
@@ -130,7 +138,11 @@ mod tests {
             let seg = Segment {
                 seq: 1000,
                 ack: 2000,
-                flags: Flags { ack: true, psh: true, ..Flags::default() },
+                flags: Flags {
+                    ack: true,
+                    psh: true,
+                    ..Flags::default()
+                },
                 window: 502,
                 options: vec![
                     TcpOptionElement::Noop,
@@ -140,10 +152,17 @@ mod tests {
                 payload: b"hello".to_vec(),
                 why: crate::source::simulate::tcp::Why::Data,
             };
-            let ip = IpParams { ipv6, ident: 7, flow_label: 0x12345, ttl: 64 };
+            let ip = IpParams {
+                ipv6,
+                ident: 7,
+                flow_label: 0x12345,
+                ttl: 64,
+            };
             let bytes = tcp_frame(&a, &b, &ip, 40000, 8080, &seg);
             let p = SlicedPacket::from_ethernet(&bytes).unwrap();
-            let Some(TransportSlice::Tcp(tcp)) = p.transport else { panic!("no tcp") };
+            let Some(TransportSlice::Tcp(tcp)) = p.transport else {
+                panic!("no tcp")
+            };
             assert_eq!(tcp.sequence_number(), 1000);
             assert_eq!(tcp.payload(), b"hello");
             let sum = match &p.net {
@@ -151,11 +170,14 @@ mod tests {
                     assert!(v4.header().dont_fragment());
                     let h = v4.header().to_header();
                     assert_eq!(h.calc_header_checksum(), v4.header().header_checksum());
-                    tcp.to_header().calc_checksum_ipv4(&h, tcp.payload()).unwrap()
+                    tcp.to_header()
+                        .calc_checksum_ipv4(&h, tcp.payload())
+                        .unwrap()
                 }
-                Some(NetSlice::Ipv6(v6)) => {
-                    tcp.to_header().calc_checksum_ipv6(&v6.header().to_header(), tcp.payload()).unwrap()
-                }
+                Some(NetSlice::Ipv6(v6)) => tcp
+                    .to_header()
+                    .calc_checksum_ipv6(&v6.header().to_header(), tcp.payload())
+                    .unwrap(),
                 _ => panic!("no ip"),
             };
             assert_eq!(sum, tcp.checksum());
