@@ -24,6 +24,10 @@ const SERVER: usize = 1;
 /// Linux's minimum retransmission timeout, and the initial one for a SYN (RFC 6298).
 const RTO_US: u64 = 200_000;
 const SYN_RTO_US: u64 = 1_000_000;
+/// Linux's largest retransmission timeout.
+const RTO_MAX_US: u64 = 120_000_000;
+/// The longest `wait` or `after_ms` a scenario may ask for: a day.
+const MAX_WAIT_MS: f64 = 86_400_000.0;
 /// Linux's delayed-ACK timeout.
 const DELACK_US: u64 = 40_000;
 /// Every capture starts here: 2023-11-14 22:13:20 UTC.
@@ -67,6 +71,8 @@ struct Conn {
     rto_gen: [u64; 2],
     rto_armed: [bool; 2],
     rto_us: [u64; 2],
+    /// Retransmissions since the last new acknowledgment.
+    retries: [u32; 2],
     delack_gen: [u64; 2],
     ws_key: Option<String>,
     upgraded: bool,
@@ -308,6 +314,7 @@ impl<'a> Engine<'a> {
                     c.rto_gen[to] += 1;
                     c.rto_armed[to] = false;
                     c.rto_us[to] = RTO_US;
+                    c.retries[to] = 0;
                     if c.tcp[to].outstanding() && c.tcp[to].state != TcpState::Closed {
                         self.arm_rto(conn, to, now);
                     }
@@ -341,8 +348,20 @@ impl<'a> Engine<'a> {
                 }
                 c.rto_armed[side] = false;
                 let waited = c.rto_us[side];
+                // Linux gives up after tcp_syn_retries (6) for a SYN, tcp_retries2 (15)
+                // otherwise: the connection is dropped without a word on the wire.
+                let syn = c.tcp[side]
+                    .rtx
+                    .first()
+                    .map(|s| s.flags.syn)
+                    .unwrap_or(false);
+                c.retries[side] += 1;
+                if c.retries[side] > if syn { 6 } else { 15 } {
+                    c.tcp[side].abort(now);
+                    return;
+                }
                 if let Some(seg) = c.tcp[side].retransmit(now, false) {
-                    c.rto_us[side] *= 2;
+                    c.rto_us[side] = (c.rto_us[side] * 2).min(RTO_MAX_US);
                     let note = format!(
                         "after waiting {} ms for an ACK that never came (retransmission timeout)",
                         waited / 1000
@@ -529,7 +548,9 @@ impl<'a> Engine<'a> {
                 }
             }
             Why::Retransmission { fast } => {
-                let what = if seg.flags.syn {
+                let what = if seg.flags.syn && seg.flags.ack {
+                    "the SYN-ACK".to_string()
+                } else if seg.flags.syn {
                     "the SYN".to_string()
                 } else if seg.flags.fin && seg.payload.is_empty() {
                     "the FIN".to_string()
@@ -553,8 +574,8 @@ impl<'a> Engine<'a> {
             self.step_no = i + 1;
             self.step_name = step.action.clone();
             let think = match step.after_ms {
-                Some(ms) if ms >= 0.0 => (ms * 1000.0) as u64,
-                Some(_) => return Err(self.err("after_ms must not be negative")),
+                Some(ms) if (0.0..=MAX_WAIT_MS).contains(&ms) => (ms * 1000.0) as u64,
+                Some(_) => return Err(self.err("after_ms must be from 0 to 86400000 (a day)")),
                 None => self.rng.range(500, 1500),
             };
             self.advance_to(self.now + think);
@@ -579,8 +600,8 @@ impl<'a> Engine<'a> {
                     let ms = step
                         .ms
                         .ok_or_else(|| self.err("`wait` needs `ms`, e.g. ms = 300"))?;
-                    if ms < 0.0 {
-                        return Err(self.err("ms must not be negative"));
+                    if !(0.0..=MAX_WAIT_MS).contains(&ms) {
+                        return Err(self.err("ms must be from 0 to 86400000 (a day)"));
                     }
                     self.advance_to(self.now + (ms * 1000.0) as u64);
                 }
@@ -673,6 +694,7 @@ impl<'a> Engine<'a> {
             rto_gen: [0, 0],
             rto_armed: [false, false],
             rto_us: [RTO_US, RTO_US],
+            retries: [0, 0],
             delack_gen: [0, 0],
             ws_key: None,
             upgraded: false,
@@ -793,6 +815,15 @@ impl<'a> Engine<'a> {
                     "the {} cannot send: its side of the connection is {} (connect first, or send before closing)",
                     self.sides[who].name,
                     state.name()
+                )));
+            }
+            let window = self.sides[1 - who].tcp.window as usize;
+            if bytes.len() > window {
+                return Err(self.err(format!(
+                    "{} bytes in one message is more than the receiver's window ({window} bytes): \
+                     split it over several steps, or raise `window` for the {}",
+                    bytes.len(),
+                    self.sides[1 - who].name
                 )));
             }
             let now = self.now;

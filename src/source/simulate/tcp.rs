@@ -659,6 +659,18 @@ impl TcpEndpoint {
             _ => {}
         }
 
+        // The peer repeats its SYN: our SYN-ACK was lost, so send it again.
+        if self.state == TcpState::SynReceived
+            && seg.flags.syn
+            && !seg.flags.ack
+            && seg.seq == self.irs
+        {
+            if let Some(r) = self.retransmit(now_us, false) {
+                out.replies.push(r);
+            }
+            return out;
+        }
+
         // Synchronized states. First: is the segment acceptable (RFC 9293 3.10.7.4)?
         let len = seg.seg_len();
         let wnd = self.cfg.window;

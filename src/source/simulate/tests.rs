@@ -453,3 +453,34 @@ fn the_scenario_files_are_the_builtins() {
         );
     }
 }
+
+#[test]
+fn a_client_gives_up_after_six_syn_retransmissions() {
+    let text = "[server]\nlisten = [80]\n[[step]]\ndo = \"lose\"\nwho = \"client\"\ncount = 100\n\
+                [[step]]\ndo = \"connect\"\nport = 80\n[[step]]\ndo = \"send\"\nwho = \"client\"\ntext = \"x\"\n";
+    let e = simulate_text(text, "t", &SimOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("CLOSED"), "{e}");
+    let text = text.rsplit_once("[[step]]").unwrap().0;
+    let p = simulate_text(text, "t", &SimOptions::default()).unwrap();
+    assert_eq!(p.len(), 7, "the SYN and six retransmissions");
+    let last = p.last().unwrap().frame.time.since(p[0].frame.time);
+    assert!(
+        (63.0..63.1).contains(&last),
+        "1+2+4+8+16+32 s of backoff, got {last}"
+    );
+}
+
+#[test]
+fn a_lost_syn_ack_is_sent_again() {
+    let text = "[server]\nlisten = [80]\n[[step]]\ndo = \"lose\"\nwho = \"server\"\n\
+                [[step]]\ndo = \"connect\"\nport = 80\n[[step]]\ndo = \"send\"\nwho = \"client\"\ntext = \"x\"\n";
+    let p = simulate_text(text, "t", &SimOptions::default()).unwrap();
+    assert!(p
+        .iter()
+        .any(|x| x.caption.contains("retransmission of the SYN-ACK")));
+    assert!(p
+        .iter()
+        .any(|x| x.caption.contains("the handshake is complete")));
+}
