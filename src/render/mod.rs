@@ -5,6 +5,7 @@
 pub mod escape;
 pub mod hex;
 pub mod json;
+pub mod pcap_out;
 pub mod summary;
 pub mod terminal;
 pub mod theme;

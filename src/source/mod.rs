@@ -2,6 +2,7 @@
 //! capture. Every source yields `Frame`s; nothing downstream knows which one it was.
 
 pub mod pcap;
+pub mod simulate;
 
 use std::fmt;
 
