@@ -33,6 +33,8 @@ command -v tcpdump >/dev/null || missing+=(tcpdump)
 command -v tshark >/dev/null || missing+=(tshark)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 if ((${#missing[@]})); then
   say "installing ${missing[*]}"
   apt-get update -qq
