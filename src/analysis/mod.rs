@@ -8,6 +8,8 @@
 pub mod app;
 pub mod conversation;
 pub mod http;
+pub mod reassembly;
+pub mod stream;
 pub mod tags;
 pub mod tcp;
 pub mod websocket;
@@ -18,6 +20,7 @@ use crate::dissect::{Dissection, Level, Note, TcpFlags};
 use crate::frame::{Frame, Timestamp};
 pub use conversation::{Conversation, ConversationSummary, Transport};
 pub use tags::Tag;
+pub use stream::AppLayer;
 pub use tcp::TcpState;
 
 /// What the analysis adds to one packet.
@@ -33,6 +36,8 @@ pub struct PacketAnalysis {
     pub from_client: Option<bool>,
     /// This packet's position in its conversation, from 1.
     pub nth_in_stream: u64,
+    /// Application messages (HTTP, WebSocket…) that completed in this packet.
+    pub app: Vec<AppLayer>,
     pub notes: Vec<Note>,
 }
 
@@ -91,6 +96,25 @@ impl Analyzer {
             conv.bytes[side] += wire;
             let conn = conv.tcp.as_mut().expect("TCP conversations carry TCP state");
             let view = conn.segment(side, tcp, frame.number, frame.time, wire);
+            let client = conn.client;
+            let finished = conn.finished();
+            let at = d.payload.map(|p| p.0).unwrap_or(0);
+            let payload = match d.payload {
+                Some((s, e)) if s <= e && e <= frame.data.len() => &frame.data[s..e],
+                _ => &[][..],
+            };
+            let tcp = d.tcp().expect("checked above");
+            if let Some(app) = conv.app.as_mut() {
+                pa.app = app.segment(side, client, tcp, payload, frame.number, at);
+                if let Some(name) = app.application() {
+                    conv.application = Some(name);
+                }
+                if finished || app.done() {
+                    // Both directions are over: free the decoders (constant memory).
+                    conv.app = None;
+                }
+            }
+            let conn = conv.tcp.as_ref().expect("TCP conversations carry TCP state");
             pa.stream = Some(conv.index);
             pa.transport = Some(Transport::Tcp);
             pa.from_client = Some(side == conn.client);
@@ -99,6 +123,16 @@ impl Analyzer {
                 _ => None,
             };
             pa.tags = view.tags;
+            for l in &pa.app {
+                if let app::AppMessage::Stopped(_) = l.message {
+                    continue;
+                }
+                for c in &l.checks {
+                    if c.level() == app::Level::Warning {
+                        *self.totals.problems.entry(c.code()).or_insert(0) += 1;
+                    }
+                }
+            }
             pa.nth_in_stream = conv.packets[0] + conv.packets[1];
         } else if let Some(udp) = d.udp() {
             let src = SocketAddr::new(src_ip, udp.src_port);

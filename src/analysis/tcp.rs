@@ -153,6 +153,11 @@ impl TcpConn {
         TcpConn { client: if first_is_syn_ack { 1 } else { 0 }, ..TcpConn::default() }
     }
 
+    /// True once the connection was reset.
+    pub fn finished(&self) -> bool {
+        self.reset.is_some()
+    }
+
     /// True when a segment from side `from` starts a new conversation on the same ports
     /// (port reuse): a SYN whose initial number differs from the one that side used.
     pub fn starts_new_stream(&self, from: usize, tcp: &TcpInfo) -> bool {

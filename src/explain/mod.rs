@@ -3,11 +3,13 @@
 //! subject, so that it is easy to review and translate; this module only picks the
 //! template and fills its `{placeholders}`.
 
+mod app;
 mod layers;
 mod template;
 
+pub use app::{app_explain, app_headline, check};
 pub use layers::{layer_explain, layer_headline, layer_details, osi_name};
-pub use template::{text, texts, Args};
+pub use template::{text, text_into, texts, Args};
 
 use crate::analysis::Tag;
 use crate::dissect::Note;

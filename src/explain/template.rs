@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 /// The files of wording, built into the binary so it works from anywhere.
 const FILES: &[(&str, &str)] = &[
     ("layers", include_str!("text/layers.toml")),
+    ("http", include_str!("text/http.toml")),
+    ("websocket", include_str!("text/websocket.toml")),
     ("notes", include_str!("text/notes.toml")),
     ("tags", include_str!("text/tags.toml")),
     ("topics", include_str!("text/topics.toml")),
