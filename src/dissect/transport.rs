@@ -32,6 +32,24 @@ impl IpContext {
         }
     }
 
+    /// True when either address is a loopback address, where checksums are often left
+    /// unfilled (the kernel knows the packet cannot be damaged).
+    fn loopback(self) -> bool {
+        match self {
+            IpContext::V4 { src, dst } => src[0] == 127 || dst[0] == 127,
+            IpContext::V6 { src, dst } => {
+                let lo = std::net::Ipv6Addr::LOCALHOST.octets();
+                src == lo || dst == lo
+            }
+        }
+    }
+
+    /// A bad transport checksum: a warning on a network, an expected fact on loopback.
+    fn bad_checksum_note(self, key: &'static str, checksum: u16) -> Note {
+        let n = if self.loopback() { Note::info(key) } else { Note::warning(key) };
+        n.arg("checksum", format!("0x{checksum:04x}"))
+    }
+
     /// True when the transport checksum (included in `bytes`) verifies.
     fn verify(self, protocol: u8, bytes: &[u8]) -> bool {
         self.pseudo_sum(protocol, bytes.len()).add_slice(bytes).ones_complement() == 0
@@ -107,7 +125,7 @@ fn tcp(d: &mut Dissection, cap: &[u8], start: usize, announced: usize, complete:
         let ok = TcpSlice::from_slice(cap).is_ok() && ip.verify(6, cap);
         info.checksum_ok = Some(ok);
         if !ok {
-            d.notes.push(Note::warning("tcp.bad_checksum").arg("checksum", format!("0x{:04x}", info.checksum.unwrap_or(0))));
+            d.notes.push(ip.bad_checksum_note("tcp.bad_checksum", info.checksum.unwrap_or(0)));
         }
     }
     let hend = start + cap.len().min(hlen);
@@ -162,7 +180,7 @@ fn udp(d: &mut Dissection, cap: &[u8], start: usize, complete: bool, ip: IpConte
     let zero_ok = matches!(ip, IpContext::V4 { .. }) && checksum == 0;
     let checksum_ok = if complete && !zero_ok { Some(ip.verify(17, cap)) } else { None };
     if checksum_ok == Some(false) {
-        d.notes.push(Note::warning("udp.bad_checksum").arg("checksum", format!("0x{checksum:04x}")));
+        d.notes.push(ip.bad_checksum_note("udp.bad_checksum", checksum));
     }
     if (length as usize) < 8 || length as usize > cap.len() && complete {
         d.notes.push(Note::warning("udp.bad_length").arg("length", length).arg("ip", cap.len()));

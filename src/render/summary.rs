@@ -97,6 +97,13 @@ impl Render for SummaryRender {
         let first = *self.first_time.get_or_insert(p.frame.time);
         self.line.clear();
         describe(p, &mut self.line);
+        for a in &p.analysis.app {
+            let head = crate::explain::app_headline(a);
+            if !head.is_empty() {
+                self.line.push_str(" │ ");
+                self.line.push_str(&escape(&head));
+            }
+        }
         let mut tags = String::new();
         for t in &p.analysis.tags {
             tags.push(' ');

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use super::{escape, Render, Theme};
+use crate::analysis::app::AppMessage;
 use crate::analysis::{Analyzer, Transport};
 use crate::dissect::{Level, TcpFlags};
 use crate::explain;
@@ -24,7 +25,7 @@ pub struct TreeRender {
     first_time: Option<crate::frame::Timestamp>,
 }
 
-const LABEL_WIDTH: usize = 17;
+const LABEL_WIDTH: usize = 18;
 
 /// Word-wraps `text` to `width` columns, every line indented by `indent` spaces.
 pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
@@ -55,6 +56,11 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
 impl TreeRender {
     pub fn new(opts: TreeOptions) -> TreeRender {
         TreeRender { opts, first_time: None }
+    }
+
+    /// Times are shown relative to this instant (by default, the first packet shown).
+    pub fn set_start(&mut self, t: crate::frame::Timestamp) {
+        self.first_time = Some(t);
     }
 
     fn label(&self, osi: u8) -> String {
@@ -146,6 +152,43 @@ impl Render for TreeRender {
         }
         if !p.dissection.layers.iter().any(|l| l.osi() == 7) {
             self.session_lines(out, p, an)?;
+        }
+        for a in &p.analysis.app {
+            let checks: Vec<String> = a.checks.iter().map(explain::check).collect();
+            if let AppMessage::Stopped(_) = a.message {
+                for c in checks {
+                    for line in wrap(&format!("! {}", escape(&c)), self.opts.width, 2) {
+                        writeln!(out, "{}", th.warn(&line))?;
+                    }
+                }
+                continue;
+            }
+            let name = match &a.message {
+                AppMessage::Http(_) => "HTTP",
+                AppMessage::WebSocket(_) => "WebSocket",
+                AppMessage::Stopped(_) => "",
+            };
+            writeln!(out, "{}{}  {}", self.label(7), th.layer_bold(7, name), th.layer(7, &escape(&explain::app_headline(a))))?;
+            if a.frames.len() > 1 {
+                let list: Vec<String> = a.frames.iter().map(|f| f.to_string()).collect();
+                writeln!(out, "{}", th.dim(&format!("{:w$}carried by frames {}", "", list.join(", "), w = LABEL_WIDTH)))?;
+            }
+            if let AppMessage::Http(h) = &a.message {
+                if self.opts.explain {
+                    for (k, v) in h.headers.iter().take(24) {
+                        writeln!(out, "{:w$}{}: {}", "", th.layer(7, &escape(k)), escape(v), w = LABEL_WIDTH)?;
+                    }
+                }
+            }
+            let mut text = String::new();
+            explain::app_explain(&mut text, a);
+            self.prose(out, &text)?;
+            for c in checks {
+                for (i, line) in wrap(&escape(&c), self.opts.width, LABEL_WIDTH).into_iter().enumerate() {
+                    let line = if i == 0 { format!("{:w$}! {}", "", line.trim_start(), w = LABEL_WIDTH - 2) } else { line };
+                    writeln!(out, "{}", th.warn(&line))?;
+                }
+            }
         }
         for tag in &p.analysis.tags {
             let mark = if tag.is_problem() { th.warn(&format!("  ! {}", tag.name())) } else { th.bold(&format!("  ▸ {}", tag.name())) };
