@@ -101,7 +101,9 @@ impl Table {
             packets: [0, 0],
             bytes: [0, 0],
             first_frame: number,
-            app: make_tcp().is_some().then(|| Box::new(super::stream::TcpApp::new(Default::default()))),
+            app: make_tcp()
+                .is_some()
+                .then(|| Box::new(super::stream::TcpApp::new(Default::default()))),
             tcp: make_tcp(),
             application: None,
         });
@@ -147,7 +149,10 @@ impl Conversation {
                 t.handshake.clone(),
                 t.teardown.clone(),
                 t.reset,
-                Some(SideStates { client: t.sides[c].state, server: t.sides[s].state }),
+                Some(SideStates {
+                    client: t.sides[c].state,
+                    server: t.sides[s].state,
+                }),
             ),
             None => (Vec::new(), Vec::new(), None, None),
         };

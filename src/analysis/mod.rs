@@ -19,8 +19,8 @@ use std::net::SocketAddr;
 use crate::dissect::{Dissection, Level, Note, TcpFlags};
 use crate::frame::{Frame, Timestamp};
 pub use conversation::{Conversation, ConversationSummary, Transport};
-pub use tags::Tag;
 pub use stream::AppLayer;
+pub use tags::Tag;
 pub use tcp::TcpState;
 
 /// What the analysis adds to one packet.
@@ -74,7 +74,9 @@ impl Analyzer {
         t.last = Some(frame.time);
 
         let mut pa = PacketAnalysis::default();
-        let Some((src_ip, dst_ip)) = d.ip_addrs() else { return pa };
+        let Some((src_ip, dst_ip)) = d.ip_addrs() else {
+            return pa;
+        };
         let wire = frame.wire_len as u64;
         if let Some(tcp) = d.tcp_mut().filter(|t| t.seq_raw.is_some()) {
             let src = SocketAddr::new(src_ip, tcp.src_port);
@@ -87,14 +89,23 @@ impl Analyzer {
                 src,
                 dst,
                 frame.number,
-                |c| is_new_syn && c.tcp.as_ref().map(|t| t.starts_new_stream(c.side_of(src), tcp)).unwrap_or(false),
+                |c| {
+                    is_new_syn
+                        && c.tcp
+                            .as_ref()
+                            .map(|t| t.starts_new_stream(c.side_of(src), tcp))
+                            .unwrap_or(false)
+                },
                 || Some(tcp::TcpConn::new(first_is_synack)),
             );
             let conv = &mut self.tcp.list[i];
             let side = conv.side_of(src);
             conv.packets[side] += 1;
             conv.bytes[side] += wire;
-            let conn = conv.tcp.as_mut().expect("TCP conversations carry TCP state");
+            let conn = conv
+                .tcp
+                .as_mut()
+                .expect("TCP conversations carry TCP state");
             let view = conn.segment(side, tcp, frame.number, frame.time, wire);
             let client = conn.client;
             let finished = conn.finished();
@@ -114,7 +125,10 @@ impl Analyzer {
                     conv.app = None;
                 }
             }
-            let conn = conv.tcp.as_ref().expect("TCP conversations carry TCP state");
+            let conn = conv
+                .tcp
+                .as_ref()
+                .expect("TCP conversations carry TCP state");
             pa.stream = Some(conv.index);
             pa.transport = Some(Transport::Tcp);
             pa.from_client = Some(side == conn.client);
@@ -137,7 +151,9 @@ impl Analyzer {
         } else if let Some(udp) = d.udp() {
             let src = SocketAddr::new(src_ip, udp.src_port);
             let dst = SocketAddr::new(dst_ip, udp.dst_port);
-            let i = self.udp.lookup(Transport::Udp, src, dst, frame.number, |_| false, || None);
+            let i = self
+                .udp
+                .lookup(Transport::Udp, src, dst, frame.number, |_| false, || None);
             let conv = &mut self.udp.list[i];
             let side = conv.side_of(src);
             conv.packets[side] += 1;

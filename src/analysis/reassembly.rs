@@ -8,7 +8,12 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece<'a> {
     /// In-order bytes at this stream offset; `frame` carried them, from byte `at` of it.
-    Data { offset: u64, bytes: std::borrow::Cow<'a, [u8]>, frame: u64, at: usize },
+    Data {
+        offset: u64,
+        bytes: std::borrow::Cow<'a, [u8]>,
+        frame: u64,
+        at: usize,
+    },
     /// `len` bytes at `offset` were never captured.
     Gap { offset: u64, len: u64 },
     /// The direction ended (FIN).
@@ -77,11 +82,21 @@ impl Reassembler {
                 if rel <= 0 {
                     self.deliver(kept, wire_rest, frame, at + skip, out);
                     self.drain(out);
-                } else if self.held_bytes + wire_rest <= MAX_HELD && !self.held.contains_key(&(pos as u64)) {
+                } else if self.held_bytes + wire_rest <= MAX_HELD
+                    && !self.held.contains_key(&(pos as u64))
+                {
                     let mut bytes = kept.to_vec();
                     bytes.truncate(wire_rest);
                     self.held_bytes += bytes.len();
-                    self.held.insert(pos as u64, Held { bytes, wire_len: wire_rest, frame, at: at + skip });
+                    self.held.insert(
+                        pos as u64,
+                        Held {
+                            bytes,
+                            wire_len: wire_rest,
+                            frame,
+                            at: at + skip,
+                        },
+                    );
                 } else {
                     // Too much held: give up waiting for the gap.
                     self.skip_to_first_held(out);
@@ -102,7 +117,10 @@ impl Reassembler {
             let first_held = *self.held.keys().next().expect("held is not empty");
             let gap = (first_held - self.offset).min(ahead as u64);
             if gap > 0 {
-                out.push(Piece::Gap { offset: self.offset, len: gap });
+                out.push(Piece::Gap {
+                    offset: self.offset,
+                    len: gap,
+                });
                 self.offset += gap;
                 self.next = Some(next.wrapping_add(gap as u32));
             }
@@ -115,15 +133,30 @@ impl Reassembler {
         self.check_end(out);
     }
 
-    fn deliver<'a>(&mut self, kept: &'a [u8], wire_len: usize, frame: u64, at: usize, out: &mut Vec<Piece<'a>>) {
+    fn deliver<'a>(
+        &mut self,
+        kept: &'a [u8],
+        wire_len: usize,
+        frame: u64,
+        at: usize,
+        out: &mut Vec<Piece<'a>>,
+    ) {
         let have = kept.len().min(wire_len);
         if have > 0 {
-            out.push(Piece::Data { offset: self.offset, bytes: std::borrow::Cow::Borrowed(&kept[..have]), frame, at });
+            out.push(Piece::Data {
+                offset: self.offset,
+                bytes: std::borrow::Cow::Borrowed(&kept[..have]),
+                frame,
+                at,
+            });
             self.offset += have as u64;
         }
         if wire_len > have {
             let missing = (wire_len - have) as u64;
-            out.push(Piece::Gap { offset: self.offset, len: missing });
+            out.push(Piece::Gap {
+                offset: self.offset,
+                len: missing,
+            });
             self.offset += missing;
         }
         self.next = Some(self.next.unwrap_or(0).wrapping_add(wire_len as u32));
@@ -141,10 +174,18 @@ impl Reassembler {
                 let kept = h.bytes.get(skip..).unwrap_or(&[]).to_vec();
                 let (n, wire) = (kept.len(), h.wire_len - skip);
                 if n > 0 {
-                    out.push(Piece::Data { offset: self.offset, bytes: std::borrow::Cow::Owned(kept), frame: h.frame, at: h.at + skip });
+                    out.push(Piece::Data {
+                        offset: self.offset,
+                        bytes: std::borrow::Cow::Owned(kept),
+                        frame: h.frame,
+                        at: h.at + skip,
+                    });
                 }
                 if wire > n {
-                    out.push(Piece::Gap { offset: self.offset + n as u64, len: (wire - n) as u64 });
+                    out.push(Piece::Gap {
+                        offset: self.offset + n as u64,
+                        len: (wire - n) as u64,
+                    });
                 }
                 self.offset += wire as u64;
                 self.next = Some(self.next.unwrap_or(0).wrapping_add(wire as u32));
@@ -156,7 +197,10 @@ impl Reassembler {
         if let Some((&pos, _)) = self.held.iter().next() {
             if pos > self.offset {
                 let gap = pos - self.offset;
-                out.push(Piece::Gap { offset: self.offset, len: gap });
+                out.push(Piece::Gap {
+                    offset: self.offset,
+                    len: gap,
+                });
                 self.offset = pos;
                 self.next = Some(self.next.unwrap_or(0).wrapping_add(gap as u32));
             }

@@ -45,7 +45,12 @@ pub struct TcpApp {
 
 impl TcpApp {
     pub fn new(limits: AppLimits) -> TcpApp {
-        TcpApp { reasm: Default::default(), app: AppStream::new(limits), runs: Default::default(), last_data_from_client: None }
+        TcpApp {
+            reasm: Default::default(),
+            app: AppStream::new(limits),
+            runs: Default::default(),
+            last_data_from_client: None,
+        }
     }
 
     /// True when both directions have ended: nothing more can be decoded.
@@ -59,9 +64,25 @@ impl TcpApp {
     }
 
     /// Feeds one segment sent by `side`; returns the messages it completed.
-    pub fn segment(&mut self, side: usize, client: usize, tcp: &TcpInfo, payload: &[u8], frame: u64, at: usize) -> Vec<AppLayer> {
-        let dir_of = |s: usize| if s == client { Dir::ClientToServer } else { Dir::ServerToClient };
-        let (Some(seq), Some(ack)) = (tcp.seq_raw, tcp.ack_raw) else { return Vec::new() };
+    pub fn segment(
+        &mut self,
+        side: usize,
+        client: usize,
+        tcp: &TcpInfo,
+        payload: &[u8],
+        frame: u64,
+        at: usize,
+    ) -> Vec<AppLayer> {
+        let dir_of = |s: usize| {
+            if s == client {
+                Dir::ClientToServer
+            } else {
+                Dir::ServerToClient
+            }
+        };
+        let (Some(seq), Some(ack)) = (tcp.seq_raw, tcp.ack_raw) else {
+            return Vec::new();
+        };
         let flags = tcp.flags();
         let mut events: Vec<AppEvent> = Vec::new();
         // The peer's acknowledgement may show that a hole it waits for was lost to the capture.
@@ -71,7 +92,12 @@ impl TcpApp {
             if !gaps.is_empty() {
                 let mut rest = Vec::new();
                 self.reasm[1 - side].flush_after_gap(&mut rest);
-                self.feed(1 - side, dir_of(1 - side), gaps.into_iter().chain(rest), &mut events);
+                self.feed(
+                    1 - side,
+                    dir_of(1 - side),
+                    gaps.into_iter().chain(rest),
+                    &mut events,
+                );
             }
         }
         if flags.has(TcpFlags::RST) {
@@ -80,18 +106,46 @@ impl TcpApp {
         } else {
             let mut pieces = Vec::new();
             let fin = flags.has(TcpFlags::FIN);
-            self.reasm[side].segment(seq, flags.has(TcpFlags::SYN), fin, payload, tcp.payload_len(), frame, at, &mut pieces);
+            self.reasm[side].segment(
+                seq,
+                flags.has(TcpFlags::SYN),
+                fin,
+                payload,
+                tcp.payload_len(),
+                frame,
+                at,
+                &mut pieces,
+            );
             self.feed(side, dir_of(side), pieces.into_iter(), &mut events);
         }
-        events.into_iter().filter_map(|e| self.place(e, client, frame)).collect()
+        events
+            .into_iter()
+            .filter_map(|e| self.place(e, client, frame))
+            .collect()
     }
 
-    fn feed<'a>(&mut self, side: usize, dir: Dir, pieces: impl Iterator<Item = Piece<'a>>, events: &mut Vec<AppEvent>) {
+    fn feed<'a>(
+        &mut self,
+        side: usize,
+        dir: Dir,
+        pieces: impl Iterator<Item = Piece<'a>>,
+        events: &mut Vec<AppEvent>,
+    ) {
         for p in pieces {
             match p {
-                Piece::Data { offset, bytes, frame, at } => {
+                Piece::Data {
+                    offset,
+                    bytes,
+                    frame,
+                    at,
+                } => {
                     let runs = &mut self.runs[side];
-                    runs.push_back(Run { start: offset, end: offset + bytes.len() as u64, frame, at });
+                    runs.push_back(Run {
+                        start: offset,
+                        end: offset + bytes.len() as u64,
+                        frame,
+                        at,
+                    });
                     if runs.len() > MAX_RUNS {
                         runs.pop_front();
                     }
@@ -105,7 +159,11 @@ impl TcpApp {
 
     /// Maps an event back to its frames; drops the runs no later message can need.
     fn place(&mut self, e: AppEvent, client: usize, current: u64) -> Option<AppLayer> {
-        let side = if e.dir == Dir::ClientToServer { client } else { 1 - client };
+        let side = if e.dir == Dir::ClientToServer {
+            client
+        } else {
+            1 - client
+        };
         let (s, t) = e.stream_range;
         let runs = &mut self.runs[side];
         let mut frames: Vec<u64> = Vec::new();
@@ -117,7 +175,11 @@ impl TcpApp {
             if r.frame == current {
                 let a = r.at + (s.max(r.start) - r.start) as usize;
                 let b = r.at + (t.min(r.end) - r.start) as usize;
-                range = if range == (0, 0) { (a, b) } else { (range.0.min(a), range.1.max(b)) };
+                range = if range == (0, 0) {
+                    (a, b)
+                } else {
+                    (range.0.min(a), range.1.max(b))
+                };
             }
         }
         while runs.front().is_some_and(|r| r.end <= t) {
@@ -131,6 +193,13 @@ impl TcpApp {
                 self.last_data_from_client = Some(from_client);
             }
         }
-        Some(AppLayer { message: e.message, checks: e.checks, frames, range, from_client, push })
+        Some(AppLayer {
+            message: e.message,
+            checks: e.checks,
+            frames,
+            range,
+            from_client,
+            push,
+        })
     }
 }

@@ -149,13 +149,20 @@ fn explain(topic: Option<&str>, settings: &Settings) -> Result<(), Failure> {
             None => {
                 return Err(Failure::Message(
                     1,
-                    format!("no topic '{t}' — `wirewalk explain` lists them: {}", crate::explain::topics().join(", ")),
+                    format!(
+                        "no topic '{t}' — `wirewalk explain` lists them: {}",
+                        crate::explain::topics().join(", ")
+                    ),
                 ))
             }
         },
         None => {
             writeln!(out, "Topics (wirewalk explain TOPIC):")?;
-            for line in crate::render::terminal::wrap(&crate::explain::topics().join(", "), settings.width, 2) {
+            for line in crate::render::terminal::wrap(
+                &crate::explain::topics().join(", "),
+                settings.width,
+                2,
+            ) {
                 writeln!(out, "{line}")?;
             }
         }

@@ -44,7 +44,11 @@ pub struct SimulateArgs {
 
 impl SimArgs {
     pub fn options(&self) -> SimOptions {
-        let mut o = SimOptions { seed: self.seed, ipv6: self.ipv6, ..SimOptions::default() };
+        let mut o = SimOptions {
+            seed: self.seed,
+            ipv6: self.ipv6,
+            ..SimOptions::default()
+        };
         if let Some(l) = self.latency {
             o.latency_us = l;
         }
@@ -70,7 +74,11 @@ pub fn run(args: &SimulateArgs, settings: &Settings) -> Result<(), Failure> {
     if let Some(path) = &args.write {
         write_capture(path, &packets)?;
         if !args.view.json && !args.view.summary && !args.view.hex {
-            eprintln!("wirewalk: wrote {} packets to {}", packets.len(), path.display());
+            eprintln!(
+                "wirewalk: wrote {} packets to {}",
+                packets.len(),
+                path.display()
+            );
         }
     }
     let mut frames = packets.into_iter().map(|p| Ok::<_, SourceError>(p.frame));
@@ -81,8 +89,12 @@ pub fn run(args: &SimulateArgs, settings: &Settings) -> Result<(), Failure> {
 
 /// Writes simulated packets to a capture file.
 pub fn write_capture(path: &std::path::Path, packets: &[SimPacket]) -> Result<(), Failure> {
-    let fail = |e: std::io::Error| Failure::Message(1, format!("cannot write {}: {e}", path.display()));
-    let link = packets.first().map(|p| p.frame.link).unwrap_or(crate::frame::Link::Ethernet);
+    let fail =
+        |e: std::io::Error| Failure::Message(1, format!("cannot write {}: {e}", path.display()));
+    let link = packets
+        .first()
+        .map(|p| p.frame.link)
+        .unwrap_or(crate::frame::Link::Ethernet);
     let mut w = PcapWriter::create(path, link).map_err(fail)?;
     for p in packets {
         w.write(&p.frame).map_err(fail)?;

@@ -32,7 +32,12 @@ pub struct TourArgs {
 impl Default for TourArgs {
     fn default() -> Self {
         TourArgs {
-            sim: SimArgs { scenario: "websocket".into(), seed: 1, ipv6: false, latency: None },
+            sim: SimArgs {
+                scenario: "websocket".into(),
+                seed: 1,
+                ipv6: false,
+                latency: None,
+            },
             pcap: None,
             no_pause: false,
             brief: false,
@@ -54,21 +59,47 @@ pub fn run(args: &TourArgs, settings: &Settings) -> Result<(), Failure> {
             let mut steps = Vec::new();
             for f in reader {
                 let f = f.map_err(|e| Failure::Message(1, e.0))?;
-                steps.push(Step { packet: pipeline.process(f), caption: None });
+                steps.push(Step {
+                    packet: pipeline.process(f),
+                    caption: None,
+                });
             }
             (format!("the capture {}", path.display()), steps)
         }
         None => {
             let sim = args.sim.run()?;
-            let steps = sim.into_iter().map(|s| Step { packet: pipeline.process(s.frame), caption: Some(s.caption) }).collect();
-            (format!("the simulated '{}' scenario (seed {})", args.sim.scenario, args.sim.seed), steps)
+            let steps = sim
+                .into_iter()
+                .map(|s| Step {
+                    packet: pipeline.process(s.frame),
+                    caption: Some(s.caption),
+                })
+                .collect();
+            (
+                format!(
+                    "the simulated '{}' scenario (seed {})",
+                    args.sim.scenario, args.sim.seed
+                ),
+                steps,
+            )
         }
     };
     let pause = settings.stdin_tty && !args.no_pause;
     let mut out = settings.stdout();
     let th = settings.theme;
-    writeln!(out, "{}", th.bold(&format!("wirewalk tour: {} packets of {title}, from the wire up.", steps.len())))?;
-    for line in crate::render::terminal::wrap(&crate::explain::text("layers.tour.intro", &[]), settings.width, 0) {
+    writeln!(
+        out,
+        "{}",
+        th.bold(&format!(
+            "wirewalk tour: {} packets of {title}, from the wire up.",
+            steps.len()
+        ))
+    )?;
+    for line in crate::render::terminal::wrap(
+        &crate::explain::text("layers.tour.intro", &[]),
+        settings.width,
+        0,
+    ) {
         writeln!(out, "{line}")?;
     }
     if pause {
@@ -77,21 +108,33 @@ pub fn run(args: &TourArgs, settings: &Settings) -> Result<(), Failure> {
     writeln!(out)?;
     out.flush()?;
 
-    let opts = TreeOptions { theme: th, width: settings.width, explain: !args.brief };
+    let opts = TreeOptions {
+        theme: th,
+        width: settings.width,
+        explain: !args.brief,
+    };
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut i = 0usize;
     while i < steps.len() {
         let step = &steps[i];
         if let Some(c) = &step.caption {
-            writeln!(out, "{}", th.bold(&format!("▶ {}", crate::render::escape(c))))?;
+            writeln!(
+                out,
+                "{}",
+                th.bold(&format!("▶ {}", crate::render::escape(c)))
+            )?;
         }
         let mut tree = TreeRender::new(opts);
         tree.set_start(steps[0].packet.frame.time);
         tree.packet(&mut out, &step.packet, &pipeline.analyzer)?;
         out.flush()?;
         if pause {
-            write!(out, "{}", th.dim(&format!("[{}/{}] Enter / b / q › ", i + 1, steps.len())))?;
+            write!(
+                out,
+                "{}",
+                th.dim(&format!("[{}/{}] Enter / b / q › ", i + 1, steps.len()))
+            )?;
             out.flush()?;
             let mut line = String::new();
             if input.read_line(&mut line).unwrap_or(0) == 0 {

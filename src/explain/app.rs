@@ -22,9 +22,19 @@ fn preview(s: &str) -> String {
 pub fn app_headline(l: &AppLayer) -> String {
     match &l.message {
         AppMessage::Http(h) => match h.kind {
-            HttpKind::Request => format!("{} {} {}", h.method.as_deref().unwrap_or("?"), h.uri.as_deref().unwrap_or("?"), h.version),
+            HttpKind::Request => format!(
+                "{} {} {}",
+                h.method.as_deref().unwrap_or("?"),
+                h.uri.as_deref().unwrap_or("?"),
+                h.version
+            ),
             HttpKind::Response => {
-                format!("{} {} {}", h.version, h.status.map(|s| s.to_string()).unwrap_or_default(), h.reason.as_deref().unwrap_or(""))
+                format!(
+                    "{} {} {}",
+                    h.version,
+                    h.status.map(|s| s.to_string()).unwrap_or_default(),
+                    h.reason.as_deref().unwrap_or("")
+                )
             }
         },
         AppMessage::WebSocket(w) => ws_headline(w),
@@ -33,8 +43,20 @@ pub fn app_headline(l: &AppLayer) -> String {
 }
 
 fn ws_headline(w: &WsFrame) -> String {
-    let mut s = format!("{}{}", w.opcode_name, if w.fin { "" } else { " (more fragments follow)" });
-    s.push_str(if w.masked { " · masked" } else { " · unmasked" });
+    let mut s = format!(
+        "{}{}",
+        w.opcode_name,
+        if w.fin {
+            ""
+        } else {
+            " (more fragments follow)"
+        }
+    );
+    s.push_str(if w.masked {
+        " · masked"
+    } else {
+        " · unmasked"
+    });
     if w.compressed {
         s.push_str(" · compressed");
     }
@@ -51,7 +73,10 @@ fn ws_headline(w: &WsFrame) -> String {
     }
     if let (Some(n), Some(f)) = (w.message_len, w.fragments) {
         if f > 1 || w.compressed {
-            s.push_str(&format!(" (message of {n} bytes in {f} frame{})", if f == 1 { "" } else { "s" }));
+            s.push_str(&format!(
+                " (message of {n} bytes in {f} frame{})",
+                if f == 1 { "" } else { "s" }
+            ));
         }
     }
     s
@@ -80,7 +105,10 @@ fn http_explain(out: &mut String, h: &HttpMessage) {
     let body_len = h.body_len.to_string();
     match h.kind {
         HttpKind::Request => {
-            let (m, u) = (h.method.as_deref().unwrap_or(""), h.uri.as_deref().unwrap_or(""));
+            let (m, u) = (
+                h.method.as_deref().unwrap_or(""),
+                h.uri.as_deref().unwrap_or(""),
+            );
             text_into(out, "http.message.request", &[("method", m), ("uri", u)]);
             if let Some(key) = &h.websocket_key {
                 out.push(' ');
@@ -114,7 +142,11 @@ fn http_explain(out: &mut String, h: &HttpMessage) {
             }
             if let Some(p) = &h.websocket_protocol {
                 out.push(' ');
-                text_into(out, "websocket.upgrade.subprotocol", &[("websocket_protocol", p)]);
+                text_into(
+                    out,
+                    "websocket.upgrade.subprotocol",
+                    &[("websocket_protocol", p)],
+                );
             }
         }
     }

@@ -28,6 +28,9 @@ struct JsonLayer<'a> {
     explain: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     frames: Option<&'a [u64]>,
+    /// For application messages: who sent it, `client` or `server`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     checks: Option<Vec<JsonNote>>,
 }
@@ -107,17 +110,32 @@ impl Render for JsonRender {
                     fields: Fields::Header(&l.header),
                     explain: text,
                     frames: None,
+                    from: None,
                     checks: None,
                 }
             })
             .collect();
-        let mut notes: Vec<JsonNote> =
-            d.notes.iter().chain(&p.analysis.notes).map(|n| JsonNote { level: n.level, text: explain::note(n) }).collect();
+        let mut notes: Vec<JsonNote> = d
+            .notes
+            .iter()
+            .chain(&p.analysis.notes)
+            .map(|n| JsonNote {
+                level: n.level,
+                text: explain::note(n),
+            })
+            .collect();
         for a in &p.analysis.app {
             let checks: Vec<JsonNote> = a
                 .checks
                 .iter()
-                .map(|c| JsonNote { level: if c.level() == AppLevel::Warning { Level::Warning } else { Level::Info }, text: explain::check(c) })
+                .map(|c| JsonNote {
+                    level: if c.level() == AppLevel::Warning {
+                        Level::Warning
+                    } else {
+                        Level::Info
+                    },
+                    text: explain::check(c),
+                })
                 .collect();
             if let AppMessage::Stopped(_) = a.message {
                 notes.extend(checks);
@@ -137,6 +155,7 @@ impl Render for JsonRender {
                 fields: Fields::App(&a.message),
                 explain: text,
                 frames: Some(&a.frames),
+                from: Some(if a.from_client { "client" } else { "server" }),
                 checks: (!checks.is_empty()).then_some(checks),
             });
         }
@@ -156,13 +175,21 @@ impl Render for JsonRender {
             layers,
             analysis: &p.analysis.tags,
             notes,
-            state: p.analysis.states.map(|[c, s]| JsonStates { client: c, server: s }),
+            state: p.analysis.states.map(|[c, s]| JsonStates {
+                client: c,
+                server: s,
+            }),
         };
         serde_json::to_writer(&mut *out, &pkt)?;
         out.write_all(b"\n")
     }
 
-    fn finish(&mut self, out: &mut dyn Write, an: &Analyzer, source_warnings: &[String]) -> io::Result<()> {
+    fn finish(
+        &mut self,
+        out: &mut dyn Write,
+        an: &Analyzer,
+        source_warnings: &[String],
+    ) -> io::Result<()> {
         #[derive(Serialize)]
         struct Conv<'a> {
             #[serde(rename = "type")]
@@ -178,7 +205,13 @@ impl Render for JsonRender {
                 crate::analysis::Transport::Tcp => tcp += 1,
                 crate::analysis::Transport::Udp => udp += 1,
             }
-            serde_json::to_writer(&mut *out, &Conv { kind: "conversation", c: &s })?;
+            serde_json::to_writer(
+                &mut *out,
+                &Conv {
+                    kind: "conversation",
+                    c: &s,
+                },
+            )?;
             out.write_all(b"\n")?;
         }
         for w in source_warnings {
