@@ -2,7 +2,9 @@
 //! checks), an explanation (what this layer is for and what it says here), and notes on
 //! notable fields.
 
-use super::template::{text, text_into};
+use std::fmt::Write as _;
+
+use super::template::{text, text_into, text_with};
 use crate::dissect::{Header, Layer, TcpFlags, TcpInfo};
 
 /// The name of an OSI layer (1–7).
@@ -316,34 +318,25 @@ fn tcp_explain(out: &mut String, t: &TcpInfo) {
     };
     let seq = t.seq.unwrap_or(0);
     let len = t.payload_len();
-    let args = [
-        ("src_port", t.src_port.to_string()),
-        ("dst_port", t.dst_port.to_string()),
-        ("seq", seq.to_string()),
-        ("seq_raw", t.seq_raw.unwrap_or(0).to_string()),
-        (
-            "seq_raw_next",
-            t.seq_raw.unwrap_or(0).wrapping_add(1).to_string(),
-        ),
-        ("ack", t.ack.unwrap_or(0).to_string()),
-        ("ack_raw", t.ack_raw.unwrap_or(0).to_string()),
-        (
-            "ack_raw_prev",
-            t.ack_raw.unwrap_or(0).wrapping_sub(1).to_string(),
-        ),
-        ("len", len.to_string()),
-        ("first", seq.to_string()),
-        (
-            "last",
-            (seq as u64 + len as u64).saturating_sub(1).to_string(),
-        ),
-        ("next", seq.wrapping_add(len).to_string()),
-        ("window", t.window.unwrap_or(0).to_string()),
-    ];
-    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    text_into(out, "layers.tcp.intro", &args);
+    let fill = |hole: &str, o: &mut String| {
+        match hole {
+            "src_port" => write!(o, "{}", t.src_port),
+            "dst_port" => write!(o, "{}", t.dst_port),
+            "seq" | "first" => write!(o, "{seq}"),
+            "seq_raw" => write!(o, "{}", t.seq_raw.unwrap_or(0)),
+            "ack" => write!(o, "{}", t.ack.unwrap_or(0)),
+            "ack_raw" => write!(o, "{}", t.ack_raw.unwrap_or(0)),
+            "len" => write!(o, "{len}"),
+            "last" => write!(o, "{}", (seq as u64 + len as u64).saturating_sub(1)),
+            "next" => write!(o, "{}", seq.wrapping_add(len)),
+            "window" => write!(o, "{}", t.window.unwrap_or(0)),
+            _ => return false,
+        }
+        .is_ok()
+    };
+    text_with(out, "layers.tcp.intro", &fill);
     out.push(' ');
-    text_into(out, key, &args);
+    text_with(out, key, &fill);
 }
 
 /// Notes on the notable fields of a layer, one sentence each (the tree shows them).

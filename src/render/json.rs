@@ -76,6 +76,8 @@ struct JsonWarning {
 pub struct JsonRender {
     warnings: Vec<JsonWarning>,
     warnings_omitted: u64,
+    /// One packet's line, serialized here and written in one call.
+    buf: Vec<u8>,
 }
 
 const MAX_LISTED_WARNINGS: usize = 10_000;
@@ -180,8 +182,10 @@ impl Render for JsonRender {
                 server: s,
             }),
         };
-        serde_json::to_writer(&mut *out, &pkt)?;
-        out.write_all(b"\n")
+        self.buf.clear();
+        serde_json::to_writer(&mut self.buf, &pkt)?;
+        self.buf.push(b'\n');
+        out.write_all(&self.buf)
     }
 
     fn finish(
