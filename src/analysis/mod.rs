@@ -7,7 +7,9 @@
 
 pub mod app;
 pub mod conversation;
+pub mod engineio;
 pub mod http;
+pub mod socketio;
 pub mod tags;
 pub mod tcp;
 pub mod websocket;
