@@ -148,6 +148,14 @@ fn decode(path: &Path) -> Option<(BTreeMap<u64, Vec<String>>, Vec<Option<Applica
 /// Also returns every event with the frame where it ends.
 #[allow(clippy::type_complexity)]
 fn decode_full(path: &Path) -> Option<(BTreeMap<u64, Vec<String>>, Vec<Option<Application>>, Vec<(u64, AppEvent)>)> {
+    let (out, apps, all) = decode_streams(path)?;
+    Some((out, apps, all.into_iter().map(|(f, _, e)| (f, e)).collect()))
+}
+
+/// Also returns every event with the frame where it ends and its connection's index
+/// (connections in order of first appearance, as `tcp.stream`).
+#[allow(clippy::type_complexity)]
+fn decode_streams(path: &Path) -> Option<(BTreeMap<u64, Vec<String>>, Vec<Option<Application>>, Vec<(u64, u32, AppEvent)>)> {
     let packets = read_pcap(path)?;
     let mut conns: Vec<Conn> = Vec::new();
     let mut index: HashMap<((IpAddr, u16), (IpAddr, u16)), usize> = HashMap::new();
@@ -177,14 +185,14 @@ fn decode_full(path: &Path) -> Option<(BTreeMap<u64, Vec<String>>, Vec<Option<Ap
     let mut out: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     let mut apps = Vec::new();
     let mut all = Vec::new();
-    for c in &conns {
+    for (ci, c) in conns.iter().enumerate() {
         apps.push(c.app.application());
         for e in &c.events {
             let side = &c.sides[idx(e.dir)];
             let Some(&(_, frame)) = side.chunks.iter().find(|(end, _)| *end >= e.stream_range.1) else {
                 continue;
             };
-            all.push((frame, e.clone()));
+            all.push((frame, ci as u32, e.clone()));
             let s = match &e.message {
                 AppMessage::Http(m) => match &m.method {
                     Some(method) => format!("http {method}"),
@@ -194,7 +202,7 @@ fn decode_full(path: &Path) -> Option<(BTreeMap<u64, Vec<String>>, Vec<Option<Ap
                     "ws {} 0x{:02x} {} {} {}",
                     f.fin as u8, f.rsv, f.opcode, f.masked as u8, f.payload_len
                 ),
-                AppMessage::Stopped(_) => continue,
+                AppMessage::Stopped(_) | AppMessage::EngineIo(_) | AppMessage::SocketIo(_) => continue,
             };
             out.entry(frame).or_default().push(s);
         }
@@ -358,5 +366,113 @@ fn every_handshake_accept_is_valid() {
             })
             .collect();
         assert!(!valid.is_empty() && valid.iter().all(|v| *v == Some(true)), "{name}: {valid:?}");
+    }
+}
+
+/// The peers' Socket.IO captures (`tests/fixtures/`, or `$WIREWALK_FIXTURES`), with the
+/// `F.expected.json` that says what the Node socket.io 4.x scripts sent.
+fn fixtures() -> std::path::PathBuf {
+    match std::env::var_os("WIREWALK_FIXTURES") {
+        Some(d) => d.into(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
+    }
+}
+
+#[test]
+fn socketio_fixtures_match_expected() {
+    use serde_json::{json, Value};
+    use wirewalk::analysis::socketio::SessionTracker;
+    use wirewalk::frame::Timestamp;
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let from = |d: Dir| if d == Dir::ClientToServer { "client" } else { "server" };
+    for name in ["socketio-polling-upgrade", "socketio-websocket-only"] {
+        let dir = fixtures();
+        let Some((_, apps, mut all)) = decode_streams(&dir.join(format!("{name}.pcap"))) else { continue };
+        let text = std::fs::read_to_string(dir.join(format!("{name}.expected.json"))).expect("expected.json beside the capture");
+        let want: Value = serde_json::from_str(&text).unwrap();
+        all.sort_by_key(|(f, _, _)| *f);
+        assert!(apps.iter().all(|a| *a == Some(Application::SocketIo)), "{name}: {apps:?}");
+
+        let mut eio = Vec::new();
+        let mut sio = Vec::new();
+        let mut transport = "";
+        for (_, _, e) in &all {
+            match &e.message {
+                AppMessage::EngineIo(p) => {
+                    transport = p.transport.name();
+                    let data = match (&p.bytes, &p.open) {
+                        (Some(b), _) => json!({ "_binary_hex": hex(b) }),
+                        (_, Some(_)) => Value::String(p.data.to_string()),
+                        _ => p.data.clone(),
+                    };
+                    eio.push(json!({"from": from(e.dir), "transport": transport, "type": p.packet_type.name(), "data": data}));
+                }
+                AppMessage::SocketIo(p) => {
+                    let v = serde_json::to_value(p).unwrap();
+                    sio.push(json!({
+                        "from": from(e.dir), "transport": transport, "type": v["packet_type"], "namespace": v["namespace"],
+                        "event": v["event"], "args": v["args"], "ack_id": v["ack_id"], "attachments": v["attachments"],
+                        "data": v.get("data").cloned().unwrap_or(Value::Null),
+                    }));
+                }
+                _ => {}
+            }
+            assert!(e.checks.is_empty(), "{name}: {e:?}");
+        }
+        let want_eio: Vec<Value> = want["engineio"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                let mut w = w.clone();
+                let o = w.as_object_mut().unwrap();
+                o.remove("http_body");
+                // The open packet's JSON compares as JSON.
+                if o["type"] == "open" {
+                    let parsed: Value = serde_json::from_str(o["data"].as_str().unwrap()).unwrap();
+                    o.insert("data".into(), Value::String(parsed.to_string()));
+                }
+                w
+            })
+            .collect();
+        assert_eq!(eio, want_eio, "{name}: Engine.IO packets");
+        let want_sio: Vec<Value> = want["socketio"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                let mut w = w.clone();
+                let o = w.as_object_mut().unwrap();
+                o.remove("attachments_hex");
+                o.entry("data").or_insert(Value::Null);
+                w
+            })
+            .collect();
+        assert_eq!(sio, want_sio, "{name}: Socket.IO packets");
+
+        // One session, every ack answered.
+        let mut tracker = SessionTracker::new();
+        let mut notes = Vec::new();
+        for (frame, stream, e) in &all {
+            for n in tracker.observe(*stream, *frame, Timestamp::new(*frame as i64, 0), e) {
+                notes.push((*frame, n.code()));
+            }
+        }
+        assert!(tracker.finish().is_empty(), "{name}");
+        let s = &tracker.sessions()[0];
+        assert_eq!(tracker.sessions().len(), 1, "{name}");
+        assert_eq!(s.sid, want["engineio_sid"].as_str().unwrap());
+        assert!(s.namespaces.is_empty(), "{name}: every namespace was left");
+        let acks = notes.iter().filter(|(_, c)| *c == "ack-answers").count();
+        if name == "socketio-polling-upgrade" {
+            assert_eq!(s.streams, [0, 1, 2, 3, 4]);
+            assert!(s.upgraded());
+            assert_eq!((s.upgrade.probe, s.upgrade.probe_answer, s.upgrade.noop, s.upgrade.upgrade), (Some(31), Some(44), Some(46), Some(51)));
+            assert_eq!(acks, 4);
+        } else {
+            assert_eq!(s.streams, [0]);
+            assert!(!s.upgraded());
+            assert_eq!(acks, 5);
+        }
     }
 }

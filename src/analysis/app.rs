@@ -530,7 +530,7 @@ impl AppStream {
     /// Adds, after each HTTP message or WebSocket message of an Engine.IO connection, the
     /// Engine.IO and Socket.IO packets it carries.
     fn decorate(&mut self, events: Vec<AppEvent>) -> Vec<AppEvent> {
-        if self.eio.is_none() && !events.iter().any(is_eio_request) {
+        if self.eio.is_none() && !events.iter().any(|e| matches!(e.message, AppMessage::Http(_))) {
             return events;
         }
         let mut out = Vec::with_capacity(events.len() * 3);

@@ -408,8 +408,8 @@ fn parse_payload_v3(body: &[u8]) -> Vec<Result<EioPacket, EioError>> {
         let pkt = &rest[..end];
         out.push(if let Some(b64) = pkt.strip_prefix('b') {
             // `b4…`: the type digit, then base64.
-            match (b64.chars().next(), base64::engine::general_purpose::STANDARD.decode(&b64[b64.len().min(1)..])) {
-                (Some('4'), Ok(bytes)) => {
+            match b64.strip_prefix('4').map(|b| base64::engine::general_purpose::STANDARD.decode(b)) {
+                Some(Ok(bytes)) => {
                     let mut p = EioPacket::binary_message(&bytes, t, 3);
                     p.base64 = true;
                     Ok(p)
@@ -762,6 +762,7 @@ mod tests {
         assert_eq!(ps[2].packet_type, EioType::Noop);
         let ps = parse_payload("5:4\"😀\"".as_bytes(), 3);
         assert_eq!(ps[0].as_ref().unwrap().text(), Some("\"😀\""));
+        assert_eq!(parse_payload("3:bé".as_bytes(), 3)[0], Err(EioError::BadPayload));
         let ps = parse_payload(b"10:b4AQIDBA==", 3);
         assert_eq!(ps[0].as_ref().unwrap().bytes.as_deref(), Some(&[1, 2, 3, 4][..]));
         assert_eq!(parse_payload(b"9:40", 3)[0], Err(EioError::BadPayload));
@@ -785,4 +786,353 @@ mod tests {
         assert!(parse_uri("/chat").is_none());
         assert!(parse_uri("/index.html?x=EIO").is_none());
     }
+
+    // ---- Through AppStream, with the payloads of the peers' captures ----
+
+    use super::super::app::{AppLimits, AppStream, Application};
+    use Dir::{ClientToServer as C2S, ServerToClient as S2C};
+
+    const WS_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+    fn upgrade_req(uri: &str) -> Vec<u8> {
+        format!("GET {uri} HTTP/1.1\r\nHost: 127.0.0.1:9107\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {WS_KEY}\r\n\r\n").into_bytes()
+    }
+
+    const RESP_101: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+    /// A frame as a peer sends it: the client masks (with a fixed key), the server does not.
+    fn frame(dir: Dir, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let masked = dir == C2S;
+        let mut f = vec![0x80 | opcode];
+        let m = if masked { 0x80 } else { 0 };
+        match payload.len() {
+            n @ 0..=125 => f.push(m | n as u8),
+            n => {
+                f.push(m | 126);
+                f.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+        }
+        let key = [0x5a, 0x13, 0xc7, 0x02];
+        if masked {
+            f.extend_from_slice(&key);
+            f.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        } else {
+            f.extend_from_slice(payload);
+        }
+        f
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    /// socketio-websocket-only.pcap, stream 0: the WebSocket messages after the 101, as
+    /// its expected.json lists them (`text` or binary hex).
+    fn websocket_only() -> Vec<(Dir, u8, Vec<u8>)> {
+        let t = |d, s: &str| (d, 1u8, s.as_bytes().to_vec());
+        let b = |d, h: &str| (d, 2u8, unhex(h));
+        vec![
+            t(S2C, r#"0{"sid":"UfNa9loifA1IuP-mAAAA","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#),
+            t(C2S, "40"),
+            t(S2C, r#"40{"sid":"pcnuZAeivwZHXu3uAAAA"}"#),
+            t(S2C, r#"42["welcome","hello from the Socket.IO server"]"#),
+            t(C2S, r#"42["chat message","hi everyone"]"#),
+            t(S2C, r#"42["chat message","hi everyone"]"#),
+            t(C2S, r#"420["add",2,3]"#),
+            t(S2C, "430[5]"),
+            t(C2S, r#"451-1["upload","hello.bin",{"_placeholder":true,"num":0}]"#),
+            b(C2S, "62696e617279206174746163686d656e743a200001020320726177206279746573"),
+            t(S2C, r#"431[{"name":"hello.bin","bytes":33}]"#),
+            t(S2C, r#"451-["file","signature.png",{"_placeholder":true,"num":0}]"#),
+            b(S2C, "89504e470d0a1a0a"),
+            t(S2C, r#"420["question","ready to leave?"]"#),
+            t(C2S, r#"430["yes"]"#),
+            t(C2S, "40/chat,"),
+            t(S2C, r#"40/chat,{"sid":"FHyKxYkpESNwc6r9AAAB"}"#),
+            t(C2S, r#"42/chat,0["say","hello, /chat"]"#),
+            t(S2C, r#"43/chat,0["ok"]"#),
+            t(S2C, r#"42/chat,["said","you said: hello, /chat"]"#),
+            t(C2S, r#"451-/chat,1["upload","chat.bin",{"_placeholder":true,"num":0}]"#),
+            b(C2S, "0102030405"),
+            t(S2C, r#"43/chat,1[{"name":"chat.bin","bytes":5}]"#),
+            t(C2S, "41/chat,"),
+            t(C2S, "41"),
+        ]
+    }
+
+    fn run_websocket_only(split: usize) -> (AppStream, Vec<AppEvent>) {
+        let mut s = AppStream::new(AppLimits::default());
+        let mut ev = s.push(C2S, &upgrade_req("/socket.io/?EIO=4&transport=websocket"));
+        ev.extend(s.push(S2C, RESP_101));
+        for (dir, op, payload) in websocket_only() {
+            for part in frame(dir, op, &payload).chunks(split) {
+                ev.extend(s.push(dir, part));
+            }
+        }
+        (s, ev)
+    }
+
+    fn eio_of(e: &AppEvent) -> &EioPacket {
+        match &e.message {
+            AppMessage::EngineIo(p) => p,
+            other => panic!("not engineio: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn websocket_only_capture() {
+        let (s, ev) = run_websocket_only(usize::MAX);
+        assert_eq!(s.application(), Some(Application::SocketIo));
+        assert_eq!((s.engineio_sid(), s.engineio_version()), (Some("UfNa9loifA1IuP-mAAAA"), Some(4)));
+        assert!(ev.iter().all(|e| e.checks.is_empty()), "{:?}", ev.iter().filter(|e| !e.checks.is_empty()).collect::<Vec<_>>());
+        let eio: Vec<&AppEvent> = ev.iter().filter(|e| e.message.protocol() == "engineio").collect();
+        assert_eq!(eio.len(), 25);
+        // Each Engine.IO packet follows the WebSocket message that carried it, at its offsets.
+        for (k, e) in ev.iter().enumerate() {
+            if e.message.protocol() == "engineio" {
+                assert_eq!(ev[k - 1].message.protocol(), "websocket");
+                assert_eq!((ev[k - 1].dir, ev[k - 1].stream_range), (e.dir, e.stream_range));
+            }
+        }
+        let open = eio_of(eio[0]);
+        assert_eq!((open.packet_type, open.open.as_ref().unwrap().ping_interval), (EioType::Open, 25000));
+        let sio: Vec<(Dir, serde_json::Value)> = ev
+            .iter()
+            .filter_map(|e| match &e.message {
+                AppMessage::SocketIo(p) => Some((e.dir, serde_json::to_value(p).unwrap())),
+                _ => None,
+            })
+            .collect();
+        // The expected.json's socketio list: type, namespace, event, args, ack_id, attachments.
+        let want = [
+            (C2S, "CONNECT", "/", None, "null", None, 0),
+            (S2C, "CONNECT", "/", None, "null", None, 0),
+            (S2C, "EVENT", "/", Some("welcome"), r#"["hello from the Socket.IO server"]"#, None, 0),
+            (C2S, "EVENT", "/", Some("chat message"), r#"["hi everyone"]"#, None, 0),
+            (S2C, "EVENT", "/", Some("chat message"), r#"["hi everyone"]"#, None, 0),
+            (C2S, "EVENT", "/", Some("add"), "[2,3]", Some(0), 0),
+            (S2C, "ACK", "/", None, "[5]", Some(0), 0),
+            (C2S, "BINARY_EVENT", "/", Some("upload"), r#"["hello.bin",{"_placeholder":true,"num":0}]"#, Some(1), 1),
+            (S2C, "ACK", "/", None, r#"[{"bytes":33,"name":"hello.bin"}]"#, Some(1), 0),
+            (S2C, "BINARY_EVENT", "/", Some("file"), r#"["signature.png",{"_placeholder":true,"num":0}]"#, None, 1),
+            (S2C, "EVENT", "/", Some("question"), r#"["ready to leave?"]"#, Some(0), 0),
+            (C2S, "ACK", "/", None, r#"["yes"]"#, Some(0), 0),
+            (C2S, "CONNECT", "/chat", None, "null", None, 0),
+            (S2C, "CONNECT", "/chat", None, "null", None, 0),
+            (C2S, "EVENT", "/chat", Some("say"), r#"["hello, /chat"]"#, Some(0), 0),
+            (S2C, "ACK", "/chat", None, r#"["ok"]"#, Some(0), 0),
+            (S2C, "EVENT", "/chat", Some("said"), r#"["you said: hello, /chat"]"#, None, 0),
+            (C2S, "BINARY_EVENT", "/chat", Some("upload"), r#"["chat.bin",{"_placeholder":true,"num":0}]"#, Some(1), 1),
+            (S2C, "ACK", "/chat", None, r#"[{"bytes":5,"name":"chat.bin"}]"#, Some(1), 0),
+            (C2S, "DISCONNECT", "/chat", None, "null", None, 0),
+            (C2S, "DISCONNECT", "/", None, "null", None, 0),
+        ];
+        assert_eq!(sio.len(), want.len());
+        for ((dir, v), (wdir, ty, ns, event, args, ack, att)) in sio.iter().zip(want) {
+            assert_eq!(*dir, wdir, "{v}");
+            assert_eq!(v["packet_type"], ty, "{v}");
+            assert_eq!(v["namespace"], ns, "{v}");
+            assert_eq!(v["event"].as_str(), event, "{v}");
+            assert_eq!(v["args"].to_string(), args, "{v}");
+            assert_eq!(v["ack_id"].as_u64(), ack, "{v}");
+            assert_eq!(v["attachments"], att, "{v}");
+        }
+        assert_eq!(sio[1].1["data"]["sid"], "pcnuZAeivwZHXu3uAAAA");
+        // The binary messages are linked to the packets whose placeholders they fill.
+        let bins: Vec<&EioPacket> = eio.iter().map(|e| eio_of(e)).filter(|p| p.binary).collect();
+        assert_eq!(bins.len(), 3);
+        let a = bins[0].attachment.as_ref().unwrap();
+        assert_eq!((a.num, a.of, a.packet_type, a.event.as_deref(), a.ack_id), (0, 1, SioType::BinaryEvent, Some("upload"), Some(1)));
+        assert_eq!(bins[0].bytes.as_deref(), Some(&b"binary attachment: \x00\x01\x02\x03 raw bytes"[..]));
+        assert_eq!(bins[1].data_hex.as_deref(), Some("89504e470d0a1a0a"));
+        assert_eq!(bins[2].attachment.as_ref().unwrap().namespace, "/chat");
+        assert_eq!(bins[2].wording_key(), "attachment");
+        // JSON of an Engine.IO layer.
+        let v = serde_json::to_value(&eio[9].message).unwrap();
+        assert_eq!(v["packet_type"], "message");
+        assert_eq!(v["transport"], "websocket");
+        assert_eq!(v["binary"], true);
+        assert_eq!(v["attachment"]["event"], "upload");
+        let v = serde_json::to_value(&eio[4].message).unwrap();
+        assert_eq!(v["data"], r#"2["chat message","hi everyone"]"#);
+    }
+
+    #[test]
+    fn websocket_split_anywhere() {
+        let (_, all) = run_websocket_only(usize::MAX);
+        for split in [1, 2, 7, 100] {
+            let (_, ev) = run_websocket_only(split);
+            assert!(ev == all, "split {split}");
+        }
+    }
+
+    fn ok_response(body: &[u8]) -> Vec<u8> {
+        let mut r = format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: {}\r\ncache-control: no-store\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
+        r.extend_from_slice(body);
+        r
+    }
+
+    fn protocols(ev: &[AppEvent]) -> Vec<&'static str> {
+        ev.iter().map(|e| e.message.protocol()).collect()
+    }
+
+    #[test]
+    fn polling_capture() {
+        // Stream 3 of socketio-polling-upgrade.pcap: a poll answered with two packets.
+        let mut s = AppStream::new(AppLimits::default());
+        let ev = s.push(C2S, b"GET /socket.io/?EIO=4&transport=polling&t=7zu18vg9&sid=Wm0JFyaze4SWzjoUAAAA HTTP/1.1\r\nUser-Agent: node-XMLHttpRequest\r\nAccept: */*\r\nHost: 127.0.0.1:9106\r\nConnection: close\r\n\r\n");
+        assert_eq!(protocols(&ev), ["http"]);
+        assert_eq!((s.application(), s.engineio_sid()), (Some(Application::SocketIo), Some("Wm0JFyaze4SWzjoUAAAA")));
+        let body = b"40{\"sid\":\"We3xv6C4MYQApbetAAAA\"}\x1e42[\"welcome\",\"hello from the Socket.IO server\"]";
+        assert_eq!(body.len(), 80);
+        let ev = s.push(S2C, &ok_response(body));
+        assert_eq!(protocols(&ev), ["http", "engineio", "socketio", "engineio", "socketio"]);
+        assert!(ev.iter().all(|e| e.checks.is_empty() && e.stream_range == ev[0].stream_range));
+        let p = eio_of(&ev[3]);
+        assert_eq!((p.transport, p.payload_index, p.payload_count), (EioTransport::Polling, Some(1), Some(2)));
+        assert_eq!(p.sid.as_deref(), Some("Wm0JFyaze4SWzjoUAAAA"));
+
+        // Stream 1: the client's CONNECT in a POST; the server's "ok" is not Engine.IO.
+        let mut s = AppStream::new(AppLimits::default());
+        let ev = s.push(C2S, b"POST /socket.io/?EIO=4&transport=polling&t=7zu1655x&sid=Wm0JFyaze4SWzjoUAAAA HTTP/1.1\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 2\r\nHost: 127.0.0.1:9106\r\nConnection: close\r\n\r\n40");
+        assert_eq!(protocols(&ev), ["http", "engineio", "socketio"]);
+        let ev = s.push(S2C, &ok_response(b"ok"));
+        assert_eq!(protocols(&ev), ["http"]);
+        assert!(ev[0].checks.is_empty());
+
+        // Stream 0: the handshake; the open packet gives the sid.
+        let mut s = AppStream::new(AppLimits::default());
+        s.push(C2S, b"GET /socket.io/?EIO=4&transport=polling&t=7zu0qagw HTTP/1.1\r\nHost: 127.0.0.1:9106\r\n\r\n");
+        assert_eq!(s.engineio_sid(), None);
+        let ev = s.push(S2C, &ok_response(br#"0{"sid":"Wm0JFyaze4SWzjoUAAAA","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#));
+        assert_eq!(protocols(&ev), ["http", "engineio"]);
+        assert_eq!(s.engineio_sid(), Some("Wm0JFyaze4SWzjoUAAAA"));
+        // Keep-alive: a second poll on the same connection, answered with a binary attachment.
+        s.push(C2S, b"GET /socket.io/?EIO=4&transport=polling&t=x&sid=Wm0JFyaze4SWzjoUAAAA HTTP/1.1\r\n\r\n");
+        let ev = s.push(S2C, &ok_response(b"451-[\"file\",\"signature.png\",{\"_placeholder\":true,\"num\":0}]\x1ebiVBORw0KGgo="));
+        assert_eq!(protocols(&ev), ["http", "engineio", "socketio", "engineio"]);
+        let p = eio_of(&ev[3]);
+        assert!(p.base64 && p.attachment.as_ref().is_some_and(|a| a.event.as_deref() == Some("file")));
+        assert!(ev.iter().all(|e| e.checks.is_empty()));
+        // An error answer is not decoded.
+        s.push(C2S, b"GET /socket.io/?EIO=4&transport=polling&sid=nope HTTP/1.1\r\n\r\n");
+        let ev = s.push(S2C, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 41\r\n\r\n{\"code\":1,\"message\":\"Session ID unknown\"}"[..].as_ref());
+        assert_eq!(protocols(&ev), ["http"]);
+    }
+
+    #[test]
+    fn plain_websocket_is_not_socketio() {
+        let mut s = AppStream::new(AppLimits::default());
+        s.push(C2S, &upgrade_req("/chat"));
+        s.push(S2C, RESP_101);
+        let ev = s.push(S2C, &frame(S2C, 1, br#"42["chat message","hi"]"#));
+        assert_eq!(protocols(&ev), ["websocket"]);
+        assert_eq!(s.application(), Some(Application::WebSocket));
+        // A page fetched before the Engine.IO request on the same connection keeps its order.
+        let mut s = AppStream::new(AppLimits::default());
+        s.push(C2S, b"GET /index.html HTTP/1.1\r\n\r\n");
+        s.push(C2S, b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n");
+        let ev = s.push(S2C, &ok_response(b"6"));
+        assert_eq!(protocols(&ev), ["http"]);
+        let ev = s.push(S2C, &ok_response(b"6"));
+        assert_eq!(protocols(&ev), ["http", "engineio"]);
+    }
+
+    #[test]
+    fn broken_packets_are_flagged() {
+        let mut s = AppStream::new(AppLimits::default());
+        s.push(C2S, &upgrade_req("/socket.io/?EIO=4&transport=websocket"));
+        s.push(S2C, RESP_101);
+        let codes = |ev: &[AppEvent]| -> Vec<Vec<&'static str>> {
+            ev.iter().map(|e| e.checks.iter().map(Check::code).collect()).collect()
+        };
+        let ev = s.push(S2C, &frame(S2C, 1, b"hello"));
+        assert_eq!(codes(&ev), [vec!["eio-unknown-type"]]);
+        let ev = s.push(S2C, &frame(S2C, 2, b"\x01\x02"));
+        assert_eq!(codes(&ev), [vec![], vec!["sio-unexpected-binary"]]);
+        let ev = s.push(S2C, &frame(S2C, 1, b"4hello"));
+        assert_eq!(codes(&ev), [vec![], vec!["sio-unknown-type"]]);
+        let ev = s.push(S2C, &frame(S2C, 1, b"42[\"x\""));
+        assert_eq!(codes(&ev), [vec![], vec!["sio-bad-json"]]);
+        s.push(S2C, &frame(S2C, 1, br#"452-["x",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#));
+        s.push(S2C, &frame(S2C, 2, b"\x01"));
+        let ev = s.push(S2C, &frame(S2C, 1, br#"42["y"]"#));
+        assert_eq!(codes(&ev), [vec![], vec![], vec!["sio-attachments-missing"]]);
+        let ev = s.push(S2C, &frame(S2C, 1, b"431"));
+        assert_eq!(codes(&ev), [vec![], vec![], vec!["sio-bad-payload"]]);
+        let mut p = AppStream::new(AppLimits::default());
+        p.push(C2S, b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n");
+        let ev = p.push(S2C, &ok_response(b"40\x1eb!!\x1e6"));
+        assert_eq!(protocols(&ev), ["http", "engineio", "socketio"]);
+        assert_eq!(codes(&ev)[0], ["eio-bad-payload"]);
+    }
+
+    #[test]
+    fn engineio_v3_over_websocket_and_polling() {
+        let mut s = AppStream::new(AppLimits::default());
+        s.push(C2S, b"GET /socket.io/?EIO=3&transport=polling HTTP/1.1\r\n\r\n");
+        let ev = s.push(S2C, &ok_response(br#"79:0{"sid":"abc","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":5000}2:40"#));
+        assert_eq!(protocols(&ev), ["http", "engineio", "engineio", "socketio"]);
+        assert!(ev.iter().all(|e| e.checks.is_empty()), "{ev:?}");
+        assert_eq!(eio_of(&ev[1]).version, 3);
+        let mut s = AppStream::new(AppLimits::default());
+        s.push(C2S, &upgrade_req("/socket.io/?EIO=3&transport=websocket&sid=abc"));
+        s.push(S2C, RESP_101);
+        s.push(C2S, &frame(C2S, 1, br#"451-["f",{"_placeholder":true,"num":0}]"#));
+        let ev = s.push(C2S, &frame(C2S, 2, b"\x04\xaa"));
+        let p = eio_of(&ev[1]);
+        assert_eq!((p.bytes.as_deref(), p.attachment.is_some()), (Some(&[0xaa][..]), true));
+    }
+
+
+    /// Random packets from the grammar's own pieces: decoding and tracking never panic.
+    #[test]
+    fn garbage_never_panics() {
+        let mut x: u64 = 11;
+        let mut next = move || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 33) as usize
+        };
+        let pieces: [&[u8]; 24] = [
+            b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"9", b"-", b"/chat", b",", b"[", b"]", b"{", b"}",
+            b"\"x\"", b"\x1e", b"b", b"AQID", b"probe", b"{\"_placeholder\":true,\"num\":0}", b":", b"\xff", "é".as_bytes(),
+        ];
+        let mut tracker = super::super::socketio::SessionTracker::new();
+        for round in 0..200u32 {
+            let mut s = AppStream::new(AppLimits::default());
+            let ws = round % 2 == 0;
+            let v = if round % 5 == 0 { 3 } else { 4 };
+            if ws {
+                s.push(C2S, &upgrade_req(&format!("/socket.io/?EIO={v}&transport=websocket&sid=s{}", round % 7)));
+                s.push(S2C, RESP_101);
+            }
+            for k in 0..40u64 {
+                let mut body = Vec::new();
+                for _ in 0..next() % 12 {
+                    body.extend_from_slice(pieces[next() % pieces.len()]);
+                }
+                let dir = if next() % 2 == 0 { C2S } else { S2C };
+                let bytes = if ws {
+                    frame(dir, if next() % 4 == 0 { 2 } else { 1 }, &body[..body.len().min(300)])
+                } else if dir == C2S {
+                    let mut r = format!("POST /socket.io/?EIO={v}&transport=polling&sid=s{} HTTP/1.1\r\nContent-Length: {}\r\n\r\n", round % 7, body.len()).into_bytes();
+                    r.extend_from_slice(&body);
+                    r
+                } else {
+                    s.push(C2S, format!("GET /socket.io/?EIO={v}&transport=polling HTTP/1.1\r\n\r\n").as_bytes());
+                    ok_response(&body)
+                };
+                let _ = parse_payload(&body, v);
+                if let Ok(t) = std::str::from_utf8(&body) {
+                    let _ = super::super::socketio::parse(t);
+                }
+                for e in s.push(dir, &bytes) {
+                    let _ = serde_json::to_string(&e.message).unwrap();
+                    tracker.observe(round, k, crate::frame::Timestamp::new(k as i64, 0), &e);
+                }
+            }
+        }
+        let _ = tracker.finish();
+    }
+
 }
