@@ -1,5 +1,9 @@
 //! The application layer of one TCP connection: HTTP/1.x, the WebSocket upgrade, and
-//! WebSocket frames, decoded from each direction's reassembled bytes.
+//! WebSocket frames, decoded from each direction's reassembled bytes — and, on a
+//! connection that requests an Engine.IO URI (`/socket.io/…` or `EIO=` in the query),
+//! the Engine.IO and Socket.IO packets in its polling bodies and WebSocket messages, each
+//! reported as its own event right after the HTTP message or WebSocket frame that carried
+//! it (same direction, same `stream_range`).
 //!
 //! Pure and synchronous: TCP reassembly pushes each direction's bytes in order
 //! ([`AppStream::push`]), reports holes ([`AppStream::gap`]) and ends

@@ -551,7 +551,9 @@ impl EioStream {
                     if r.uri.sid.is_some() {
                         self.sid = r.uri.sid.clone();
                     }
-                    if r.post && r.uri.transport != Some(EioTransport::WebSocket) && !m.body.is_empty() {
+                    // A body with bytes missing (gap, size limit) is not split: its
+                    // StreamGap / limit check already says why.
+                    if r.post && r.uri.transport != Some(EioTransport::WebSocket) && !m.body.is_empty() && !m.body_truncated {
                         self.payload(ev, &m.body, out, bad);
                     }
                 }
@@ -570,7 +572,7 @@ impl EioStream {
                     return;
                 }
                 let polling = req.uri.transport != Some(EioTransport::WebSocket);
-                if polling && !req.post && status == 200 && !m.body.is_empty() {
+                if polling && !req.post && status == 200 && !m.body.is_empty() && !m.body_truncated {
                     self.payload(ev, &m.body, out, bad);
                 }
             }
@@ -1014,6 +1016,12 @@ mod tests {
         let p = eio_of(&ev[3]);
         assert!(p.base64 && p.attachment.as_ref().is_some_and(|a| a.event.as_deref() == Some("file")));
         assert!(ev.iter().all(|e| e.checks.is_empty()));
+        // A body with a hole is not split into packets.
+        s.push(C2S, b"GET /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\n\r\n");
+        s.push(S2C, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n42[");
+        let ev = s.gap(S2C, 7);
+        assert_eq!(protocols(&ev), ["http"]);
+        assert_eq!(ev[0].checks.iter().map(Check::code).collect::<Vec<_>>(), ["stream-gap"]);
         // An error answer is not decoded.
         s.push(C2S, b"GET /socket.io/?EIO=4&transport=polling&sid=nope HTTP/1.1\r\n\r\n");
         let ev = s.push(S2C, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 41\r\n\r\n{\"code\":1,\"message\":\"Session ID unknown\"}"[..].as_ref());
