@@ -1,5 +1,9 @@
 //! The application layer of one TCP connection: HTTP/1.x, the WebSocket upgrade, and
-//! WebSocket frames, decoded from each direction's reassembled bytes.
+//! WebSocket frames, decoded from each direction's reassembled bytes — and, on a
+//! connection that requests an Engine.IO URI (`/socket.io/…` or `EIO=` in the query),
+//! the Engine.IO and Socket.IO packets in its polling bodies and WebSocket messages, each
+//! reported as its own event right after the HTTP message or WebSocket frame that carried
+//! it (same direction, same `stream_range`).
 //!
 //! Pure and synchronous: TCP reassembly pushes each direction's bytes in order
 //! ([`AppStream::push`]), reports holes ([`AppStream::gap`]) and ends
@@ -13,7 +17,9 @@ use std::collections::VecDeque;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use super::http::{Feed, HttpDecoder, HttpMessage, PendingRequest, Stop};
+use super::engineio::{EioPacket, EioStream};
+use super::http::{Feed, HttpDecoder, HttpKind, HttpMessage, PendingRequest, Stop};
+use super::socketio::SioPacket;
 use super::websocket::{DeflateParams, WsDecoder, WsFrame};
 
 /// The direction of a byte stream within a TCP connection.
@@ -46,14 +52,19 @@ pub enum Application {
     Http,
     #[serde(rename = "websocket")]
     WebSocket,
+    /// Engine.IO / Socket.IO: requests for `/socket.io/` (or with `EIO=`), polling or
+    /// upgraded to WebSocket.
+    #[serde(rename = "socketio")]
+    SocketIo,
 }
 
 impl Application {
-    /// `http` or `websocket`, as in SPEC.md.
+    /// `http`, `websocket` or `socketio`, as in SPEC.md.
     pub fn name(self) -> &'static str {
         match self {
             Application::Http => "http",
             Application::WebSocket => "websocket",
+            Application::SocketIo => "socketio",
         }
     }
 }
@@ -83,17 +94,25 @@ pub enum AppMessage {
     /// One WebSocket frame (the `websocket` layer); the frame completing a data message
     /// carries the message.
     WebSocket(WsFrame),
+    /// One Engine.IO packet (the `engineio` layer), carried by the HTTP message or
+    /// WebSocket message reported just before it, with the same `stream_range`.
+    EngineIo(EioPacket),
+    /// One Socket.IO packet (the `socketio` layer), inside the Engine.IO `message`
+    /// reported just before it, with the same `stream_range`.
+    SocketIo(SioPacket),
     /// Decoding of this direction stopped here (bytes not captured across a message
     /// boundary, or malformed HTTP); nothing more is reported for it. Not a layer: a note.
     Stopped(Stopped),
 }
 
 impl AppMessage {
-    /// `http`, `websocket`, or `stopped`.
+    /// `http`, `websocket`, `engineio`, `socketio`, or `stopped`.
     pub fn protocol(&self) -> &'static str {
         match self {
             AppMessage::Http(_) => "http",
             AppMessage::WebSocket(_) => "websocket",
+            AppMessage::EngineIo(_) => "engineio",
+            AppMessage::SocketIo(_) => "socketio",
             AppMessage::Stopped(_) => "stopped",
         }
     }
@@ -194,6 +213,31 @@ pub enum Check {
     StreamGap { missing: u64 },
     /// Bytes not captured across a message boundary: decoding of this direction stops (note).
     StreamDesync { missing: u64 },
+    /// A body or message of an Engine.IO connection that does not start with a packet
+    /// type 0–6 (on the HTTP / WebSocket message that carried it).
+    EioUnknownType { found: String },
+    /// A polling body whose framing is broken (v3 length prefix, bad base64).
+    EioBadPayload,
+    /// An open packet without sid, pingInterval or pingTimeout in its JSON.
+    EioBadOpen,
+    /// An Engine.IO message that does not start with a Socket.IO type 0–6.
+    SioUnknownType { found: String },
+    /// A Socket.IO header (attachments count, namespace, ack id) that breaks the grammar.
+    SioMalformed,
+    /// A Socket.IO payload that is not JSON.
+    SioBadJson,
+    /// A payload of the wrong shape for its type (an EVENT without a name, data on a
+    /// DISCONNECT, an ACK that is not an array).
+    SioBadPayload { packet_type: &'static str },
+    /// An ACK without the id of the EVENT it answers.
+    SioAckWithoutId,
+    /// The attachment count differs from the number of placeholders in the arguments.
+    SioPlaceholderMismatch { attachments: u32, placeholders: u32 },
+    /// A packet arrived while `missing` attachments of the previous binary packet were
+    /// still expected.
+    SioAttachmentsMissing { missing: u64 },
+    /// A binary message that no BINARY_EVENT / BINARY_ACK announced.
+    SioUnexpectedBinary,
 }
 
 impl Check {
@@ -230,6 +274,17 @@ impl Check {
             Check::HttpIncomplete => "http-incomplete",
             Check::StreamGap { .. } => "stream-gap",
             Check::StreamDesync { .. } => "stream-desync",
+            Check::EioUnknownType { .. } => "eio-unknown-type",
+            Check::EioBadPayload => "eio-bad-payload",
+            Check::EioBadOpen => "eio-bad-open",
+            Check::SioUnknownType { .. } => "sio-unknown-type",
+            Check::SioMalformed => "sio-malformed",
+            Check::SioBadJson => "sio-bad-json",
+            Check::SioBadPayload { .. } => "sio-bad-payload",
+            Check::SioAckWithoutId => "sio-ack-without-id",
+            Check::SioPlaceholderMismatch { .. } => "sio-placeholder-mismatch",
+            Check::SioAttachmentsMissing { .. } => "sio-attachments-missing",
+            Check::SioUnexpectedBinary => "sio-unexpected-binary",
         }
     }
 
@@ -265,6 +320,17 @@ impl Check {
         "http-incomplete",
         "stream-gap",
         "stream-desync",
+        "eio-unknown-type",
+        "eio-bad-payload",
+        "eio-bad-open",
+        "sio-unknown-type",
+        "sio-malformed",
+        "sio-bad-json",
+        "sio-bad-payload",
+        "sio-ack-without-id",
+        "sio-placeholder-mismatch",
+        "sio-attachments-missing",
+        "sio-unexpected-binary",
     ];
 
     /// Warning for broken rules, note for what the capture or the limits caused.
@@ -304,6 +370,12 @@ impl Check {
             Check::WsIncompleteFrame { missing }
             | Check::StreamGap { missing }
             | Check::StreamDesync { missing } => vec![("missing", missing.to_string())],
+            Check::EioUnknownType { found } | Check::SioUnknownType { found } => vec![("found", found.clone())],
+            Check::SioBadPayload { packet_type } => vec![("packet_type", packet_type.to_string())],
+            Check::SioPlaceholderMismatch { attachments, placeholders } => {
+                vec![("attachments", attachments.to_string()), ("placeholders", placeholders.to_string())]
+            }
+            Check::SioAttachmentsMissing { missing } => vec![("missing", missing.to_string())],
             _ => Vec::new(),
         }
     }
@@ -350,6 +422,10 @@ pub struct AppStream {
     app: Option<Application>,
     /// Negotiated permessage-deflate parameters, once upgraded.
     deflate: Option<DeflateParams>,
+    /// Engine.IO state, once a request for an Engine.IO URI was seen.
+    eio: Option<Box<EioStream>>,
+    /// HTTP requests per direction not yet answered, counted until an Engine.IO one comes.
+    pending_other: [u32; 2],
 }
 
 impl AppStream {
@@ -364,6 +440,8 @@ impl AppStream {
             pending: [VecDeque::new(), VecDeque::new()],
             app: None,
             deflate: None,
+            eio: None,
+            pending_other: [0, 0],
         }
     }
 
@@ -384,7 +462,7 @@ impl AppStream {
             }
             Mode::Http(_) => self.feed_http(dir, data, &mut events),
         }
-        events
+        self.decorate(events)
     }
 
     /// `missing` bytes of this direction were never captured (a gap in the stream).
@@ -422,7 +500,7 @@ impl AppStream {
                 }
             },
         }
-        events
+        self.decorate(events)
     }
 
     /// The direction ended (FIN or RST): flush a body delimited by the connection close.
@@ -445,7 +523,7 @@ impl AppStream {
             hold @ Mode::Hold { .. } => self.modes[d] = hold,
             Mode::Ignored => {}
         }
-        events
+        self.decorate(events)
     }
 
     /// What this connection carries so far.
@@ -456,6 +534,60 @@ impl AppStream {
     /// The permessage-deflate parameters negotiated in the upgrade, if any.
     pub fn deflate(&self) -> Option<&DeflateParams> {
         self.deflate.as_ref()
+    }
+
+    /// The Engine.IO session id this connection carries, once known (from a request's
+    /// `sid=` or from the open packet).
+    pub fn engineio_sid(&self) -> Option<&str> {
+        self.eio.as_ref().and_then(|e| e.sid())
+    }
+
+    /// The Engine.IO protocol revision (3 or 4) of a Socket.IO connection.
+    pub fn engineio_version(&self) -> Option<u8> {
+        self.eio.as_ref().map(|e| e.version())
+    }
+
+    /// Adds, after each HTTP message or WebSocket message of an Engine.IO connection, the
+    /// Engine.IO and Socket.IO packets it carries.
+    fn decorate(&mut self, events: Vec<AppEvent>) -> Vec<AppEvent> {
+        if self.eio.is_none() && !events.iter().any(|e| matches!(e.message, AppMessage::Http(_))) {
+            return events;
+        }
+        let mut out = Vec::with_capacity(events.len() * 3);
+        for mut ev in events {
+            if self.eio.is_none() {
+                if is_eio_request(&ev) {
+                    self.eio = Some(Box::new(EioStream::new()));
+                } else {
+                    if let AppMessage::Http(m) = &ev.message {
+                        if m.kind == HttpKind::Request {
+                            // Held for the request/response order, should an Engine.IO
+                            // request follow before its answer.
+                            self.pending_other[ev.dir.idx()] += 1;
+                        } else if !(100..200).contains(&m.status.unwrap_or(0)) || m.status == Some(101) {
+                            let o = ev.dir.other().idx();
+                            self.pending_other[o] = self.pending_other[o].saturating_sub(1);
+                        }
+                    }
+                    out.push(ev);
+                    continue;
+                }
+                let eio = self.eio.as_mut().expect("just set");
+                for d in [Dir::ClientToServer, Dir::ServerToClient] {
+                    for _ in 0..self.pending_other[d.idx()] {
+                        eio.other_request(d);
+                    }
+                }
+            }
+            self.app = Some(Application::SocketIo);
+            let mut derived = Vec::new();
+            if let Some(eio) = &mut self.eio {
+                eio.on_event(&mut ev, &mut derived);
+            }
+            out.push(ev);
+            out.extend(derived);
+        }
+        out
     }
 
     /// Runs the HTTP decoder of `dir` over `data` and acts on where it stops.
@@ -583,6 +715,12 @@ impl AppStream {
             self.feed_http(dir, &buf, events);
         }
     }
+}
+
+/// An HTTP request for an Engine.IO URI.
+fn is_eio_request(ev: &AppEvent) -> bool {
+    matches!(&ev.message, AppMessage::Http(m)
+        if m.kind == HttpKind::Request && m.uri.as_deref().and_then(super::engineio::parse_uri).is_some())
 }
 
 fn stop_is_ws(stop: &Option<Stop>) -> bool {
@@ -860,7 +998,7 @@ mod tests {
                     }
                 }
                 AppMessage::WebSocket(f) => f.opcode_name,
-                AppMessage::Stopped(_) => "stopped",
+                other => other.protocol(),
             })
             .collect();
         assert_eq!(
@@ -1409,6 +1547,7 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
         for text in [
             include_str!("../explain/text/websocket.toml"),
             include_str!("../explain/text/http.toml"),
+            include_str!("../explain/text/socketio.toml"),
         ] {
             let v: toml::Table = toml::from_str(text).expect("valid TOML");
             tables.push(v);
@@ -1429,6 +1568,11 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
             Check::HttpHeaderTooLarge { limit: 1 },
             Check::StreamGap { missing: 1 },
             Check::StreamDesync { missing: 1 },
+            Check::EioUnknownType { found: "x".into() },
+            Check::SioUnknownType { found: "x".into() },
+            Check::SioBadPayload { packet_type: "EVENT" },
+            Check::SioPlaceholderMismatch { attachments: 1, placeholders: 0 },
+            Check::SioAttachmentsMissing { missing: 1 },
         ];
         for code in Check::ALL_CODES {
             let template = tables

@@ -7,8 +7,10 @@
 
 pub mod app;
 pub mod conversation;
+pub mod engineio;
 pub mod http;
 pub mod reassembly;
+pub mod socketio;
 pub mod stream;
 pub mod tags;
 pub mod tcp;
@@ -51,6 +53,15 @@ pub struct Totals {
     pub warnings: Vec<String>,
     /// How many packets carried each analysis tag that signals trouble.
     pub problems: std::collections::BTreeMap<&'static str, u64>,
+    /// Socket.IO sessions that moved from long-polling to WebSocket.
+    pub sessions_upgraded: u64,
+}
+
+/// A Socket.IO session note as a packet note (its wording is in socketio.toml).
+fn session_note(n: &socketio::SessionNote) -> Note {
+    let mut note = if n.level() == app::Level::Warning { Note::warning(n.code()) } else { Note::info(n.code()) };
+    note.args = n.params();
+    note
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +69,8 @@ pub struct Analyzer {
     tcp: conversation::Table,
     udp: conversation::Table,
     pub totals: Totals,
+    /// Socket.IO sessions across connections (polling and WebSocket, linked by sid).
+    pub sessions: socketio::SessionTracker,
 }
 
 impl Analyzer {
@@ -137,6 +150,17 @@ impl Analyzer {
                 _ => None,
             };
             pa.tags = view.tags;
+            let stream = conv.index;
+            for l in &pa.app {
+                if !matches!(l.message, app::AppMessage::EngineIo(_) | app::AppMessage::SocketIo(_)) {
+                    continue;
+                }
+                let dir = if l.from_client { app::Dir::ClientToServer } else { app::Dir::ServerToClient };
+                let ev = app::AppEvent { dir, stream_range: (0, 0), message: l.message.clone(), checks: Vec::new() };
+                for n in self.sessions.observe(stream, frame.number, frame.time, &ev) {
+                    pa.notes.push(session_note(&n));
+                }
+            }
             for l in &pa.app {
                 if let app::AppMessage::Stopped(_) = l.message {
                     continue;
@@ -172,6 +196,19 @@ impl Analyzer {
             }
         }
         pa
+    }
+
+    /// After the last packet: what the Socket.IO sessions never completed.
+    pub fn finish(&mut self) {
+        for (frame, n) in self.sessions.finish() {
+            let text = crate::explain::note(&session_note(&n));
+            self.totals.warnings.push(format!("packet {frame}: {text}"));
+        }
+        for s in self.sessions.sessions() {
+            if s.upgraded() {
+                self.totals.sessions_upgraded += 1;
+            }
+        }
     }
 
     /// The conversation a packet belongs to.

@@ -44,6 +44,7 @@ pub fn renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
             theme: settings.theme,
             width: settings.width,
             explain: !view.brief,
+            repeat: view.explain_all,
         }))
     }
 }
@@ -92,7 +93,9 @@ where
             break;
         }
     }
+    pipeline.analyzer.finish();
     let mut notes = warnings(source);
+    notes.extend(pipeline.analyzer.totals.warnings.iter().cloned());
     if let Some(e) = &error {
         notes.push(e.0.clone());
     }

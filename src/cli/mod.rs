@@ -64,6 +64,10 @@ pub struct ViewArgs {
     /// Values only, without the plain-language explanations.
     #[arg(long)]
     pub brief: bool,
+    /// Repeat every explanation on every packet (by default each is given once per
+    /// conversation).
+    #[arg(long)]
+    pub explain_all: bool,
     /// Stop after showing N packets.
     #[arg(short = 'c', long = "count", value_name = "N")]
     pub count: Option<u64>,

@@ -112,9 +112,14 @@ pub fn run(args: &TourArgs, settings: &Settings) -> Result<(), Failure> {
         theme: th,
         width: settings.width,
         explain: !args.brief,
+        repeat: false,
     };
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
+    let mut tree = TreeRender::new(opts);
+    if let Some(first) = steps.first() {
+        tree.set_start(first.packet.frame.time);
+    }
     let mut i = 0usize;
     while i < steps.len() {
         let step = &steps[i];
@@ -125,8 +130,6 @@ pub fn run(args: &TourArgs, settings: &Settings) -> Result<(), Failure> {
                 th.bold(&format!("▶ {}", crate::render::escape(c)))
             )?;
         }
-        let mut tree = TreeRender::new(opts);
-        tree.set_start(steps[0].packet.frame.time);
         tree.packet(&mut out, &step.packet, &pipeline.analyzer)?;
         out.flush()?;
         if pause {

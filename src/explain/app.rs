@@ -38,6 +38,25 @@ pub fn app_headline(l: &AppLayer) -> String {
             }
         },
         AppMessage::WebSocket(w) => ws_headline(w),
+        AppMessage::EngineIo(e) => {
+            let mut s = format!("{} ({})", e.packet_type.name(), e.transport.name());
+            if let Some(t) = e.text().filter(|t| !t.is_empty()) {
+                s.push_str(&format!(": {}", preview(t)));
+            }
+            s
+        }
+        AppMessage::SocketIo(p) => {
+            let mut s = format!("{} {}", p.packet_type.name(), p.namespace);
+            if let Some(id) = p.ack_id {
+                s.push_str(&format!(" #{id}"));
+            }
+            if p.packet_type.is_event() {
+                s.push_str(&format!(" socket.emit({})", preview(&p.emit_js())));
+            } else if let Some(a) = &p.args {
+                s.push_str(&format!(" {}", preview(&a.to_string())));
+            }
+            s
+        }
         AppMessage::Stopped(_) => String::new(),
     }
 }
@@ -95,6 +114,20 @@ pub fn app_explain(out: &mut String, l: &AppLayer) {
             if l.push {
                 out.push(' ');
                 text_into(out, "websocket.frame.server_push", &[]);
+            }
+        }
+        AppMessage::EngineIo(e) => {
+            let params = e.params();
+            let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            text_into(out, &format!("socketio.engineio.{}", e.wording_key()), &args);
+        }
+        AppMessage::SocketIo(p) => {
+            let params = p.params();
+            let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            text_into(out, &format!("socketio.socketio.{}", p.wording_key(l.from_client)), &args);
+            for key in p.lesson_keys(l.from_client) {
+                out.push(' ');
+                text_into(out, &format!("socketio.lesson.{key}"), &args);
             }
         }
         AppMessage::Stopped(_) => {}
@@ -164,10 +197,11 @@ fn http_explain(out: &mut String, h: &HttpMessage) {
 pub fn check(c: &Check) -> String {
     let params = c.params();
     let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let ws = format!("websocket.check.{}", c.code());
-    if super::texts().contains_key(&ws) {
-        text(&ws, &args)
-    } else {
-        text(&format!("http.check.{}", c.code()), &args)
+    for file in ["websocket", "http", "socketio"] {
+        let key = format!("{file}.check.{}", c.code());
+        if super::texts().contains_key(&key) {
+            return text(&key, &args);
+        }
     }
+    c.code().to_string()
 }

@@ -301,20 +301,36 @@ fn icmp_kind(t: u8, v6: bool) -> String {
     k.to_string()
 }
 
-fn tcp_explain(out: &mut String, t: &TcpInfo) {
+/// Which kind of TCP segment this is, for the wording: syn, synack, fin, rst, data, ack.
+pub fn tcp_kind(t: &TcpInfo) -> &'static str {
     let f = t.flags();
-    let key = if f.has(TcpFlags::RST) {
-        "layers.tcp.rst"
+    if f.has(TcpFlags::RST) {
+        "rst"
     } else if f.has(TcpFlags::SYN) && f.has(TcpFlags::ACK) {
-        "layers.tcp.synack"
+        "synack"
     } else if f.has(TcpFlags::SYN) {
-        "layers.tcp.syn"
+        "syn"
     } else if f.has(TcpFlags::FIN) {
-        "layers.tcp.fin"
+        "fin"
     } else if t.payload_len() > 0 {
-        "layers.tcp.data"
+        "data"
     } else {
-        "layers.tcp.ack"
+        "ack"
+    }
+}
+
+fn tcp_explain(out: &mut String, t: &TcpInfo) {
+    tcp_words(out, t, true, true);
+}
+
+fn tcp_words(out: &mut String, t: &TcpInfo, intro: bool, step: bool) {
+    let key = match tcp_kind(t) {
+        "rst" => "layers.tcp.rst",
+        "synack" => "layers.tcp.synack",
+        "syn" => "layers.tcp.syn",
+        "fin" => "layers.tcp.fin",
+        "data" => "layers.tcp.data",
+        _ => "layers.tcp.ack",
     };
     let seq = t.seq.unwrap_or(0);
     let len = t.payload_len();
@@ -334,9 +350,25 @@ fn tcp_explain(out: &mut String, t: &TcpInfo) {
         }
         .is_ok()
     };
-    text_with(out, "layers.tcp.intro", &fill);
-    out.push(' ');
-    text_with(out, key, &fill);
+    if intro {
+        text_with(out, "layers.tcp.intro", &fill);
+    }
+    if intro && step {
+        out.push(' ');
+    }
+    if step {
+        text_with(out, key, &fill);
+    }
+}
+
+/// What TCP is for, with this segment's ports.
+pub fn tcp_intro(out: &mut String, t: &TcpInfo) {
+    tcp_words(out, t, true, false);
+}
+
+/// What this kind of segment (SYN, data, FIN…) does, with its numbers.
+pub fn tcp_step(out: &mut String, t: &TcpInfo) {
+    tcp_words(out, t, false, true);
 }
 
 /// Notes on the notable fields of a layer, one sentence each (the tree shows them).

@@ -8,7 +8,7 @@ mod layers;
 mod template;
 
 pub use app::{app_explain, app_headline, check};
-pub use layers::{layer_details, layer_explain, layer_headline, osi_name};
+pub use layers::{layer_details, layer_explain, layer_headline, osi_name, tcp_intro, tcp_kind, tcp_step};
 pub use template::{text, text_into, texts, Args};
 
 use crate::analysis::Tag;
@@ -17,7 +17,13 @@ use crate::dissect::Note;
 /// The sentence for a note (a cut, a bad checksum, a protocol violation).
 pub fn note(n: &Note) -> String {
     let args: Vec<(&str, &str)> = n.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    text(&format!("notes.{}", n.key), &args)
+    // Notes of the dissector live in notes.toml; Socket.IO session notes in socketio.toml.
+    let key = format!("notes.{}", n.key);
+    if texts().contains_key(&key) {
+        text(&key, &args)
+    } else {
+        text(&format!("socketio.session.{}", n.key), &args)
+    }
 }
 
 /// What an analysis tag means, for a learner.

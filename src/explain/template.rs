@@ -8,6 +8,7 @@ const FILES: &[(&str, &str)] = &[
     ("layers", include_str!("text/layers.toml")),
     ("http", include_str!("text/http.toml")),
     ("websocket", include_str!("text/websocket.toml")),
+    ("socketio", include_str!("text/socketio.toml")),
     ("notes", include_str!("text/notes.toml")),
     ("tags", include_str!("text/tags.toml")),
     ("topics", include_str!("text/topics.toml")),

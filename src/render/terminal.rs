@@ -1,12 +1,14 @@
 //! The layer tree: every packet from the wire up, one OSI layer a line, each in its
 //! colour, with the plain-language explanation under it.
 
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::io::{self, Write};
 
 use super::{escape, Render, Theme};
 use crate::analysis::app::AppMessage;
 use crate::analysis::{Analyzer, Transport};
-use crate::dissect::{Level, TcpFlags};
+use crate::dissect::{Header, Level, TcpFlags};
 use crate::explain;
 use crate::pipeline::Packet;
 
@@ -18,11 +20,27 @@ pub struct TreeOptions {
     pub width: usize,
     /// Show the plain-language explanations (off: values only).
     pub explain: bool,
+    /// Repeat every explanation on every packet (off: each is given once per
+    /// conversation, the first time it applies).
+    pub repeat: bool,
 }
 
 pub struct TreeRender {
     opts: TreeOptions,
     first_time: Option<crate::frame::Timestamp>,
+    /// Explanations already given, per conversation (bounded: forgotten past a limit).
+    seen: HashMap<u32, HashSet<u64>>,
+    /// The conversation of the packet being drawn (u32::MAX: none).
+    current: u32,
+}
+
+/// How many conversations' explanations are remembered before starting afresh.
+const SEEN_LIMIT: usize = 4096;
+
+fn hash_of(s: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
 }
 
 const LABEL_WIDTH: usize = 18;
@@ -55,10 +73,19 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
 
 impl TreeRender {
     pub fn new(opts: TreeOptions) -> TreeRender {
-        TreeRender {
-            opts,
-            first_time: None,
+        TreeRender { opts, first_time: None, seen: HashMap::new(), current: u32::MAX }
+    }
+
+    /// True the first time `kind` comes up in the current conversation (always, with
+    /// `repeat`): a learner is told each thing once, not on every packet.
+    fn is_new(&mut self, kind: &str) -> bool {
+        if self.opts.repeat {
+            return true;
         }
+        if self.seen.len() > SEEN_LIMIT {
+            self.seen.clear();
+        }
+        self.seen.entry(self.current).or_default().insert(hash_of(kind))
     }
 
     /// Times are shown relative to this instant (by default, the first packet shown).
@@ -70,6 +97,14 @@ impl TreeRender {
         let text = format!("L{osi} {}", explain::osi_name(osi));
         let padded = format!("  {text:<w$}", w = LABEL_WIDTH - 2);
         self.opts.theme.layer_bold(osi, &padded)
+    }
+
+    /// Writes an explanation, unless this kind of explanation was given already.
+    fn prose_once(&mut self, out: &mut dyn Write, kind: &str, text: &str) -> io::Result<()> {
+        if self.opts.explain && self.is_new(kind) {
+            self.prose(out, text)?;
+        }
+        Ok(())
     }
 
     fn prose(&self, out: &mut dyn Write, text: &str) -> io::Result<()> {
@@ -118,6 +153,7 @@ impl TreeRender {
 impl Render for TreeRender {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
         let th = self.opts.theme;
+        self.current = p.analysis.stream.map(|s| if p.analysis.transport == Some(Transport::Udp) { s | 1 << 31 } else { s }).unwrap_or(u32::MAX);
         let title = self.title(p, an);
         let rule = "─".repeat(
             self.opts
@@ -142,10 +178,8 @@ impl Render for TreeRender {
             wire,
             cap
         )?;
-        self.prose(
-            out,
-            &explain::text(l1, &[("wire", &wire), ("captured", &cap), ("bits", &bits)]),
-        )?;
+        let l1_text = explain::text(l1, &[("wire", &wire), ("captured", &cap), ("bits", &bits)]);
+        self.prose_once(out, l1, &l1_text)?;
 
         for layer in &p.dissection.layers {
             let osi = layer.osi();
@@ -177,11 +211,34 @@ impl Render for TreeRender {
                 th.layer_bold(osi, name),
                 th.layer(osi, &escape(&headline))
             )?;
-            let mut text = String::new();
-            explain::layer_explain(&mut text, layer);
-            self.prose(out, &text)?;
             if self.opts.explain {
+                let kind = match &layer.header {
+                    Header::Tcp(t) => format!("tcp:{}", explain::tcp_kind(t)),
+                    h => h.protocol().to_string(),
+                };
+                if let Header::Tcp(t) = &layer.header {
+                    // What TCP is for, once; what this kind of segment does, once per kind.
+                    let mut text = String::new();
+                    if self.is_new("tcp:intro") {
+                        explain::tcp_intro(&mut text, t);
+                        text.push(' ');
+                    }
+                    if self.is_new(&kind) {
+                        explain::tcp_step(&mut text, t);
+                    }
+                    self.prose(out, text.trim_end())?;
+                } else if self.is_new(&kind) {
+                    let mut text = String::new();
+                    explain::layer_explain(&mut text, layer);
+                    self.prose(out, &text)?;
+                }
                 for d in explain::layer_details(layer) {
+                    // A field note is repeated only when its value changes.
+                    // (Checksums differ on every packet: only their verdict counts.)
+                    let key: String = d.split(':').next().unwrap_or(&d).chars().filter(|c| !c.is_ascii_hexdigit() || c.is_alphabetic() && !d.contains("checksum")).collect();
+                    if !self.is_new(&key) {
+                        continue;
+                    }
                     for line in wrap(&format!("· {}", escape(&d)), self.opts.width, LABEL_WIDTH) {
                         writeln!(out, "{line}")?;
                     }
@@ -204,6 +261,8 @@ impl Render for TreeRender {
             let name = match &a.message {
                 AppMessage::Http(_) => "HTTP",
                 AppMessage::WebSocket(_) => "WebSocket",
+                AppMessage::EngineIo(_) => "Engine.IO",
+                AppMessage::SocketIo(_) => "Socket.IO",
                 AppMessage::Stopped(_) => "",
             };
             writeln!(
@@ -242,7 +301,12 @@ impl Render for TreeRender {
             }
             let mut text = String::new();
             explain::app_explain(&mut text, a);
-            self.prose(out, &text)?;
+            let kind = format!("app:{}", explain::app_headline(a).split(' ').next().unwrap_or(""));
+            if a.push || matches!(a.message, AppMessage::Http(_) | AppMessage::SocketIo(_)) {
+                self.prose(out, &text)?;
+            } else {
+                self.prose_once(out, &kind, &text)?;
+            }
             for c in checks {
                 for (i, line) in wrap(&escape(&c), self.opts.width, LABEL_WIDTH)
                     .into_iter()
@@ -264,7 +328,7 @@ impl Render for TreeRender {
                 th.bold(&format!("  ▸ {}", tag.name()))
             };
             writeln!(out, "{mark}")?;
-            self.prose(out, &explain::tag(*tag))?;
+            self.prose_once(out, tag.name(), &explain::tag(*tag))?;
         }
         for n in p.dissection.notes.iter().chain(&p.analysis.notes) {
             let text = escape(&explain::note(n)).into_owned();
@@ -306,7 +370,7 @@ impl Render for TreeRender {
 
 impl TreeRender {
     /// L5 and L6: said only where there is something true to say.
-    fn session_lines(&self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
+    fn session_lines(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
         let (Some(tr), Some(stream)) = (p.analysis.transport, p.analysis.stream) else {
             return Ok(());
         };
@@ -329,8 +393,9 @@ impl TreeRender {
                 .theme
                 .layer(5, &format!("conversation {stream} · {cl} ↔ {sv}"))
         )?;
-        self.prose(
+        self.prose_once(
             out,
+            key,
             &explain::text(
                 key,
                 &[
@@ -363,7 +428,7 @@ impl TreeRender {
                 self.label(6),
                 self.opts.theme.layer(6, &format!("{len} bytes of {what}"))
             )?;
-            self.prose(out, &explain::text(key, &[("len", &len)]))?;
+            self.prose_once(out, key, &explain::text(key, &[("len", &len)]))?;
         }
         Ok(())
     }
