@@ -443,6 +443,8 @@ pub fn drop_privileges() -> Result<Option<String>, String> {
 /// or never.
 pub struct LiveCapture {
     rx: Box<dyn DataLinkReceiver>,
+    /// The socket under `rx` (owned by pnet; valid while `rx` lives).
+    fd: i32,
     interface: String,
     link: Link,
     filter: CaptureFilter,
@@ -450,6 +452,7 @@ pub struct LiveCapture {
     deadline: Option<Instant>,
     done: bool,
     completed: u64,
+    was_down: bool,
 }
 
 impl LiveCapture {
@@ -489,6 +492,7 @@ impl LiveCapture {
         };
         Ok(LiveCapture {
             rx,
+            fd,
             interface: name.to_string(),
             link: link_of(name),
             filter,
@@ -496,6 +500,7 @@ impl LiveCapture {
             deadline: None,
             done: false,
             completed: 0,
+            was_down: !ni.is_up(),
         })
     }
 
@@ -507,13 +512,21 @@ impl LiveCapture {
 
     /// Notes for the end of the run: checksums completed.
     pub fn notes(&self) -> Vec<String> {
-        if self.completed == 0 {
-            return Vec::new();
+        let mut notes = Vec::new();
+        if self.was_down && self.number == 0 {
+            notes.push(format!(
+                "{} was down when the capture started: nothing arrives on a down interface",
+                self.interface
+            ));
         }
-        vec![format!(
+        if self.completed == 0 {
+            return notes;
+        }
+        notes.push(format!(
             "{} packet(s) carried a TCP/UDP checksum left for the network card to compute (checksum offload; on loopback no card ever does): wirewalk completed it, in what is shown and in any -w file",
             self.completed
-        )]
+        ));
+        notes
     }
 
     /// Replaces the filter (it applies to every frame read from now on).
@@ -534,6 +547,36 @@ impl LiveCapture {
     pub fn poll_frame(&mut self) -> Result<Option<Frame>, SourceError> {
         let start = Instant::now();
         loop {
+            // Our own poll first: pnet's treats POLLERR as fatal ("Unexpected poll
+            // event"), but a pending socket error (ENETDOWN when the interface went down
+            // and up, for instance) is only news: read it, which clears it, and go on.
+            let mut pfd = libc::pollfd {
+                fd: self.fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let left = POLL.saturating_sub(start.elapsed()).as_millis() as libc::c_int;
+            let ready = unsafe { libc::poll(&mut pfd, 1, left) };
+            if ready == 0 {
+                return Ok(None);
+            }
+            if ready < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    return Ok(None);
+                }
+                return Err(SourceError(format!("reading from {}: {e}", self.interface)));
+            }
+            if pfd.revents & libc::POLLIN == 0 {
+                if pfd.revents & libc::POLLERR != 0 {
+                    socket_error(self.fd);
+                    continue;
+                }
+                return Err(SourceError(format!(
+                    "reading from {}: the capture socket closed (poll events {:#x})",
+                    self.interface, pfd.revents
+                )));
+            }
             match self.rx.next() {
                 Ok(data) => {
                     let time = now();
@@ -590,6 +633,22 @@ impl Iterator for LiveCapture {
         }
         None
     }
+}
+
+/// Reads (and so clears) a socket's pending error.
+fn socket_error(fd: i32) -> i32 {
+    let mut err: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            &mut err as *mut _ as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    err
 }
 
 fn now() -> Timestamp {
