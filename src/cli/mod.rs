@@ -1,6 +1,8 @@
 //! Command line: clap arguments resolved once into plain settings (colour, terminal,
 //! width), then the pipeline runs. Errors end as one line on stderr and an exit code.
 
+mod capture;
+mod demo;
 mod inspect;
 mod output;
 mod simulate;
@@ -42,6 +44,10 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Annotate a pcap or pcapng capture, packet by packet, layer by layer.
     Inspect(InspectArgs),
+    /// Capture live (pnet) on an interface, loopback by default, and annotate each packet as it arrives.
+    Capture(capture::CaptureArgs),
+    /// A real server and client talking on loopback, captured and annotated live.
+    Demo(demo::DemoArgs),
     /// A short plain-language explanation of a concept (osi, syn, upgrade, mask, socketio…).
     Explain {
         /// The topic; without one, the list of topics.
@@ -103,6 +109,8 @@ pub fn run() -> i32 {
     let settings = Settings::resolve(cli.color);
     let result = match cli.command {
         Some(Command::Inspect(args)) => inspect::run(&args, &settings),
+        Some(Command::Capture(args)) => capture::run(&args, &settings),
+        Some(Command::Demo(args)) => demo::run(&args, &settings),
         Some(Command::Explain { topic }) => explain(topic.as_deref(), &settings),
         Some(Command::Tour(args)) => tour::run(&args, &settings),
         Some(Command::Simulate(args)) => simulate::run(&args, &settings),

@@ -1,6 +1,8 @@
 //! Where frames come from: capture files (streaming), and later the simulator and live
 //! capture. Every source yields `Frame`s; nothing downstream knows which one it was.
 
+pub mod demo;
+pub mod live;
 pub mod pcap;
 pub mod simulate;
 

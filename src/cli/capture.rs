@@ -1,0 +1,236 @@
+//! `wirewalk capture`: live capture with pnet, annotated as the packets arrive.
+//! Also the pieces `demo` shares: opening a capture (the one place privileges are
+//! checked and dropped) and recording what passes to a capture file.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+use super::inspect::show;
+use super::{Failure, Settings, ViewArgs};
+use crate::frame::{Frame, Link};
+use crate::render::pcap_out::PcapWriter;
+use crate::source::live::{self, CaptureFilter, LiveCapture, OpenError};
+use crate::source::SourceError;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Capturing needs CAP_NET_RAW: `sudo setcap cap_net_raw+ep $(which wirewalk)` once, or sudo. \
+Ctrl-C ends the capture cleanly (the summary is shown, the -w file is complete)."
+)]
+pub struct CaptureArgs {
+    /// The interface to capture on (default: the loopback interface).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// List the interfaces and their addresses, then exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Keep only packets to or from this TCP/UDP port (repeat for several).
+    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    pub port: Vec<u16>,
+    /// Keep only packets to or from this address (repeat for several).
+    #[arg(long = "host", value_name = "ADDR")]
+    pub host: Vec<IpAddr>,
+    /// Stop after this long: 30 (seconds), 30s, 500ms, 2m.
+    #[arg(short = 'd', long, value_name = "TIME", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Also write the captured packets to FILE (pcapng if it ends in .pcapng, else pcap).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+pub fn run(args: &CaptureArgs, settings: &Settings) -> Result<(), Failure> {
+    if args.list {
+        return list(args.view.json);
+    }
+    let iface = args.interface.clone().unwrap_or_else(live::loopback_name);
+    let filter = CaptureFilter {
+        ports: args.port.clone(),
+        hosts: args.host.clone(),
+    };
+    let capture = open(&iface, filter)?.with_duration(args.duration);
+    let link = capture.link();
+    let mut source = Recording::new(capture, args.write.as_deref(), link)?;
+    after_open()?;
+    let mut out = std::io::stdout().lock();
+    let result = show(
+        &mut source,
+        &args.view,
+        settings,
+        &mut out,
+        |r: &Recording<LiveCapture>| r.inner.notes(),
+    );
+    out.flush().ok();
+    source.finish(result)
+}
+
+fn list(json: bool) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    for i in live::interfaces() {
+        if json {
+            let v = serde_json::json!({
+                "type": "interface", "name": i.name, "index": i.index, "up": i.up,
+                "loopback": i.loopback, "mac": i.mac, "addresses": i.addrs, "link": i.link.name(),
+            });
+            writeln!(out, "{v}")?;
+        } else {
+            let state = if i.up { "up" } else { "down" };
+            let kind = if i.loopback {
+                "loopback".to_string()
+            } else {
+                i.mac.clone().unwrap_or_else(|| i.link.name().to_string())
+            };
+            writeln!(
+                out,
+                "{:<12} {:<5} {:<18} {}",
+                i.name,
+                state,
+                kind,
+                i.addrs.join(" ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens a live capture; without the privilege, the one-line message and exit code 2.
+pub(super) fn open(iface: &str, filter: CaptureFilter) -> Result<LiveCapture, Failure> {
+    LiveCapture::open(iface, filter).map_err(|e| match e {
+        OpenError::Permission | OpenError::NoSuchInterface(..) => {
+            Failure::Message(2, e.to_string())
+        }
+        OpenError::Other(m) => Failure::Message(1, m),
+    })
+}
+
+/// Once the socket (and any output file) is open: give up privileges, and let Ctrl-C
+/// end the capture cleanly. Must run before any other thread is started.
+pub(super) fn after_open() -> Result<(), Failure> {
+    live::drop_privileges().map_err(|e| Failure::Message(1, e))?;
+    live::stop_on_interrupt();
+    Ok(())
+}
+
+/// Passes frames through, writing each to the `-w` file as it goes.
+pub(super) struct Recording<I> {
+    pub inner: I,
+    writer: Option<(PcapWriter<BufWriter<File>>, PathBuf)>,
+    failed: bool,
+}
+
+impl<I> Recording<I> {
+    /// Creates the file now, while privileges still allow it.
+    pub fn new(inner: I, path: Option<&Path>, link: Link) -> Result<Self, Failure> {
+        let writer = match path {
+            Some(p) => Some((
+                PcapWriter::create(p, link).map_err(|e| {
+                    Failure::Message(1, format!("cannot create {}: {e}", p.display()))
+                })?,
+                p.to_path_buf(),
+            )),
+            None => None,
+        };
+        Ok(Recording {
+            inner,
+            writer,
+            failed: false,
+        })
+    }
+
+    /// The same file, recording another source.
+    pub fn wrap<J>(self, inner: J) -> Recording<J> {
+        Recording {
+            inner,
+            writer: self.writer,
+            failed: self.failed,
+        }
+    }
+
+    /// Flushes the file and reports it; returns the run's result (its error first).
+    pub fn finish(self, result: Result<(), Failure>) -> Result<(), Failure> {
+        if let Some((w, path)) = self.writer {
+            let n = w.frames();
+            match w.finish() {
+                Ok(_) => eprintln!(
+                    "wirewalk: wrote {n} packet{} to {}",
+                    if n == 1 { "" } else { "s" },
+                    path.display()
+                ),
+                Err(e) => {
+                    result?;
+                    return Err(Failure::Message(
+                        1,
+                        format!("cannot write {}: {e}", path.display()),
+                    ));
+                }
+            }
+        }
+        result
+    }
+}
+
+impl<I: Iterator<Item = Result<Frame, SourceError>>> Iterator for Recording<I> {
+    type Item = Result<Frame, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let item = self.inner.next()?;
+        if let (Ok(frame), Some((w, path))) = (&item, self.writer.as_mut()) {
+            if let Err(e) = w.write(frame) {
+                self.failed = true;
+                return Some(Err(SourceError(format!(
+                    "cannot write {}: {e}",
+                    path.display()
+                ))));
+            }
+        }
+        Some(item)
+    }
+}
+
+/// `30`, `30s`, `500ms`, `2m`, `1h`, `1.5s`.
+pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (try 30s, 500ms, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("'{s}': unknown unit '{unit}' (ms, s, m, h)")),
+    };
+    if !secs.is_finite() || secs <= 0.0 || secs > 1e9 {
+        return Err(format!("'{s}' is not a usable duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("3x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

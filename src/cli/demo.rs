@@ -1,0 +1,197 @@
+//! `wirewalk demo websocket` / `demo socketio`: a real server and client on loopback,
+//! captured live and annotated as they talk; `demo websocket --serve` keeps a chat
+//! server running and shows its visitors' traffic.
+
+use std::io::{IsTerminal, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+
+use super::capture::{after_open, open, Recording};
+use super::inspect::show;
+use super::{Failure, Settings, ViewArgs};
+use crate::source::demo::{self, DemoKind, DemoSource, Narrator};
+use crate::source::live::{self, CaptureFilter};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The demo captures on loopback, which needs CAP_NET_RAW: \
+`sudo setcap cap_net_raw+ep $(which wirewalk)` once, or sudo. Without it: `wirewalk simulate websocket`."
+)]
+pub struct DemoArgs {
+    #[command(subcommand)]
+    pub which: DemoCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// A real WebSocket server and client (tokio-tungstenite): handshake, Upgrade, a
+    /// server push, text, binary, ping/pong, close, teardown.
+    Websocket(WebSocketArgs),
+    /// A real Socket.IO server (socketioxide) and client: long-polling, the upgrade to
+    /// WebSocket, connect, an event, a room broadcast, an acknowledgement, disconnect.
+    Socketio(DemoCommon),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoCommon {
+    /// Also write the captured packets to FILE (pcapng if it ends in .pcapng, else pcap).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// No running commentary on standard error.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WebSocketArgs {
+    /// Keep a chat server running (a web page and its WebSocket) and show every
+    /// visitor's handshake and messages live, until Ctrl-C. ADDR defaults to
+    /// 127.0.0.1:8080; give 0.0.0.0:8080 to let a class connect.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    pub serve: Option<String>,
+    /// With --serve: the interface to capture on (default: the one holding ADDR).
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        requires = "serve"
+    )]
+    pub interface: Option<String>,
+    #[command(flatten)]
+    pub common: DemoCommon,
+}
+
+pub fn run(args: &DemoArgs, settings: &Settings) -> Result<(), Failure> {
+    match &args.which {
+        DemoCommand::Websocket(ws) => match &ws.serve {
+            Some(addr) => serve(addr, ws.interface.as_deref(), &ws.common, settings),
+            None => scripted(DemoKind::WebSocket, &ws.common, settings),
+        },
+        DemoCommand::Socketio(common) => scripted(DemoKind::SocketIo, common, settings),
+    }
+}
+
+fn narrator(quiet: bool, settings: &Settings) -> Narrator {
+    if quiet {
+        return Arc::new(|_: &str| {});
+    }
+    let color = settings.theme.color && std::io::stderr().is_terminal();
+    Arc::new(move |line: &str| {
+        let line = format!("▶ {line}");
+        let mut err = std::io::stderr().lock();
+        let _ = if color {
+            writeln!(err, "\x1b[2m{line}\x1b[0m")
+        } else {
+            writeln!(err, "{line}")
+        };
+    })
+}
+
+fn scripted(kind: DemoKind, common: &DemoCommon, settings: &Settings) -> Result<(), Failure> {
+    // The capture opens first (and privileges go), so the client's SYN is never missed.
+    // The port filter comes once the server has a port: until then nothing is read.
+    let capture = open(&live::loopback_name(), CaptureFilter::default())?;
+    let link = capture.link();
+    let recording = Recording::new((), common.write.as_deref(), link)?;
+    after_open()?;
+    let source = demo::start(kind, capture, narrator(common.quiet, settings))
+        .map_err(|e| Failure::Message(1, e.0))?;
+    run_source(source, recording, &common.view, settings)
+}
+
+fn serve(
+    addr: &str,
+    iface: Option<&str>,
+    common: &DemoCommon,
+    settings: &Settings,
+) -> Result<(), Failure> {
+    let addr = parse_addr(addr).map_err(|e| Failure::Message(2, e))?;
+    let iface = match iface {
+        Some(i) => i.to_string(),
+        None => live::interface_for(addr.ip()).ok_or_else(|| {
+            Failure::Message(
+                2,
+                format!("no interface holds {} (give one with -i)", addr.ip()),
+            )
+        })?,
+    };
+    let filter = CaptureFilter {
+        ports: vec![addr.port()],
+        hosts: Vec::new(),
+    };
+    let capture = open(&iface, filter)?;
+    let link = capture.link();
+    let recording = Recording::new((), common.write.as_deref(), link)?;
+    after_open()?;
+    let narrate = narrator(common.quiet, settings);
+    let source =
+        demo::serve(addr, capture, narrate.clone()).map_err(|e| Failure::Message(1, e.0))?;
+    let shown = if addr.ip().is_unspecified() {
+        format!("<this machine's address>:{}", addr.port())
+    } else {
+        addr.to_string()
+    };
+    narrate(&format!(
+        "chat server on http://{shown}/ — open it in a browser; capturing on {iface}; Ctrl-C ends"
+    ));
+    run_source(source, recording, &common.view, settings)
+}
+
+fn run_source(
+    source: DemoSource,
+    recording: Recording<()>,
+    view: &ViewArgs,
+    settings: &Settings,
+) -> Result<(), Failure> {
+    let mut source = recording.wrap(source);
+    let mut out = std::io::stdout().lock();
+    let result = show(
+        &mut source,
+        view,
+        settings,
+        &mut out,
+        |r: &Recording<DemoSource>| r.inner.notes(),
+    );
+    out.flush().ok();
+    source.finish(result)
+}
+
+/// `IP:PORT`, `IP` (port 8080), `PORT` or `:PORT` (on 127.0.0.1).
+fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    if let Ok(ip) = s.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 8080));
+    }
+    if let Ok(port) = s.trim_start_matches(':').parse::<u16>() {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    Err(format!(
+        "'{s}' is not an address to serve on (try 127.0.0.1:8080, 0.0.0.0:8080 or 8080)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_addresses() {
+        assert_eq!(
+            parse_addr("127.0.0.1:9000").unwrap().to_string(),
+            "127.0.0.1:9000"
+        );
+        assert_eq!(parse_addr("0.0.0.0").unwrap().to_string(), "0.0.0.0:8080");
+        assert_eq!(parse_addr("9000").unwrap().to_string(), "127.0.0.1:9000");
+        assert_eq!(parse_addr(":9000").unwrap().to_string(), "127.0.0.1:9000");
+        assert_eq!(parse_addr("[::1]:9000").unwrap().to_string(), "[::1]:9000");
+        assert!(parse_addr("nowhere").is_err());
+    }
+}
