@@ -12,3 +12,4 @@ pub mod pipeline;
 pub mod render;
 pub mod source;
 pub mod cli;
+pub mod lesson;

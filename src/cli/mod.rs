@@ -2,6 +2,7 @@
 //! width), then the pipeline runs. Errors end as one line on stderr and an exit code.
 
 mod inspect;
+mod lesson;
 mod output;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -40,6 +41,8 @@ pub enum Command {
         /// The topic; without one, the list of topics.
         topic: Option<String>,
     },
+    /// Self-paced lessons with quizzes: `lesson list`, `lesson start NAME`, `lesson check`.
+    Lesson(lesson::LessonArgs),
 }
 
 /// How to show packets: shared by every command that shows packets.
@@ -93,6 +96,7 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Some(Command::Inspect(args)) => inspect::run(&args, &settings),
         Some(Command::Explain { topic }) => explain(topic.as_deref(), &settings),
+        Some(Command::Lesson(args)) => lesson::run_lesson(&args, &settings),
         None => explain(None, &settings),
     };
     match result {
