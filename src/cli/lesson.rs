@@ -101,6 +101,12 @@ fn list(settings: &Settings) -> Result<(), Failure> {
             }
         }
     }
+    // Lessons taken from files of one's own.
+    for (name, p) in progress.lessons.iter().filter(|(n, _)| !lessons.iter().any(|l| &l.lesson.name == *n)) {
+        let (r, c) = p.score();
+        let status = if p.done { format!("done · score {r}/{c}") } else { format!("in progress · step {}/{} · {r}/{} right so far", p.step + 1, p.steps, p.questions) };
+        writeln!(out, "     {:<20} (a lesson file) {status}", th.bold(name))?;
+    }
     if let Some(p) = path {
         writeln!(out, "{}", th.dim(&format!("Progress is saved in {}", p.display())))?;
     }

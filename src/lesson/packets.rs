@@ -190,17 +190,21 @@ impl Loaded {
                 Ok(Fact { value: all.len().to_string(), frame: None, kind: FactKind::Number })
             }
             "seq_raw_of" | "ack_raw_of" | "seq_of" | "ack_of" | "flags_of" | "src_port_of" | "dst_port_of" | "window_of"
-            | "mss_of" | "payload_len_of" => {
+            | "mss_of" | "payload_len_of" | "udp_length_of" => {
                 let p = self.packet_at(loc)?;
                 let n = p.frame.number;
                 if let Some(u) = p.dissection.udp() {
                     return match what {
                         "src_port_of" => Ok(Fact::number(u.src_port, n)),
                         "dst_port_of" => Ok(Fact::number(u.dst_port, n)),
+                        "udp_length_of" => Ok(Fact::number(u.length, n)),
                         _ => Err(format!("packet {n} is UDP: it has no {}", what.trim_end_matches("_of"))),
                     };
                 }
-                let t = p.dissection.tcp().ok_or_else(|| format!("packet {n} has no TCP header"))?;
+                let t = p.dissection.tcp().ok_or_else(|| format!("packet {n} has no TCP or UDP header"))?;
+                if what == "udp_length_of" {
+                    return Err(format!("packet {n} is TCP, not UDP"));
+                }
                 let v: Option<String> = match what {
                     "seq_raw_of" => t.seq_raw.map(|v| v.to_string()),
                     "ack_raw_of" => t.ack_raw.map(|v| v.to_string()),
@@ -400,12 +404,22 @@ fn app_matcher(name: &str) -> Option<AppMatch> {
         _ => {}
     }
     // Engine.IO / Socket.IO over a WebSocket text frame.
+    // Over long-polling the packets are in HTTP bodies (several joined by 0x1e).
     let eio = |first: char, second: Option<char>| -> AppMatch {
         Box::new(move |r: &AppRecord| {
-            r.ws().and_then(|f| f.text.as_deref()).is_some_and(|t| {
+            let starts = |t: &str| {
                 let mut c = t.chars();
                 c.next() == Some(first) && second.is_none_or(|s| c.next() == Some(s))
-            })
+            };
+            match &r.message {
+                AppMessage::WebSocket(f) => f.text.as_deref().is_some_and(starts),
+                AppMessage::Http(h) => {
+                    let engineio = h.uri.as_deref().is_some_and(|u| u.contains("EIO="))
+                        || h.header("content-type").is_some_and(|c| c.to_ascii_lowercase().starts_with("text/plain"));
+                    engineio && !h.body_truncated && std::str::from_utf8(&h.body).is_ok_and(|b| b.split('\x1e').any(starts))
+                }
+                AppMessage::Stopped(_) => false,
+            }
         })
     };
     match name {

@@ -123,7 +123,8 @@ pub fn right_answer(q: &Question, fact: Option<&Fact>) -> String {
         }
         Kind::Packet => match fact {
             Some(f) => match f.frame {
-                Some(n) => format!("{} (packet {n})", f.value),
+                Some(n) if n.to_string() != f.value => format!("{} (packet {n})", f.value),
+                Some(_) => f.value.clone(),
                 None => f.value.clone(),
             },
             None => "(not in these packets)".into(),
