@@ -423,6 +423,7 @@ fn app_matcher(name: &str) -> Option<AppMatch> {
         })
     };
     match name {
+        "engineio-open" => return Some(eio('0', None)),
         "engineio-ping" => return Some(eio('2', None)),
         "engineio-pong" => return Some(eio('3', None)),
         "engineio-upgrade" => return Some(eio('5', None)),

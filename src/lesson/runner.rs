@@ -651,6 +651,12 @@ pub fn describe_app(r: &AppRecord) -> (String, Vec<String>) {
             if h.body_len > 0 {
                 let body = String::from_utf8_lossy(&h.body[..h.body.len().min(200)]).into_owned();
                 lines.push(format!("body ({} bytes): {}", h.body_len, body.trim_end()));
+                // Engine.IO long-polling: packets in the body, joined by 0x1e.
+                if h.header("content-type").is_some_and(|c| c.to_ascii_lowercase().starts_with("text/plain")) {
+                    if let Ok(b) = std::str::from_utf8(&h.body) {
+                        lines.extend(b.split('\x1e').filter_map(socketio_reading));
+                    }
+                }
             }
             if let (Some(acc), Some(exp)) = (&h.websocket_accept, &h.accept_expected) {
                 let ok = if acc == exp { "✓ matches" } else { "✗ does not match" };
