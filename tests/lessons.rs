@@ -163,12 +163,14 @@ fn packet_questions_follow_the_source() {
     // A capture of the handshake written by the simulator stands in for a learner's own.
     let pcap = dir.join("hs.pcap");
     let frames = wirewalk::source::simulate::simulate("handshake", &Default::default()).unwrap();
-    let mut file = std::fs::File::create(&pcap).unwrap();
-    let mut w = wirewalk::render::pcap_out::PcapWriter::new(&mut file, wirewalk::frame::Link::Ethernet, wirewalk::render::pcap_out::PcapFormat::Pcap).unwrap();
-    for p in &frames {
-        w.write(&p.frame).unwrap();
+    {
+        let file = std::fs::File::create(&pcap).unwrap();
+        let link = wirewalk::frame::Link::Ethernet;
+        let mut w = wirewalk::render::pcap_out::PcapWriter::new(file, link, wirewalk::render::pcap_out::PcapFormat::Pcap).unwrap();
+        for p in &frames {
+            w.write(&p.frame).unwrap();
+        }
     }
-    drop(w);
     let out = Command::new(BIN)
         .args(["lesson", "start", "websocket-upgrade", "--color", "never", "--no-pause", "--pcap"])
         .arg(&pcap)

@@ -40,7 +40,7 @@ pub fn shuffled(q: &Question) -> Vec<usize> {
 /// Reads "3 1 2", "3,1,2" or "312" (with up to 9 items) as positions from 1.
 pub fn parse_positions(answer: &str, n: usize) -> Option<Vec<usize>> {
     let a = answer.trim();
-    let parts: Vec<&str> = a.split(|c: char| c == ',' || c == ' ' || c == '-' || c == '>').filter(|s| !s.is_empty()).collect();
+    let parts: Vec<&str> = a.split([',', ' ', '-', '>']).filter(|s| !s.is_empty()).collect();
     let nums: Option<Vec<usize>> = if parts.len() == 1 && n <= 9 && a.chars().all(|c| c.is_ascii_digit()) && a.len() == n {
         a.chars().map(|c| c.to_digit(10).map(|d| d as usize)).collect()
     } else {

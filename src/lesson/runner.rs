@@ -67,12 +67,15 @@ pub fn step_sources(lf: &LessonFile) -> Vec<Option<SourceSpec>> {
         .collect()
 }
 
+/// (scenario, seed) or capture path.
+type SourceKey = (Option<String>, u64, Option<PathBuf>);
+
 /// Loads sources once each.
 pub struct Sources {
     base: PathBuf,
     pcap: Option<PathBuf>,
     seed: Option<u64>,
-    cache: HashMap<(Option<String>, u64, Option<PathBuf>), Result<Rc<Loaded>, String>>,
+    cache: HashMap<SourceKey, Result<Rc<Loaded>, String>>,
 }
 
 impl Sources {
@@ -211,10 +214,8 @@ impl<'a> Run<'a> {
         let l = &self.lf.lesson;
         let n = l.steps.len();
         let th = self.th();
-        if self.opts.reset || !self.records() {
-            if self.opts.reset {
-                self.progress.lessons.remove(&l.name);
-            }
+        if self.opts.reset {
+            self.progress.lessons.remove(&l.name);
         }
         let mut i = match self.progress.lessons.get(&l.name) {
             Some(p) if self.records() && !p.done && p.step < n => p.step,
