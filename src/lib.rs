@@ -9,6 +9,7 @@ pub mod dissect;
 pub mod explain;
 pub mod filter;
 pub mod frame;
+pub mod lesson;
 pub mod pipeline;
 pub mod render;
 pub mod source;

@@ -123,27 +123,51 @@ fn the_upgrade_is_checked_in_every_fixture() {
 
 /// A Socket.IO packet for comparison, from wirewalk's JSON or from expected.json.
 fn sio(from: &str, kind: &Value, f: &Value) -> String {
-    format!("{from} {} {} {} {} {} {}", kind, f["namespace"], f["event"], f["args"], f["ack_id"], f["attachments"])
+    format!(
+        "{from} {} {} {} {} {} {}",
+        kind, f["namespace"], f["event"], f["args"], f["ack_id"], f["attachments"]
+    )
 }
 
 #[test]
 fn socketio_packets_are_what_the_peers_sent() {
     for name in ["socketio-polling-upgrade", "socketio-websocket-only"] {
-        let expected: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join(format!("{name}.expected.json"))).unwrap()).unwrap();
+        let expected: Value = serde_json::from_str(
+            &std::fs::read_to_string(fixtures().join(format!("{name}.expected.json"))).unwrap(),
+        )
+        .unwrap();
         let ours = app_layers(&fixtures().join(format!("{name}.pcap")), "socketio");
         for side in ["client", "server"] {
-            let want: Vec<String> =
-                expected["socketio"].as_array().unwrap().iter().filter(|m| m["from"] == side).map(|m| sio(side, &m["type"], m)).collect();
-            let got: Vec<String> =
-                ours.iter().filter(|(_, l)| l["from"] == side).map(|(_, l)| sio(side, &l["fields"]["packet_type"], &l["fields"])).collect();
+            let want: Vec<String> = expected["socketio"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["from"] == side)
+                .map(|m| sio(side, &m["type"], m))
+                .collect();
+            let got: Vec<String> = ours
+                .iter()
+                .filter(|(_, l)| l["from"] == side)
+                .map(|(_, l)| sio(side, &l["fields"]["packet_type"], &l["fields"]))
+                .collect();
             assert_eq!(got, want, "{name}: the {side}'s Socket.IO packets");
             assert!(!want.is_empty());
         }
         // Engine.IO: the same packet types, in the same order, each way.
         let eio = app_layers(&fixtures().join(format!("{name}.pcap")), "engineio");
         for side in ["client", "server"] {
-            let want: Vec<&str> = expected["engineio"].as_array().unwrap().iter().filter(|m| m["from"] == side).map(|m| m["type"].as_str().unwrap()).collect();
-            let got: Vec<&str> = eio.iter().filter(|(_, l)| l["from"] == side).map(|(_, l)| l["fields"]["packet_type"].as_str().unwrap()).collect();
+            let want: Vec<&str> = expected["engineio"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["from"] == side)
+                .map(|m| m["type"].as_str().unwrap())
+                .collect();
+            let got: Vec<&str> = eio
+                .iter()
+                .filter(|(_, l)| l["from"] == side)
+                .map(|(_, l)| l["fields"]["packet_type"].as_str().unwrap())
+                .collect();
             assert_eq!(got, want, "{name}: the {side}'s Engine.IO packets");
         }
     }
@@ -151,10 +175,13 @@ fn socketio_packets_are_what_the_peers_sent() {
 
 #[test]
 fn socketio_connections_are_named_socketio() {
-    let convs: Vec<Value> = json_lines(&["inspect", "--json", "--color", "never"], &fixtures().join("socketio-websocket-only.pcap"))
-        .into_iter()
-        .filter(|v| v["type"] == "conversation")
-        .collect();
+    let convs: Vec<Value> = json_lines(
+        &["inspect", "--json", "--color", "never"],
+        &fixtures().join("socketio-websocket-only.pcap"),
+    )
+    .into_iter()
+    .filter(|v| v["type"] == "conversation")
+    .collect();
     assert_eq!(convs.len(), 1);
     assert_eq!(convs[0]["application"], "socketio");
     assert_eq!(convs[0]["handshake"].as_array().unwrap().len(), 3);

@@ -15,13 +15,26 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_wirewalk");
 
 fn have(cmd: &str, arg: &str) -> bool {
-    Command::new(cmd).arg(arg).output().map(|o| o.status.success()).unwrap_or(false)
+    Command::new(cmd)
+        .arg(arg)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 /// True when this machine lets an unprivileged user make a private network namespace.
 fn namespaces_work() -> bool {
     let ok = Command::new("timeout")
-        .args(["10", "unshare", "--user", "--map-root-user", "--net", "sh", "-c", "ip link set lo up"])
+        .args([
+            "10",
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--net",
+            "sh",
+            "-c",
+            "ip link set lo up",
+        ])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
@@ -35,7 +48,18 @@ fn namespaces_work() -> bool {
 fn in_namespace(script: &str, limit_secs: u32) -> Output {
     let full = format!("ip link set lo up || exit 99\n{script}");
     Command::new("timeout")
-        .args(["-k", "5", &limit_secs.to_string(), "unshare", "--user", "--map-root-user", "--net", "sh", "-c", &full])
+        .args([
+            "-k",
+            "5",
+            &limit_secs.to_string(),
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--net",
+            "sh",
+            "-c",
+            &full,
+        ])
         .env("NO_COLOR", "1")
         .output()
         .expect("run unshare")
@@ -60,7 +84,12 @@ fn of_type<'a>(lines: &'a [Value], t: &str) -> Vec<&'a Value> {
 }
 
 fn tcp(p: &Value) -> &Value {
-    p["layers"].as_array().unwrap().iter().find(|l| l["protocol"] == "tcp").expect("a tcp layer")
+    p["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["protocol"] == "tcp")
+        .expect("a tcp layer")
 }
 
 /// Every packet appears once: no two have the same direction, raw numbers, flags and
@@ -74,11 +103,21 @@ fn assert_each_packet_once(packets: &[&Value]) {
             "{}>{} {} {} {} {}",
             t["src_port"], t["dst_port"], t["seq_raw"], t["ack_raw"], t["flags"], t["payload_len"]
         );
-        assert!(seen.insert(key.clone()), "packet {} appears twice: {key}", p["number"]);
+        assert!(
+            seen.insert(key.clone()),
+            "packet {} appears twice: {key}",
+            p["number"]
+        );
         for tag in p["analysis"].as_array().unwrap() {
             let tag = tag.as_str().unwrap();
             assert!(
-                !["retransmission", "duplicate-ack", "out-of-order", "bad-checksum"].contains(&tag),
+                ![
+                    "retransmission",
+                    "duplicate-ack",
+                    "out-of-order",
+                    "bad-checksum"
+                ]
+                .contains(&tag),
                 "packet {} tagged {tag}",
                 p["number"]
             );
@@ -91,8 +130,19 @@ fn tshark(file: &Path, args: &[&str]) -> Option<String> {
         eprintln!("skipped the tshark checks: tshark is not installed");
         return None;
     }
-    let out = Command::new("timeout").arg("60").arg("tshark").arg("-r").arg(file).args(args).output().ok()?;
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("timeout")
+        .arg("60")
+        .arg("tshark")
+        .arg("-r")
+        .arg(file)
+        .args(args)
+        .output()
+        .ok()?;
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -104,10 +154,23 @@ fn demo_websocket_captures_each_packet_once_with_handshake_upgrade_and_teardown(
     let dir = temp_dir("ws");
     let pcap = dir.join("ws.pcapng");
     let started = std::time::Instant::now();
-    let out = in_namespace(&format!("exec {BIN} --color never demo websocket -q --json -w {}", pcap.display()), 60);
+    let out = in_namespace(
+        &format!(
+            "exec {BIN} --color never demo websocket -q --json -w {}",
+            pcap.display()
+        ),
+        60,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "demo failed ({:?}): {stderr}", out.status);
-    assert!(started.elapsed().as_secs() < 15, "the demo should end by itself within seconds");
+    assert!(
+        out.status.success(),
+        "demo failed ({:?}): {stderr}",
+        out.status
+    );
+    assert!(
+        started.elapsed().as_secs() < 15,
+        "the demo should end by itself within seconds"
+    );
     let lines = json_lines(&out.stdout);
     let packets = of_type(&lines, "packet");
     let convs = of_type(&lines, "conversation");
@@ -115,15 +178,36 @@ fn demo_websocket_captures_each_packet_once_with_handshake_upgrade_and_teardown(
     assert_eq!(convs.len(), 1, "one TCP connection: {convs:?}");
     let conv = convs[0];
     assert_eq!(conv["transport"], "tcp");
-    assert_eq!(conv["handshake"].as_array().unwrap().len(), 3, "three-way handshake: {conv}");
-    assert_eq!(conv["handshake"][0], 1, "the capture starts before the client's SYN");
-    assert!(!conv["teardown"].as_array().unwrap().is_empty(), "teardown captured: {conv}");
+    assert_eq!(
+        conv["handshake"].as_array().unwrap().len(),
+        3,
+        "three-way handshake: {conv}"
+    );
+    assert_eq!(
+        conv["handshake"][0], 1,
+        "the capture starts before the client's SYN"
+    );
+    assert!(
+        !conv["teardown"].as_array().unwrap().is_empty(),
+        "teardown captured: {conv}"
+    );
     assert!(conv["reset"].is_null());
     assert_each_packet_once(&packets);
     // Both FINs, and the last packet acknowledges the second one.
-    let fins: Vec<_> = packets.iter().filter(|p| tcp(p)["fields"]["flags"].as_array().unwrap().contains(&"FIN".into())).collect();
+    let fins: Vec<_> = packets
+        .iter()
+        .filter(|p| {
+            tcp(p)["fields"]["flags"]
+                .as_array()
+                .unwrap()
+                .contains(&"FIN".into())
+        })
+        .collect();
     assert_eq!(fins.len(), 2, "a FIN from each side");
-    assert!(stderr.contains(&format!("wrote {} packets", packets.len())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("wrote {} packets", packets.len())),
+        "{stderr}"
+    );
 
     // The application layer: from wirewalk's own decoding once the pipeline reports it,
     // and from tshark either way.
@@ -135,30 +219,69 @@ fn demo_websocket_captures_each_packet_once_with_handshake_upgrade_and_teardown(
     if let Some(l) = http.first() {
         assert_eq!(l["fields"]["accept_valid"], true, "{l}");
     }
-    let Some(ws) = tshark(&pcap, &["-Y", "websocket", "-T", "fields", "-e", "websocket.opcode", "-e", "websocket.mask"]) else {
+    let Some(ws) = tshark(
+        &pcap,
+        &[
+            "-Y",
+            "websocket",
+            "-T",
+            "fields",
+            "-e",
+            "websocket.opcode",
+            "-e",
+            "websocket.mask",
+        ],
+    ) else {
         return;
     };
     let opcodes: Vec<&str> = ws.lines().map(|l| l.split('\t').next().unwrap()).collect();
     // push, text + echo, binary + echo, ping, pong, close + close
-    assert_eq!(opcodes, ["1", "1", "1", "2", "2", "9", "10", "8", "8"], "{ws}");
+    assert_eq!(
+        opcodes,
+        ["1", "1", "1", "2", "2", "9", "10", "8", "8"],
+        "{ws}"
+    );
     let upgrade = tshark(
         &pcap,
-        &["-Y", "http", "-T", "fields", "-e", "http.response.code", "-e", "http.sec_websocket_key", "-e", "http.sec_websocket_accept"],
+        &[
+            "-Y",
+            "http",
+            "-T",
+            "fields",
+            "-e",
+            "http.response.code",
+            "-e",
+            "http.sec_websocket_key",
+            "-e",
+            "http.sec_websocket_accept",
+        ],
     )
     .unwrap();
     let rows: Vec<Vec<&str>> = upgrade.lines().map(|l| l.split('\t').collect()).collect();
     assert_eq!(rows.len(), 2, "one request, one response: {upgrade}");
     let key = rows[0][1];
     assert_eq!(rows[1][0], "101");
-    assert_eq!(rows[1][2], wirewalk::analysis::websocket::sec_websocket_accept(key), "Sec-WebSocket-Accept");
+    assert_eq!(
+        rows[1][2],
+        wirewalk::analysis::websocket::sec_websocket_accept(key),
+        "Sec-WebSocket-Accept"
+    );
     // tshark agrees: no duplicates, no retransmissions, checksums right.
     let flagged = tshark(
         &pcap,
-        &["-o", "tcp.check_checksum:TRUE", "-Y", "tcp.analysis.retransmission || tcp.analysis.duplicate_ack || tcp.checksum.status == 0"],
+        &[
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-Y",
+            "tcp.analysis.retransmission || tcp.analysis.duplicate_ack || tcp.checksum.status == 0",
+        ],
     )
     .unwrap();
     assert!(flagged.trim().is_empty(), "tshark flags: {flagged}");
-    let count = tshark(&pcap, &["-T", "fields", "-e", "frame.number"]).unwrap().lines().count();
+    let count = tshark(&pcap, &["-T", "fields", "-e", "frame.number"])
+        .unwrap()
+        .lines()
+        .count();
     assert_eq!(count, packets.len(), "the -w file holds what was shown");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -170,26 +293,60 @@ fn demo_socketio_polls_upgrades_and_tears_both_connections_down() {
     }
     let dir = temp_dir("sio");
     let pcap = dir.join("sio.pcap");
-    let out = in_namespace(&format!("exec {BIN} --color never demo socketio --json -w {}", pcap.display()), 60);
+    let out = in_namespace(
+        &format!(
+            "exec {BIN} --color never demo socketio --json -w {}",
+            pcap.display()
+        ),
+        60,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "demo failed ({:?}): {stderr}", out.status);
-    assert!(stderr.contains("io.on('connection')") && stderr.contains("disconnected"), "narration: {stderr}");
+    assert!(
+        out.status.success(),
+        "demo failed ({:?}): {stderr}",
+        out.status
+    );
+    assert!(
+        stderr.contains("io.on('connection')") && stderr.contains("disconnected"),
+        "narration: {stderr}"
+    );
     let lines = json_lines(&out.stdout);
     let packets = of_type(&lines, "packet");
     let convs = of_type(&lines, "conversation");
-    assert_eq!(convs.len(), 2, "the long-polling connection and the WebSocket one");
+    assert_eq!(
+        convs.len(),
+        2,
+        "the long-polling connection and the WebSocket one"
+    );
     for c in &convs {
         assert_eq!(c["handshake"].as_array().unwrap().len(), 3, "{c}");
         assert!(!c["teardown"].as_array().unwrap().is_empty(), "{c}");
     }
     assert_each_packet_once(&packets);
-    let Some(http) = tshark(&pcap, &["-Y", "http.request", "-T", "fields", "-e", "http.request.uri"]) else {
+    let Some(http) = tshark(
+        &pcap,
+        &[
+            "-Y",
+            "http.request",
+            "-T",
+            "fields",
+            "-e",
+            "http.request.uri",
+        ],
+    ) else {
         return;
     };
     assert!(http.contains("transport=polling"), "{http}");
     assert!(http.contains("transport=websocket"), "{http}");
     let texts = tshark(&pcap, &["-Y", "websocket", "-T", "fields", "-e", "text"]).unwrap();
-    for want in ["2probe", "3probe", "42[\"chat message\"", "421[\"add\",2,3]", "431[5]", "41"] {
+    for want in [
+        "2probe",
+        "3probe",
+        "42[\"chat message\"",
+        "421[\"add\",2,3]",
+        "431[5]",
+        "41",
+    ] {
         assert!(texts.contains(want), "{want} in {texts}");
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -221,10 +378,21 @@ fn capture_stops_after_count_and_flushes_on_ctrl_c() {
     // The interrupted capture's file is complete and readable.
     let written: usize = stderr
         .lines()
-        .find_map(|l| l.strip_prefix("wirewalk: wrote ").and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()))
+        .find_map(|l| {
+            l.strip_prefix("wirewalk: wrote ")
+                .and_then(|r| r.split(' ').next())
+                .and_then(|n| n.parse().ok())
+        })
         .unwrap_or_else(|| panic!("no 'wrote N packets' after Ctrl-C: {stderr}"));
-    assert!(written >= 20, "the whole demo connection (24 packets or so): {stderr}");
-    let read = Command::new(BIN).args(["--color", "never", "inspect", "--json"]).arg(&pcapng).output().unwrap();
+    assert!(
+        written >= 20,
+        "the whole demo connection (24 packets or so): {stderr}"
+    );
+    let read = Command::new(BIN)
+        .args(["--color", "never", "inspect", "--json"])
+        .arg(&pcapng)
+        .output()
+        .unwrap();
     assert!(read.status.success());
     assert_eq!(of_type(&json_lines(&read.stdout), "packet").len(), written);
     let _ = std::fs::remove_dir_all(&dir);
@@ -232,7 +400,11 @@ fn capture_stops_after_count_and_flushes_on_ctrl_c() {
 
 #[test]
 fn capture_without_privilege_says_what_to_do_in_one_line() {
-    let root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false);
     if !root || !have("setpriv", "--version") {
         eprintln!("skipped: needs root and setpriv to run the binary as nobody");
         return;
@@ -244,9 +416,21 @@ fn capture_without_privilege_says_what_to_do_in_one_line() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-    for args in [&["capture", "-c", "1"][..], &["demo", "websocket"][..], &["demo", "socketio", "--json"][..]] {
+    for args in [
+        &["capture", "-c", "1"][..],
+        &["demo", "websocket"][..],
+        &["demo", "socketio", "--json"][..],
+    ] {
         let out = Command::new("timeout")
-            .args(["-k", "5", "20", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .args([
+                "-k",
+                "5",
+                "20",
+                "setpriv",
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+            ])
             .arg(&bin)
             .args(args)
             .output()

@@ -370,10 +370,18 @@ impl Check {
             Check::WsIncompleteFrame { missing }
             | Check::StreamGap { missing }
             | Check::StreamDesync { missing } => vec![("missing", missing.to_string())],
-            Check::EioUnknownType { found } | Check::SioUnknownType { found } => vec![("found", found.clone())],
+            Check::EioUnknownType { found } | Check::SioUnknownType { found } => {
+                vec![("found", found.clone())]
+            }
             Check::SioBadPayload { packet_type } => vec![("packet_type", packet_type.to_string())],
-            Check::SioPlaceholderMismatch { attachments, placeholders } => {
-                vec![("attachments", attachments.to_string()), ("placeholders", placeholders.to_string())]
+            Check::SioPlaceholderMismatch {
+                attachments,
+                placeholders,
+            } => {
+                vec![
+                    ("attachments", attachments.to_string()),
+                    ("placeholders", placeholders.to_string()),
+                ]
             }
             Check::SioAttachmentsMissing { missing } => vec![("missing", missing.to_string())],
             _ => Vec::new(),
@@ -550,7 +558,11 @@ impl AppStream {
     /// Adds, after each HTTP message or WebSocket message of an Engine.IO connection, the
     /// Engine.IO and Socket.IO packets it carries.
     fn decorate(&mut self, events: Vec<AppEvent>) -> Vec<AppEvent> {
-        if self.eio.is_none() && !events.iter().any(|e| matches!(e.message, AppMessage::Http(_))) {
+        if self.eio.is_none()
+            && !events
+                .iter()
+                .any(|e| matches!(e.message, AppMessage::Http(_)))
+        {
             return events;
         }
         let mut out = Vec::with_capacity(events.len() * 3);
@@ -564,7 +576,9 @@ impl AppStream {
                             // Held for the request/response order, should an Engine.IO
                             // request follow before its answer.
                             self.pending_other[ev.dir.idx()] += 1;
-                        } else if !(100..200).contains(&m.status.unwrap_or(0)) || m.status == Some(101) {
+                        } else if !(100..200).contains(&m.status.unwrap_or(0))
+                            || m.status == Some(101)
+                        {
                             let o = ev.dir.other().idx();
                             self.pending_other[o] = self.pending_other[o].saturating_sub(1);
                         }
@@ -1570,8 +1584,13 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
             Check::StreamDesync { missing: 1 },
             Check::EioUnknownType { found: "x".into() },
             Check::SioUnknownType { found: "x".into() },
-            Check::SioBadPayload { packet_type: "EVENT" },
-            Check::SioPlaceholderMismatch { attachments: 1, placeholders: 0 },
+            Check::SioBadPayload {
+                packet_type: "EVENT",
+            },
+            Check::SioPlaceholderMismatch {
+                attachments: 1,
+                placeholders: 0,
+            },
             Check::SioAttachmentsMissing { missing: 1 },
         ];
         for code in Check::ALL_CODES {

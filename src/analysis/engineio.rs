@@ -41,8 +41,15 @@ pub enum EioType {
 }
 
 impl EioType {
-    pub const ALL: [EioType; 7] =
-        [EioType::Open, EioType::Close, EioType::Ping, EioType::Pong, EioType::Message, EioType::Upgrade, EioType::Noop];
+    pub const ALL: [EioType; 7] = [
+        EioType::Open,
+        EioType::Close,
+        EioType::Ping,
+        EioType::Pong,
+        EioType::Message,
+        EioType::Upgrade,
+        EioType::Noop,
+    ];
 
     /// From the type's number (0–6).
     pub fn from_code(code: u8) -> Option<EioType> {
@@ -218,14 +225,25 @@ impl EioPacket {
     /// `data_len`, `count` (packets in the polling body), `num`, `of`, `event`,
     /// `socketio_type`, `namespace`.
     pub fn params(&self) -> Vec<(&'static str, String)> {
-        let mut v = vec![("transport", self.transport.name().to_string()), ("version", self.version.to_string())];
+        let mut v = vec![
+            ("transport", self.transport.name().to_string()),
+            ("version", self.version.to_string()),
+        ];
         if let Some(o) = &self.open {
             v.push(("sid", o.sid.clone()));
-            let up = if o.upgrades.is_empty() { "none".to_string() } else { o.upgrades.join(", ") };
+            let up = if o.upgrades.is_empty() {
+                "none".to_string()
+            } else {
+                o.upgrades.join(", ")
+            };
             v.push(("upgrades", up));
             v.push(("ping_interval", o.ping_interval.to_string()));
             v.push(("ping_timeout", o.ping_timeout.to_string()));
-            v.push(("max_payload", o.max_payload.map_or("unlimited".to_string(), |m| m.to_string())));
+            v.push((
+                "max_payload",
+                o.max_payload
+                    .map_or("unlimited".to_string(), |m| m.to_string()),
+            ));
         } else if let Some(s) = &self.sid {
             v.push(("sid", s.clone()));
         }
@@ -280,7 +298,9 @@ impl EioError {
 /// One text packet: a type digit and its data (a WebSocket text message, or one
 /// packet of a polling body).
 pub fn parse_text(s: &str, transport: EioTransport, version: u8) -> Result<EioPacket, EioError> {
-    let Some(first) = s.chars().next() else { return Err(EioError::Empty) };
+    let Some(first) = s.chars().next() else {
+        return Err(EioError::Empty);
+    };
     let t = first
         .to_digit(10)
         .and_then(|d| EioType::from_code(d as u8))
@@ -304,9 +324,15 @@ pub fn parse_text(s: &str, transport: EioTransport, version: u8) -> Result<EioPa
 
 /// One binary WebSocket message. In v4 it is a binary `message` whole; in v3 its first
 /// byte is the packet type (4).
-pub fn parse_binary(bytes: &[u8], transport: EioTransport, version: u8) -> Result<EioPacket, EioError> {
+pub fn parse_binary(
+    bytes: &[u8],
+    transport: EioTransport,
+    version: u8,
+) -> Result<EioPacket, EioError> {
     if version == 3 && transport == EioTransport::WebSocket {
-        let Some((&t, rest)) = bytes.split_first() else { return Err(EioError::Empty) };
+        let Some((&t, rest)) = bytes.split_first() else {
+            return Err(EioError::Empty);
+        };
         return match EioType::from_code(t) {
             Some(EioType::Message) => Ok(EioPacket::binary_message(rest, transport, version)),
             _ => Err(EioError::UnknownType(format!("0x{t:02x}"))),
@@ -317,7 +343,11 @@ pub fn parse_binary(bytes: &[u8], transport: EioTransport, version: u8) -> Resul
 
 /// Every packet of a polling body, in order (index and count filled in).
 pub fn parse_payload(body: &[u8], version: u8) -> Vec<Result<EioPacket, EioError>> {
-    let mut out = if version == 3 { parse_payload_v3(body) } else { parse_payload_v4(body) };
+    let mut out = if version == 3 {
+        parse_payload_v3(body)
+    } else {
+        parse_payload_v4(body)
+    };
     let n = out.len() as u32;
     for (i, p) in out.iter_mut().enumerate() {
         if let Ok(p) = p {
@@ -333,7 +363,9 @@ fn parse_payload_v4(body: &[u8]) -> Vec<Result<EioPacket, EioError>> {
     body.split(|&b| b == RECORD_SEPARATOR)
         .map(|part| {
             if let Some(b64) = part.strip_prefix(b"b") {
-                let bytes = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| EioError::BadPayload)?;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|_| EioError::BadPayload)?;
                 let mut p = EioPacket::binary_message(&bytes, t, 4);
                 p.base64 = true;
                 Ok(p)
@@ -359,7 +391,11 @@ fn parse_payload_v3(body: &[u8]) -> Vec<Result<EioPacket, EioError>> {
                 break;
             };
             let len = r[..ff].iter().try_fold(0usize, |n, &d| {
-                if d > 9 { None } else { n.checked_mul(10)?.checked_add(d as usize) }
+                if d > 9 {
+                    None
+                } else {
+                    n.checked_mul(10)?.checked_add(d as usize)
+                }
             });
             let data = &r[ff + 1..];
             match len {
@@ -371,7 +407,9 @@ fn parse_payload_v3(body: &[u8]) -> Vec<Result<EioPacket, EioError>> {
                             p
                         })
                     } else {
-                        std::str::from_utf8(pkt).map_err(|_| EioError::BadPayload).and_then(|s| parse_text(s, t, 3))
+                        std::str::from_utf8(pkt)
+                            .map_err(|_| EioError::BadPayload)
+                            .and_then(|s| parse_text(s, t, 3))
                     });
                     rest = &data[len..];
                 }
@@ -383,9 +421,13 @@ fn parse_payload_v3(body: &[u8]) -> Vec<Result<EioPacket, EioError>> {
         }
         return out;
     }
-    let Ok(mut s) = std::str::from_utf8(body) else { return vec![Err(EioError::BadPayload)] };
+    let Ok(mut s) = std::str::from_utf8(body) else {
+        return vec![Err(EioError::BadPayload)];
+    };
     while !s.is_empty() {
-        let len = s.find(':').and_then(|c| s[..c].parse::<usize>().ok().map(|n| (c, n)));
+        let len = s
+            .find(':')
+            .and_then(|c| s[..c].parse::<usize>().ok().map(|n| (c, n)));
         let Some((colon, units)) = len else {
             out.push(Err(EioError::BadPayload));
             break;
@@ -408,7 +450,10 @@ fn parse_payload_v3(body: &[u8]) -> Vec<Result<EioPacket, EioError>> {
         let pkt = &rest[..end];
         out.push(if let Some(b64) = pkt.strip_prefix('b') {
             // `b4…`: the type digit, then base64.
-            match b64.strip_prefix('4').map(|b| base64::engine::general_purpose::STANDARD.decode(b)) {
+            match b64
+                .strip_prefix('4')
+                .map(|b| base64::engine::general_purpose::STANDARD.decode(b))
+            {
                 Some(Ok(bytes)) => {
                     let mut p = EioPacket::binary_message(&bytes, t, 3);
                     p.base64 = true;
@@ -438,7 +483,10 @@ pub struct EioUri {
 /// no `EIO=`.
 pub fn parse_uri(uri: &str) -> Option<EioUri> {
     let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
-    let mut u = EioUri { version: 4, ..Default::default() };
+    let mut u = EioUri {
+        version: 4,
+        ..Default::default()
+    };
     let mut has_eio = false;
     for pair in query.split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -540,12 +588,21 @@ impl EioStream {
         }
     }
 
-    fn on_http(&mut self, ev: &AppEvent, m: &HttpMessage, out: &mut Vec<AppEvent>, bad: &mut Option<Check>) {
+    fn on_http(
+        &mut self,
+        ev: &AppEvent,
+        m: &HttpMessage,
+        out: &mut Vec<AppEvent>,
+        bad: &mut Option<Check>,
+    ) {
         let d = idx(ev.dir);
         match m.kind {
             HttpKind::Request => {
                 let uri = m.uri.as_deref().and_then(parse_uri);
-                let req = uri.map(|uri| EioRequest { post: m.method.as_deref() == Some("POST"), uri });
+                let req = uri.map(|uri| EioRequest {
+                    post: m.method.as_deref() == Some("POST"),
+                    uri,
+                });
                 if let Some(r) = &req {
                     self.version = r.uri.version;
                     if r.uri.sid.is_some() {
@@ -553,7 +610,11 @@ impl EioStream {
                     }
                     // A body with bytes missing (gap, size limit) is not split: its
                     // StreamGap / limit check already says why.
-                    if r.post && r.uri.transport != Some(EioTransport::WebSocket) && !m.body.is_empty() && !m.body_truncated {
+                    if r.post
+                        && r.uri.transport != Some(EioTransport::WebSocket)
+                        && !m.body.is_empty()
+                        && !m.body_truncated
+                    {
                         self.payload(ev, &m.body, out, bad);
                     }
                 }
@@ -565,21 +626,30 @@ impl EioStream {
                 if (100..200).contains(&status) && status != 101 {
                     return;
                 }
-                let Some(Some(req)) = self.requests[1 - d].pop_front() else { return };
+                let Some(Some(req)) = self.requests[1 - d].pop_front() else {
+                    return;
+                };
                 if status == 101 {
                     self.websocket = true;
                     self.attaching = [None, None];
                     return;
                 }
                 let polling = req.uri.transport != Some(EioTransport::WebSocket);
-                if polling && !req.post && status == 200 && !m.body.is_empty() && !m.body_truncated {
+                if polling && !req.post && status == 200 && !m.body.is_empty() && !m.body_truncated
+                {
                     self.payload(ev, &m.body, out, bad);
                 }
             }
         }
     }
 
-    fn on_frame(&mut self, ev: &AppEvent, f: &WsFrame, out: &mut Vec<AppEvent>, bad: &mut Option<Check>) {
+    fn on_frame(
+        &mut self,
+        ev: &AppEvent,
+        f: &WsFrame,
+        out: &mut Vec<AppEvent>,
+        bad: &mut Option<Check>,
+    ) {
         if f.truncated || !f.fin || f.opcode >= 8 {
             return;
         }
@@ -594,7 +664,13 @@ impl EioStream {
         self.packet(ev, parsed, out, bad);
     }
 
-    fn payload(&mut self, ev: &AppEvent, body: &[u8], out: &mut Vec<AppEvent>, bad: &mut Option<Check>) {
+    fn payload(
+        &mut self,
+        ev: &AppEvent,
+        body: &[u8],
+        out: &mut Vec<AppEvent>,
+        bad: &mut Option<Check>,
+    ) {
         for p in parse_payload(body, self.version) {
             let failed = p.is_err();
             self.packet(ev, p, out, bad);
@@ -650,7 +726,9 @@ impl EioStream {
                 let text = p.text().unwrap_or("");
                 let mut checks = Vec::new();
                 if let Some(a) = self.attaching[d].take() {
-                    checks.push(Check::SioAttachmentsMissing { missing: (a.of - a.next) as u64 });
+                    checks.push(Check::SioAttachmentsMissing {
+                        missing: (a.of - a.next) as u64,
+                    });
                 }
                 match socketio::parse(text) {
                     Ok(s) => {
@@ -674,9 +752,19 @@ impl EioStream {
                 }
             }
         }
-        out.push(AppEvent { dir: ev.dir, stream_range: ev.stream_range, message: AppMessage::EngineIo(p), checks: eio_checks });
+        out.push(AppEvent {
+            dir: ev.dir,
+            stream_range: ev.stream_range,
+            message: AppMessage::EngineIo(p),
+            checks: eio_checks,
+        });
         if let Some((s, checks)) = sio {
-            out.push(AppEvent { dir: ev.dir, stream_range: ev.stream_range, message: AppMessage::SocketIo(s), checks });
+            out.push(AppEvent {
+                dir: ev.dir,
+                stream_range: ev.stream_range,
+                message: AppMessage::SocketIo(s),
+                checks,
+            });
         }
     }
 }
@@ -701,7 +789,10 @@ mod tests {
         let o = p.open.as_ref().unwrap();
         assert_eq!(o.sid, "Wm0JFyaze4SWzjoUAAAA");
         assert_eq!(o.upgrades, ["websocket"]);
-        assert_eq!((o.ping_interval, o.ping_timeout, o.max_payload), (25000, 20000, Some(1_000_000)));
+        assert_eq!(
+            (o.ping_interval, o.ping_timeout, o.max_payload),
+            (25000, 20000, Some(1_000_000))
+        );
         let v = serde_json::to_value(&p).unwrap();
         assert_eq!(v["packet_type"], "open");
         assert_eq!(v["transport"], "polling");
@@ -712,7 +803,10 @@ mod tests {
         let ws = r#"0{"sid":"UfNa9loifA1IuP-mAAAA","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
         let p = parse_text(ws, EioTransport::WebSocket, 4).unwrap();
         assert!(p.open.unwrap().upgrades.is_empty());
-        assert_eq!(parse_text("0{\"sid\":1}", EioTransport::WebSocket, 4), Err(EioError::BadOpen));
+        assert_eq!(
+            parse_text("0{\"sid\":1}", EioTransport::WebSocket, 4),
+            Err(EioError::BadOpen)
+        );
     }
 
     #[test]
@@ -731,48 +825,92 @@ mod tests {
             let p = parse_text(s, EioTransport::WebSocket, 4).unwrap();
             assert_eq!((p.packet_type, &p.data, p.probe), (t, &data, probe), "{s}");
         }
-        assert_eq!(parse_text("", EioTransport::WebSocket, 4), Err(EioError::Empty));
-        assert_eq!(parse_text("7", EioTransport::WebSocket, 4), Err(EioError::UnknownType("7".into())));
-        assert_eq!(parse_text("é", EioTransport::WebSocket, 4), Err(EioError::UnknownType("é".into())));
-        assert_eq!(parse_text("2probe", EioTransport::WebSocket, 4).unwrap().wording_key(), "ping_probe");
+        assert_eq!(
+            parse_text("", EioTransport::WebSocket, 4),
+            Err(EioError::Empty)
+        );
+        assert_eq!(
+            parse_text("7", EioTransport::WebSocket, 4),
+            Err(EioError::UnknownType("7".into()))
+        );
+        assert_eq!(
+            parse_text("é", EioTransport::WebSocket, 4),
+            Err(EioError::UnknownType("é".into()))
+        );
+        assert_eq!(
+            parse_text("2probe", EioTransport::WebSocket, 4)
+                .unwrap()
+                .wording_key(),
+            "ping_probe"
+        );
     }
 
     #[test]
     fn polling_body_v4() {
         let body = b"40{\"sid\":\"We3xv6C4MYQApbetAAAA\"}\x1e42[\"welcome\",\"hello from the Socket.IO server\"]";
-        let ps: Vec<EioPacket> = parse_payload(body, 4).into_iter().map(Result::unwrap).collect();
+        let ps: Vec<EioPacket> = parse_payload(body, 4)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(ps.len(), 2);
         assert_eq!(ps[0].text(), Some("0{\"sid\":\"We3xv6C4MYQApbetAAAA\"}"));
-        assert_eq!(ps[1].text(), Some("2[\"welcome\",\"hello from the Socket.IO server\"]"));
-        assert_eq!((ps[1].payload_index, ps[1].payload_count), (Some(1), Some(2)));
+        assert_eq!(
+            ps[1].text(),
+            Some("2[\"welcome\",\"hello from the Socket.IO server\"]")
+        );
+        assert_eq!(
+            (ps[1].payload_index, ps[1].payload_count),
+            (Some(1), Some(2))
+        );
         // Binary as `b` + base64.
-        let ps = parse_payload(b"451-[\"file\",{\"_placeholder\":true,\"num\":0}]\x1ebiVBORw0KGgo=", 4);
+        let ps = parse_payload(
+            b"451-[\"file\",{\"_placeholder\":true,\"num\":0}]\x1ebiVBORw0KGgo=",
+            4,
+        );
         let b = ps[1].as_ref().unwrap();
         assert!(b.binary && b.base64);
-        assert_eq!(b.bytes.as_deref(), Some(&[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a][..]));
+        assert_eq!(
+            b.bytes.as_deref(),
+            Some(&[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a][..])
+        );
         assert_eq!(b.data_hex.as_deref(), Some("89504e470d0a1a0a"));
-        assert_eq!(parse_payload(b"6", 4)[0].as_ref().unwrap().packet_type, EioType::Noop);
+        assert_eq!(
+            parse_payload(b"6", 4)[0].as_ref().unwrap().packet_type,
+            EioType::Noop
+        );
         assert_eq!(parse_payload(b"b!!!", 4)[0], Err(EioError::BadPayload));
     }
 
     #[test]
     fn polling_body_v3() {
         // String framing; lengths count UTF-16 units ("é" is 1, "😀" is 2).
-        let ps: Vec<EioPacket> = parse_payload("2:407:42[\"é\"]1:6".as_bytes(), 3).into_iter().map(Result::unwrap).collect();
+        let ps: Vec<EioPacket> = parse_payload("2:407:42[\"é\"]1:6".as_bytes(), 3)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(ps.len(), 3);
         assert_eq!(ps[1].text(), Some("2[\"é\"]"));
         assert_eq!(ps[2].packet_type, EioType::Noop);
         let ps = parse_payload("5:4\"😀\"".as_bytes(), 3);
         assert_eq!(ps[0].as_ref().unwrap().text(), Some("\"😀\""));
-        assert_eq!(parse_payload("3:bé".as_bytes(), 3)[0], Err(EioError::BadPayload));
+        assert_eq!(
+            parse_payload("3:bé".as_bytes(), 3)[0],
+            Err(EioError::BadPayload)
+        );
         let ps = parse_payload(b"10:b4AQIDBA==", 3);
-        assert_eq!(ps[0].as_ref().unwrap().bytes.as_deref(), Some(&[1, 2, 3, 4][..]));
+        assert_eq!(
+            ps[0].as_ref().unwrap().bytes.as_deref(),
+            Some(&[1, 2, 3, 4][..])
+        );
         assert_eq!(parse_payload(b"9:40", 3)[0], Err(EioError::BadPayload));
         // XHR2 binary framing: 0 = string, 1 = binary, length digits, 0xff.
         let ps = parse_payload(&[0, 2, 0xff, b'4', b'0', 1, 3, 0xff, 4, 0xaa, 0xbb], 3);
         assert_eq!(ps[0].as_ref().unwrap().text(), Some("0"));
         let b = ps[1].as_ref().unwrap();
-        assert_eq!((b.binary, b.transport, b.bytes.as_deref()), (true, EioTransport::Polling, Some(&[0xaa, 0xbb][..])));
+        assert_eq!(
+            (b.binary, b.transport, b.bytes.as_deref()),
+            (true, EioTransport::Polling, Some(&[0xaa, 0xbb][..]))
+        );
         // v3 binary over WebSocket: the first byte is the type.
         let p = parse_binary(&[4, 1, 2], EioTransport::WebSocket, 3).unwrap();
         assert_eq!(p.bytes.as_deref(), Some(&[1, 2][..]));
@@ -780,11 +918,21 @@ mod tests {
 
     #[test]
     fn uris() {
-        let u = parse_uri("/socket.io/?EIO=4&transport=polling&t=7zu1655x&sid=Wm0JFyaze4SWzjoUAAAA").unwrap();
-        assert_eq!((u.version, u.transport, u.sid.as_deref()), (4, Some(EioTransport::Polling), Some("Wm0JFyaze4SWzjoUAAAA")));
+        let u =
+            parse_uri("/socket.io/?EIO=4&transport=polling&t=7zu1655x&sid=Wm0JFyaze4SWzjoUAAAA")
+                .unwrap();
+        assert_eq!(
+            (u.version, u.transport, u.sid.as_deref()),
+            (4, Some(EioTransport::Polling), Some("Wm0JFyaze4SWzjoUAAAA"))
+        );
         let u = parse_uri("/socket.io/?EIO=4&transport=websocket").unwrap();
         assert_eq!((u.transport, u.sid), (Some(EioTransport::WebSocket), None));
-        assert_eq!(parse_uri("/custom/?EIO=3&transport=polling").unwrap().version, 3);
+        assert_eq!(
+            parse_uri("/custom/?EIO=3&transport=polling")
+                .unwrap()
+                .version,
+            3
+        );
         assert!(parse_uri("/chat").is_none());
         assert!(parse_uri("/index.html?x=EIO").is_none());
     }
@@ -825,7 +973,10 @@ mod tests {
     }
 
     fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     /// socketio-websocket-only.pcap, stream 0: the WebSocket messages after the 101, as
@@ -834,7 +985,10 @@ mod tests {
         let t = |d, s: &str| (d, 1u8, s.as_bytes().to_vec());
         let b = |d, h: &str| (d, 2u8, unhex(h));
         vec![
-            t(S2C, r#"0{"sid":"UfNa9loifA1IuP-mAAAA","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#),
+            t(
+                S2C,
+                r#"0{"sid":"UfNa9loifA1IuP-mAAAA","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#,
+            ),
             t(C2S, "40"),
             t(S2C, r#"40{"sid":"pcnuZAeivwZHXu3uAAAA"}"#),
             t(S2C, r#"42["welcome","hello from the Socket.IO server"]"#),
@@ -842,10 +996,19 @@ mod tests {
             t(S2C, r#"42["chat message","hi everyone"]"#),
             t(C2S, r#"420["add",2,3]"#),
             t(S2C, "430[5]"),
-            t(C2S, r#"451-1["upload","hello.bin",{"_placeholder":true,"num":0}]"#),
-            b(C2S, "62696e617279206174746163686d656e743a200001020320726177206279746573"),
+            t(
+                C2S,
+                r#"451-1["upload","hello.bin",{"_placeholder":true,"num":0}]"#,
+            ),
+            b(
+                C2S,
+                "62696e617279206174746163686d656e743a200001020320726177206279746573",
+            ),
             t(S2C, r#"431[{"name":"hello.bin","bytes":33}]"#),
-            t(S2C, r#"451-["file","signature.png",{"_placeholder":true,"num":0}]"#),
+            t(
+                S2C,
+                r#"451-["file","signature.png",{"_placeholder":true,"num":0}]"#,
+            ),
             b(S2C, "89504e470d0a1a0a"),
             t(S2C, r#"420["question","ready to leave?"]"#),
             t(C2S, r#"430["yes"]"#),
@@ -854,7 +1017,10 @@ mod tests {
             t(C2S, r#"42/chat,0["say","hello, /chat"]"#),
             t(S2C, r#"43/chat,0["ok"]"#),
             t(S2C, r#"42/chat,["said","you said: hello, /chat"]"#),
-            t(C2S, r#"451-/chat,1["upload","chat.bin",{"_placeholder":true,"num":0}]"#),
+            t(
+                C2S,
+                r#"451-/chat,1["upload","chat.bin",{"_placeholder":true,"num":0}]"#,
+            ),
             b(C2S, "0102030405"),
             t(S2C, r#"43/chat,1[{"name":"chat.bin","bytes":5}]"#),
             t(C2S, "41/chat,"),
@@ -885,19 +1051,37 @@ mod tests {
     fn websocket_only_capture() {
         let (s, ev) = run_websocket_only(usize::MAX);
         assert_eq!(s.application(), Some(Application::SocketIo));
-        assert_eq!((s.engineio_sid(), s.engineio_version()), (Some("UfNa9loifA1IuP-mAAAA"), Some(4)));
-        assert!(ev.iter().all(|e| e.checks.is_empty()), "{:?}", ev.iter().filter(|e| !e.checks.is_empty()).collect::<Vec<_>>());
-        let eio: Vec<&AppEvent> = ev.iter().filter(|e| e.message.protocol() == "engineio").collect();
+        assert_eq!(
+            (s.engineio_sid(), s.engineio_version()),
+            (Some("UfNa9loifA1IuP-mAAAA"), Some(4))
+        );
+        assert!(
+            ev.iter().all(|e| e.checks.is_empty()),
+            "{:?}",
+            ev.iter()
+                .filter(|e| !e.checks.is_empty())
+                .collect::<Vec<_>>()
+        );
+        let eio: Vec<&AppEvent> = ev
+            .iter()
+            .filter(|e| e.message.protocol() == "engineio")
+            .collect();
         assert_eq!(eio.len(), 25);
         // Each Engine.IO packet follows the WebSocket message that carried it, at its offsets.
         for (k, e) in ev.iter().enumerate() {
             if e.message.protocol() == "engineio" {
                 assert_eq!(ev[k - 1].message.protocol(), "websocket");
-                assert_eq!((ev[k - 1].dir, ev[k - 1].stream_range), (e.dir, e.stream_range));
+                assert_eq!(
+                    (ev[k - 1].dir, ev[k - 1].stream_range),
+                    (e.dir, e.stream_range)
+                );
             }
         }
         let open = eio_of(eio[0]);
-        assert_eq!((open.packet_type, open.open.as_ref().unwrap().ping_interval), (EioType::Open, 25000));
+        assert_eq!(
+            (open.packet_type, open.open.as_ref().unwrap().ping_interval),
+            (EioType::Open, 25000)
+        );
         let sio: Vec<(Dir, serde_json::Value)> = ev
             .iter()
             .filter_map(|e| match &e.message {
@@ -909,23 +1093,111 @@ mod tests {
         let want = [
             (C2S, "CONNECT", "/", None, "null", None, 0),
             (S2C, "CONNECT", "/", None, "null", None, 0),
-            (S2C, "EVENT", "/", Some("welcome"), r#"["hello from the Socket.IO server"]"#, None, 0),
-            (C2S, "EVENT", "/", Some("chat message"), r#"["hi everyone"]"#, None, 0),
-            (S2C, "EVENT", "/", Some("chat message"), r#"["hi everyone"]"#, None, 0),
+            (
+                S2C,
+                "EVENT",
+                "/",
+                Some("welcome"),
+                r#"["hello from the Socket.IO server"]"#,
+                None,
+                0,
+            ),
+            (
+                C2S,
+                "EVENT",
+                "/",
+                Some("chat message"),
+                r#"["hi everyone"]"#,
+                None,
+                0,
+            ),
+            (
+                S2C,
+                "EVENT",
+                "/",
+                Some("chat message"),
+                r#"["hi everyone"]"#,
+                None,
+                0,
+            ),
             (C2S, "EVENT", "/", Some("add"), "[2,3]", Some(0), 0),
             (S2C, "ACK", "/", None, "[5]", Some(0), 0),
-            (C2S, "BINARY_EVENT", "/", Some("upload"), r#"["hello.bin",{"_placeholder":true,"num":0}]"#, Some(1), 1),
-            (S2C, "ACK", "/", None, r#"[{"bytes":33,"name":"hello.bin"}]"#, Some(1), 0),
-            (S2C, "BINARY_EVENT", "/", Some("file"), r#"["signature.png",{"_placeholder":true,"num":0}]"#, None, 1),
-            (S2C, "EVENT", "/", Some("question"), r#"["ready to leave?"]"#, Some(0), 0),
+            (
+                C2S,
+                "BINARY_EVENT",
+                "/",
+                Some("upload"),
+                r#"["hello.bin",{"_placeholder":true,"num":0}]"#,
+                Some(1),
+                1,
+            ),
+            (
+                S2C,
+                "ACK",
+                "/",
+                None,
+                r#"[{"bytes":33,"name":"hello.bin"}]"#,
+                Some(1),
+                0,
+            ),
+            (
+                S2C,
+                "BINARY_EVENT",
+                "/",
+                Some("file"),
+                r#"["signature.png",{"_placeholder":true,"num":0}]"#,
+                None,
+                1,
+            ),
+            (
+                S2C,
+                "EVENT",
+                "/",
+                Some("question"),
+                r#"["ready to leave?"]"#,
+                Some(0),
+                0,
+            ),
             (C2S, "ACK", "/", None, r#"["yes"]"#, Some(0), 0),
             (C2S, "CONNECT", "/chat", None, "null", None, 0),
             (S2C, "CONNECT", "/chat", None, "null", None, 0),
-            (C2S, "EVENT", "/chat", Some("say"), r#"["hello, /chat"]"#, Some(0), 0),
+            (
+                C2S,
+                "EVENT",
+                "/chat",
+                Some("say"),
+                r#"["hello, /chat"]"#,
+                Some(0),
+                0,
+            ),
             (S2C, "ACK", "/chat", None, r#"["ok"]"#, Some(0), 0),
-            (S2C, "EVENT", "/chat", Some("said"), r#"["you said: hello, /chat"]"#, None, 0),
-            (C2S, "BINARY_EVENT", "/chat", Some("upload"), r#"["chat.bin",{"_placeholder":true,"num":0}]"#, Some(1), 1),
-            (S2C, "ACK", "/chat", None, r#"[{"bytes":5,"name":"chat.bin"}]"#, Some(1), 0),
+            (
+                S2C,
+                "EVENT",
+                "/chat",
+                Some("said"),
+                r#"["you said: hello, /chat"]"#,
+                None,
+                0,
+            ),
+            (
+                C2S,
+                "BINARY_EVENT",
+                "/chat",
+                Some("upload"),
+                r#"["chat.bin",{"_placeholder":true,"num":0}]"#,
+                Some(1),
+                1,
+            ),
+            (
+                S2C,
+                "ACK",
+                "/chat",
+                None,
+                r#"[{"bytes":5,"name":"chat.bin"}]"#,
+                Some(1),
+                0,
+            ),
             (C2S, "DISCONNECT", "/chat", None, "null", None, 0),
             (C2S, "DISCONNECT", "/", None, "null", None, 0),
         ];
@@ -944,8 +1216,14 @@ mod tests {
         let bins: Vec<&EioPacket> = eio.iter().map(|e| eio_of(e)).filter(|p| p.binary).collect();
         assert_eq!(bins.len(), 3);
         let a = bins[0].attachment.as_ref().unwrap();
-        assert_eq!((a.num, a.of, a.packet_type, a.event.as_deref(), a.ack_id), (0, 1, SioType::BinaryEvent, Some("upload"), Some(1)));
-        assert_eq!(bins[0].bytes.as_deref(), Some(&b"binary attachment: \x00\x01\x02\x03 raw bytes"[..]));
+        assert_eq!(
+            (a.num, a.of, a.packet_type, a.event.as_deref(), a.ack_id),
+            (0, 1, SioType::BinaryEvent, Some("upload"), Some(1))
+        );
+        assert_eq!(
+            bins[0].bytes.as_deref(),
+            Some(&b"binary attachment: \x00\x01\x02\x03 raw bytes"[..])
+        );
         assert_eq!(bins[1].data_hex.as_deref(), Some("89504e470d0a1a0a"));
         assert_eq!(bins[2].attachment.as_ref().unwrap().namespace, "/chat");
         assert_eq!(bins[2].wording_key(), "attachment");
@@ -984,14 +1262,25 @@ mod tests {
         let mut s = AppStream::new(AppLimits::default());
         let ev = s.push(C2S, b"GET /socket.io/?EIO=4&transport=polling&t=7zu18vg9&sid=Wm0JFyaze4SWzjoUAAAA HTTP/1.1\r\nUser-Agent: node-XMLHttpRequest\r\nAccept: */*\r\nHost: 127.0.0.1:9106\r\nConnection: close\r\n\r\n");
         assert_eq!(protocols(&ev), ["http"]);
-        assert_eq!((s.application(), s.engineio_sid()), (Some(Application::SocketIo), Some("Wm0JFyaze4SWzjoUAAAA")));
+        assert_eq!(
+            (s.application(), s.engineio_sid()),
+            (Some(Application::SocketIo), Some("Wm0JFyaze4SWzjoUAAAA"))
+        );
         let body = b"40{\"sid\":\"We3xv6C4MYQApbetAAAA\"}\x1e42[\"welcome\",\"hello from the Socket.IO server\"]";
         assert_eq!(body.len(), 80);
         let ev = s.push(S2C, &ok_response(body));
-        assert_eq!(protocols(&ev), ["http", "engineio", "socketio", "engineio", "socketio"]);
-        assert!(ev.iter().all(|e| e.checks.is_empty() && e.stream_range == ev[0].stream_range));
+        assert_eq!(
+            protocols(&ev),
+            ["http", "engineio", "socketio", "engineio", "socketio"]
+        );
+        assert!(ev
+            .iter()
+            .all(|e| e.checks.is_empty() && e.stream_range == ev[0].stream_range));
         let p = eio_of(&ev[3]);
-        assert_eq!((p.transport, p.payload_index, p.payload_count), (EioTransport::Polling, Some(1), Some(2)));
+        assert_eq!(
+            (p.transport, p.payload_index, p.payload_count),
+            (EioTransport::Polling, Some(1), Some(2))
+        );
         assert_eq!(p.sid.as_deref(), Some("Wm0JFyaze4SWzjoUAAAA"));
 
         // Stream 1: the client's CONNECT in a POST; the server's "ok" is not Engine.IO.
@@ -1014,16 +1303,30 @@ mod tests {
         let ev = s.push(S2C, &ok_response(b"451-[\"file\",\"signature.png\",{\"_placeholder\":true,\"num\":0}]\x1ebiVBORw0KGgo="));
         assert_eq!(protocols(&ev), ["http", "engineio", "socketio", "engineio"]);
         let p = eio_of(&ev[3]);
-        assert!(p.base64 && p.attachment.as_ref().is_some_and(|a| a.event.as_deref() == Some("file")));
+        assert!(
+            p.base64
+                && p.attachment
+                    .as_ref()
+                    .is_some_and(|a| a.event.as_deref() == Some("file"))
+        );
         assert!(ev.iter().all(|e| e.checks.is_empty()));
         // A body with a hole is not split into packets.
-        s.push(C2S, b"GET /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\n\r\n");
+        s.push(
+            C2S,
+            b"GET /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\n\r\n",
+        );
         s.push(S2C, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n42[");
         let ev = s.gap(S2C, 7);
         assert_eq!(protocols(&ev), ["http"]);
-        assert_eq!(ev[0].checks.iter().map(Check::code).collect::<Vec<_>>(), ["stream-gap"]);
+        assert_eq!(
+            ev[0].checks.iter().map(Check::code).collect::<Vec<_>>(),
+            ["stream-gap"]
+        );
         // An error answer is not decoded.
-        s.push(C2S, b"GET /socket.io/?EIO=4&transport=polling&sid=nope HTTP/1.1\r\n\r\n");
+        s.push(
+            C2S,
+            b"GET /socket.io/?EIO=4&transport=polling&sid=nope HTTP/1.1\r\n\r\n",
+        );
         let ev = s.push(S2C, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 41\r\n\r\n{\"code\":1,\"message\":\"Session ID unknown\"}"[..].as_ref());
         assert_eq!(protocols(&ev), ["http"]);
     }
@@ -1039,7 +1342,10 @@ mod tests {
         // A page fetched before the Engine.IO request on the same connection keeps its order.
         let mut s = AppStream::new(AppLimits::default());
         s.push(C2S, b"GET /index.html HTTP/1.1\r\n\r\n");
-        s.push(C2S, b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n");
+        s.push(
+            C2S,
+            b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n",
+        );
         let ev = s.push(S2C, &ok_response(b"6"));
         assert_eq!(protocols(&ev), ["http"]);
         let ev = s.push(S2C, &ok_response(b"6"));
@@ -1052,7 +1358,9 @@ mod tests {
         s.push(C2S, &upgrade_req("/socket.io/?EIO=4&transport=websocket"));
         s.push(S2C, RESP_101);
         let codes = |ev: &[AppEvent]| -> Vec<Vec<&'static str>> {
-            ev.iter().map(|e| e.checks.iter().map(Check::code).collect()).collect()
+            ev.iter()
+                .map(|e| e.checks.iter().map(Check::code).collect())
+                .collect()
         };
         let ev = s.push(S2C, &frame(S2C, 1, b"hello"));
         assert_eq!(codes(&ev), [vec!["eio-unknown-type"]]);
@@ -1062,14 +1370,27 @@ mod tests {
         assert_eq!(codes(&ev), [vec![], vec!["sio-unknown-type"]]);
         let ev = s.push(S2C, &frame(S2C, 1, b"42[\"x\""));
         assert_eq!(codes(&ev), [vec![], vec!["sio-bad-json"]]);
-        s.push(S2C, &frame(S2C, 1, br#"452-["x",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#));
+        s.push(
+            S2C,
+            &frame(
+                S2C,
+                1,
+                br#"452-["x",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+            ),
+        );
         s.push(S2C, &frame(S2C, 2, b"\x01"));
         let ev = s.push(S2C, &frame(S2C, 1, br#"42["y"]"#));
-        assert_eq!(codes(&ev), [vec![], vec![], vec!["sio-attachments-missing"]]);
+        assert_eq!(
+            codes(&ev),
+            [vec![], vec![], vec!["sio-attachments-missing"]]
+        );
         let ev = s.push(S2C, &frame(S2C, 1, b"431"));
         assert_eq!(codes(&ev), [vec![], vec![], vec!["sio-bad-payload"]]);
         let mut p = AppStream::new(AppLimits::default());
-        p.push(C2S, b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n");
+        p.push(
+            C2S,
+            b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n\r\n",
+        );
         let ev = p.push(S2C, &ok_response(b"40\x1eb!!\x1e6"));
         assert_eq!(protocols(&ev), ["http", "engineio", "socketio"]);
         assert_eq!(codes(&ev)[0], ["eio-bad-payload"]);
@@ -1078,32 +1399,67 @@ mod tests {
     #[test]
     fn engineio_v3_over_websocket_and_polling() {
         let mut s = AppStream::new(AppLimits::default());
-        s.push(C2S, b"GET /socket.io/?EIO=3&transport=polling HTTP/1.1\r\n\r\n");
+        s.push(
+            C2S,
+            b"GET /socket.io/?EIO=3&transport=polling HTTP/1.1\r\n\r\n",
+        );
         let ev = s.push(S2C, &ok_response(br#"79:0{"sid":"abc","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":5000}2:40"#));
         assert_eq!(protocols(&ev), ["http", "engineio", "engineio", "socketio"]);
         assert!(ev.iter().all(|e| e.checks.is_empty()), "{ev:?}");
         assert_eq!(eio_of(&ev[1]).version, 3);
         let mut s = AppStream::new(AppLimits::default());
-        s.push(C2S, &upgrade_req("/socket.io/?EIO=3&transport=websocket&sid=abc"));
+        s.push(
+            C2S,
+            &upgrade_req("/socket.io/?EIO=3&transport=websocket&sid=abc"),
+        );
         s.push(S2C, RESP_101);
-        s.push(C2S, &frame(C2S, 1, br#"451-["f",{"_placeholder":true,"num":0}]"#));
+        s.push(
+            C2S,
+            &frame(C2S, 1, br#"451-["f",{"_placeholder":true,"num":0}]"#),
+        );
         let ev = s.push(C2S, &frame(C2S, 2, b"\x04\xaa"));
         let p = eio_of(&ev[1]);
-        assert_eq!((p.bytes.as_deref(), p.attachment.is_some()), (Some(&[0xaa][..]), true));
+        assert_eq!(
+            (p.bytes.as_deref(), p.attachment.is_some()),
+            (Some(&[0xaa][..]), true)
+        );
     }
-
 
     /// Random packets from the grammar's own pieces: decoding and tracking never panic.
     #[test]
     fn garbage_never_panics() {
         let mut x: u64 = 11;
         let mut next = move || {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (x >> 33) as usize
         };
         let pieces: [&[u8]; 24] = [
-            b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"9", b"-", b"/chat", b",", b"[", b"]", b"{", b"}",
-            b"\"x\"", b"\x1e", b"b", b"AQID", b"probe", b"{\"_placeholder\":true,\"num\":0}", b":", b"\xff", "é".as_bytes(),
+            b"0",
+            b"1",
+            b"2",
+            b"3",
+            b"4",
+            b"5",
+            b"6",
+            b"9",
+            b"-",
+            b"/chat",
+            b",",
+            b"[",
+            b"]",
+            b"{",
+            b"}",
+            b"\"x\"",
+            b"\x1e",
+            b"b",
+            b"AQID",
+            b"probe",
+            b"{\"_placeholder\":true,\"num\":0}",
+            b":",
+            b"\xff",
+            "é".as_bytes(),
         ];
         let mut tracker = super::super::socketio::SessionTracker::new();
         for round in 0..200u32 {
@@ -1111,7 +1467,13 @@ mod tests {
             let ws = round % 2 == 0;
             let v = if round % 5 == 0 { 3 } else { 4 };
             if ws {
-                s.push(C2S, &upgrade_req(&format!("/socket.io/?EIO={v}&transport=websocket&sid=s{}", round % 7)));
+                s.push(
+                    C2S,
+                    &upgrade_req(&format!(
+                        "/socket.io/?EIO={v}&transport=websocket&sid=s{}",
+                        round % 7
+                    )),
+                );
                 s.push(S2C, RESP_101);
             }
             for k in 0..40u64 {
@@ -1121,13 +1483,21 @@ mod tests {
                 }
                 let dir = if next() % 2 == 0 { C2S } else { S2C };
                 let bytes = if ws {
-                    frame(dir, if next() % 4 == 0 { 2 } else { 1 }, &body[..body.len().min(300)])
+                    frame(
+                        dir,
+                        if next() % 4 == 0 { 2 } else { 1 },
+                        &body[..body.len().min(300)],
+                    )
                 } else if dir == C2S {
                     let mut r = format!("POST /socket.io/?EIO={v}&transport=polling&sid=s{} HTTP/1.1\r\nContent-Length: {}\r\n\r\n", round % 7, body.len()).into_bytes();
                     r.extend_from_slice(&body);
                     r
                 } else {
-                    s.push(C2S, format!("GET /socket.io/?EIO={v}&transport=polling HTTP/1.1\r\n\r\n").as_bytes());
+                    s.push(
+                        C2S,
+                        format!("GET /socket.io/?EIO={v}&transport=polling HTTP/1.1\r\n\r\n")
+                            .as_bytes(),
+                    );
                     ok_response(&body)
                 };
                 let _ = parse_payload(&body, v);
@@ -1142,5 +1512,4 @@ mod tests {
         }
         let _ = tracker.finish();
     }
-
 }

@@ -59,7 +59,11 @@ pub struct Totals {
 
 /// A Socket.IO session note as a packet note (its wording is in socketio.toml).
 fn session_note(n: &socketio::SessionNote) -> Note {
-    let mut note = if n.level() == app::Level::Warning { Note::warning(n.code()) } else { Note::info(n.code()) };
+    let mut note = if n.level() == app::Level::Warning {
+        Note::warning(n.code())
+    } else {
+        Note::info(n.code())
+    };
     note.args = n.params();
     note
 }
@@ -152,11 +156,23 @@ impl Analyzer {
             pa.tags = view.tags;
             let stream = conv.index;
             for l in &pa.app {
-                if !matches!(l.message, app::AppMessage::EngineIo(_) | app::AppMessage::SocketIo(_)) {
+                if !matches!(
+                    l.message,
+                    app::AppMessage::EngineIo(_) | app::AppMessage::SocketIo(_)
+                ) {
                     continue;
                 }
-                let dir = if l.from_client { app::Dir::ClientToServer } else { app::Dir::ServerToClient };
-                let ev = app::AppEvent { dir, stream_range: (0, 0), message: l.message.clone(), checks: Vec::new() };
+                let dir = if l.from_client {
+                    app::Dir::ClientToServer
+                } else {
+                    app::Dir::ServerToClient
+                };
+                let ev = app::AppEvent {
+                    dir,
+                    stream_range: (0, 0),
+                    message: l.message.clone(),
+                    checks: Vec::new(),
+                };
                 for n in self.sessions.observe(stream, frame.number, frame.time, &ev) {
                     pa.notes.push(session_note(&n));
                 }

@@ -114,7 +114,9 @@ pub enum SioError {
 impl SioError {
     pub fn check(&self) -> Check {
         match self {
-            SioError::UnknownType(found) => Check::SioUnknownType { found: found.clone() },
+            SioError::UnknownType(found) => Check::SioUnknownType {
+                found: found.clone(),
+            },
             SioError::Malformed => Check::SioMalformed,
             SioError::BadJson => Check::SioBadJson,
         }
@@ -123,7 +125,9 @@ impl SioError {
 
 /// Decodes one Socket.IO packet from the text of an Engine.IO message.
 pub fn parse(s: &str) -> Result<SioPacket, SioError> {
-    let Some(first) = s.chars().next() else { return Err(SioError::UnknownType("nothing".into())) };
+    let Some(first) = s.chars().next() else {
+        return Err(SioError::UnknownType("nothing".into()));
+    };
     let packet_type = first
         .to_digit(10)
         .and_then(|d| SioType::from_code(d as u8))
@@ -142,10 +146,21 @@ pub fn parse(s: &str) -> Result<SioPacket, SioError> {
         rest = &rest[(end + 1).min(rest.len())..];
     }
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let ack_id = if digits > 0 { Some(rest[..digits].parse::<u64>().map_err(|_| SioError::Malformed)?) } else { None };
+    let ack_id = if digits > 0 {
+        Some(
+            rest[..digits]
+                .parse::<u64>()
+                .map_err(|_| SioError::Malformed)?,
+        )
+    } else {
+        None
+    };
     rest = &rest[digits..];
-    let payload: Option<Value> =
-        if rest.is_empty() { None } else { Some(serde_json::from_str(rest).map_err(|_| SioError::BadJson)?) };
+    let payload: Option<Value> = if rest.is_empty() {
+        None
+    } else {
+        Some(serde_json::from_str(rest).map_err(|_| SioError::BadJson)?)
+    };
 
     let mut p = SioPacket {
         packet_type,
@@ -157,7 +172,9 @@ pub fn parse(s: &str) -> Result<SioPacket, SioError> {
         data: None,
         problems: Vec::new(),
     };
-    let bad = Check::SioBadPayload { packet_type: packet_type.name() };
+    let bad = Check::SioBadPayload {
+        packet_type: packet_type.name(),
+    };
     match packet_type {
         SioType::Connect | SioType::ConnectError => {
             let ok = match (&payload, packet_type) {
@@ -200,7 +217,10 @@ pub fn parse(s: &str) -> Result<SioPacket, SioError> {
     }
     let placeholders = p.args.as_ref().map_or(0, count_placeholders);
     if placeholders != attachments as usize {
-        p.problems.push(Check::SioPlaceholderMismatch { attachments, placeholders: placeholders as u32 });
+        p.problems.push(Check::SioPlaceholderMismatch {
+            attachments,
+            placeholders: placeholders as u32,
+        });
     }
     Ok(p)
 }
@@ -210,7 +230,9 @@ pub fn count_placeholders(v: &Value) -> usize {
     match v {
         Value::Array(a) => a.iter().map(count_placeholders).sum(),
         Value::Object(o) => {
-            if o.get("_placeholder") == Some(&Value::Bool(true)) && o.get("num").is_some_and(Value::is_u64) {
+            if o.get("_placeholder") == Some(&Value::Bool(true))
+                && o.get("num").is_some_and(Value::is_u64)
+            {
                 1
             } else {
                 o.values().map(count_placeholders).sum()
@@ -270,14 +292,27 @@ impl SioPacket {
             ("packet_type", self.packet_type.name().to_string()),
             ("namespace", self.namespace.clone()),
             ("event", self.event.clone().unwrap_or_default()),
-            ("args", self.args.as_ref().map(Value::to_string).unwrap_or_default()),
+            (
+                "args",
+                self.args.as_ref().map(Value::to_string).unwrap_or_default(),
+            ),
             ("args_js", self.args_js()),
-            ("ack_id", self.ack_id.map(|a| a.to_string()).unwrap_or_default()),
+            (
+                "ack_id",
+                self.ack_id.map(|a| a.to_string()).unwrap_or_default(),
+            ),
             ("attachments", self.attachments.to_string()),
         ];
-        let sid = self.data.as_ref().and_then(|d| d.get("sid")).and_then(Value::as_str);
+        let sid = self
+            .data
+            .as_ref()
+            .and_then(|d| d.get("sid"))
+            .and_then(Value::as_str);
         v.push(("sid", sid.unwrap_or("(not given)").to_string()));
-        let message = self.data.as_ref().and_then(|d| d.get("message").and_then(Value::as_str).or(d.as_str()));
+        let message = self
+            .data
+            .as_ref()
+            .and_then(|d| d.get("message").and_then(Value::as_str).or(d.as_str()));
         v.push(("message", message.unwrap_or("no reason given").to_string()));
         v.push(("emit_js", self.emit_js()));
         v
@@ -287,13 +322,19 @@ impl SioPacket {
     pub fn emit_js(&self) -> String {
         let name = js(&Value::String(self.event.clone().unwrap_or_default()));
         let args = self.args_js();
-        if args.is_empty() { name } else { format!("{name}, {args}") }
+        if args.is_empty() {
+            name
+        } else {
+            format!("{name}, {args}")
+        }
     }
 
     /// The arguments as JavaScript source, for "this is what `socket.emit(…)` sends":
     /// strings in single quotes, placeholders as `<binary N>`.
     pub fn args_js(&self) -> String {
-        let Some(Value::Array(a)) = &self.args else { return String::new() };
+        let Some(Value::Array(a)) = &self.args else {
+            return String::new();
+        };
         a.iter().map(js).collect::<Vec<_>>().join(", ")
     }
 }
@@ -304,18 +345,30 @@ fn js(v: &Value) -> String {
         Value::Array(a) => format!("[{}]", a.iter().map(js).collect::<Vec<_>>().join(", ")),
         Value::Object(o) => {
             if o.get("_placeholder") == Some(&Value::Bool(true)) {
-                return format!("<binary {}>", o.get("num").map(Value::to_string).unwrap_or_default());
+                return format!(
+                    "<binary {}>",
+                    o.get("num").map(Value::to_string).unwrap_or_default()
+                );
             }
             let fields: Vec<String> = o
                 .iter()
                 .map(|(k, v)| {
                     let plain = !k.is_empty()
-                        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
                         && !k.starts_with(|c: char| c.is_ascii_digit());
-                    if plain { format!("{k}: {}", js(v)) } else { format!("{}: {}", js(&Value::String(k.clone())), js(v)) }
+                    if plain {
+                        format!("{k}: {}", js(v))
+                    } else {
+                        format!("{}: {}", js(&Value::String(k.clone())), js(v))
+                    }
                 })
                 .collect();
-            if fields.is_empty() { "{}".into() } else { format!("{{ {} }}", fields.join(", ")) }
+            if fields.is_empty() {
+                "{}".into()
+            } else {
+                format!("{{ {} }}", fields.join(", "))
+            }
         }
         other => other.to_string(),
     }
@@ -434,13 +487,22 @@ pub enum SessionNote {
     Heartbeat { ms: f64, interval: u64 },
     /// A ping later than pingInterval + pingTimeout after the previous one: the other side
     /// would already have given up on the connection.
-    HeartbeatLate { ms: f64, interval: u64, timeout: u64 },
+    HeartbeatLate {
+        ms: f64,
+        interval: u64,
+        timeout: u64,
+    },
     /// A pong answering the ping of `frame` after `ms`.
     PongAnswers { frame: u64, ms: f64 },
     /// A pong later than pingTimeout.
     PongLate { frame: u64, ms: f64, timeout: u64 },
     /// An ACK answering the EVENT of `frame` (emit of `event` with callback).
-    AckAnswers { event: String, ack_id: u64, frame: u64, ms: f64 },
+    AckAnswers {
+        event: String,
+        ack_id: u64,
+        frame: u64,
+        ms: f64,
+    },
     /// An ACK whose EVENT was not seen.
     AckUnmatched { ack_id: u64, namespace: String },
     /// (From [`SessionTracker::finish`]) an EVENT that asked for an answer and got none.
@@ -498,22 +560,50 @@ impl SessionNote {
             }
             SessionNote::UpgradeProbeAnswer { ms: m } => vec![("ms", ms(m))],
             SessionNote::UpgradeNoop => Vec::new(),
-            SessionNote::Heartbeat { ms: m, interval } => vec![("ms", ms(m)), ("interval", interval.to_string())],
-            SessionNote::HeartbeatLate { ms: m, interval, timeout } => {
-                vec![("ms", ms(m)), ("interval", interval.to_string()), ("timeout", timeout.to_string())]
+            SessionNote::Heartbeat { ms: m, interval } => {
+                vec![("ms", ms(m)), ("interval", interval.to_string())]
             }
-            SessionNote::PongAnswers { frame, ms: m } => vec![("frame", frame.to_string()), ("ms", ms(m))],
-            SessionNote::PongLate { frame, ms: m, timeout } => {
-                vec![("frame", frame.to_string()), ("ms", ms(m)), ("timeout", timeout.to_string())]
+            SessionNote::HeartbeatLate {
+                ms: m,
+                interval,
+                timeout,
+            } => {
+                vec![
+                    ("ms", ms(m)),
+                    ("interval", interval.to_string()),
+                    ("timeout", timeout.to_string()),
+                ]
             }
-            SessionNote::AckAnswers { event, ack_id, frame, ms: m } => vec![
+            SessionNote::PongAnswers { frame, ms: m } => {
+                vec![("frame", frame.to_string()), ("ms", ms(m))]
+            }
+            SessionNote::PongLate {
+                frame,
+                ms: m,
+                timeout,
+            } => {
+                vec![
+                    ("frame", frame.to_string()),
+                    ("ms", ms(m)),
+                    ("timeout", timeout.to_string()),
+                ]
+            }
+            SessionNote::AckAnswers {
+                event,
+                ack_id,
+                frame,
+                ms: m,
+            } => vec![
                 ("event", event.clone()),
                 ("ack_id", ack_id.to_string()),
                 ("frame", frame.to_string()),
                 ("ms", ms(m)),
             ],
             SessionNote::AckUnmatched { ack_id, namespace } => {
-                vec![("ack_id", ack_id.to_string()), ("namespace", namespace.clone())]
+                vec![
+                    ("ack_id", ack_id.to_string()),
+                    ("namespace", namespace.clone()),
+                ]
             }
             SessionNote::AckNeverAnswered { event, ack_id } => {
                 vec![("event", event.clone()), ("ack_id", ack_id.to_string())]
@@ -555,7 +645,13 @@ impl SessionTracker {
     /// One application event of conversation `stream`, reported in frame `frame` at
     /// `time`. Other messages than `engineio`/`socketio` are ignored. Returns what the
     /// session's history says about it.
-    pub fn observe(&mut self, stream: u32, frame: u64, time: Timestamp, ev: &AppEvent) -> Vec<SessionNote> {
+    pub fn observe(
+        &mut self,
+        stream: u32,
+        frame: u64,
+        time: Timestamp,
+        ev: &AppEvent,
+    ) -> Vec<SessionNote> {
         match &ev.message {
             AppMessage::EngineIo(p) => {
                 let i = self.session_for(stream, p.sid.as_deref());
@@ -577,7 +673,9 @@ impl SessionTracker {
                 eio(s, frame, time, ev.dir, p)
             }
             AppMessage::SocketIo(p) => {
-                let Some(&i) = self.by_stream.get(&stream) else { return Vec::new() };
+                let Some(&i) = self.by_stream.get(&stream) else {
+                    return Vec::new();
+                };
                 sio(&mut self.sessions[i], frame, time, ev.dir, p)
             }
             _ => Vec::new(),
@@ -592,7 +690,13 @@ impl SessionTracker {
                 out.push((f, SessionNote::UpgradeNotCompleted { sid: s.sid.clone() }));
             }
             for a in s.pending_acks.drain(..) {
-                out.push((a.frame, SessionNote::AckNeverAnswered { event: a.event, ack_id: a.ack_id }));
+                out.push((
+                    a.frame,
+                    SessionNote::AckNeverAnswered {
+                        event: a.event,
+                        ack_id: a.ack_id,
+                    },
+                ));
             }
         }
         out.sort_by_key(|(f, _)| *f);
@@ -643,11 +747,18 @@ impl SessionTracker {
 
 /// Milliseconds from `earlier` to `later`, computed in whole nanoseconds.
 fn ms_between(later: Timestamp, earlier: Timestamp) -> f64 {
-    let ns = (later.secs as i128 - earlier.secs as i128) * 1_000_000_000 + later.nanos as i128 - earlier.nanos as i128;
+    let ns = (later.secs as i128 - earlier.secs as i128) * 1_000_000_000 + later.nanos as i128
+        - earlier.nanos as i128;
     ns as f64 / 1e6
 }
 
-fn eio(s: &mut Session, frame: u64, time: Timestamp, dir: Dir, p: &super::engineio::EioPacket) -> Vec<SessionNote> {
+fn eio(
+    s: &mut Session,
+    frame: u64,
+    time: Timestamp,
+    dir: Dir,
+    p: &super::engineio::EioPacket,
+) -> Vec<SessionNote> {
     let mut notes = Vec::new();
     match p.packet_type {
         EioType::Open => {
@@ -662,7 +773,10 @@ fn eio(s: &mut Session, frame: u64, time: Timestamp, dir: Dir, p: &super::engine
         EioType::Ping if p.probe => {
             s.upgrade.probe = Some(frame);
             s.probe_time = Some(time);
-            notes.push(SessionNote::UpgradeProbe { sid: s.sid.clone(), polls: s.polling_streams.len() });
+            notes.push(SessionNote::UpgradeProbe {
+                sid: s.sid.clone(),
+                polls: s.polling_streams.len(),
+            });
         }
         EioType::Pong if p.probe => {
             s.upgrade.probe_answer = Some(frame);
@@ -671,10 +785,16 @@ fn eio(s: &mut Session, frame: u64, time: Timestamp, dir: Dir, p: &super::engine
         }
         EioType::Ping => {
             s.pings += 1;
-            if let (Some(prev), Some(interval), Some(timeout)) = (s.last_beat, s.ping_interval, s.ping_timeout) {
+            if let (Some(prev), Some(interval), Some(timeout)) =
+                (s.last_beat, s.ping_interval, s.ping_timeout)
+            {
                 let ms = ms_between(time, prev);
                 if ms > (interval + timeout) as f64 {
-                    notes.push(SessionNote::HeartbeatLate { ms, interval, timeout });
+                    notes.push(SessionNote::HeartbeatLate {
+                        ms,
+                        interval,
+                        timeout,
+                    });
                 } else {
                     notes.push(SessionNote::Heartbeat { ms, interval });
                 }
@@ -689,16 +809,21 @@ fn eio(s: &mut Session, frame: u64, time: Timestamp, dir: Dir, p: &super::engine
                     s.ping_out = None;
                     let ms = ms_between(time, t);
                     match s.ping_timeout {
-                        Some(timeout) if ms > timeout as f64 => {
-                            notes.push(SessionNote::PongLate { frame: f, ms, timeout })
-                        }
+                        Some(timeout) if ms > timeout as f64 => notes.push(SessionNote::PongLate {
+                            frame: f,
+                            ms,
+                            timeout,
+                        }),
                         _ => notes.push(SessionNote::PongAnswers { frame: f, ms }),
                     }
                 }
             }
         }
         EioType::Noop => {
-            if p.transport == EioTransport::Polling && s.upgrade.probe.is_some() && s.upgrade.noop.is_none() {
+            if p.transport == EioTransport::Polling
+                && s.upgrade.probe.is_some()
+                && s.upgrade.noop.is_none()
+            {
                 s.upgrade.noop = Some(frame);
                 notes.push(SessionNote::UpgradeNoop);
             }
@@ -706,7 +831,10 @@ fn eio(s: &mut Session, frame: u64, time: Timestamp, dir: Dir, p: &super::engine
         EioType::Upgrade => {
             s.upgrade.upgrade = Some(frame);
             s.transport = Some(EioTransport::WebSocket);
-            notes.push(SessionNote::Upgraded { sid: s.sid.clone(), polls: s.polling_streams.len() });
+            notes.push(SessionNote::Upgraded {
+                sid: s.sid.clone(),
+                polls: s.polling_streams.len(),
+            });
         }
         EioType::Close => s.close_frame = Some(frame),
         EioType::Message => {}
@@ -725,7 +853,8 @@ fn sio(s: &mut Session, frame: u64, time: Timestamp, dir: Dir, p: &SioPacket) ->
             s.events += 1;
             if let Some(id) = p.ack_id {
                 // A reused id replaces the one it reuses.
-                s.pending_acks.retain(|a| !(a.namespace == p.namespace && a.ack_id == id && a.dir == dir));
+                s.pending_acks
+                    .retain(|a| !(a.namespace == p.namespace && a.ack_id == id && a.dir == dir));
                 s.pending_acks.push(PendingAck {
                     namespace: p.namespace.clone(),
                     ack_id: id,
@@ -753,7 +882,10 @@ fn sio(s: &mut Session, frame: u64, time: Timestamp, dir: Dir, p: &SioPacket) ->
                         ms: ms_between(time, a.time),
                     });
                 }
-                None => notes.push(SessionNote::AckUnmatched { ack_id: id, namespace: p.namespace.clone() }),
+                None => notes.push(SessionNote::AckUnmatched {
+                    ack_id: id,
+                    namespace: p.namespace.clone(),
+                }),
             }
         }
         _ => {}
@@ -775,7 +907,10 @@ mod tests {
     #[test]
     fn connect_both_ways() {
         let p = ok("0");
-        assert_eq!((p.packet_type, p.namespace.as_str(), p.data.as_ref()), (SioType::Connect, "/", None));
+        assert_eq!(
+            (p.packet_type, p.namespace.as_str(), p.data.as_ref()),
+            (SioType::Connect, "/", None)
+        );
         let p = ok(r#"0{"sid":"We3xv6C4MYQApbetAAAA"}"#);
         assert_eq!(p.data, Some(json!({"sid":"We3xv6C4MYQApbetAAAA"})));
         assert!(p.params().contains(&("sid", "We3xv6C4MYQApbetAAAA".into())));
@@ -783,7 +918,10 @@ mod tests {
         let p = ok("0/chat,");
         assert_eq!(p.namespace, "/chat");
         let p = ok(r#"0/chat,{"sid":"FHyKxYkpESNwc6r9AAAB"}"#);
-        assert_eq!((p.namespace.as_str(), &p.data), ("/chat", &Some(json!({"sid":"FHyKxYkpESNwc6r9AAAB"}))));
+        assert_eq!(
+            (p.namespace.as_str(), &p.data),
+            ("/chat", &Some(json!({"sid":"FHyKxYkpESNwc6r9AAAB"})))
+        );
         let p = ok(r#"0/admin,{"token":"abc"}"#);
         assert_eq!(p.data, Some(json!({"token":"abc"})));
         let p = ok(r#"4{"message":"Not authorized"}"#);
@@ -794,26 +932,44 @@ mod tests {
     #[test]
     fn events_and_acks() {
         let p = ok(r#"2["chat message","hi"]"#);
-        assert_eq!((p.packet_type, p.event.as_deref(), p.ack_id), (SioType::Event, Some("chat message"), None));
+        assert_eq!(
+            (p.packet_type, p.event.as_deref(), p.ack_id),
+            (SioType::Event, Some("chat message"), None)
+        );
         assert_eq!(p.args, Some(json!(["hi"])));
         assert_eq!(p.args_js(), "'hi'");
         assert_eq!(p.wording_key(true), "EVENT");
         let p = ok(r#"21["add",2,3]"#);
-        assert_eq!((p.event.as_deref(), p.ack_id, p.args_js()), (Some("add"), Some(1), "2, 3".into()));
+        assert_eq!(
+            (p.event.as_deref(), p.ack_id, p.args_js()),
+            (Some("add"), Some(1), "2, 3".into())
+        );
         assert_eq!(p.wording_key(true), "EVENT_ack");
         let p = ok("31[5]");
-        assert_eq!((p.packet_type, p.ack_id, p.args), (SioType::Ack, Some(1), Some(json!([5]))));
+        assert_eq!(
+            (p.packet_type, p.ack_id, p.args),
+            (SioType::Ack, Some(1), Some(json!([5])))
+        );
         let p = ok(r#"32[{"name":"hello.bin","bytes":33}]"#);
         // serde_json (without preserve_order) sorts object keys.
         assert_eq!(p.args_js(), "{ bytes: 33, name: 'hello.bin' }");
         let p = ok(r#"2/chat,0["say","hello, /chat"]"#);
-        assert_eq!((p.namespace.as_str(), p.ack_id, p.event.as_deref()), ("/chat", Some(0), Some("say")));
+        assert_eq!(
+            (p.namespace.as_str(), p.ack_id, p.event.as_deref()),
+            ("/chat", Some(0), Some("say"))
+        );
         let p = ok(r#"2/chat,["said","you said: hello, /chat"]"#);
-        assert_eq!((p.ack_id, p.args), (None, Some(json!(["you said: hello, /chat"]))));
+        assert_eq!(
+            (p.ack_id, p.args),
+            (None, Some(json!(["you said: hello, /chat"])))
+        );
         let p = ok(r#"3/chat,1[{"name":"chat.bin","bytes":5}]"#);
         assert_eq!((p.namespace.as_str(), p.ack_id), ("/chat", Some(1)));
         let p = ok("1/chat,");
-        assert_eq!((p.packet_type, p.namespace.as_str()), (SioType::Disconnect, "/chat"));
+        assert_eq!(
+            (p.packet_type, p.namespace.as_str()),
+            (SioType::Disconnect, "/chat")
+        );
         let p = ok(r#"2["it's",{"a b":[1,null]}]"#);
         assert_eq!(p.args_js(), r#"{ 'a b': [1, null] }"#);
     }
@@ -821,17 +977,32 @@ mod tests {
     #[test]
     fn binary_packets_and_placeholders() {
         let p = ok(r#"51-2["upload","hello.bin",{"_placeholder":true,"num":0}]"#);
-        assert_eq!((p.packet_type, p.attachments, p.ack_id), (SioType::BinaryEvent, 1, Some(2)));
+        assert_eq!(
+            (p.packet_type, p.attachments, p.ack_id),
+            (SioType::BinaryEvent, 1, Some(2))
+        );
         assert_eq!(p.event.as_deref(), Some("upload"));
         assert_eq!(p.args_js(), "'hello.bin', <binary 0>");
         let p = ok(r#"51-/chat,1["upload","chat.bin",{"_placeholder":true,"num":0}]"#);
-        assert_eq!((p.namespace.as_str(), p.ack_id, p.attachments), ("/chat", Some(1), 1));
+        assert_eq!(
+            (p.namespace.as_str(), p.ack_id, p.attachments),
+            ("/chat", Some(1), 1)
+        );
         let p = ok(r#"62-3[{"a":{"_placeholder":true,"num":0}},[{"_placeholder":true,"num":1}]]"#);
-        assert_eq!((p.packet_type, p.attachments, p.ack_id), (SioType::BinaryAck, 2, Some(3)));
+        assert_eq!(
+            (p.packet_type, p.attachments, p.ack_id),
+            (SioType::BinaryAck, 2, Some(3))
+        );
         let v = serde_json::to_value(&p).unwrap();
         assert_eq!(v["attachments"], 2);
         let p = parse(r#"52-["x",{"_placeholder":true,"num":0}]"#).unwrap();
-        assert_eq!(p.problems, [Check::SioPlaceholderMismatch { attachments: 2, placeholders: 1 }]);
+        assert_eq!(
+            p.problems,
+            [Check::SioPlaceholderMismatch {
+                attachments: 2,
+                placeholders: 1
+            }]
+        );
     }
 
     #[test]
@@ -839,14 +1010,33 @@ mod tests {
         let v = serde_json::to_value(ok(r#"2["chat message","hi"]"#)).unwrap();
         let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort();
-        assert_eq!(keys, ["ack_id", "args", "attachments", "event", "namespace", "packet_type"]);
+        assert_eq!(
+            keys,
+            [
+                "ack_id",
+                "args",
+                "attachments",
+                "event",
+                "namespace",
+                "packet_type"
+            ]
+        );
         assert_eq!(v["packet_type"], "EVENT");
         assert_eq!(v["ack_id"], Value::Null);
         let v = serde_json::to_value(ok("0")).unwrap();
-        assert_eq!((&v["event"], &v["args"], &v["attachments"]), (&Value::Null, &Value::Null, &json!(0)));
-        let v = serde_json::to_value(ok(r#"51-["file","signature.png",{"_placeholder":true,"num":0}]"#)).unwrap();
+        assert_eq!(
+            (&v["event"], &v["args"], &v["attachments"]),
+            (&Value::Null, &Value::Null, &json!(0))
+        );
+        let v = serde_json::to_value(ok(
+            r#"51-["file","signature.png",{"_placeholder":true,"num":0}]"#,
+        ))
+        .unwrap();
         assert_eq!(v["packet_type"], "BINARY_EVENT");
-        assert_eq!(serde_json::to_value(SioType::ConnectError).unwrap(), "CONNECT_ERROR");
+        assert_eq!(
+            serde_json::to_value(SioType::ConnectError).unwrap(),
+            "CONNECT_ERROR"
+        );
     }
 
     #[test]
@@ -854,9 +1044,19 @@ mod tests {
         assert_eq!(parse(""), Err(SioError::UnknownType("nothing".into())));
         assert_eq!(parse("9"), Err(SioError::UnknownType("9".into())));
         assert_eq!(parse(r#"51["x"]"#), Err(SioError::Malformed));
-        assert_eq!(parse("299999999999999999999999[\"x\"]"), Err(SioError::Malformed));
+        assert_eq!(
+            parse("299999999999999999999999[\"x\"]"),
+            Err(SioError::Malformed)
+        );
         assert_eq!(parse("2[\"x\""), Err(SioError::BadJson));
-        let bad = |s: &str| parse(s).unwrap().problems.iter().map(Check::code).collect::<Vec<_>>();
+        let bad = |s: &str| {
+            parse(s)
+                .unwrap()
+                .problems
+                .iter()
+                .map(Check::code)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(bad("2[1,2]"), ["sio-bad-payload"]);
         assert_eq!(bad("2\"x\""), ["sio-bad-payload"]);
         assert_eq!(bad("1{}"), ["sio-bad-payload"]);
@@ -867,7 +1067,8 @@ mod tests {
     /// Every key the code can ask for exists, and uses only placeholders it fills.
     #[test]
     fn wording_exists() {
-        let table: toml::Table = toml::from_str(include_str!("../explain/text/socketio.toml")).expect("valid TOML");
+        let table: toml::Table =
+            toml::from_str(include_str!("../explain/text/socketio.toml")).expect("valid TOML");
         let check = |section: &str, key: &str, params: &[(&str, String)]| {
             let t = table
                 .get(section)
@@ -878,11 +1079,25 @@ mod tests {
             while let Some(i) = rest.find('{') {
                 let j = rest[i..].find('}').expect("closed placeholder") + i;
                 let name = &rest[i + 1..j];
-                assert!(params.iter().any(|(k, _)| *k == name), "[{section}] {key}: unknown placeholder {{{name}}}");
+                assert!(
+                    params.iter().any(|(k, _)| *k == name),
+                    "[{section}] {key}: unknown placeholder {{{name}}}"
+                );
                 rest = &rest[j + 1..];
             }
         };
-        let samples = ["0", r#"0{"sid":"x"}"#, "1", r#"2["a",1]"#, r#"21["a"]"#, "31[5]", r#"4{"message":"no"}"#, r#"51-["f",{"_placeholder":true,"num":0}]"#, r#"61-1[{"_placeholder":true,"num":0}]"#, "0/chat,"];
+        let samples = [
+            "0",
+            r#"0{"sid":"x"}"#,
+            "1",
+            r#"2["a",1]"#,
+            r#"21["a"]"#,
+            "31[5]",
+            r#"4{"message":"no"}"#,
+            r#"51-["f",{"_placeholder":true,"num":0}]"#,
+            r#"61-1[{"_placeholder":true,"num":0}]"#,
+            "0/chat,",
+        ];
         for s in samples {
             let p = parse(s).unwrap();
             for from_client in [true, false] {
@@ -913,49 +1128,107 @@ mod tests {
         for p in &eio {
             check("engineio", p.wording_key(), &p.params());
         }
-        assert!(eio.iter().any(|p| p.params().iter().any(|(k, _)| *k == "count")));
+        assert!(eio
+            .iter()
+            .any(|p| p.params().iter().any(|(k, _)| *k == "count")));
         check("engineio", "payload", &eio.last().unwrap().params());
         for t in ["polling", "websocket"] {
             check("transport", t, &[]);
         }
-        for k in ["websocket_vs_socketio", "engineio", "when_to_use", "not_just_fallback", "upgrade_dance"] {
+        for k in [
+            "websocket_vs_socketio",
+            "engineio",
+            "when_to_use",
+            "not_just_fallback",
+            "upgrade_dance",
+        ] {
             check("lesson", k, &[]);
         }
         let notes = [
-            SessionNote::UpgradeProbe { sid: "s".into(), polls: 1 },
+            SessionNote::UpgradeProbe {
+                sid: "s".into(),
+                polls: 1,
+            },
             SessionNote::UpgradeProbeAnswer { ms: 1.0 },
             SessionNote::UpgradeNoop,
-            SessionNote::Upgraded { sid: "s".into(), polls: 1 },
-            SessionNote::Heartbeat { ms: 1.0, interval: 1 },
-            SessionNote::HeartbeatLate { ms: 1.0, interval: 1, timeout: 1 },
+            SessionNote::Upgraded {
+                sid: "s".into(),
+                polls: 1,
+            },
+            SessionNote::Heartbeat {
+                ms: 1.0,
+                interval: 1,
+            },
+            SessionNote::HeartbeatLate {
+                ms: 1.0,
+                interval: 1,
+                timeout: 1,
+            },
             SessionNote::PongAnswers { frame: 1, ms: 1.0 },
-            SessionNote::PongLate { frame: 1, ms: 1.0, timeout: 1 },
-            SessionNote::AckAnswers { event: "e".into(), ack_id: 1, frame: 1, ms: 1.0 },
-            SessionNote::AckUnmatched { ack_id: 1, namespace: "/".into() },
-            SessionNote::AckNeverAnswered { event: "e".into(), ack_id: 1 },
+            SessionNote::PongLate {
+                frame: 1,
+                ms: 1.0,
+                timeout: 1,
+            },
+            SessionNote::AckAnswers {
+                event: "e".into(),
+                ack_id: 1,
+                frame: 1,
+                ms: 1.0,
+            },
+            SessionNote::AckUnmatched {
+                ack_id: 1,
+                namespace: "/".into(),
+            },
+            SessionNote::AckNeverAnswered {
+                event: "e".into(),
+                ack_id: 1,
+            },
             SessionNote::UpgradeNotCompleted { sid: "s".into() },
         ];
-        assert_eq!(notes.iter().map(SessionNote::code).collect::<Vec<_>>(), SessionNote::ALL_CODES);
+        assert_eq!(
+            notes.iter().map(SessionNote::code).collect::<Vec<_>>(),
+            SessionNote::ALL_CODES
+        );
         for n in &notes {
             check("session", n.code(), &n.params());
         }
     }
 
     fn t(ms: u64) -> Timestamp {
-        Timestamp::new(1_700_000_000 + (ms / 1000) as i64, ((ms % 1000) * 1_000_000) as u32)
+        Timestamp::new(
+            1_700_000_000 + (ms / 1000) as i64,
+            ((ms % 1000) * 1_000_000) as u32,
+        )
     }
 
     /// Feeds `(stream, frame, ms, dir, carrier)` through a real AppStream per stream.
-    fn feed(tr: &mut SessionTracker, streams: &mut HashMap<u32, super::super::app::AppStream>, stream: u32, frame: u64, ms: u64, dir: Dir, bytes: &[u8]) -> Vec<(String, Vec<SessionNote>)> {
-        let s = streams.entry(stream).or_insert_with(|| super::super::app::AppStream::new(Default::default()));
+    fn feed(
+        tr: &mut SessionTracker,
+        streams: &mut HashMap<u32, super::super::app::AppStream>,
+        stream: u32,
+        frame: u64,
+        ms: u64,
+        dir: Dir,
+        bytes: &[u8],
+    ) -> Vec<(String, Vec<SessionNote>)> {
+        let s = streams
+            .entry(stream)
+            .or_insert_with(|| super::super::app::AppStream::new(Default::default()));
         s.push(dir, bytes)
             .iter()
-            .map(|ev| (ev.message.protocol().to_string(), tr.observe(stream, frame, t(ms), ev)))
+            .map(|ev| {
+                (
+                    ev.message.protocol().to_string(),
+                    tr.observe(stream, frame, t(ms), ev),
+                )
+            })
             .collect()
     }
 
     fn http_get(uri: &str) -> Vec<u8> {
-        format!("GET {uri} HTTP/1.1\r\nHost: 127.0.0.1:9106\r\nConnection: close\r\n\r\n").into_bytes()
+        format!("GET {uri} HTTP/1.1\r\nHost: 127.0.0.1:9106\r\nConnection: close\r\n\r\n")
+            .into_bytes()
     }
 
     fn http_ok(body: &[u8]) -> Vec<u8> {
@@ -984,46 +1257,183 @@ mod tests {
         use Dir::{ClientToServer as C, ServerToClient as S};
         let mut tr = SessionTracker::new();
         let mut st = HashMap::new();
-        let open = format!(r#"0{{"sid":"{SID}","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}}"#);
-        feed(&mut tr, &mut st, 0, 4, 0, C, &http_get("/socket.io/?EIO=4&transport=polling&t=7zu0qagw"));
+        let open = format!(
+            r#"0{{"sid":"{SID}","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}}"#
+        );
+        feed(
+            &mut tr,
+            &mut st,
+            0,
+            4,
+            0,
+            C,
+            &http_get("/socket.io/?EIO=4&transport=polling&t=7zu0qagw"),
+        );
         let n = feed(&mut tr, &mut st, 0, 6, 2, S, &http_ok(open.as_bytes()));
-        assert_eq!(n.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), ["http", "engineio"]);
+        assert_eq!(
+            n.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+            ["http", "engineio"]
+        );
         let post = format!("POST /socket.io/?EIO=4&transport=polling&t=7zu1655x&sid={SID} HTTP/1.1\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 2\r\n\r\n40");
         let n = feed(&mut tr, &mut st, 1, 20, 20, C, post.as_bytes());
-        assert_eq!(n.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), ["http", "engineio", "socketio"]);
+        assert_eq!(
+            n.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+            ["http", "engineio", "socketio"]
+        );
         let upgrade = format!("GET /socket.io/?EIO=4&transport=websocket&sid={SID} HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
         feed(&mut tr, &mut st, 2, 22, 21, C, upgrade.as_bytes());
-        feed(&mut tr, &mut st, 3, 24, 22, C, &http_get(&format!("/socket.io/?EIO=4&transport=polling&t=7zu18vg9&sid={SID}")));
+        feed(
+            &mut tr,
+            &mut st,
+            3,
+            24,
+            22,
+            C,
+            &http_get(&format!(
+                "/socket.io/?EIO=4&transport=polling&t=7zu18vg9&sid={SID}"
+            )),
+        );
         feed(&mut tr, &mut st, 1, 26, 23, S, &http_ok(b"ok"));
         feed(&mut tr, &mut st, 2, 29, 24, S, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
         let n = feed(&mut tr, &mut st, 2, 31, 25, C, &ws_text("2probe", true));
-        assert_eq!(n[1].1, [SessionNote::UpgradeProbe { sid: SID.into(), polls: 2 }]);
+        assert_eq!(
+            n[1].1,
+            [SessionNote::UpgradeProbe {
+                sid: SID.into(),
+                polls: 2
+            }]
+        );
         let body = b"40{\"sid\":\"We3xv6C4MYQApbetAAAA\"}\x1e42[\"welcome\",\"hello from the Socket.IO server\"]";
         let n = feed(&mut tr, &mut st, 3, 32, 26, S, &http_ok(body));
-        assert_eq!(n.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), ["http", "engineio", "socketio", "engineio", "socketio"]);
-        feed(&mut tr, &mut st, 4, 42, 30, C, &http_get(&format!("/socket.io/?EIO=4&transport=polling&t=7zu1ki4u&sid={SID}")));
+        assert_eq!(
+            n.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+            ["http", "engineio", "socketio", "engineio", "socketio"]
+        );
+        feed(
+            &mut tr,
+            &mut st,
+            4,
+            42,
+            30,
+            C,
+            &http_get(&format!(
+                "/socket.io/?EIO=4&transport=polling&t=7zu1ki4u&sid={SID}"
+            )),
+        );
         let n = feed(&mut tr, &mut st, 2, 44, 31, S, &ws_text("3probe", false));
         assert_eq!(n[1].1, [SessionNote::UpgradeProbeAnswer { ms: 6.0 }]);
         let n = feed(&mut tr, &mut st, 4, 46, 32, S, &http_ok(b"6"));
         assert_eq!(n[1].1, [SessionNote::UpgradeNoop]);
         let n = feed(&mut tr, &mut st, 2, 51, 33, C, &ws_text("5", true));
-        assert_eq!(n[1].1, [SessionNote::Upgraded { sid: SID.into(), polls: 4 }]);
-        feed(&mut tr, &mut st, 2, 56, 40, C, &ws_text(r#"420["join","room-42"]"#, true));
-        let n = feed(&mut tr, &mut st, 2, 57, 42, S, &ws_text(r#"430["joined room-42"]"#, false));
-        assert_eq!(n[2].1, [SessionNote::AckAnswers { event: "join".into(), ack_id: 0, frame: 56, ms: 2.0 }]);
+        assert_eq!(
+            n[1].1,
+            [SessionNote::Upgraded {
+                sid: SID.into(),
+                polls: 4
+            }]
+        );
+        feed(
+            &mut tr,
+            &mut st,
+            2,
+            56,
+            40,
+            C,
+            &ws_text(r#"420["join","room-42"]"#, true),
+        );
+        let n = feed(
+            &mut tr,
+            &mut st,
+            2,
+            57,
+            42,
+            S,
+            &ws_text(r#"430["joined room-42"]"#, false),
+        );
+        assert_eq!(
+            n[2].1,
+            [SessionNote::AckAnswers {
+                event: "join".into(),
+                ack_id: 0,
+                frame: 56,
+                ms: 2.0
+            }]
+        );
         // The server asks too: ids are counted per side, so id 0 again.
-        feed(&mut tr, &mut st, 2, 68, 50, S, &ws_text(r#"420["question","ready to leave?"]"#, false));
-        let n = feed(&mut tr, &mut st, 2, 70, 55, C, &ws_text(r#"430["yes"]"#, true));
-        assert_eq!(n[2].1, [SessionNote::AckAnswers { event: "question".into(), ack_id: 0, frame: 68, ms: 5.0 }]);
-        feed(&mut tr, &mut st, 2, 71, 56, C, &ws_text(r#"421["add",2,3]"#, true));
+        feed(
+            &mut tr,
+            &mut st,
+            2,
+            68,
+            50,
+            S,
+            &ws_text(r#"420["question","ready to leave?"]"#, false),
+        );
+        let n = feed(
+            &mut tr,
+            &mut st,
+            2,
+            70,
+            55,
+            C,
+            &ws_text(r#"430["yes"]"#, true),
+        );
+        assert_eq!(
+            n[2].1,
+            [SessionNote::AckAnswers {
+                event: "question".into(),
+                ack_id: 0,
+                frame: 68,
+                ms: 5.0
+            }]
+        );
+        feed(
+            &mut tr,
+            &mut st,
+            2,
+            71,
+            56,
+            C,
+            &ws_text(r#"421["add",2,3]"#, true),
+        );
         let s = &tr.sessions()[0];
         assert_eq!(tr.sessions().len(), 1);
-        assert_eq!((s.streams.clone(), s.polling_streams.clone(), s.websocket_streams.clone()), (vec![0, 1, 2, 3, 4], vec![0, 1, 3, 4], vec![2]));
-        assert_eq!(s.upgrade, UpgradeDance { probe: Some(31), probe_answer: Some(44), noop: Some(46), upgrade: Some(51) });
-        assert_eq!((s.transport, s.namespaces.clone()), (Some(EioTransport::WebSocket), vec!["/".to_string()]));
-        assert_eq!((s.ping_interval, s.ping_timeout, s.events, s.acks), (Some(25000), Some(20000), 4, 2));
+        assert_eq!(
+            (
+                s.streams.clone(),
+                s.polling_streams.clone(),
+                s.websocket_streams.clone()
+            ),
+            (vec![0, 1, 2, 3, 4], vec![0, 1, 3, 4], vec![2])
+        );
+        assert_eq!(
+            s.upgrade,
+            UpgradeDance {
+                probe: Some(31),
+                probe_answer: Some(44),
+                noop: Some(46),
+                upgrade: Some(51)
+            }
+        );
+        assert_eq!(
+            (s.transport, s.namespaces.clone()),
+            (Some(EioTransport::WebSocket), vec!["/".to_string()])
+        );
+        assert_eq!(
+            (s.ping_interval, s.ping_timeout, s.events, s.acks),
+            (Some(25000), Some(20000), 4, 2)
+        );
         assert!(tr.session_of(3).is_some_and(|s| s.sid == SID));
-        assert_eq!(tr.finish(), [(71, SessionNote::AckNeverAnswered { event: "add".into(), ack_id: 1 })]);
+        assert_eq!(
+            tr.finish(),
+            [(
+                71,
+                SessionNote::AckNeverAnswered {
+                    event: "add".into(),
+                    ack_id: 1
+                }
+            )]
+        );
     }
 
     #[test]
@@ -1036,23 +1446,64 @@ mod tests {
         let mut resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec();
         resp.extend(ws_text(r#"0{"sid":"UfNa9loifA1IuP-mAAAA","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}"#, false));
         let n = feed(&mut tr, &mut st, 0, 6, 1, S, &resp);
-        assert_eq!(n.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), ["http", "websocket", "engineio"]);
+        assert_eq!(
+            n.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+            ["http", "websocket", "engineio"]
+        );
         assert_eq!(n[2].0, "engineio");
         let n = feed(&mut tr, &mut st, 0, 8, 301, S, &ws_text("2", false));
-        assert_eq!(n[1].1, [SessionNote::Heartbeat { ms: 300.0, interval: 300 }]);
+        assert_eq!(
+            n[1].1,
+            [SessionNote::Heartbeat {
+                ms: 300.0,
+                interval: 300
+            }]
+        );
         let n = feed(&mut tr, &mut st, 0, 9, 303, C, &ws_text("3", true));
         assert_eq!(n[1].1, [SessionNote::PongAnswers { frame: 8, ms: 2.0 }]);
         let n = feed(&mut tr, &mut st, 0, 10, 901, S, &ws_text("2", false));
-        assert_eq!(n[1].1, [SessionNote::HeartbeatLate { ms: 600.0, interval: 300, timeout: 200 }]);
+        assert_eq!(
+            n[1].1,
+            [SessionNote::HeartbeatLate {
+                ms: 600.0,
+                interval: 300,
+                timeout: 200
+            }]
+        );
         assert_eq!(n[1].1[0].level(), Level::Warning);
         let n = feed(&mut tr, &mut st, 0, 11, 1200, C, &ws_text("3", true));
-        assert_eq!(n[1].1, [SessionNote::PongLate { frame: 10, ms: 299.0, timeout: 200 }]);
+        assert_eq!(
+            n[1].1,
+            [SessionNote::PongLate {
+                frame: 10,
+                ms: 299.0,
+                timeout: 200
+            }]
+        );
         let n = feed(&mut tr, &mut st, 0, 12, 1201, S, &ws_text("431[5]", false));
-        assert_eq!(n[2].1, [SessionNote::AckUnmatched { ack_id: 1, namespace: "/".into() }]);
+        assert_eq!(
+            n[2].1,
+            [SessionNote::AckUnmatched {
+                ack_id: 1,
+                namespace: "/".into()
+            }]
+        );
         let s = &tr.sessions()[0];
-        assert_eq!((s.sid.as_str(), s.pings, s.pongs, s.upgraded()), ("UfNa9loifA1IuP-mAAAA", 2, 2, false));
+        assert_eq!(
+            (s.sid.as_str(), s.pings, s.pongs, s.upgraded()),
+            ("UfNa9loifA1IuP-mAAAA", 2, 2, false)
+        );
         assert!(tr.finish().is_empty());
-        let j = serde_json::to_value(SessionNote::AckAnswers { event: "add".into(), ack_id: 1, frame: 60, ms: 1.25 }).unwrap();
-        assert_eq!(j, json!({"code":"ack-answers","level":"note","event":"add","ack_id":"1","frame":"60","ms":"1.2"}));
+        let j = serde_json::to_value(SessionNote::AckAnswers {
+            event: "add".into(),
+            ack_id: 1,
+            frame: 60,
+            ms: 1.25,
+        })
+        .unwrap();
+        assert_eq!(
+            j,
+            json!({"code":"ack-answers","level":"note","event":"add","ack_id":"1","frame":"60","ms":"1.2"})
+        );
     }
 }

@@ -4,6 +4,7 @@
 mod capture;
 mod demo;
 mod inspect;
+mod lesson;
 mod output;
 mod simulate;
 mod tour;
@@ -53,6 +54,8 @@ pub enum Command {
         /// The topic; without one, the list of topics.
         topic: Option<String>,
     },
+    /// Self-paced lessons with quizzes: `lesson list`, `lesson start NAME`, `lesson check`.
+    Lesson(lesson::LessonArgs),
 }
 
 /// How to show packets: shared by every command that shows packets.
@@ -114,6 +117,7 @@ pub fn run() -> i32 {
         Some(Command::Explain { topic }) => explain(topic.as_deref(), &settings),
         Some(Command::Tour(args)) => tour::run(&args, &settings),
         Some(Command::Simulate(args)) => simulate::run(&args, &settings),
+        Some(Command::Lesson(args)) => lesson::run_lesson(&args, &settings),
         None => tour::run(&tour::TourArgs::default(), &settings),
     };
     match result {

@@ -119,12 +119,20 @@ pub fn app_explain(out: &mut String, l: &AppLayer) {
         AppMessage::EngineIo(e) => {
             let params = e.params();
             let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            text_into(out, &format!("socketio.engineio.{}", e.wording_key()), &args);
+            text_into(
+                out,
+                &format!("socketio.engineio.{}", e.wording_key()),
+                &args,
+            );
         }
         AppMessage::SocketIo(p) => {
             let params = p.params();
             let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            text_into(out, &format!("socketio.socketio.{}", p.wording_key(l.from_client)), &args);
+            text_into(
+                out,
+                &format!("socketio.socketio.{}", p.wording_key(l.from_client)),
+                &args,
+            );
             for key in p.lesson_keys(l.from_client) {
                 out.push(' ');
                 text_into(out, &format!("socketio.lesson.{key}"), &args);

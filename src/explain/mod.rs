@@ -8,7 +8,9 @@ mod layers;
 mod template;
 
 pub use app::{app_explain, app_headline, check};
-pub use layers::{layer_details, layer_explain, layer_headline, osi_name, tcp_intro, tcp_kind, tcp_step};
+pub use layers::{
+    layer_details, layer_explain, layer_headline, osi_name, tcp_intro, tcp_kind, tcp_step,
+};
 pub use template::{text, text_into, texts, Args};
 
 use crate::analysis::Tag;

@@ -130,7 +130,10 @@ impl Render for SummaryRender {
         for (i, a) in app.iter().enumerate() {
             // A carrier (a WebSocket frame, an Engine.IO message) is summed up by what it
             // carries: the next layer over the same bytes.
-            if app.get(i + 1).is_some_and(|n| n.range == a.range && n.from_client == a.from_client) {
+            if app
+                .get(i + 1)
+                .is_some_and(|n| n.range == a.range && n.from_client == a.from_client)
+            {
                 continue;
             }
             let head = crate::explain::app_headline(a);

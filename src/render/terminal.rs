@@ -73,7 +73,12 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
 
 impl TreeRender {
     pub fn new(opts: TreeOptions) -> TreeRender {
-        TreeRender { opts, first_time: None, seen: HashMap::new(), current: u32::MAX }
+        TreeRender {
+            opts,
+            first_time: None,
+            seen: HashMap::new(),
+            current: u32::MAX,
+        }
     }
 
     /// True the first time `kind` comes up in the current conversation (always, with
@@ -85,7 +90,10 @@ impl TreeRender {
         if self.seen.len() > SEEN_LIMIT {
             self.seen.clear();
         }
-        self.seen.entry(self.current).or_default().insert(hash_of(kind))
+        self.seen
+            .entry(self.current)
+            .or_default()
+            .insert(hash_of(kind))
     }
 
     /// Times are shown relative to this instant (by default, the first packet shown).
@@ -153,7 +161,17 @@ impl TreeRender {
 impl Render for TreeRender {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
         let th = self.opts.theme;
-        self.current = p.analysis.stream.map(|s| if p.analysis.transport == Some(Transport::Udp) { s | 1 << 31 } else { s }).unwrap_or(u32::MAX);
+        self.current = p
+            .analysis
+            .stream
+            .map(|s| {
+                if p.analysis.transport == Some(Transport::Udp) {
+                    s | 1 << 31
+                } else {
+                    s
+                }
+            })
+            .unwrap_or(u32::MAX);
         let title = self.title(p, an);
         let rule = "─".repeat(
             self.opts
@@ -235,7 +253,15 @@ impl Render for TreeRender {
                 for d in explain::layer_details(layer) {
                     // A field note is repeated only when its value changes.
                     // (Checksums differ on every packet: only their verdict counts.)
-                    let key: String = d.split(':').next().unwrap_or(&d).chars().filter(|c| !c.is_ascii_hexdigit() || c.is_alphabetic() && !d.contains("checksum")).collect();
+                    let key: String = d
+                        .split(':')
+                        .next()
+                        .unwrap_or(&d)
+                        .chars()
+                        .filter(|c| {
+                            !c.is_ascii_hexdigit() || c.is_alphabetic() && !d.contains("checksum")
+                        })
+                        .collect();
                     if !self.is_new(&key) {
                         continue;
                     }
@@ -301,7 +327,10 @@ impl Render for TreeRender {
             }
             let mut text = String::new();
             explain::app_explain(&mut text, a);
-            let kind = format!("app:{}", explain::app_headline(a).split(' ').next().unwrap_or(""));
+            let kind = format!(
+                "app:{}",
+                explain::app_headline(a).split(' ').next().unwrap_or("")
+            );
             if a.push || matches!(a.message, AppMessage::Http(_) | AppMessage::SocketIo(_)) {
                 self.prose(out, &text)?;
             } else {
