@@ -70,6 +70,9 @@ pub struct ViewArgs {
     /// A hex dump with each byte coloured by its layer.
     #[arg(long, group = "format")]
     pub hex: bool,
+    /// A ladder diagram of each conversation: client and server, one arrow per packet.
+    #[arg(long, group = "format")]
+    pub diagram: bool,
     /// Values only, without the plain-language explanations.
     #[arg(long)]
     pub brief: bool,

@@ -2,6 +2,7 @@
 //! Lines (and capture files). Renderers write only to the `Write` they are given, so
 //! each can be tested into a `Vec<u8>` with colour off.
 
+pub mod diagram;
 pub mod escape;
 pub mod hex;
 pub mod json;
