@@ -5,6 +5,57 @@
 mod harness;
 
 use wirewalk::analysis::app::{AppLimits, AppStream, Dir};
+use wirewalk::dissect::{dissect, Header};
+use wirewalk::frame::{Frame, Link, Timestamp};
+
+fn frame(link: Link, data: Vec<u8>) -> Frame {
+    let wire_len = data.len() as u32;
+    Frame {
+        number: 1,
+        time: Timestamp::default(),
+        link,
+        data,
+        wire_len,
+    }
+}
+
+// --- etherparse 0.21: its IPv6 extension iterator reads past the slice -------------
+
+/// fuzz/artifacts/dissect (minimized): BSD loopback, IPv6 with a cut extension chain.
+#[test]
+fn replay_dissect_ipv6_extension_past_end() {
+    harness::dissect(&[
+        0x03, 0x1e, 0x00, 0x00, 0x00, 0x60, 0x01, 0x65, 0x00, 0x00, 0x00, 0x00, 0x84, 0x00, 0x00,
+        0xe6, 0x03, 0x00, 0x00, 0x00, 0x01, 0x0a, 0x64, 0x6e, 0x7e, 0x01, 0x2c, 0x4b, 0x81, 0x00,
+        0x00, 0x00, 0x01, 0x0a, 0x1c, 0x15, 0xde, 0x7e, 0x01, 0x2c, 0x4b, 0x81, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x01, 0x0a, 0x64, 0x6e, 0x73, 0x7e,
+    ]);
+}
+
+/// One destination-options header that names a second one, which is cut: the first is
+/// listed, the second is reported, nothing is read past the packet.
+#[test]
+fn ipv6_extension_chain_cut_after_the_first_header() {
+    let mut p = vec![0x60, 0, 0, 0, 0, 16, 60, 64];
+    p.extend_from_slice(&[0xfd; 16]);
+    p.extend_from_slice(&[0xfe; 16]);
+    p.extend_from_slice(&[60, 0, 1, 4, 0, 0, 0, 0]); // dest options, next: dest options
+    p.extend_from_slice(&[6, 5, 1, 4, 0, 0, 0, 0]); // claims 48 bytes; 8 are there
+    let d = dissect(&frame(Link::Raw, p));
+    let v6 = d.layers.iter().find_map(|l| match &l.header {
+        Header::Ipv6(v6) => Some(v6),
+        _ => None,
+    });
+    assert_eq!(
+        v6.expect("the IPv6 header is kept").extension_headers,
+        vec![60]
+    );
+    assert!(
+        d.notes.iter().any(|n| n.key == "ip.extension_error"),
+        "{:?}",
+        d.notes
+    );
+}
 
 // --- WebSocket: a message's wire length summed without a bound -----------------------
 
