@@ -7,6 +7,7 @@ mod harness;
 use wirewalk::analysis::app::{AppLimits, AppStream, Dir};
 use wirewalk::dissect::{dissect, Header};
 use wirewalk::frame::{Frame, Link, Timestamp};
+use wirewalk::source::pcap::PcapReader;
 
 fn frame(link: Link, data: Vec<u8>) -> Frame {
     let wire_len = data.len() as u32;
@@ -55,6 +56,62 @@ fn ipv6_extension_chain_cut_after_the_first_header() {
         "{:?}",
         d.notes
     );
+}
+
+// --- pcap-parser 0.17: pcapng blocks shorter than a block header --------------------
+
+/// fuzz/artifacts/capture_reader (minimized): a Process Information Block of 8 bytes,
+/// whose `block_len - 12` overflowed inside pcap-parser.
+#[test]
+fn replay_capture_reader_short_pcapng_block() {
+    harness::capture_reader(&[
+        0x0a, 0x0d, 0x0d, 0x0a, 0x00, 0x00, 0x00, 0x38, 0x1a, 0x2b, 0x3c, 0x4d, 0xff, 0xff, 0x41,
+        0x50, 0x00, 0x00, 0xff, 0x0c, 0x00, 0xff, 0xff, 0x10, 0x00, 0x00, 0x80, 0x00, 0x00, 0x01,
+        0x00, 0x00, 0x00, 0xfe, 0xff, 0x00, 0x0c, 0x00, 0x00, 0x06, 0x43, 0x41, 0x50, 0x57, 0x41,
+        0x50, 0x00, 0x00, 0xff, 0x0c, 0x00, 0xff, 0xff, 0x10, 0x00, 0x00, 0x80, 0x00, 0x00, 0x01,
+        0x00, 0x00, 0x00, 0x08, 0x00,
+    ]);
+}
+
+fn shb_le() -> Vec<u8> {
+    let mut v = vec![
+        0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0,
+    ];
+    v.extend_from_slice(&[0xff; 8]); // section length unknown
+    v.extend_from_slice(&[28, 0, 0, 0]);
+    v
+}
+
+#[test]
+fn pcapng_block_shorter_than_its_header_is_a_clear_error() {
+    let mut file = shb_le();
+    // A Process Information Block (0x80000001) claiming 8 bytes.
+    file.extend_from_slice(&[0x01, 0x00, 0x00, 0x80, 8, 0, 0, 0, 8, 0, 0, 0]);
+    let mut r = PcapReader::from_reader(std::io::Cursor::new(file), "short.pcapng").unwrap();
+    let err = r
+        .next_frame()
+        .expect("an error, not the end")
+        .expect_err("the block is corrupt");
+    assert!(err.0.contains("fewer than the 12"), "{err}");
+    assert!(r.next_frame().is_none());
+}
+
+#[test]
+fn record_claiming_gigabytes_fails_before_taking_memory() {
+    // A classic pcap whose first record claims 3 GB.
+    let mut file = vec![
+        0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
+    ];
+    file.extend_from_slice(&[0; 8]);
+    file.extend_from_slice(&3_000_000_000u32.to_le_bytes());
+    file.extend_from_slice(&3_000_000_000u32.to_le_bytes());
+    file.extend_from_slice(&[0; 64]);
+    let mut r = PcapReader::from_reader(std::io::Cursor::new(file), "huge.pcap").unwrap();
+    let err = r
+        .next_frame()
+        .expect("an error, not the end")
+        .expect_err("the record is corrupt");
+    assert!(err.0.contains("3000000016 bytes"), "{err}");
 }
 
 // --- WebSocket: a message's wire length summed without a bound -----------------------
