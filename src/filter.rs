@@ -18,15 +18,37 @@ pub enum Filter {
 }
 
 const PROTOCOLS: &[&str] = &[
-    "ethernet", "eth", "linux-sll", "linux-sll2", "null", "nflog", "vlan", "arp", "ip", "ipv4", "ipv6", "tcp", "udp", "icmp",
-    "icmpv6", "dns", "http", "websocket", "ws", "engineio", "socketio",
+    "ethernet",
+    "eth",
+    "linux-sll",
+    "linux-sll2",
+    "null",
+    "nflog",
+    "vlan",
+    "arp",
+    "ip",
+    "ipv4",
+    "ipv6",
+    "tcp",
+    "udp",
+    "icmp",
+    "icmpv6",
+    "dns",
+    "http",
+    "websocket",
+    "ws",
+    "engineio",
+    "socketio",
 ];
 
 impl Filter {
     /// Parses a filter; the error says what was not understood.
     pub fn parse(text: &str) -> Result<Filter, String> {
         let spaced = text.replace('(', " ( ").replace(')', " ) ");
-        let tokens: Vec<String> = spaced.split_whitespace().map(|t| t.to_ascii_lowercase()).collect();
+        let tokens: Vec<String> = spaced
+            .split_whitespace()
+            .map(|t| t.to_ascii_lowercase())
+            .collect();
         if tokens.is_empty() {
             return Err("the filter is empty".into());
         }
@@ -48,10 +70,17 @@ impl Filter {
                 other => d.has(other),
             },
             Filter::Port(port) => {
-                d.tcp().map(|t| t.src_port == *port || t.dst_port == *port).unwrap_or(false)
-                    || d.udp().map(|u| u.src_port == *port || u.dst_port == *port).unwrap_or(false)
+                d.tcp()
+                    .map(|t| t.src_port == *port || t.dst_port == *port)
+                    .unwrap_or(false)
+                    || d.udp()
+                        .map(|u| u.src_port == *port || u.dst_port == *port)
+                        .unwrap_or(false)
             }
-            Filter::Host(ip) => d.ip_addrs().map(|(s, t)| s == *ip || t == *ip).unwrap_or(false),
+            Filter::Host(ip) => d
+                .ip_addrs()
+                .map(|(s, t)| s == *ip || t == *ip)
+                .unwrap_or(false),
             Filter::Stream(n) => p.analysis.stream == Some(*n),
             Filter::Tag(t) => p.analysis.tags.iter().any(|x| x.name() == t),
             Filter::Not(f) => !f.matches(p),
@@ -133,9 +162,22 @@ impl Parser {
 fn is_tag(word: &str) -> bool {
     matches!(
         word,
-        "handshake-syn" | "handshake-syn-ack" | "handshake-ack" | "fin" | "rst" | "retransmission" | "out-of-order"
-            | "duplicate-ack" | "zero-window" | "window-full" | "keep-alive" | "bad-checksum" | "fast-retransmission"
-            | "spurious-retransmission" | "previous-segment-not-captured" | "window-update"
+        "handshake-syn"
+            | "handshake-syn-ack"
+            | "handshake-ack"
+            | "fin"
+            | "rst"
+            | "retransmission"
+            | "out-of-order"
+            | "duplicate-ack"
+            | "zero-window"
+            | "window-full"
+            | "keep-alive"
+            | "bad-checksum"
+            | "fast-retransmission"
+            | "spurious-retransmission"
+            | "previous-segment-not-captured"
+            | "window-update"
     )
 }
 
@@ -149,7 +191,10 @@ mod tests {
         assert_eq!(
             f,
             Filter::And(
-                Box::new(Filter::And(Box::new(Filter::Proto("tcp".into())), Box::new(Filter::Port(8080)))),
+                Box::new(Filter::And(
+                    Box::new(Filter::Proto("tcp".into())),
+                    Box::new(Filter::Port(8080))
+                )),
                 Box::new(Filter::Not(Box::new(Filter::Tag("rst".into()))))
             )
         );
@@ -157,8 +202,12 @@ mod tests {
 
     #[test]
     fn explains_mistakes() {
-        assert!(Filter::parse("port eighty").unwrap_err().contains("not a port"));
+        assert!(Filter::parse("port eighty")
+            .unwrap_err()
+            .contains("not a port"));
         assert!(Filter::parse("(tcp").unwrap_err().contains("not closed"));
-        assert!(Filter::parse("bogus").unwrap_err().contains("not a filter word"));
+        assert!(Filter::parse("bogus")
+            .unwrap_err()
+            .contains("not a filter word"));
     }
 }

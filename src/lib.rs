@@ -4,6 +4,7 @@
 //! See `../shared/DESIGN.md` and the README for the map.
 
 pub mod analysis;
+pub mod cli;
 pub mod dissect;
 pub mod explain;
 pub mod filter;
@@ -11,4 +12,3 @@ pub mod frame;
 pub mod pipeline;
 pub mod render;
 pub mod source;
-pub mod cli;

@@ -27,6 +27,10 @@ impl Pipeline {
     pub fn process(&mut self, frame: Frame) -> Packet {
         let mut dissection = dissect(&frame);
         let analysis = self.analyzer.packet(&frame, &mut dissection);
-        Packet { frame, dissection, analysis }
+        Packet {
+            frame,
+            dissection,
+            analysis,
+        }
     }
 }

@@ -68,7 +68,9 @@ pub struct AppLimits {
 
 impl Default for AppLimits {
     fn default() -> Self {
-        AppLimits { max_message: 16 * 1024 * 1024 }
+        AppLimits {
+            max_message: 16 * 1024 * 1024,
+        }
     }
 }
 
@@ -326,7 +328,11 @@ impl Serialize for Check {
 enum Mode {
     Http(HttpDecoder),
     /// The client asked to upgrade: its bytes wait for the server's answer.
-    Hold { start: u64, buf: Vec<u8>, broken: bool },
+    Hold {
+        start: u64,
+        buf: Vec<u8>,
+        broken: bool,
+    },
     WebSocket(WsDecoder),
     /// Not HTTP, ended, or lost: bytes are counted and dropped.
     Ignored,
@@ -400,7 +406,12 @@ impl AppStream {
             Mode::Http(h) => match h.gap(missing) {
                 Ok(msg) => {
                     if let Some((range, m, checks)) = msg {
-                        events.push(AppEvent { dir, stream_range: range, message: AppMessage::Http(m), checks });
+                        events.push(AppEvent {
+                            dir,
+                            stream_range: range,
+                            message: AppMessage::Http(m),
+                            checks,
+                        });
                     }
                 }
                 Err(()) => {
@@ -421,7 +432,12 @@ impl AppStream {
         match std::mem::replace(&mut self.modes[d], Mode::Ignored) {
             Mode::Http(mut h) => {
                 if let Some((range, m, checks)) = h.end() {
-                    events.push(AppEvent { dir, stream_range: range, message: AppMessage::Http(m), checks });
+                    events.push(AppEvent {
+                        dir,
+                        stream_range: range,
+                        message: AppMessage::Http(m),
+                        checks,
+                    });
                 }
             }
             Mode::WebSocket(mut ws) => ws.end(&mut events),
@@ -445,10 +461,17 @@ impl AppStream {
     /// Runs the HTTP decoder of `dir` over `data` and acts on where it stops.
     fn feed_http(&mut self, dir: Dir, data: &[u8], events: &mut Vec<AppEvent>) {
         let d = dir.idx();
-        let Mode::Http(h) = &mut self.modes[d] else { return };
+        let Mode::Http(h) = &mut self.modes[d] else {
+            return;
+        };
         let [p0, p1] = &mut self.pending;
         let (own, other) = if d == 0 { (p0, p1) } else { (p1, p0) };
-        let Feed { messages, stop, leftover, upgrade_refused } = h.feed(data, own, other);
+        let Feed {
+            messages,
+            stop,
+            leftover,
+            upgrade_refused,
+        } = h.feed(data, own, other);
         // Stream offset of the first byte the decoder left.
         let stop_offset = self.pos[d] - leftover.len() as u64;
         if !messages.is_empty() && self.app.is_none() {
@@ -459,7 +482,12 @@ impl AppStream {
             if m.status == Some(101) && stop_is_ws(&stop) {
                 switched_deflate = Some(m.permessage_deflate.clone());
             }
-            events.push(AppEvent { dir, stream_range: range, message: AppMessage::Http(m), checks });
+            events.push(AppEvent {
+                dir,
+                stream_range: range,
+                message: AppMessage::Http(m),
+                checks,
+            });
         }
         if upgrade_refused {
             self.release_hold(dir.other(), events);
@@ -467,7 +495,11 @@ impl AppStream {
         match stop {
             None => {}
             Some(Stop::UpgradeRequested) => {
-                self.modes[d] = Mode::Hold { start: stop_offset, buf: leftover, broken: false };
+                self.modes[d] = Mode::Hold {
+                    start: stop_offset,
+                    buf: leftover,
+                    broken: false,
+                };
             }
             Some(Stop::Switched { websocket: true }) => {
                 self.app = Some(Application::WebSocket);
@@ -475,7 +507,11 @@ impl AppStream {
                 // The other direction is the client: what it held (or buffered) is frames.
                 let o = dir.other().idx();
                 let (start, held) = match std::mem::replace(&mut self.modes[o], Mode::Ignored) {
-                    Mode::Hold { start, buf, broken: false } => (Some(start), buf),
+                    Mode::Hold {
+                        start,
+                        buf,
+                        broken: false,
+                    } => (Some(start), buf),
                     Mode::Http(mut hd) => {
                         let buf = hd.take_buffer();
                         (Some(self.pos[o] - buf.len() as u64), buf)
@@ -483,8 +519,13 @@ impl AppStream {
                     _ => (None, Vec::new()),
                 };
                 if let Some(start) = start {
-                    let mut ws =
-                        WsDecoder::new(dir.other(), start, true, self.deflate.as_ref(), self.limits.max_message);
+                    let mut ws = WsDecoder::new(
+                        dir.other(),
+                        start,
+                        true,
+                        self.deflate.as_ref(),
+                        self.limits.max_message,
+                    );
                     let first = events.len();
                     ws.push(&held, events);
                     // RFC 6455 section 4.1: the client waits for the 101 before sending frames.
@@ -495,7 +536,13 @@ impl AppStream {
                 }
                 // This direction answered the upgrade: it is the server. Bytes after the 101
                 // headers (in the same push) are already frames.
-                let mut ws = WsDecoder::new(dir, stop_offset, false, self.deflate.as_ref(), self.limits.max_message);
+                let mut ws = WsDecoder::new(
+                    dir,
+                    stop_offset,
+                    false,
+                    self.deflate.as_ref(),
+                    self.limits.max_message,
+                );
                 ws.push(&leftover, events);
                 self.modes[d] = Mode::WebSocket(ws);
             }
@@ -508,7 +555,9 @@ impl AppStream {
                     events.push(AppEvent {
                         dir,
                         stream_range: (stop_offset, self.pos[d]),
-                        message: AppMessage::Stopped(Stopped { application: Application::Http }),
+                        message: AppMessage::Stopped(Stopped {
+                            application: Application::Http,
+                        }),
                         checks: vec![c],
                     });
                 }
@@ -520,7 +569,9 @@ impl AppStream {
     /// The upgrade was refused: the client's held bytes are HTTP again.
     fn release_hold(&mut self, dir: Dir, events: &mut Vec<AppEvent>) {
         let d = dir.idx();
-        if let Mode::Hold { start, buf, broken } = std::mem::replace(&mut self.modes[d], Mode::Ignored) {
+        if let Mode::Hold { start, buf, broken } =
+            std::mem::replace(&mut self.modes[d], Mode::Ignored)
+        {
             if broken {
                 return;
             }
@@ -599,21 +650,35 @@ mod tests {
         let f = ws(&ev[0]);
         assert!(f.fin && !f.masked && f.opcode == 1 && f.opcode_name == "text");
         assert_eq!(f.text.as_deref(), Some("Hello"));
-        assert_eq!((f.payload_len, f.message_len, f.fragments), (5, Some(5), Some(1)));
-        assert_eq!(ev[0].stream_range, (RESP.len() as u64, RESP.len() as u64 + 7));
+        assert_eq!(
+            (f.payload_len, f.message_len, f.fragments),
+            (5, Some(5), Some(1))
+        );
+        assert_eq!(
+            ev[0].stream_range,
+            (RESP.len() as u64, RESP.len() as u64 + 7)
+        );
         assert!(ev[0].checks.is_empty());
     }
 
     #[test]
     fn rfc6455_masked_hello_from_client() {
         let mut s = upgraded(None);
-        let ev = s.push(C2S, &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        let ev = s.push(
+            C2S,
+            &[
+                0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+            ],
+        );
         let f = ws(&ev[0]);
         assert!(f.masked);
         assert_eq!(f.masking_key.as_deref(), Some("37fa213d"));
         assert_eq!(f.text.as_deref(), Some("Hello"));
         assert_eq!(f.header_len, 6);
-        assert_eq!(ev[0].stream_range, (REQ.len() as u64, REQ.len() as u64 + 11));
+        assert_eq!(
+            ev[0].stream_range,
+            (REQ.len() as u64, REQ.len() as u64 + 11)
+        );
         assert!(ev[0].checks.is_empty(), "{:?}", ev[0].checks);
     }
 
@@ -635,11 +700,22 @@ mod tests {
         let mut s = upgraded(None);
         let ev = s.push(S2C, &[0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
         let f = ws(&ev[0]);
-        assert_eq!((f.opcode_name, f.data_hex.as_deref()), ("ping", Some("48656c6c6f")));
+        assert_eq!(
+            (f.opcode_name, f.data_hex.as_deref()),
+            ("ping", Some("48656c6c6f"))
+        );
         assert!(f.message_len.is_none() && f.fragments.is_none());
-        let ev = s.push(C2S, &[0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        let ev = s.push(
+            C2S,
+            &[
+                0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+            ],
+        );
         let f = ws(&ev[0]);
-        assert_eq!((f.opcode_name, f.data_hex.as_deref()), ("pong", Some("48656c6c6f")));
+        assert_eq!(
+            (f.opcode_name, f.data_hex.as_deref()),
+            ("pong", Some("48656c6c6f"))
+        );
         assert!(ev[0].checks.is_empty());
     }
 
@@ -650,7 +726,10 @@ mod tests {
         frame.extend((0..256u32).map(|i| i as u8));
         let ev = s.push(S2C, &frame);
         let f = ws(&ev[0]);
-        assert_eq!((f.payload_len, f.header_len, f.message_len), (256, 4, Some(256)));
+        assert_eq!(
+            (f.payload_len, f.header_len, f.message_len),
+            (256, 4, Some(256))
+        );
         let expect: String = (0..64u8).map(|b| format!("{b:02x}")).collect();
         assert_eq!(f.data_hex.as_deref(), Some(expect.as_str()));
         assert_eq!(f.data.as_ref().map(Vec::len), Some(256));
@@ -665,7 +744,10 @@ mod tests {
         }
         assert_eq!(events.len(), 1);
         let f = ws(&events[0]);
-        assert_eq!((f.payload_len, f.header_len, f.message_len), (65536, 10, Some(65536)));
+        assert_eq!(
+            (f.payload_len, f.header_len, f.message_len),
+            (65536, 10, Some(65536))
+        );
         assert!(events[0].checks.is_empty());
     }
 
@@ -677,14 +759,23 @@ mod tests {
         assert_eq!(m.method.as_deref(), Some("GET"));
         assert_eq!(m.uri.as_deref(), Some("/chat"));
         assert_eq!(m.websocket_key.as_deref(), Some("dGhlIHNhbXBsZSBub25jZQ=="));
-        assert_eq!(m.accept_expected.as_deref(), Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+        assert_eq!(
+            m.accept_expected.as_deref(),
+            Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        );
         assert_eq!(m.websocket_protocol.as_deref(), Some("chat, superchat"));
         assert_eq!(s.application(), Some(Application::Http));
         let ev = s.push(S2C, RESP);
         let m = http(&ev[0]);
-        assert_eq!((m.status, m.reason.as_deref()), (Some(101), Some("Switching Protocols")));
+        assert_eq!(
+            (m.status, m.reason.as_deref()),
+            (Some(101), Some("Switching Protocols"))
+        );
         assert_eq!(m.accept_valid, Some(true));
-        assert_eq!(m.websocket_accept.as_deref(), Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+        assert_eq!(
+            m.websocket_accept.as_deref(),
+            Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        );
         assert_eq!(m.websocket_protocol.as_deref(), Some("chat"));
         let json = serde_json::to_value(&ev[0].message).unwrap();
         assert_eq!(json["kind"], "response");
@@ -698,13 +789,19 @@ mod tests {
     fn invalid_accept_is_flagged() {
         let mut s = AppStream::new(AppLimits::default());
         s.push(C2S, REQ);
-        let bad = String::from_utf8_lossy(RESP).replace("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        let bad = String::from_utf8_lossy(RESP).replace(
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        );
         let ev = s.push(S2C, bad.as_bytes());
         assert_eq!(http(&ev[0]).accept_valid, Some(false));
         assert_eq!(codes(&ev[0]), ["ws-accept-invalid"]);
         assert_eq!(
             ev[0].checks[0].params(),
-            vec![("expected", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_string()), ("got", "AAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_string())]
+            vec![
+                ("expected", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_string()),
+                ("got", "AAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_string())
+            ]
         );
     }
 
@@ -714,9 +811,19 @@ mod tests {
         resp.extend_from_slice(&[0x89, 0x00]); // a ping right behind the 101
         vec![
             (C2S, REQ.to_vec()),
-            (C2S, vec![0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]), // held
+            (
+                C2S,
+                vec![
+                    0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+                ],
+            ), // held
             (S2C, resp),
-            (S2C, vec![0x01, 0x03, 0x48, 0x65, 0x6c, 0x89, 0x00, 0x80, 0x02, 0x6c, 0x6f]),
+            (
+                S2C,
+                vec![
+                    0x01, 0x03, 0x48, 0x65, 0x6c, 0x89, 0x00, 0x80, 0x02, 0x6c, 0x6f,
+                ],
+            ),
             (C2S, vec![0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]),
             (S2C, vec![0x88, 0x02, 0x03, 0xe8]),
         ]
@@ -745,31 +852,64 @@ mod tests {
         let names: Vec<&str> = all
             .iter()
             .map(|e| match &e.message {
-                AppMessage::Http(m) => if m.status.is_some() { "101" } else { "GET" },
+                AppMessage::Http(m) => {
+                    if m.status.is_some() {
+                        "101"
+                    } else {
+                        "GET"
+                    }
+                }
                 AppMessage::WebSocket(f) => f.opcode_name,
                 AppMessage::Stopped(_) => "stopped",
             })
             .collect();
-        assert_eq!(names, ["GET", "101", "text", "ping", "text", "ping", "continuation", "close", "close"]);
+        assert_eq!(
+            names,
+            [
+                "GET",
+                "101",
+                "text",
+                "ping",
+                "text",
+                "ping",
+                "continuation",
+                "close",
+                "close"
+            ]
+        );
         // The held client frame is reported in the client direction at its own offsets.
         assert_eq!(all[2].dir, C2S);
-        assert_eq!(all[2].stream_range, (REQ.len() as u64, REQ.len() as u64 + 11));
+        assert_eq!(
+            all[2].stream_range,
+            (REQ.len() as u64, REQ.len() as u64 + 11)
+        );
         assert_eq!(ws(&all[2]).text.as_deref(), Some("Hello"));
         // The ping shares the segment of the 101.
-        assert_eq!(all[3].stream_range, (RESP.len() as u64, RESP.len() as u64 + 2));
+        assert_eq!(
+            all[3].stream_range,
+            (RESP.len() as u64, RESP.len() as u64 + 2)
+        );
         // The fragmented message survives an interleaved ping.
         assert_eq!(ws(&all[6]).text.as_deref(), Some("Hello"));
         assert_eq!(ws(&all[7]).close_code, Some(1000));
         assert_eq!(ws(&all[7]).close_code_name, Some("normal closure"));
         // …which it should not have sent before the 101.
         assert_eq!(codes(&all[2]), ["ws-client-sent-before-accept"]);
-        assert!(all.iter().enumerate().all(|(k, e)| k == 2 || e.checks.is_empty()), "{all:?}");
+        assert!(
+            all.iter()
+                .enumerate()
+                .all(|(k, e)| k == 2 || e.checks.is_empty()),
+            "{all:?}"
+        );
     }
 
     #[test]
     fn every_length_form_at_every_split() {
         let mut bytes = Vec::new();
-        for (i, len) in [0usize, 1, 125, 126, 300, 65535, 65536].into_iter().enumerate() {
+        for (i, len) in [0usize, 1, 125, 126, 300, 65535, 65536]
+            .into_iter()
+            .enumerate()
+        {
             for masked in [false, true] {
                 let payload: Vec<u8> = (0..len).map(|k| (k * 7 + i) as u8).collect();
                 let mut f = vec![0x82];
@@ -807,7 +947,9 @@ mod tests {
         assert_eq!(all.len(), 14);
         for (k, e) in all.iter().enumerate() {
             let f = ws(e);
-            let want: Vec<u8> = (0..f.payload_len as usize).map(|j| (j * 7 + k / 2) as u8).collect();
+            let want: Vec<u8> = (0..f.payload_len as usize)
+                .map(|j| (j * 7 + k / 2) as u8)
+                .collect();
             assert_eq!(f.data.as_deref(), Some(&want[..]));
             assert_eq!(f.masked, k % 2 == 1);
             let expect: &[&str] = if f.masked { &["ws-server-masked"] } else { &[] };
@@ -823,15 +965,23 @@ mod tests {
         let mut s = AppStream::new(AppLimits::default());
         s.push(C2S, REQ);
         // The client sends another request before the answer: held, then parsed as HTTP.
-        assert!(s.push(C2S, b"GET /other HTTP/1.1\r\nHost: x\r\n\r\n").is_empty());
-        let ev = s.push(S2C, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nno ws");
+        assert!(s
+            .push(C2S, b"GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
+            .is_empty());
+        let ev = s.push(
+            S2C,
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nno ws",
+        );
         assert_eq!(ev.len(), 2);
         assert_eq!(http(&ev[0]).status, Some(400));
         assert!(http(&ev[0]).upgrade_refused);
         assert_eq!(http(&ev[0]).body, b"no ws");
         assert_eq!(ev[1].dir, C2S);
         assert_eq!(http(&ev[1]).uri.as_deref(), Some("/other"));
-        assert_eq!(ev[1].stream_range, (REQ.len() as u64, REQ.len() as u64 + 32));
+        assert_eq!(
+            ev[1].stream_range,
+            (REQ.len() as u64, REQ.len() as u64 + 32)
+        );
         assert_eq!(s.application(), Some(Application::Http));
         let ev = s.push(S2C, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         assert_eq!(http(&ev[0]).request_method.as_deref(), Some("GET"));
@@ -855,7 +1005,13 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
             ev.extend(s.push(S2C, p));
         }
         assert_eq!(ev.len(), 5, "{ev:?}");
-        assert_eq!((http(&ev[0]).body_len, http(&ev[0]).request_method.as_deref()), (0, Some("HEAD")));
+        assert_eq!(
+            (
+                http(&ev[0]).body_len,
+                http(&ev[0]).request_method.as_deref()
+            ),
+            (0, Some("HEAD"))
+        );
         assert_eq!(http(&ev[1]).status, Some(100));
         assert_eq!((http(&ev[2]).status, http(&ev[2]).body_len), (Some(201), 3));
         assert_eq!(http(&ev[2]).request_method.as_deref(), Some("POST"));
@@ -864,14 +1020,21 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
         let ev = s.end(S2C);
         assert_eq!(ev.len(), 1);
         let m = http(&ev[0]);
-        assert_eq!((m.body_len, m.body_framing), (13, super::super::http::BodyFraming::Close));
+        assert_eq!(
+            (m.body_len, m.body_framing),
+            (13, super::super::http::BodyFraming::Close)
+        );
         assert_eq!(ev[0].stream_range.1, resp.len() as u64);
         assert!(ev[0].checks.is_empty());
     }
 
     #[test]
     fn non_http_is_ignored_at_once() {
-        for first in [&b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"[..], b"220 smtp.example.com ESMTP\r\n", b"\x00\x00\x00\x08\x04\xd2\x16\x2f"] {
+        for first in [
+            &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"[..],
+            b"220 smtp.example.com ESMTP\r\n",
+            b"\x00\x00\x00\x08\x04\xd2\x16\x2f",
+        ] {
             let mut s = AppStream::new(AppLimits::default());
             assert!(s.push(C2S, first).is_empty());
             assert!(matches!(s.modes[0], Mode::Ignored));
@@ -893,8 +1056,16 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
         let ev = s.push(C2S, &resp);
         assert_eq!(http(&ev[0]).accept_valid, Some(true));
         assert_eq!(ws(&ev[1]).text.as_deref(), Some("hi"));
-        assert!(ev[1].checks.is_empty(), "the 101 sender is the server: unmasked is right");
-        let ev = s.push(S2C, &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        assert!(
+            ev[1].checks.is_empty(),
+            "the 101 sender is the server: unmasked is right"
+        );
+        let ev = s.push(
+            S2C,
+            &[
+                0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+            ],
+        );
         assert!(ev[0].checks.is_empty());
     }
 
@@ -905,19 +1076,35 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
         let ev = s.push(S2C, &[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
         let f = ws(&ev[0]);
         assert!(f.compressed && f.rsv == 4);
-        assert_eq!((f.text.as_deref(), f.message_len, f.payload_len), (Some("Hello"), Some(5), 7));
+        assert_eq!(
+            (f.text.as_deref(), f.message_len, f.payload_len),
+            (Some("Hello"), Some(5), 7)
+        );
         assert!(ev[0].checks.is_empty(), "{:?}", ev[0].checks);
         // The second "Hello" refers back to the first (section 7.2.3.2).
         let ev = s.push(S2C, &[0xc1, 0x05, 0xf2, 0x00, 0x11, 0x00, 0x00]);
         assert_eq!(ws(&ev[0]).text.as_deref(), Some("Hello"));
         // Fragmented (7.2.3.1), stored block (7.2.3.3), BFINAL set (7.2.3.4).
-        let ev = s.push(S2C, &[0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00]);
+        let ev = s.push(
+            S2C,
+            &[
+                0x41, 0x03, 0xf2, 0x48, 0xcd, 0x80, 0x04, 0xc9, 0xc9, 0x07, 0x00,
+            ],
+        );
         assert!(ws(&ev[0]).compressed && ws(&ev[1]).compressed);
         assert_eq!(ws(&ev[1]).text.as_deref(), Some("Hello"));
         assert!(ev.iter().all(|e| e.checks.is_empty()));
-        let ev = s.push(S2C, &[0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00]);
+        let ev = s.push(
+            S2C,
+            &[
+                0xc1, 0x0b, 0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+            ],
+        );
         assert_eq!(ws(&ev[0]).text.as_deref(), Some("Hello"));
-        let ev = s.push(S2C, &[0xc1, 0x08, 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]);
+        let ev = s.push(
+            S2C,
+            &[0xc1, 0x08, 0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00],
+        );
         assert_eq!(ws(&ev[0]).text.as_deref(), Some("Hello"));
         // Uncompressed messages are allowed too.
         let ev = s.push(S2C, &[0x81, 0x02, b'o', b'k']);
@@ -927,7 +1114,9 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
 
     #[test]
     fn no_context_takeover_resets_per_message() {
-        let mut s = upgraded(Some("permessage-deflate; server_no_context_takeover; client_max_window_bits=10"));
+        let mut s = upgraded(Some(
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=10",
+        ));
         let d = s.deflate().unwrap().clone();
         assert!(d.server_no_context_takeover && d.client_max_window_bits == Some(10));
         for _ in 0..3 {
@@ -942,7 +1131,12 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
         let ev = s.push(C2S, &frame);
         assert_eq!(ws(&ev[0]).text.as_deref(), Some("Hello"));
         let mut frame = vec![0xc1, 0x80 | 5, 1, 2, 3, 4];
-        frame.extend([0xf2, 0x00, 0x11, 0x00, 0x00].iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        frame.extend(
+            [0xf2, 0x00, 0x11, 0x00, 0x00]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b ^ key[i % 4]),
+        );
         let ev = s.push(C2S, &frame);
         assert_eq!(ws(&ev[0]).text.as_deref(), Some("Hello"));
     }
@@ -955,7 +1149,8 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
         let mut r = RESP[..RESP.len() - 2].to_vec();
         r.extend_from_slice(b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
         s.push(S2C, &r);
-        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut enc =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         enc.write_all(&vec![b'a'; 100_000]).unwrap();
         enc.flush().unwrap();
         let mut z = enc.get_ref().clone();
@@ -983,20 +1178,60 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
     fn rfc6455_checks() {
         let mut s = upgraded(None);
         let cases: Vec<(Dir, Vec<u8>, Vec<&str>)> = vec![
-            (C2S, vec![0x81, 0x02, b'h', b'i'], vec!["ws-client-unmasked"]),
-            (S2C, vec![0x81, 0x82, 0, 0, 0, 0, b'h', b'i'], vec!["ws-server-masked"]),
-            (S2C, [vec![0x89, 0x7e, 0x00, 0x7e], vec![0; 126]].concat(), vec!["ws-control-too-long"]),
+            (
+                C2S,
+                vec![0x81, 0x02, b'h', b'i'],
+                vec!["ws-client-unmasked"],
+            ),
+            (
+                S2C,
+                vec![0x81, 0x82, 0, 0, 0, 0, b'h', b'i'],
+                vec!["ws-server-masked"],
+            ),
+            (
+                S2C,
+                [vec![0x89, 0x7e, 0x00, 0x7e], vec![0; 126]].concat(),
+                vec!["ws-control-too-long"],
+            ),
             (S2C, vec![0x09, 0x00], vec!["ws-control-fragmented"]),
-            (S2C, vec![0xc1, 0x01, b'x'], vec!["ws-rsv-without-extension"]),
-            (S2C, vec![0x91, 0x01, b'x'], vec!["ws-rsv-without-extension"]),
-            (S2C, vec![0x81, 0x7e, 0x00, 0x01, b'x'], vec!["ws-length-not-minimal"]),
-            (S2C, vec![0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0x00, 0x01, 0], vec!["ws-length-not-minimal"]),
+            (
+                S2C,
+                vec![0xc1, 0x01, b'x'],
+                vec!["ws-rsv-without-extension"],
+            ),
+            (
+                S2C,
+                vec![0x91, 0x01, b'x'],
+                vec!["ws-rsv-without-extension"],
+            ),
+            (
+                S2C,
+                vec![0x81, 0x7e, 0x00, 0x01, b'x'],
+                vec!["ws-length-not-minimal"],
+            ),
+            (
+                S2C,
+                vec![0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0x00, 0x01, 0],
+                vec!["ws-length-not-minimal"],
+            ),
             (S2C, vec![0x81, 0x02, 0xc3, 0x28], vec!["ws-invalid-utf8"]),
             (S2C, vec![0x83, 0x00], vec!["ws-reserved-opcode"]),
-            (S2C, vec![0x80, 0x01, b'x'], vec!["ws-continuation-without-start"]),
-            (S2C, vec![0x01, 0x01, b'a', 0x81, 0x01, b'b'], vec!["ws-data-during-fragment"]),
+            (
+                S2C,
+                vec![0x80, 0x01, b'x'],
+                vec!["ws-continuation-without-start"],
+            ),
+            (
+                S2C,
+                vec![0x01, 0x01, b'a', 0x81, 0x01, b'b'],
+                vec!["ws-data-during-fragment"],
+            ),
             (S2C, vec![0x88, 0x01, 0x03], vec!["ws-close-payload-short"]),
-            (S2C, vec![0x88, 0x02, 0x03, 0xed], vec!["ws-bad-close-code", "ws-data-after-close"]),
+            (
+                S2C,
+                vec![0x88, 0x02, 0x03, 0xed],
+                vec!["ws-bad-close-code", "ws-data-after-close"],
+            ),
             (S2C, vec![0x81, 0x01, b'x'], vec!["ws-data-after-close"]),
         ];
         for (dir, bytes, want) in cases {
@@ -1015,7 +1250,10 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
         let mut s = upgraded(None);
         let ev = s.push(S2C, &[0x88, 0x04, 0x03, 0xed, b'o', b'k']);
         let f = ws(&ev[0]);
-        assert_eq!((f.close_code, f.close_reason.as_deref()), (Some(1005), Some("ok")));
+        assert_eq!(
+            (f.close_code, f.close_reason.as_deref()),
+            (Some(1005), Some("ok"))
+        );
         assert_eq!(codes(&ev[0]), ["ws-bad-close-code"]);
         assert_eq!(ev[0].checks[0].params()[1].1, "no status received");
     }
@@ -1063,13 +1301,31 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
     #[test]
     fn frame_json_keys() {
         let mut s = upgraded(None);
-        let ev = s.push(C2S, &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        let ev = s.push(
+            C2S,
+            &[
+                0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+            ],
+        );
         let v = serde_json::to_value(&ev[0].message).unwrap();
         let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort();
         assert_eq!(
             keys,
-            ["compressed", "fin", "fragments", "header_len", "masked", "masking_key", "message_len", "opcode", "opcode_name", "payload_len", "rsv", "text"]
+            [
+                "compressed",
+                "fin",
+                "fragments",
+                "header_len",
+                "masked",
+                "masking_key",
+                "message_len",
+                "opcode",
+                "opcode_name",
+                "payload_len",
+                "rsv",
+                "text"
+            ]
         );
         let ev = s.push(S2C, &[0x88, 0x02, 0x03, 0xe9]);
         let v = serde_json::to_value(&ev[0].message).unwrap();
@@ -1085,7 +1341,10 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
     struct Lcg(u64);
     impl Lcg {
         fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             self.0 >> 33
         }
     }
@@ -1094,7 +1353,9 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
     fn garbage_never_panics() {
         let mut rng = Lcg(7);
         for round in 0..300 {
-            let limits = AppLimits { max_message: 1 + (rng.next() % 5000) as usize };
+            let limits = AppLimits {
+                max_message: 1 + (rng.next() % 5000) as usize,
+            };
             let mut s = match round % 3 {
                 0 => AppStream::new(limits),
                 1 => upgraded(None),
@@ -1102,7 +1363,11 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
             };
             s.limits = limits;
             for _ in 0..60 {
-                let dir = if rng.next().is_multiple_of(2) { C2S } else { S2C };
+                let dir = if rng.next().is_multiple_of(2) {
+                    C2S
+                } else {
+                    S2C
+                };
                 match rng.next() % 10 {
                     0 => {
                         s.gap(dir, rng.next() % 300);
@@ -1115,11 +1380,17 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
                         let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
                         // Bias toward plausible headers so the decoders go deep.
                         if len > 2 && rng.next().is_multiple_of(2) {
-                            bytes[0] = [0x81, 0x82, 0x01, 0x80, 0x88, 0x89, 0xc1, 0x41][(rng.next() % 8) as usize];
+                            bytes[0] = [0x81, 0x82, 0x01, 0x80, 0x88, 0x89, 0xc1, 0x41]
+                                [(rng.next() % 8) as usize];
                             bytes[1] &= 0xfe;
                         }
                         if rng.next().is_multiple_of(5) {
-                            let heads: [&[u8]; 4] = [REQ, RESP, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n"];
+                            let heads: [&[u8]; 4] = [
+                                REQ,
+                                RESP,
+                                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                                b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n",
+                            ];
                             bytes = [heads[(rng.next() % 4) as usize], &bytes[..]].concat();
                         }
                         for ev in s.push(dir, &bytes) {
@@ -1135,7 +1406,10 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
     #[test]
     fn wording_exists_for_every_check() {
         let mut tables = Vec::new();
-        for text in [include_str!("../explain/text/websocket.toml"), include_str!("../explain/text/http.toml")] {
+        for text in [
+            include_str!("../explain/text/websocket.toml"),
+            include_str!("../explain/text/http.toml"),
+        ] {
             let v: toml::Table = toml::from_str(text).expect("valid TOML");
             tables.push(v);
         }
@@ -1145,7 +1419,10 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
             Check::WsLengthNotMinimal { len: 1, bits: 16 },
             Check::WsBadCloseCode { code: 1005 },
             Check::WsReservedOpcode { opcode: 3 },
-            Check::WsAcceptInvalid { expected: "a".into(), got: "b".into() },
+            Check::WsAcceptInvalid {
+                expected: "a".into(),
+                got: "b".into(),
+            },
             Check::WsInflateLimit { limit: 1 },
             Check::WsMessageLimit { limit: 1 },
             Check::WsIncompleteFrame { missing: 1 },
@@ -1156,7 +1433,11 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
         for code in Check::ALL_CODES {
             let template = tables
                 .iter()
-                .find_map(|t| t.get("check").and_then(|c| c.get(*code)).and_then(|v| v.as_str()))
+                .find_map(|t| {
+                    t.get("check")
+                        .and_then(|c| c.get(*code))
+                        .and_then(|v| v.as_str())
+                })
                 .unwrap_or_else(|| panic!("no wording for {code}"));
             // Every placeholder must be a parameter of that check.
             let params: Vec<&str> = checks
@@ -1168,7 +1449,10 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
             while let Some(i) = rest.find('{') {
                 let j = rest[i..].find('}').expect("closed placeholder") + i;
                 let name = &rest[i + 1..j];
-                assert!(params.contains(&name), "{code}: unknown placeholder {{{name}}}");
+                assert!(
+                    params.contains(&name),
+                    "{code}: unknown placeholder {{{name}}}"
+                );
                 rest = &rest[j + 1..];
             }
         }
@@ -1192,8 +1476,13 @@ mod bench {
     fn bench_small_frames() {
         let mut s = AppStream::new(AppLimits::default());
         s.push(Dir::ClientToServer, b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
-        s.push(Dir::ServerToClient, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n");
-        let client = [0x81u8, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        s.push(
+            Dir::ServerToClient,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+        );
+        let client = [
+            0x81u8, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ];
         let server = b"\x81\x1a42[\"chat message\",\"hello\"]";
         let t = std::time::Instant::now();
         let mut n = 0usize;

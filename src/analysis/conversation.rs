@@ -33,7 +33,7 @@ pub enum Transport {
 }
 
 /// One conversation: its endpoints (side 0 sent the first packet) and what was seen.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Conversation {
     pub index: u32,
     pub transport: Transport,
@@ -44,6 +44,8 @@ pub struct Conversation {
     pub tcp: Option<TcpConn>,
     /// The application protocol carried, once recognised (`http`, `websocket`, `socketio`).
     pub application: Option<&'static str>,
+    /// Reassembly and decoding above TCP, while the connection is open.
+    pub app: Option<Box<super::stream::TcpApp>>,
 }
 
 impl Conversation {
@@ -99,6 +101,9 @@ impl Table {
             packets: [0, 0],
             bytes: [0, 0],
             first_frame: number,
+            app: make_tcp()
+                .is_some()
+                .then(|| Box::new(super::stream::TcpApp::new(Default::default()))),
             tcp: make_tcp(),
             application: None,
         });
@@ -144,7 +149,10 @@ impl Conversation {
                 t.handshake.clone(),
                 t.teardown.clone(),
                 t.reset,
-                Some(SideStates { client: t.sides[c].state, server: t.sides[s].state }),
+                Some(SideStates {
+                    client: t.sides[c].state,
+                    server: t.sides[s].state,
+                }),
             ),
             None => (Vec::new(), Vec::new(), None, None),
         };

@@ -108,7 +108,10 @@ pub struct HttpMessage {
 impl HttpMessage {
     /// The first header with this (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// All values of a header joined with ", " (HTTP list semantics).
@@ -131,7 +134,8 @@ impl HttpMessage {
     /// True for a request or response whose `Upgrade` header names websocket.
     pub fn is_websocket_upgrade(&self) -> bool {
         self.upgrade.as_deref().is_some_and(|u| {
-            u.split(',').any(|t| t.trim().eq_ignore_ascii_case("websocket"))
+            u.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("websocket"))
         })
     }
 }
@@ -283,7 +287,10 @@ impl HttpDecoder {
             match self.state {
                 State::Start => {
                     // Empty lines between messages are allowed (RFC 9112 section 2.2).
-                    let skip = rest.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+                    let skip = rest
+                        .iter()
+                        .take_while(|&&b| b == b'\r' || b == b'\n')
+                        .count();
                     if skip > 0 {
                         i += skip;
                         self.offset += skip as u64;
@@ -299,7 +306,9 @@ impl HttpDecoder {
                     let Some(end) = find_header_end(rest, scan_from) else {
                         if rest.len() > MAX_HEADER_BLOCK {
                             feed.stop = Some(Stop::NotHttp {
-                                check: Some(Check::HttpHeaderTooLarge { limit: MAX_HEADER_BLOCK }),
+                                check: Some(Check::HttpHeaderTooLarge {
+                                    limit: MAX_HEADER_BLOCK,
+                                }),
                             });
                             break;
                         }
@@ -367,7 +376,9 @@ impl HttpDecoder {
                     // Line-oriented parts: size line, CRLF after data, trailer lines.
                     let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
                         if rest.len() > MAX_HEADER_BLOCK {
-                            feed.stop = Some(Stop::NotHttp { check: Some(Check::HttpBadChunk) });
+                            feed.stop = Some(Stop::NotHttp {
+                                check: Some(Check::HttpBadChunk),
+                            });
                         }
                         break;
                     };
@@ -379,16 +390,18 @@ impl HttpDecoder {
                             Some(0) => self.state = State::Chunked(Chunk::Trailer),
                             Some(n) => self.state = State::Chunked(Chunk::Data(n)),
                             None => {
-                                feed.stop =
-                                    Some(Stop::NotHttp { check: Some(Check::HttpBadChunk) });
+                                feed.stop = Some(Stop::NotHttp {
+                                    check: Some(Check::HttpBadChunk),
+                                });
                             }
                         },
                         Chunk::DataEnd => {
                             if line.is_empty() {
                                 self.state = State::Chunked(Chunk::Size);
                             } else {
-                                feed.stop =
-                                    Some(Stop::NotHttp { check: Some(Check::HttpBadChunk) });
+                                feed.stop = Some(Stop::NotHttp {
+                                    check: Some(Check::HttpBadChunk),
+                                });
                             }
                         }
                         Chunk::Trailer => {
@@ -397,8 +410,10 @@ impl HttpDecoder {
                             } else if let Some(cur) = &mut self.cur {
                                 let m = &mut cur.1;
                                 if let Some(c) = line.iter().position(|&b| b == b':') {
-                                    let name = String::from_utf8_lossy(&line[..c]).to_ascii_lowercase();
-                                    let value = String::from_utf8_lossy(&line[c + 1..]).trim().to_string();
+                                    let name =
+                                        String::from_utf8_lossy(&line[..c]).to_ascii_lowercase();
+                                    let value =
+                                        String::from_utf8_lossy(&line[c + 1..]).trim().to_string();
                                     m.headers.push((name, value));
                                 }
                             }
@@ -528,7 +543,9 @@ impl HttpDecoder {
         let mut msg = head.into_message();
         let te = msg.header_joined("transfer-encoding");
         let chunked = te.as_deref().is_some_and(|t| {
-            t.rsplit(',').next().is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
+            t.rsplit(',')
+                .next()
+                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"))
         });
         let content_length = match msg.header_joined("content-length") {
             None => None,
@@ -538,7 +555,9 @@ impl HttpDecoder {
                 match vals.next() {
                     Some(Ok(n)) if vals.all(|x| x == Ok(n)) => Some(n),
                     _ => {
-                        return Begin::Stop(Stop::NotHttp { check: Some(Check::HttpBadContentLength) })
+                        return Begin::Stop(Stop::NotHttp {
+                            check: Some(Check::HttpBadContentLength),
+                        })
                     }
                 }
             }
@@ -590,7 +609,10 @@ impl HttpDecoder {
                         msg.websocket_key = req.as_ref().and_then(|r| r.websocket_key.clone());
                         if let Some(key) = &msg.websocket_key {
                             let expected = sec_websocket_accept(key);
-                            msg.accept_valid = Some(msg.websocket_accept.as_deref().map(str::trim) == Some(expected.as_str()));
+                            msg.accept_valid = Some(
+                                msg.websocket_accept.as_deref().map(str::trim)
+                                    == Some(expected.as_str()),
+                            );
                             if msg.accept_valid == Some(false) {
                                 checks.push(Check::WsAcceptInvalid {
                                     expected: expected.clone(),
@@ -605,14 +627,23 @@ impl HttpDecoder {
                     feed.upgrade_refused = true;
                     msg.upgrade_refused = true;
                 }
-                let head_req = req.as_ref().is_some_and(|r| r.method.eq_ignore_ascii_case("HEAD"));
-                let connect_ok = req.as_ref().is_some_and(|r| r.method.eq_ignore_ascii_case("CONNECT"))
+                let head_req = req
+                    .as_ref()
+                    .is_some_and(|r| r.method.eq_ignore_ascii_case("HEAD"));
+                let connect_ok = req
+                    .as_ref()
+                    .is_some_and(|r| r.method.eq_ignore_ascii_case("CONNECT"))
                     && (200..300).contains(&status);
                 if connect_ok {
                     // A tunnel: what follows is not HTTP.
                     stop = Some(Stop::NotHttp { check: None });
                 }
-                if stop.is_some() || head_req || (100..200).contains(&status) || status == 204 || status == 304 {
+                if stop.is_some()
+                    || head_req
+                    || (100..200).contains(&status)
+                    || status == 204
+                    || status == 304
+                {
                     BodyFraming::None
                 } else if chunked {
                     BodyFraming::Chunked
@@ -686,11 +717,16 @@ impl Head {
         };
         m.upgrade = m.header_joined("upgrade");
         m.websocket_key = m.header("sec-websocket-key").map(|s| s.trim().to_string());
-        m.websocket_accept = m.header("sec-websocket-accept").map(|s| s.trim().to_string());
+        m.websocket_accept = m
+            .header("sec-websocket-accept")
+            .map(|s| s.trim().to_string());
         m.websocket_version = m.header_joined("sec-websocket-version");
         m.websocket_protocol = m.header_joined("sec-websocket-protocol");
         m.websocket_extensions = m.header_joined("sec-websocket-extensions");
-        m.permessage_deflate = m.websocket_extensions.as_deref().and_then(DeflateParams::parse);
+        m.permessage_deflate = m
+            .websocket_extensions
+            .as_deref()
+            .and_then(DeflateParams::parse);
         m
     }
 }
@@ -743,7 +779,12 @@ fn parse_head(b: &[u8]) -> Result<Option<Head>, ()> {
         .ignore_invalid_headers_in_requests(true);
     let own = |h: &[httparse::Header]| -> Vec<(String, String)> {
         h.iter()
-            .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).trim().to_string()))
+            .map(|h| {
+                (
+                    h.name.to_ascii_lowercase(),
+                    String::from_utf8_lossy(h.value).trim().to_string(),
+                )
+            })
             .collect()
     };
     if b.starts_with(b"HTTP/") {
@@ -844,7 +885,11 @@ mod tests {
     #[test]
     fn smtp_client_is_rejected_at_first_line() {
         let mut d = HttpDecoder::new(0, 1 << 20);
-        let f = d.feed(b"EHLO example.com\r\n", &mut VecDeque::new(), &mut VecDeque::new());
+        let f = d.feed(
+            b"EHLO example.com\r\n",
+            &mut VecDeque::new(),
+            &mut VecDeque::new(),
+        );
         assert!(matches!(f.stop, Some(Stop::NotHttp { check: None })));
     }
 }

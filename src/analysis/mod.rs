@@ -8,6 +8,8 @@
 pub mod app;
 pub mod conversation;
 pub mod http;
+pub mod reassembly;
+pub mod stream;
 pub mod tags;
 pub mod tcp;
 pub mod websocket;
@@ -17,6 +19,7 @@ use std::net::SocketAddr;
 use crate::dissect::{Dissection, Level, Note, TcpFlags};
 use crate::frame::{Frame, Timestamp};
 pub use conversation::{Conversation, ConversationSummary, Transport};
+pub use stream::AppLayer;
 pub use tags::Tag;
 pub use tcp::TcpState;
 
@@ -33,6 +36,8 @@ pub struct PacketAnalysis {
     pub from_client: Option<bool>,
     /// This packet's position in its conversation, from 1.
     pub nth_in_stream: u64,
+    /// Application messages (HTTP, WebSocket…) that completed in this packet.
+    pub app: Vec<AppLayer>,
     pub notes: Vec<Note>,
 }
 
@@ -69,7 +74,9 @@ impl Analyzer {
         t.last = Some(frame.time);
 
         let mut pa = PacketAnalysis::default();
-        let Some((src_ip, dst_ip)) = d.ip_addrs() else { return pa };
+        let Some((src_ip, dst_ip)) = d.ip_addrs() else {
+            return pa;
+        };
         let wire = frame.wire_len as u64;
         if let Some(tcp) = d.tcp_mut().filter(|t| t.seq_raw.is_some()) {
             let src = SocketAddr::new(src_ip, tcp.src_port);
@@ -82,15 +89,46 @@ impl Analyzer {
                 src,
                 dst,
                 frame.number,
-                |c| is_new_syn && c.tcp.as_ref().map(|t| t.starts_new_stream(c.side_of(src), tcp)).unwrap_or(false),
+                |c| {
+                    is_new_syn
+                        && c.tcp
+                            .as_ref()
+                            .map(|t| t.starts_new_stream(c.side_of(src), tcp))
+                            .unwrap_or(false)
+                },
                 || Some(tcp::TcpConn::new(first_is_synack)),
             );
             let conv = &mut self.tcp.list[i];
             let side = conv.side_of(src);
             conv.packets[side] += 1;
             conv.bytes[side] += wire;
-            let conn = conv.tcp.as_mut().expect("TCP conversations carry TCP state");
+            let conn = conv
+                .tcp
+                .as_mut()
+                .expect("TCP conversations carry TCP state");
             let view = conn.segment(side, tcp, frame.number, frame.time, wire);
+            let client = conn.client;
+            let finished = conn.finished();
+            let at = d.payload.map(|p| p.0).unwrap_or(0);
+            let payload = match d.payload {
+                Some((s, e)) if s <= e && e <= frame.data.len() => &frame.data[s..e],
+                _ => &[][..],
+            };
+            let tcp = d.tcp().expect("checked above");
+            if let Some(app) = conv.app.as_mut() {
+                pa.app = app.segment(side, client, tcp, payload, frame.number, at);
+                if let Some(name) = app.application() {
+                    conv.application = Some(name);
+                }
+                if finished || app.done() {
+                    // Both directions are over: free the decoders (constant memory).
+                    conv.app = None;
+                }
+            }
+            let conn = conv
+                .tcp
+                .as_ref()
+                .expect("TCP conversations carry TCP state");
             pa.stream = Some(conv.index);
             pa.transport = Some(Transport::Tcp);
             pa.from_client = Some(side == conn.client);
@@ -99,11 +137,23 @@ impl Analyzer {
                 _ => None,
             };
             pa.tags = view.tags;
+            for l in &pa.app {
+                if let app::AppMessage::Stopped(_) = l.message {
+                    continue;
+                }
+                for c in &l.checks {
+                    if c.level() == app::Level::Warning {
+                        *self.totals.problems.entry(c.code()).or_insert(0) += 1;
+                    }
+                }
+            }
             pa.nth_in_stream = conv.packets[0] + conv.packets[1];
         } else if let Some(udp) = d.udp() {
             let src = SocketAddr::new(src_ip, udp.src_port);
             let dst = SocketAddr::new(dst_ip, udp.dst_port);
-            let i = self.udp.lookup(Transport::Udp, src, dst, frame.number, |_| false, || None);
+            let i = self
+                .udp
+                .lookup(Transport::Udp, src, dst, frame.number, |_| false, || None);
             let conv = &mut self.udp.list[i];
             let side = conv.side_of(src);
             conv.packets[side] += 1;

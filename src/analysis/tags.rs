@@ -70,7 +70,6 @@ impl Tag {
                 | Tag::DuplicateAck
                 | Tag::ZeroWindow
                 | Tag::WindowFull
-                | Tag::BadChecksum
         )
     }
 }

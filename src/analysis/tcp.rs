@@ -150,7 +150,15 @@ pub struct SegmentView {
 
 impl TcpConn {
     pub fn new(first_is_syn_ack: bool) -> TcpConn {
-        TcpConn { client: if first_is_syn_ack { 1 } else { 0 }, ..TcpConn::default() }
+        TcpConn {
+            client: if first_is_syn_ack { 1 } else { 0 },
+            ..TcpConn::default()
+        }
+    }
+
+    /// True once the connection was reset.
+    pub fn finished(&self) -> bool {
+        self.reset.is_some()
     }
 
     /// True when a segment from side `from` starts a new conversation on the same ports
@@ -163,12 +171,22 @@ impl TcpConn {
     }
 
     /// Processes a segment sent by side `from`; fills the relative numbers into `tcp`.
-    pub fn segment(&mut self, from: usize, tcp: &mut TcpInfo, number: u64, time: Timestamp, wire_bytes: u64) -> SegmentView {
+    pub fn segment(
+        &mut self,
+        from: usize,
+        tcp: &mut TcpInfo,
+        number: u64,
+        time: Timestamp,
+        wire_bytes: u64,
+    ) -> SegmentView {
         let to = 1 - from;
         let flags = tcp.flags();
         let (Some(seq), Some(ack)) = (tcp.seq_raw, tcp.ack_raw) else {
             // A header cut before the sequence numbers: nothing to analyse.
-            return SegmentView { from, ..SegmentView::default() };
+            return SegmentView {
+                from,
+                ..SegmentView::default()
+            };
         };
         let seglen = tcp.payload_len();
         let window = tcp.window.unwrap_or(0) as u32;
@@ -197,7 +215,11 @@ impl TcpConn {
 
         tags.extend(self.analyze(from, seq, ack, seglen, flags, window, number, time));
         tcp.seq = Some(seq.wrapping_sub(self.sides[from].base_seq.unwrap_or(seq)));
-        tcp.ack = Some(if has_ack { ack.wrapping_sub(self.sides[to].base_seq.unwrap_or(ack)) } else { ack });
+        tcp.ack = Some(if has_ack {
+            ack.wrapping_sub(self.sides[to].base_seq.unwrap_or(ack))
+        } else {
+            ack
+        });
 
         // After the analysis, as Wireshark does: RTT, first-ACK marks, window scaling.
         if syn {
@@ -233,13 +255,27 @@ impl TcpConn {
         side.bytes += wire_bytes;
         side.payload_bytes += seglen as u64;
         let c = self.client;
-        SegmentView { tags, states: [Some(self.sides[c].state), Some(self.sides[1 - c].state)], from }
+        SegmentView {
+            tags,
+            states: [Some(self.sides[c].state), Some(self.sides[1 - c].state)],
+            from,
+        }
     }
 
     /// Wireshark's sequence analysis (tcp_analyze_sequence_number), check for check and
     /// in its order, so that the tags agree with what Wireshark shows.
     #[allow(clippy::too_many_arguments)]
-    fn analyze(&mut self, from: usize, seq: u32, ack: u32, seglen: u32, flags: TcpFlags, window: u32, number: u64, now: Timestamp) -> Vec<Tag> {
+    fn analyze(
+        &mut self,
+        from: usize,
+        seq: u32,
+        ack: u32,
+        seglen: u32,
+        flags: TcpFlags,
+        window: u32,
+        number: u64,
+        now: Timestamp,
+    ) -> Vec<Tag> {
         let _ = number;
         let first_rtt = self.first_rtt;
         let (fwd, rev) = {
@@ -282,22 +318,42 @@ impl TcpConn {
                 tags.push(Tag::WindowUpdate);
             }
             if seglen > 0 && rev.win_scale != -1 && !control {
-                let shift = if rev.is_first_ack || rev.win_scale == -2 { 0 } else { rev.win_scale as u32 };
-                let edge = rev.last_ack.wrapping_add(((rev.window as u64) << shift) as u32);
+                let shift = if rev.is_first_ack || rev.win_scale == -2 {
+                    0
+                } else {
+                    rev.win_scale as u32
+                };
+                let edge = rev
+                    .last_ack
+                    .wrapping_add(((rev.window as u64) << shift) as u32);
                 if seq.wrapping_add(seglen) == edge {
                     tags.push(Tag::WindowFull);
                 }
             }
-            if seglen == 0 && window != 0 && window == fwd.window && same_point && rev.last_tags.contains(&Tag::KeepAlive) {
+            if seglen == 0
+                && window != 0
+                && window == fwd.window
+                && same_point
+                && rev.last_tags.contains(&Tag::KeepAlive)
+            {
                 tags.push(Tag::KeepAliveAck);
                 break 'fwd;
             }
-            if seglen == 0 && window == 0 && window == fwd.window && same_point && rev.last_tags.contains(&Tag::ZeroWindowProbe) {
+            if seglen == 0
+                && window == 0
+                && window == fwd.window
+                && same_point
+                && rev.last_tags.contains(&Tag::ZeroWindowProbe)
+            {
                 tags.push(Tag::ZeroWindowProbeAck);
                 break 'fwd;
             }
             if seglen == 0 && window != 0 && window == fwd.window && same_point {
-                fwd.dupacks = if fwd.dupacks == -1 { 1 } else { fwd.dupacks + 1 };
+                fwd.dupacks = if fwd.dupacks == -1 {
+                    1
+                } else {
+                    fwd.dupacks + 1
+                };
                 tags.push(Tag::DuplicateAck);
             }
         }
@@ -332,8 +388,15 @@ impl TcpConn {
                 tags.push(Tag::SpuriousRetransmission);
                 break 'chk;
             }
-            let since_rev_ack = rev.last_ack_time.map(|t| now.since(t)).unwrap_or(f64::INFINITY);
-            if not_advancing && rev.dupacks >= 2 && rev.last_ack == seq && (0.0..0.02).contains(&since_rev_ack) {
+            let since_rev_ack = rev
+                .last_ack_time
+                .map(|t| now.since(t))
+                .unwrap_or(f64::INFINITY);
+            if not_advancing
+                && rev.dupacks >= 2
+                && rev.last_ack == seq
+                && (0.0..0.02).contains(&since_rev_ack)
+            {
                 tags.push(Tag::Retransmission);
                 tags.push(Tag::FastRetransmission);
                 break 'chk;
@@ -371,7 +434,17 @@ impl TcpConn {
 
     /// The connection's story: handshake and teardown frames, and each side's state.
     #[allow(clippy::too_many_arguments)]
-    fn story(&mut self, from: usize, seq: u32, ack: u32, seglen: u32, flags: TcpFlags, number: u64, _time: Timestamp, tags: &mut Vec<Tag>) {
+    fn story(
+        &mut self,
+        from: usize,
+        seq: u32,
+        ack: u32,
+        seglen: u32,
+        flags: TcpFlags,
+        number: u64,
+        _time: Timestamp,
+        tags: &mut Vec<Tag>,
+    ) {
         let to = 1 - from;
         let syn = flags.has(TcpFlags::SYN);
         let fin = flags.has(TcpFlags::FIN);
@@ -406,19 +479,26 @@ impl TcpConn {
                 self.handshake.push(number);
             }
             self.sides[from].state = TcpState::SynReceived;
-            if self.sides[to].state == TcpState::SynSent || self.sides[to].state == TcpState::Closed {
+            if self.sides[to].state == TcpState::SynSent || self.sides[to].state == TcpState::Closed
+            {
                 self.sides[to].state = TcpState::Established;
             }
         } else if has_ack && !rst {
             let completes = self.sides[to].state == TcpState::SynReceived
-                && self.sides[to].isn.map(|isn| ack == isn.wrapping_add(1)).unwrap_or(false);
+                && self.sides[to]
+                    .isn
+                    .map(|isn| ack == isn.wrapping_add(1))
+                    .unwrap_or(false);
             if completes {
                 if !tags.contains(&Tag::HandshakeAck) && self.handshake.len() == 2 {
                     tags.insert(0, Tag::HandshakeAck);
                     self.handshake.push(number);
                 }
                 self.sides[to].state = TcpState::Established;
-                if matches!(self.sides[from].state, TcpState::SynSent | TcpState::SynReceived | TcpState::Closed) {
+                if matches!(
+                    self.sides[from].state,
+                    TcpState::SynSent | TcpState::SynReceived | TcpState::Closed
+                ) {
                     self.sides[from].state = TcpState::Established;
                 }
             }
@@ -428,14 +508,21 @@ impl TcpConn {
         if has_ack && !rst {
             if let Some(fs) = self.sides[to].fin_seq {
                 if gt(ack, fs) || ack == fs.wrapping_add(1) {
-                    let acked_before = matches!(self.sides[to].state, TcpState::FinWait2 | TcpState::TimeWait | TcpState::Closed);
+                    let acked_before = matches!(
+                        self.sides[to].state,
+                        TcpState::FinWait2 | TcpState::TimeWait | TcpState::Closed
+                    );
                     self.sides[to].state = match self.sides[to].state {
                         TcpState::FinWait1 => TcpState::FinWait2,
                         TcpState::Closing => TcpState::TimeWait,
                         TcpState::LastAck => TcpState::Closed,
                         s => s,
                     };
-                    if !acked_before && !fin && !self.teardown.contains(&number) && !self.teardown.is_empty() {
+                    if !acked_before
+                        && !fin
+                        && !self.teardown.contains(&number)
+                        && !self.teardown.is_empty()
+                    {
                         self.teardown.push(number);
                     }
                 }
@@ -448,9 +535,11 @@ impl TcpConn {
                 self.teardown.push(number);
                 self.sides[from].state = match self.sides[from].state {
                     TcpState::CloseWait => TcpState::LastAck,
-                    TcpState::FinWait1 | TcpState::FinWait2 | TcpState::Closing | TcpState::LastAck | TcpState::TimeWait => {
-                        self.sides[from].state
-                    }
+                    TcpState::FinWait1
+                    | TcpState::FinWait2
+                    | TcpState::Closing
+                    | TcpState::LastAck
+                    | TcpState::TimeWait => self.sides[from].state,
                     _ => TcpState::FinWait1,
                 };
                 self.sides[to].state = match self.sides[to].state {

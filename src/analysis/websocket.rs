@@ -34,7 +34,10 @@ impl DeflateParams {
     pub fn parse(header: &str) -> Option<DeflateParams> {
         for ext in header.split(',') {
             let mut parts = ext.split(';').map(str::trim);
-            if !parts.next().is_some_and(|n| n.eq_ignore_ascii_case("permessage-deflate")) {
+            if !parts
+                .next()
+                .is_some_and(|n| n.eq_ignore_ascii_case("permessage-deflate"))
+            {
                 continue;
             }
             let mut p = DeflateParams::default();
@@ -216,7 +219,12 @@ fn parse_header(h: &[u8]) -> Header {
 #[inline]
 fn unmask(data: &mut [u8], key: [u8; 4], offset: u64) {
     let rot = (offset & 3) as usize;
-    let k = [key[rot], key[(rot + 1) & 3], key[(rot + 2) & 3], key[(rot + 3) & 3]];
+    let k = [
+        key[rot],
+        key[(rot + 1) & 3],
+        key[(rot + 2) & 3],
+        key[(rot + 3) & 3],
+    ];
     let mut chunks = data.chunks_exact_mut(4);
     for c in &mut chunks {
         c[0] ^= k[0];
@@ -299,7 +307,11 @@ enum Inflated {
 
 impl Inflater {
     fn new(no_context_takeover: bool) -> Self {
-        Inflater { d: flate2::Decompress::new(false), no_context_takeover, broken: false }
+        Inflater {
+            d: flate2::Decompress::new(false),
+            no_context_takeover,
+            broken: false,
+        }
     }
 
     /// Inflates one message's payload (the 00 00 ff ff tail is appended here).
@@ -321,14 +333,18 @@ impl Inflater {
                 out.reserve_exact(want);
             }
             let (in0, out0) = (self.d.total_in(), self.d.total_out());
-            let status = match self.d.decompress_vec(&input[pos..], &mut out, flate2::FlushDecompress::Sync) {
-                Ok(s) => s,
-                Err(_) => {
-                    self.broken = !self.no_context_takeover;
-                    self.d.reset(false);
-                    return Inflated::Error;
-                }
-            };
+            let status =
+                match self
+                    .d
+                    .decompress_vec(&input[pos..], &mut out, flate2::FlushDecompress::Sync)
+                {
+                    Ok(s) => s,
+                    Err(_) => {
+                        self.broken = !self.no_context_takeover;
+                        self.d.reset(false);
+                        return Inflated::Error;
+                    }
+                };
             let used = (self.d.total_in() - in0) as usize;
             let made = self.d.total_out() - out0;
             pos += used;
@@ -352,7 +368,6 @@ impl Inflater {
         }
     }
 }
-
 
 /// The WebSocket frame decoder of one direction.
 #[derive(Debug)]
@@ -378,7 +393,13 @@ impl WsDecoder {
     /// `deflate`: the negotiated permessage-deflate parameters, if any.
     /// `dir`: the direction reported in events; `from_client`: whether this direction is the
     /// one that sent the upgrade request (which decides the masking rules).
-    pub fn new(dir: Dir, offset: u64, from_client: bool, deflate: Option<&DeflateParams>, max_message: usize) -> Self {
+    pub fn new(
+        dir: Dir,
+        offset: u64,
+        from_client: bool,
+        deflate: Option<&DeflateParams>,
+        max_message: usize,
+    ) -> Self {
         WsDecoder {
             dir,
             from_client,
@@ -417,7 +438,11 @@ impl WsDecoder {
                 }
                 // Slow path: gather the header across pushes.
                 let need = if self.hdr_have + data.len() >= 2 || self.hdr_have >= 2 {
-                    let b1 = if self.hdr_have >= 2 { self.hdr[1] } else { data[1 - self.hdr_have] };
+                    let b1 = if self.hdr_have >= 2 {
+                        self.hdr[1]
+                    } else {
+                        data[1 - self.hdr_have]
+                    };
                     header_len(b1)
                 } else {
                     2
@@ -475,7 +500,11 @@ impl WsDecoder {
             Some(cur) if self.hdr_have == 0 && missing <= cur.remaining => {
                 cur.remaining -= missing;
                 cur.done += missing;
-                if !cur.checks.iter().any(|c| matches!(c, Check::StreamGap { .. })) {
+                if !cur
+                    .checks
+                    .iter()
+                    .any(|c| matches!(c, Check::StreamGap { .. }))
+                {
                     cur.checks.push(Check::StreamGap { missing });
                 }
                 if cur.sink == Sink::Message {
@@ -499,7 +528,9 @@ impl WsDecoder {
     /// The direction ended: a frame cut short is reported with a check.
     pub fn end(&mut self, out: &mut Vec<AppEvent>) {
         if let Some(mut cur) = self.cur.take() {
-            cur.checks.push(Check::WsIncompleteFrame { missing: cur.remaining });
+            cur.checks.push(Check::WsIncompleteFrame {
+                missing: cur.remaining,
+            });
             let (frame, checks) = self.frame_of(&cur, false);
             out.push(AppEvent {
                 dir: self.dir,
@@ -527,7 +558,10 @@ impl WsDecoder {
             _ => true,
         };
         if !minimal {
-            checks.push(Check::WsLengthNotMinimal { len: h.len, bits: h.len_bits });
+            checks.push(Check::WsLengthNotMinimal {
+                len: h.len,
+                bits: h.len_bits,
+            });
         }
         if h.len_bits == 64 && h.len >> 63 != 0 {
             checks.push(Check::WsLengthMsbSet);
@@ -595,7 +629,14 @@ impl WsDecoder {
                 m.wire_len = m.wire_len.saturating_add(h.len);
             }
         }
-        self.cur = Some(Cur { h, start, remaining: h.len, done: 0, checks, sink });
+        self.cur = Some(Cur {
+            h,
+            start,
+            remaining: h.len,
+            done: 0,
+            checks,
+            sink,
+        });
         if h.len == 0 {
             self.finish(out);
         }
@@ -688,7 +729,10 @@ impl WsDecoder {
         f.fragments = Some(m.fragments);
         let mut truncated = m.overflow || m.gap;
         let data = if m.compressed {
-            let inf = self.inflater.as_mut().expect("compressed implies negotiated");
+            let inf = self
+                .inflater
+                .as_mut()
+                .expect("compressed implies negotiated");
             if inf.broken {
                 checks.push(Check::WsInflateContextLost);
                 None
@@ -721,7 +765,11 @@ impl WsDecoder {
         };
         f.truncated = truncated || data.is_none();
         let Some(data) = data else { return };
-        f.message_len = Some(if m.compressed || m.gap { data.len() as u64 } else { m.wire_len });
+        f.message_len = Some(if m.compressed || m.gap {
+            data.len() as u64
+        } else {
+            m.wire_len
+        });
         if m.opcode == 0x1 {
             f.text = Some(match String::from_utf8(data) {
                 Ok(s) => s,
@@ -729,7 +777,10 @@ impl WsDecoder {
                     // A message cut by the limit may end inside a character: not an error.
                     let valid_up_to = e.utf8_error().valid_up_to();
                     let bytes = e.into_bytes();
-                    if !(truncated && bytes.len() - valid_up_to < 4 && e_is_incomplete(&bytes[valid_up_to..])) {
+                    if !(truncated
+                        && bytes.len() - valid_up_to < 4
+                        && e_is_incomplete(&bytes[valid_up_to..]))
+                    {
                         checks.push(Check::WsInvalidUtf8);
                     }
                     String::from_utf8_lossy(&bytes).into_owned()
@@ -749,7 +800,15 @@ fn e_is_incomplete(tail: &[u8]) -> bool {
 
 /// Appends a payload chunk to `buf`, unmasked, keeping at most `cap` bytes.
 #[inline]
-fn append_capped(buf: &mut Vec<u8>, overflow: &mut bool, chunk: &[u8], cap: usize, masked: bool, key: [u8; 4], done: u64) {
+fn append_capped(
+    buf: &mut Vec<u8>,
+    overflow: &mut bool,
+    chunk: &[u8],
+    cap: usize,
+    masked: bool,
+    key: [u8; 4],
+    done: u64,
+) {
     let room = cap.saturating_sub(buf.len());
     let take = room.min(chunk.len());
     if take < chunk.len() {
@@ -777,7 +836,10 @@ mod tests {
 
     #[test]
     fn deflate_params() {
-        let p = DeflateParams::parse("permessage-deflate; server_max_window_bits=12; client_max_window_bits=12").unwrap();
+        let p = DeflateParams::parse(
+            "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12",
+        )
+        .unwrap();
         assert_eq!(p.server_max_window_bits, Some(12));
         assert_eq!(p.client_max_window_bits, Some(12));
         assert!(!p.server_no_context_takeover);
@@ -789,7 +851,9 @@ mod tests {
 
     #[test]
     fn close_codes() {
-        for ok in [1000, 1001, 1002, 1003, 1007, 1008, 1011, 1012, 1014, 3000, 4999] {
+        for ok in [
+            1000, 1001, 1002, 1003, 1007, 1008, 1011, 1012, 1014, 3000, 4999,
+        ] {
             assert!(close_code_allowed(ok), "{ok}");
         }
         for bad in [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000] {

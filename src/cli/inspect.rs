@@ -24,7 +24,9 @@ pub fn run(args: &InspectArgs, settings: &Settings) -> Result<(), Failure> {
     .map_err(|e| Failure::Message(1, e.0))?;
     let mut out = settings.stdout();
     let mut reader = reader;
-    let result = show(&mut reader, &args.view, settings, &mut out, |r| r.warnings().to_vec());
+    let result = show(&mut reader, &args.view, settings, &mut out, |r| {
+        r.warnings().to_vec()
+    });
     out.flush()?;
     result
 }
@@ -38,7 +40,11 @@ pub fn renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
     } else if view.hex {
         Box::new(HexRender::new(settings.theme))
     } else {
-        Box::new(TreeRender::new(TreeOptions { theme: settings.theme, width: settings.width, explain: !view.brief }))
+        Box::new(TreeRender::new(TreeOptions {
+            theme: settings.theme,
+            width: settings.width,
+            explain: !view.brief,
+        }))
     }
 }
 
@@ -54,7 +60,9 @@ where
     S: Iterator<Item = Result<Frame, SourceError>>,
 {
     let filter = match &view.filter {
-        Some(f) => Some(Filter::parse(f).map_err(|e| Failure::Message(2, format!("bad filter: {e}")))?),
+        Some(f) => {
+            Some(Filter::parse(f).map_err(|e| Failure::Message(2, format!("bad filter: {e}")))?)
+        }
         None => None,
     };
     let mut render = renderer(view, settings);
@@ -71,7 +79,9 @@ where
         };
         let packet = pipeline.process(frame);
         if view.packet.is_some_and(|n| n != packet.frame.number)
-            || view.stream.is_some_and(|s| packet.analysis.stream != Some(s))
+            || view
+                .stream
+                .is_some_and(|s| packet.analysis.stream != Some(s))
             || filter.as_ref().is_some_and(|f| !f.matches(&packet))
         {
             continue;

@@ -3,6 +3,8 @@
 
 mod inspect;
 mod output;
+mod simulate;
+mod tour;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -33,6 +35,11 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The guided walk-through (the default): a simulated TCP handshake, HTTP upgrade,
+    /// WebSocket messages and teardown, packet by packet.
+    Tour(tour::TourArgs),
+    /// Build a scenario's packets in memory (byte-exact, seeded) and annotate them.
+    Simulate(simulate::SimulateArgs),
     /// Annotate a pcap or pcapng capture, packet by packet, layer by layer.
     Inspect(InspectArgs),
     /// A short plain-language explanation of a concept (osi, syn, upgrade, mask, socketio…).
@@ -93,7 +100,9 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Some(Command::Inspect(args)) => inspect::run(&args, &settings),
         Some(Command::Explain { topic }) => explain(topic.as_deref(), &settings),
-        None => explain(None, &settings),
+        Some(Command::Tour(args)) => tour::run(&args, &settings),
+        Some(Command::Simulate(args)) => simulate::run(&args, &settings),
+        None => tour::run(&tour::TourArgs::default(), &settings),
     };
     match result {
         Ok(()) => 0,
@@ -140,13 +149,20 @@ fn explain(topic: Option<&str>, settings: &Settings) -> Result<(), Failure> {
             None => {
                 return Err(Failure::Message(
                     1,
-                    format!("no topic '{t}' — `wirewalk explain` lists them: {}", crate::explain::topics().join(", ")),
+                    format!(
+                        "no topic '{t}' — `wirewalk explain` lists them: {}",
+                        crate::explain::topics().join(", ")
+                    ),
                 ))
             }
         },
         None => {
             writeln!(out, "Topics (wirewalk explain TOPIC):")?;
-            for line in crate::render::terminal::wrap(&crate::explain::topics().join(", "), settings.width, 2) {
+            for line in crate::render::terminal::wrap(
+                &crate::explain::topics().join(", "),
+                settings.width,
+                2,
+            ) {
                 writeln!(out, "{line}")?;
             }
         }

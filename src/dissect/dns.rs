@@ -120,7 +120,10 @@ fn parse(msg: &[u8]) -> Option<DnsInfo> {
         let name = r.name()?;
         let qtype = r.u16()?;
         let _class = r.u16()?;
-        info.questions.push(DnsQuestion { name, qtype: type_name(qtype) });
+        info.questions.push(DnsQuestion {
+            name,
+            qtype: type_name(qtype),
+        });
     }
     for _ in 0..an.min(64) {
         let name = r.name()?;
@@ -137,13 +140,21 @@ fn parse(msg: &[u8]) -> Option<DnsInfo> {
                 std::net::Ipv6Addr::from(a).to_string()
             }
             (2 | 5 | 12, _) => {
-                let mut nr = Reader { msg, pos: rdata_start };
+                let mut nr = Reader {
+                    msg,
+                    pos: rdata_start,
+                };
                 nr.name()?
             }
             _ => format!("{rdlen} bytes"),
         };
         r.pos = rdata_start + rdlen;
-        info.answers.push(DnsAnswer { name, rtype: type_name(rtype), ttl, data });
+        info.answers.push(DnsAnswer {
+            name,
+            rtype: type_name(rtype),
+            ttl,
+            data,
+        });
     }
     Some(info)
 }
@@ -151,7 +162,10 @@ fn parse(msg: &[u8]) -> Option<DnsInfo> {
 /// Reads a DNS message from a UDP payload starting at `start` in the frame.
 pub(super) fn dissect(d: &mut Dissection, payload: &[u8], start: usize) {
     match parse(payload) {
-        Some(info) => d.layers.push(Layer { range: (start, start + payload.len()), header: Header::Dns(info) }),
+        Some(info) => d.layers.push(Layer {
+            range: (start, start + payload.len()),
+            header: Header::Dns(info),
+        }),
         None if !payload.is_empty() => d.notes.push(Note::info("dns.malformed")),
         None => {}
     }
@@ -176,7 +190,9 @@ mod tests {
         a[2] = 0x81;
         a[3] = 0x80;
         a[7] = 1;
-        a.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 93, 184, 216, 34]);
+        a.extend_from_slice(&[
+            0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 93, 184, 216, 34,
+        ]);
         let info = parse(&a).unwrap();
         assert!(info.response);
         assert_eq!(info.answers[0].name, "example.com");

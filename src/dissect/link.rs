@@ -3,10 +3,18 @@
 
 use etherparse::{Ethernet2Slice, SingleVlanSlice};
 
-use super::{Dissection, EthernetInfo, Header, Layer, Mac, Next, NflogInfo, Note, NullInfo, SllInfo, VlanInfo};
+use super::{
+    Dissection, EthernetInfo, Header, Layer, Mac, Next, NflogInfo, Note, NullInfo, SllInfo,
+    VlanInfo,
+};
 
 fn cut(d: &mut Dissection, layer: &'static str, need: usize, have: usize) -> Next {
-    d.notes.push(Note::warning("cut.header").arg("layer", layer).arg("need", need).arg("have", have));
+    d.notes.push(
+        Note::warning("cut.header")
+            .arg("layer", layer)
+            .arg("need", need)
+            .arg("have", have),
+    );
     Next::Done
 }
 
@@ -17,7 +25,11 @@ pub(super) fn ethernet(d: &mut Dissection, data: &[u8], off: &mut usize) -> Next
     let ethertype = eth.ether_type().0;
     d.layers.push(Layer {
         range: (0, 14),
-        header: Header::Ethernet(EthernetInfo { src: Mac(eth.source()), dst: Mac(eth.destination()), ethertype }),
+        header: Header::Ethernet(EthernetInfo {
+            src: Mac(eth.source()),
+            dst: Mac(eth.destination()),
+            ethertype,
+        }),
     });
     *off = 14;
     if ethertype < 0x0600 {
@@ -58,7 +70,13 @@ pub(super) fn linux_sll(d: &mut Dissection, data: &[u8], off: &mut usize) -> Nex
     let src = (be16(4) == 6).then(|| Mac([data[6], data[7], data[8], data[9], data[10], data[11]]));
     d.layers.push(Layer {
         range: (0, 16),
-        header: Header::LinuxSll(SllInfo { packet_type: be16(0), arphrd_type: be16(2), src, protocol, interface_index: None }),
+        header: Header::LinuxSll(SllInfo {
+            packet_type: be16(0),
+            arphrd_type: be16(2),
+            src,
+            protocol,
+            interface_index: None,
+        }),
     });
     *off = 16;
     Next::EtherType(protocol)
@@ -72,7 +90,8 @@ pub(super) fn linux_sll2(d: &mut Dissection, data: &[u8], off: &mut usize) -> Ne
     let be16 = |i: usize| u16::from_be_bytes([data[i], data[i + 1]]);
     let protocol = be16(0);
     let addr_len = data[11];
-    let src = (addr_len == 6).then(|| Mac([data[12], data[13], data[14], data[15], data[16], data[17]]));
+    let src =
+        (addr_len == 6).then(|| Mac([data[12], data[13], data[14], data[15], data[16], data[17]]));
     d.layers.push(Layer {
         range: (0, 20),
         header: Header::LinuxSll2(SllInfo {
@@ -100,12 +119,16 @@ pub(super) fn null(d: &mut Dissection, data: &[u8], off: &mut usize, network_ord
     } else {
         u32::from_le_bytes(raw)
     };
-    d.layers.push(Layer { range: (0, 4), header: Header::Null(NullInfo { family }) });
+    d.layers.push(Layer {
+        range: (0, 4),
+        header: Header::Null(NullInfo { family }),
+    });
     *off = 4;
     match family {
         2 | 24 | 28 | 30 => Next::Ip,
         other => {
-            d.notes.push(Note::info("cut.unknown_family").arg("family", other));
+            d.notes
+                .push(Note::info("cut.unknown_family").arg("family", other));
             Next::Done
         }
     }
@@ -149,7 +172,14 @@ pub(super) fn nflog(d: &mut Dissection, data: &[u8], off: &mut usize, end: &mut 
         pos += (len + 3) & !3;
     }
     let header_end = payload.map(|p| p.0).unwrap_or(pos.min(data.len()));
-    d.layers.push(Layer { range: (0, header_end), header: Header::Nflog(NflogInfo { family, resource_id, prefix }) });
+    d.layers.push(Layer {
+        range: (0, header_end),
+        header: Header::Nflog(NflogInfo {
+            family,
+            resource_id,
+            prefix,
+        }),
+    });
     match payload {
         Some((s, e)) => {
             *off = s;

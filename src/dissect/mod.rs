@@ -33,10 +33,18 @@ pub struct Note {
 
 impl Note {
     pub fn info(key: &'static str) -> Note {
-        Note { level: Level::Info, key, args: Vec::new() }
+        Note {
+            level: Level::Info,
+            key,
+            args: Vec::new(),
+        }
     }
     pub fn warning(key: &'static str) -> Note {
-        Note { level: Level::Warning, key, args: Vec::new() }
+        Note {
+            level: Level::Warning,
+            key,
+            args: Vec::new(),
+        }
     }
     pub fn arg(mut self, name: &'static str, value: impl ToString) -> Note {
         self.args.push((name, value.to_string()));
@@ -133,7 +141,8 @@ pub fn dissect(frame: &Frame) -> Dissection {
         Link::Nflog => link::nflog(&mut d, data, &mut off, &mut end),
         Link::Raw => Next::Ip,
         Link::Other(n) => {
-            d.notes.push(Note::info("cut.unknown_link").arg("linktype", n));
+            d.notes
+                .push(Note::info("cut.unknown_link").arg("linktype", n));
             Next::Done
         }
     };
@@ -148,7 +157,10 @@ pub fn dissect(frame: &Frame) -> Dissection {
                     Next::Done
                 }
                 other => {
-                    d.notes.push(Note::info("cut.unknown_ethertype").arg("ethertype", format!("0x{other:04x}")));
+                    d.notes.push(
+                        Note::info("cut.unknown_ethertype")
+                            .arg("ethertype", format!("0x{other:04x}")),
+                    );
                     Next::Done
                 }
             },
@@ -160,7 +172,11 @@ pub fn dissect(frame: &Frame) -> Dissection {
         };
     }
     if frame.is_cut() {
-        let last = d.layers.last().map(|l| l.header.protocol()).unwrap_or("link");
+        let last = d
+            .layers
+            .last()
+            .map(|l| l.header.protocol())
+            .unwrap_or("link");
         d.notes.push(
             Note::info("cut.snaplen")
                 .arg("captured", frame.data.len())

@@ -7,14 +7,22 @@ use super::{ArpInfo, Dissection, Header, Ipv4Info, Ipv6Info, Layer, Mac, Note};
 use std::net::Ipv4Addr;
 
 fn ones_complement_ok(bytes: &[u8]) -> bool {
-    etherparse::checksum::Sum16BitWords::new().add_slice(bytes).ones_complement() == 0
+    etherparse::checksum::Sum16BitWords::new()
+        .add_slice(bytes)
+        .ones_complement()
+        == 0
 }
 
 /// Reads the IP header at `off` and hands the payload to the transport layer.
 pub(super) fn ip(d: &mut Dissection, data: &[u8], off: usize) {
     let slice = &data[off.min(data.len())..];
     if slice.is_empty() {
-        d.notes.push(Note::warning("cut.header").arg("layer", "IP").arg("need", 20).arg("have", 0));
+        d.notes.push(
+            Note::warning("cut.header")
+                .arg("layer", "IP")
+                .arg("need", 20)
+                .arg("have", 0),
+        );
         return;
     }
     let (ip, ext_err) = match LaxIpSlice::from_slice(slice) {
@@ -25,7 +33,8 @@ pub(super) fn ip(d: &mut Dissection, data: &[u8], off: usize) {
         }
     };
     if let Some((e, _)) = ext_err {
-        d.notes.push(Note::warning("ip.extension_error").arg("error", e));
+        d.notes
+            .push(Note::warning("ip.extension_error").arg("error", e));
     }
     let ctx = match &ip {
         LaxIpSlice::Ipv4(v4) => {
@@ -33,7 +42,10 @@ pub(super) fn ip(d: &mut Dissection, data: &[u8], off: usize) {
             let hlen = h.slice().len();
             let info = ipv4_info(&h);
             if !info.checksum_ok {
-                d.notes.push(Note::warning("ipv4.bad_checksum").arg("checksum", format!("0x{:04x}", info.checksum)));
+                d.notes.push(
+                    Note::warning("ipv4.bad_checksum")
+                        .arg("checksum", format!("0x{:04x}", info.checksum)),
+                );
             }
             let frag = info.more_fragments || info.fragment_offset != 0;
             if frag {
@@ -44,8 +56,14 @@ pub(super) fn ip(d: &mut Dissection, data: &[u8], off: usize) {
                 );
             }
             let exts = v4.extensions().auth.map(|a| a.slice().len()).unwrap_or(0);
-            d.layers.push(Layer { range: (off, off + hlen + exts), header: Header::Ipv4(info) });
-            IpContext::V4 { src: h.source(), dst: h.destination() }
+            d.layers.push(Layer {
+                range: (off, off + hlen + exts),
+                header: Header::Ipv4(info),
+            });
+            IpContext::V4 {
+                src: h.source(),
+                dst: h.destination(),
+            }
         }
         LaxIpSlice::Ipv6(v6) => {
             let h = v6.header();
@@ -69,7 +87,10 @@ pub(super) fn ip(d: &mut Dissection, data: &[u8], off: usize) {
             if h.payload_length() == 0 && v6.payload().len_source == LenSource::Slice {
                 d.notes.push(Note::info("ipv6.jumbo_or_zero"));
             }
-            IpContext::V6 { src: h.source(), dst: h.destination() }
+            IpContext::V6 {
+                src: h.source(),
+                dst: h.destination(),
+            }
         }
     };
     let payload = ip.payload();
@@ -86,8 +107,20 @@ pub(super) fn ip(d: &mut Dissection, data: &[u8], off: usize) {
     // The snap length may have cut the packet: the header's length still says what was
     // sent (unless it is 0, as with segmentation offload, or shorter than what we have).
     let from_header = header_len.saturating_sub(start - off);
-    let announced = if header_len == 0 || from_header < payload.payload.len() { payload.payload.len() } else { from_header };
-    transport::dispatch(d, data, start, payload.ip_number.0, announced, payload.incomplete, ctx);
+    let announced = if header_len == 0 || from_header < payload.payload.len() {
+        payload.payload.len()
+    } else {
+        from_header
+    };
+    transport::dispatch(
+        d,
+        data,
+        start,
+        payload.ip_number.0,
+        announced,
+        payload.incomplete,
+        ctx,
+    );
 }
 
 /// The protocol numbers of the IPv6 extension headers in `slice` (those etherparse
@@ -154,12 +187,20 @@ fn ipv4_fallback(d: &mut Dissection, slice: &[u8], off: usize, why: &str) {
             let mut info = ipv4_info(&h);
             info.total_len = real_total;
             info.checksum_ok = ones_complement_ok(&slice[..ihl]);
-            d.layers.push(Layer { range: (off, off + ihl), header: Header::Ipv4(info) });
-            d.notes.push(Note::warning("ipv4.bad_total_length").arg("total", real_total).arg("header", ihl));
+            d.layers.push(Layer {
+                range: (off, off + ihl),
+                header: Header::Ipv4(info),
+            });
+            d.notes.push(
+                Note::warning("ipv4.bad_total_length")
+                    .arg("total", real_total)
+                    .arg("header", ihl),
+            );
             return;
         }
     }
-    d.notes.push(Note::warning("ip.malformed").arg("error", why));
+    d.notes
+        .push(Note::warning("ip.malformed").arg("error", why));
 }
 
 pub(super) fn arp(d: &mut Dissection, data: &[u8], off: usize) {
@@ -168,7 +209,13 @@ pub(super) fn arp(d: &mut Dissection, data: &[u8], off: usize) {
         Ok(arp) => {
             let p = arp.to_packet();
             let len = arp.slice().len();
-            let mut info = ArpInfo { operation: p.operation.0, sender_mac: None, sender_ip: None, target_mac: None, target_ip: None };
+            let mut info = ArpInfo {
+                operation: p.operation.0,
+                sender_mac: None,
+                sender_ip: None,
+                target_mac: None,
+                target_ip: None,
+            };
             // Ethernet + IPv4 is the ARP everyone meets; others keep only the operation.
             if let Ok(e) = p.try_eth_ipv4() {
                 info.sender_mac = Some(Mac(e.sender_mac));
@@ -176,7 +223,10 @@ pub(super) fn arp(d: &mut Dissection, data: &[u8], off: usize) {
                 info.target_mac = Some(Mac(e.target_mac));
                 info.target_ip = Some(Ipv4Addr::from(e.target_ipv4));
             }
-            d.layers.push(Layer { range: (off, off + len), header: Header::Arp(info) });
+            d.layers.push(Layer {
+                range: (off, off + len),
+                header: Header::Arp(info),
+            });
         }
         Err(e) => d.notes.push(Note::warning("arp.malformed").arg("error", e)),
     }

@@ -32,9 +32,34 @@ impl IpContext {
         }
     }
 
+    /// True when either address is a loopback address, where checksums are often left
+    /// unfilled (the kernel knows the packet cannot be damaged).
+    fn loopback(self) -> bool {
+        match self {
+            IpContext::V4 { src, dst } => src[0] == 127 || dst[0] == 127,
+            IpContext::V6 { src, dst } => {
+                let lo = std::net::Ipv6Addr::LOCALHOST.octets();
+                src == lo || dst == lo
+            }
+        }
+    }
+
+    /// A bad transport checksum: a warning on a network, an expected fact on loopback.
+    fn bad_checksum_note(self, key: &'static str, checksum: u16) -> Note {
+        let n = if self.loopback() {
+            Note::info(key)
+        } else {
+            Note::warning(key)
+        };
+        n.arg("checksum", format!("0x{checksum:04x}"))
+    }
+
     /// True when the transport checksum (included in `bytes`) verifies.
     fn verify(self, protocol: u8, bytes: &[u8]) -> bool {
-        self.pseudo_sum(protocol, bytes.len()).add_slice(bytes).ones_complement() == 0
+        self.pseudo_sum(protocol, bytes.len())
+            .add_slice(bytes)
+            .ones_complement()
+            == 0
     }
 }
 
@@ -57,19 +82,36 @@ pub(super) fn dispatch(
         17 => udp(d, cap, start, complete, ip),
         1 => icmp(d, cap, start, complete, None),
         58 => icmp(d, cap, start, complete, Some(ip)),
-        other => d.notes.push(Note::info("cut.unknown_ip_protocol").arg("protocol", other)),
+        other => d
+            .notes
+            .push(Note::info("cut.unknown_ip_protocol").arg("protocol", other)),
     }
 }
 
-fn tcp(d: &mut Dissection, cap: &[u8], start: usize, announced: usize, complete: bool, ip: IpContext) {
+fn tcp(
+    d: &mut Dissection,
+    cap: &[u8],
+    start: usize,
+    announced: usize,
+    complete: bool,
+    ip: IpContext,
+) {
     if cap.len() < 20 {
         let mut info = TcpInfo::default();
         if cap.len() >= 4 {
             info.src_port = u16::from_be_bytes([cap[0], cap[1]]);
             info.dst_port = u16::from_be_bytes([cap[2], cap[3]]);
-            d.layers.push(Layer { range: (start, start + cap.len()), header: Header::Tcp(info) });
+            d.layers.push(Layer {
+                range: (start, start + cap.len()),
+                header: Header::Tcp(info),
+            });
         }
-        d.notes.push(Note::warning("cut.header").arg("layer", "TCP").arg("need", 20).arg("have", cap.len()));
+        d.notes.push(
+            Note::warning("cut.header")
+                .arg("layer", "TCP")
+                .arg("need", 20)
+                .arg("have", cap.len()),
+        );
         return;
     }
     let hlen = (cap[12] >> 4) as usize * 4;
@@ -87,31 +129,50 @@ fn tcp(d: &mut Dissection, cap: &[u8], start: usize, announced: usize, complete:
         ..TcpInfo::default()
     };
     if hlen < 20 {
-        d.layers.push(Layer { range: (start, start + 20), header: Header::Tcp(info) });
-        d.notes.push(Note::warning("tcp.bad_data_offset").arg("hlen", hlen));
+        d.layers.push(Layer {
+            range: (start, start + 20),
+            header: Header::Tcp(info),
+        });
+        d.notes
+            .push(Note::warning("tcp.bad_data_offset").arg("hlen", hlen));
         return;
     }
     if hlen > announced {
         info.payload_len = Some(0);
-        d.layers.push(Layer { range: (start, start + cap.len().min(hlen)), header: Header::Tcp(info) });
-        d.notes.push(Note::warning("tcp.header_beyond_ip").arg("hlen", hlen).arg("ip", announced));
+        d.layers.push(Layer {
+            range: (start, start + cap.len().min(hlen)),
+            header: Header::Tcp(info),
+        });
+        d.notes.push(
+            Note::warning("tcp.header_beyond_ip")
+                .arg("hlen", hlen)
+                .arg("ip", announced),
+        );
         return;
     }
     info.payload_len = Some((announced - hlen) as u32);
     read_options(&mut info, &cap[20..cap.len().min(hlen)]);
     if cap.len() < hlen {
-        d.notes.push(Note::warning("cut.options").arg("need", hlen).arg("have", cap.len()));
+        d.notes.push(
+            Note::warning("cut.options")
+                .arg("need", hlen)
+                .arg("have", cap.len()),
+        );
     }
     if complete {
         // etherparse checks the header once more; the sum covers header and payload.
         let ok = TcpSlice::from_slice(cap).is_ok() && ip.verify(6, cap);
         info.checksum_ok = Some(ok);
         if !ok {
-            d.notes.push(Note::warning("tcp.bad_checksum").arg("checksum", format!("0x{:04x}", info.checksum.unwrap_or(0))));
+            d.notes
+                .push(ip.bad_checksum_note("tcp.bad_checksum", info.checksum.unwrap_or(0)));
         }
     }
     let hend = start + cap.len().min(hlen);
-    d.layers.push(Layer { range: (start, hend), header: Header::Tcp(info) });
+    d.layers.push(Layer {
+        range: (start, hend),
+        header: Header::Tcp(info),
+    });
     if cap.len() > hlen || announced > hlen {
         d.payload = Some((hend, start + cap.len()));
         d.payload_cut = cap.len() < announced;
@@ -143,7 +204,10 @@ fn read_options(info: &mut TcpInfo, opts: &[u8]) {
             (3, 1) => info.window_scale = Some(v[0]),
             (4, 0) => info.sack_permitted = true,
             (5, n) if n % 8 == 0 => {
-                info.sack = v.chunks_exact(8).map(|c| (be32(&c[0..4]), be32(&c[4..8]))).collect();
+                info.sack = v
+                    .chunks_exact(8)
+                    .map(|c| (be32(&c[0..4]), be32(&c[4..8])))
+                    .collect();
             }
             (8, 8) => info.timestamps = Some((be32(&v[0..4]), be32(&v[4..8]))),
             _ => {}
@@ -154,22 +218,42 @@ fn read_options(info: &mut TcpInfo, opts: &[u8]) {
 
 fn udp(d: &mut Dissection, cap: &[u8], start: usize, complete: bool, ip: IpContext) {
     if cap.len() < 8 {
-        d.notes.push(Note::warning("cut.header").arg("layer", "UDP").arg("need", 8).arg("have", cap.len()));
+        d.notes.push(
+            Note::warning("cut.header")
+                .arg("layer", "UDP")
+                .arg("need", 8)
+                .arg("have", cap.len()),
+        );
         return;
     }
     let be16 = |i: usize| u16::from_be_bytes([cap[i], cap[i + 1]]);
     let (src_port, dst_port, length, checksum) = (be16(0), be16(2), be16(4), be16(6));
     let zero_ok = matches!(ip, IpContext::V4 { .. }) && checksum == 0;
-    let checksum_ok = if complete && !zero_ok { Some(ip.verify(17, cap)) } else { None };
+    let checksum_ok = if complete && !zero_ok {
+        Some(ip.verify(17, cap))
+    } else {
+        None
+    };
     if checksum_ok == Some(false) {
-        d.notes.push(Note::warning("udp.bad_checksum").arg("checksum", format!("0x{checksum:04x}")));
+        d.notes
+            .push(ip.bad_checksum_note("udp.bad_checksum", checksum));
     }
     if (length as usize) < 8 || length as usize > cap.len() && complete {
-        d.notes.push(Note::warning("udp.bad_length").arg("length", length).arg("ip", cap.len()));
+        d.notes.push(
+            Note::warning("udp.bad_length")
+                .arg("length", length)
+                .arg("ip", cap.len()),
+        );
     }
     d.layers.push(Layer {
         range: (start, start + 8),
-        header: Header::Udp(UdpInfo { src_port, dst_port, length, checksum, checksum_ok }),
+        header: Header::Udp(UdpInfo {
+            src_port,
+            dst_port,
+            length,
+            checksum,
+            checksum_ok,
+        }),
     });
     let pend = start + cap.len().min((length as usize).max(8));
     d.payload = Some((start + 8, pend));
@@ -182,7 +266,12 @@ fn udp(d: &mut Dissection, cap: &[u8], start: usize, complete: bool, ip: IpConte
 fn icmp(d: &mut Dissection, cap: &[u8], start: usize, complete: bool, v6: Option<IpContext>) {
     if cap.len() < 4 {
         let layer = if v6.is_some() { "ICMPv6" } else { "ICMP" };
-        d.notes.push(Note::warning("cut.header").arg("layer", layer).arg("need", 8).arg("have", cap.len()));
+        d.notes.push(
+            Note::warning("cut.header")
+                .arg("layer", layer)
+                .arg("need", 8)
+                .arg("have", cap.len()),
+        );
         return;
     }
     let (icmp_type, code) = (cap[0], cap[1]);
@@ -191,21 +280,39 @@ fn icmp(d: &mut Dissection, cap: &[u8], start: usize, complete: bool, v6: Option
         None => icmp_type == 0 || icmp_type == 8,
         Some(_) => icmp_type == 128 || icmp_type == 129,
     };
-    let echo = (is_echo && cap.len() >= 8)
-        .then(|| (u16::from_be_bytes([cap[4], cap[5]]), u16::from_be_bytes([cap[6], cap[7]])));
+    let echo = (is_echo && cap.len() >= 8).then(|| {
+        (
+            u16::from_be_bytes([cap[4], cap[5]]),
+            u16::from_be_bytes([cap[6], cap[7]]),
+        )
+    });
     if complete {
         let ok = match v6 {
             None => Sum16BitWords::new().add_slice(cap).ones_complement() == 0,
             Some(ip) => ip.verify(58, cap),
         };
         if !ok {
-            d.notes.push(Note::warning("icmp.bad_checksum").arg("checksum", format!("0x{checksum:04x}")));
+            d.notes.push(
+                Note::warning("icmp.bad_checksum").arg("checksum", format!("0x{checksum:04x}")),
+            );
         }
     }
-    let info = IcmpInfo { icmp_type, code, checksum, echo };
+    let info = IcmpInfo {
+        icmp_type,
+        code,
+        checksum,
+        echo,
+    };
     let hlen = cap.len().min(8);
-    let header = if v6.is_some() { Header::Icmpv6(info) } else { Header::Icmp(info) };
-    d.layers.push(Layer { range: (start, start + hlen), header });
+    let header = if v6.is_some() {
+        Header::Icmpv6(info)
+    } else {
+        Header::Icmp(info)
+    };
+    d.layers.push(Layer {
+        range: (start, start + hlen),
+        header,
+    });
     if cap.len() > 8 {
         d.payload = Some((start + 8, start + cap.len()));
     }

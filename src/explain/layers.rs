@@ -2,7 +2,9 @@
 //! checks), an explanation (what this layer is for and what it says here), and notes on
 //! notable fields.
 
-use super::template::{text, text_into};
+use std::fmt::Write as _;
+
+use super::template::{text, text_into, text_with};
 use crate::dissect::{Header, Layer, TcpFlags, TcpInfo};
 
 /// The name of an OSI layer (1–7).
@@ -40,7 +42,13 @@ pub fn ip_protocol_name(p: u8) -> String {
 /// The short line of values shown beside a layer's name.
 pub fn layer_headline(layer: &Layer) -> String {
     match &layer.header {
-        Header::Ethernet(e) => format!("{} → {}  type 0x{:04x} ({})", e.src, e.dst, e.ethertype, ethertype_name(e.ethertype)),
+        Header::Ethernet(e) => format!(
+            "{} → {}  type 0x{:04x} ({})",
+            e.src,
+            e.dst,
+            e.ethertype,
+            ethertype_name(e.ethertype)
+        ),
         Header::LinuxSll(s) | Header::LinuxSll2(s) => {
             let dir = match s.packet_type {
                 0 => "to us",
@@ -50,42 +58,91 @@ pub fn layer_headline(layer: &Layer) -> String {
                 4 => "sent by us",
                 _ => "?",
             };
-            let iface = s.interface_index.map(|i| format!("  interface #{i}")).unwrap_or_default();
-            format!("{dir}  protocol 0x{:04x} ({}){iface}", s.protocol, ethertype_name(s.protocol))
+            let iface = s
+                .interface_index
+                .map(|i| format!("  interface #{i}"))
+                .unwrap_or_default();
+            format!(
+                "{dir}  protocol 0x{:04x} ({}){iface}",
+                s.protocol,
+                ethertype_name(s.protocol)
+            )
         }
         Header::Null(n) => format!("address family {}", n.family),
         Header::Nflog(n) => format!(
             "family {}  group {}{}",
             n.family,
             n.resource_id,
-            n.prefix.as_ref().map(|p| format!("  prefix \"{}\"", p)).unwrap_or_default()
+            n.prefix
+                .as_ref()
+                .map(|p| format!("  prefix \"{}\"", p))
+                .unwrap_or_default()
         ),
-        Header::Vlan(v) => format!("VLAN {}  priority {}{}", v.id, v.priority, if v.drop_eligible { "  drop-eligible" } else { "" }),
+        Header::Vlan(v) => format!(
+            "VLAN {}  priority {}{}",
+            v.id,
+            v.priority,
+            if v.drop_eligible {
+                "  drop-eligible"
+            } else {
+                ""
+            }
+        ),
         Header::Arp(a) => {
             let op = if a.operation == 1 { "request" } else { "reply" };
             match (a.sender_ip, a.target_ip, a.sender_mac) {
-                (Some(s), Some(t), Some(m)) if a.operation == 1 => format!("{op}: who has {t}? tell {s} ({m})"),
+                (Some(s), Some(t), Some(m)) if a.operation == 1 => {
+                    format!("{op}: who has {t}? tell {s} ({m})")
+                }
                 (Some(s), _, Some(m)) => format!("{op}: {s} is at {m}"),
                 _ => op.to_string(),
             }
         }
         Header::Ipv4(ip) => {
-            let mut s = format!("{} → {}  TTL {}  {}", ip.src, ip.dst, ip.ttl, ip_protocol_name(ip.protocol));
-            s.push_str(if ip.checksum_ok { "  checksum ok" } else { "  checksum WRONG" });
+            let mut s = format!(
+                "{} → {}  TTL {}  {}",
+                ip.src,
+                ip.dst,
+                ip.ttl,
+                ip_protocol_name(ip.protocol)
+            );
+            s.push_str(if ip.checksum_ok {
+                "  checksum ok"
+            } else {
+                "  checksum WRONG"
+            });
             if ip.more_fragments || ip.fragment_offset > 0 {
                 s.push_str(&format!("  fragment at {}", ip.fragment_offset as u32 * 8));
             }
             s
         }
-        Header::Ipv6(ip) => format!("{} → {}  hop limit {}  {}", ip.src, ip.dst, ip.hop_limit, ip_protocol_name(ip.protocol)),
+        Header::Ipv6(ip) => format!(
+            "{} → {}  hop limit {}  {}",
+            ip.src,
+            ip.dst,
+            ip.hop_limit,
+            ip_protocol_name(ip.protocol)
+        ),
         Header::Tcp(t) => tcp_headline(t),
         Header::Udp(u) => format!("{} → {}  length {}", u.src_port, u.dst_port, u.length),
         Header::Icmp(i) | Header::Icmpv6(i) => format!("type {} code {}", i.icmp_type, i.code),
         Header::Dns(d) => {
-            let q = d.questions.first().map(|q| format!("{} {}", q.qtype, q.name.clone())).unwrap_or_default();
+            let q = d
+                .questions
+                .first()
+                .map(|q| format!("{} {}", q.qtype, q.name.clone()))
+                .unwrap_or_default();
             if d.response {
                 let a: Vec<String> = d.answers.iter().take(3).map(|a| a.data.clone()).collect();
-                format!("response #{:04x}: {q} → {}", d.id, if a.is_empty() { "no answer".into() } else { a.join(", ") })
+                format!(
+                    "response #{:04x}: {q} → {}",
+                    d.id,
+                    if a.is_empty() {
+                        "no answer".into()
+                    } else {
+                        a.join(", ")
+                    }
+                )
             } else {
                 format!("query #{:04x}: {q}", d.id)
             }
@@ -115,31 +172,89 @@ fn tcp_headline(t: &TcpInfo) -> String {
 pub fn layer_explain(out: &mut String, layer: &Layer) {
     match &layer.header {
         Header::Ethernet(e) => {
-            let (src, dst, et) = (e.src.to_string(), e.dst.to_string(), format!("0x{:04x}", e.ethertype));
+            let (src, dst, et) = (
+                e.src.to_string(),
+                e.dst.to_string(),
+                format!("0x{:04x}", e.ethertype),
+            );
             let zero = e.src.0 == [0; 6] && e.dst.0 == [0; 6];
-            let key = if zero { "layers.ethernet.loopback" } else { "layers.ethernet.text" };
-            text_into(out, key, &[("src", &src), ("dst", &dst), ("ethertype", &et), ("next", ethertype_name(e.ethertype))]);
+            let key = if zero {
+                "layers.ethernet.loopback"
+            } else {
+                "layers.ethernet.text"
+            };
+            text_into(
+                out,
+                key,
+                &[
+                    ("src", &src),
+                    ("dst", &dst),
+                    ("ethertype", &et),
+                    ("next", ethertype_name(e.ethertype)),
+                ],
+            );
         }
         Header::LinuxSll(_) | Header::LinuxSll2(_) => text_into(out, "layers.sll.text", &[]),
         Header::Null(n) => {
             let fam = if n.family == 2 { "IPv4" } else { "IPv6" };
-            text_into(out, "layers.null.text", &[("family", &n.family.to_string()), ("next", fam)])
+            text_into(
+                out,
+                "layers.null.text",
+                &[("family", &n.family.to_string()), ("next", fam)],
+            )
         }
         Header::Nflog(_) => text_into(out, "layers.nflog.text", &[]),
-        Header::Vlan(v) => text_into(out, "layers.vlan.text", &[("id", &v.id.to_string()), ("priority", &v.priority.to_string())]),
+        Header::Vlan(v) => text_into(
+            out,
+            "layers.vlan.text",
+            &[
+                ("id", &v.id.to_string()),
+                ("priority", &v.priority.to_string()),
+            ],
+        ),
         Header::Arp(_) => text_into(out, "layers.arp.text", &[]),
         Header::Ipv4(ip) => {
             let (src, dst, ttl) = (ip.src.to_string(), ip.dst.to_string(), ip.ttl.to_string());
-            text_into(out, "layers.ipv4.text", &[("src", &src), ("dst", &dst), ("ttl", &ttl), ("proto", &ip_protocol_name(ip.protocol))]);
+            text_into(
+                out,
+                "layers.ipv4.text",
+                &[
+                    ("src", &src),
+                    ("dst", &dst),
+                    ("ttl", &ttl),
+                    ("proto", &ip_protocol_name(ip.protocol)),
+                ],
+            );
         }
         Header::Ipv6(ip) => {
-            let (src, dst, hl) = (ip.src.to_string(), ip.dst.to_string(), ip.hop_limit.to_string());
-            text_into(out, "layers.ipv6.text", &[("src", &src), ("dst", &dst), ("hop_limit", &hl), ("proto", &ip_protocol_name(ip.protocol))]);
+            let (src, dst, hl) = (
+                ip.src.to_string(),
+                ip.dst.to_string(),
+                ip.hop_limit.to_string(),
+            );
+            text_into(
+                out,
+                "layers.ipv6.text",
+                &[
+                    ("src", &src),
+                    ("dst", &dst),
+                    ("hop_limit", &hl),
+                    ("proto", &ip_protocol_name(ip.protocol)),
+                ],
+            );
         }
         Header::Tcp(t) => tcp_explain(out, t),
         Header::Udp(u) => {
-            let (sp, dp, len) = (u.src_port.to_string(), u.dst_port.to_string(), u.length.saturating_sub(8).to_string());
-            text_into(out, "layers.udp.text", &[("src_port", &sp), ("dst_port", &dp), ("len", &len)]);
+            let (sp, dp, len) = (
+                u.src_port.to_string(),
+                u.dst_port.to_string(),
+                u.length.saturating_sub(8).to_string(),
+            );
+            text_into(
+                out,
+                "layers.udp.text",
+                &[("src_port", &sp), ("dst_port", &dp), ("len", &len)],
+            );
         }
         Header::Icmp(i) | Header::Icmpv6(i) => {
             let v6 = matches!(layer.header, Header::Icmpv6(_));
@@ -147,11 +262,27 @@ pub fn layer_explain(out: &mut String, layer: &Layer) {
             text_into(out, "layers.icmp.text", &[("kind", &kind)]);
         }
         Header::Dns(d) => {
-            let key = if d.response { "layers.dns.response" } else { "layers.dns.query" };
-            let name = d.questions.first().map(|q| q.name.clone()).unwrap_or_default();
-            let qtype = d.questions.first().map(|q| q.qtype.clone()).unwrap_or_default();
+            let key = if d.response {
+                "layers.dns.response"
+            } else {
+                "layers.dns.query"
+            };
+            let name = d
+                .questions
+                .first()
+                .map(|q| q.name.clone())
+                .unwrap_or_default();
+            let qtype = d
+                .questions
+                .first()
+                .map(|q| q.qtype.clone())
+                .unwrap_or_default();
             let answers = d.answers.len().to_string();
-            text_into(out, key, &[("name", &name), ("qtype", &qtype), ("answers", &answers)]);
+            text_into(
+                out,
+                key,
+                &[("name", &name), ("qtype", &qtype), ("answers", &answers)],
+            );
         }
     }
 }
@@ -187,25 +318,25 @@ fn tcp_explain(out: &mut String, t: &TcpInfo) {
     };
     let seq = t.seq.unwrap_or(0);
     let len = t.payload_len();
-    let args = [
-        ("src_port", t.src_port.to_string()),
-        ("dst_port", t.dst_port.to_string()),
-        ("seq", seq.to_string()),
-        ("seq_raw", t.seq_raw.unwrap_or(0).to_string()),
-        ("seq_raw_next", t.seq_raw.unwrap_or(0).wrapping_add(1).to_string()),
-        ("ack", t.ack.unwrap_or(0).to_string()),
-        ("ack_raw", t.ack_raw.unwrap_or(0).to_string()),
-        ("ack_raw_prev", t.ack_raw.unwrap_or(0).wrapping_sub(1).to_string()),
-        ("len", len.to_string()),
-        ("first", seq.to_string()),
-        ("last", (seq as u64 + len as u64).saturating_sub(1).to_string()),
-        ("next", seq.wrapping_add(len).to_string()),
-        ("window", t.window.unwrap_or(0).to_string()),
-    ];
-    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    text_into(out, "layers.tcp.intro", &args);
+    let fill = |hole: &str, o: &mut String| {
+        match hole {
+            "src_port" => write!(o, "{}", t.src_port),
+            "dst_port" => write!(o, "{}", t.dst_port),
+            "seq" | "first" => write!(o, "{seq}"),
+            "seq_raw" => write!(o, "{}", t.seq_raw.unwrap_or(0)),
+            "ack" => write!(o, "{}", t.ack.unwrap_or(0)),
+            "ack_raw" => write!(o, "{}", t.ack_raw.unwrap_or(0)),
+            "len" => write!(o, "{len}"),
+            "last" => write!(o, "{}", (seq as u64 + len as u64).saturating_sub(1)),
+            "next" => write!(o, "{}", seq.wrapping_add(len)),
+            "window" => write!(o, "{}", t.window.unwrap_or(0)),
+            _ => return false,
+        }
+        .is_ok()
+    };
+    text_with(out, "layers.tcp.intro", &fill);
     out.push(' ');
-    text_into(out, key, &args);
+    text_with(out, key, &fill);
 }
 
 /// Notes on the notable fields of a layer, one sentence each (the tree shows them).
@@ -224,19 +355,39 @@ pub fn layer_details(layer: &Layer) -> Vec<String> {
                 v.push(text("layers.field.df", &[]));
             }
             if ip.more_fragments || ip.fragment_offset > 0 {
-                v.push(text("layers.field.fragment", &[("offset", &(ip.fragment_offset as u32 * 8).to_string())]));
+                v.push(text(
+                    "layers.field.fragment",
+                    &[("offset", &(ip.fragment_offset as u32 * 8).to_string())],
+                ));
             }
             if ip.options_len > 0 {
-                v.push(text("layers.field.ip_options", &[("len", &ip.options_len.to_string())]));
+                v.push(text(
+                    "layers.field.ip_options",
+                    &[("len", &ip.options_len.to_string())],
+                ));
             }
-            let ck = if ip.checksum_ok { "layers.field.ip_checksum_ok" } else { "layers.field.ip_checksum_bad" };
+            let ck = if ip.checksum_ok {
+                "layers.field.ip_checksum_ok"
+            } else {
+                "layers.field.ip_checksum_bad"
+            };
             v.push(text(ck, &[("checksum", &format!("0x{:04x}", ip.checksum))]));
         }
         Header::Ipv6(ip) => {
-            v.push(text("layers.field.hop_limit", &[("hop_limit", &ip.hop_limit.to_string())]));
+            v.push(text(
+                "layers.field.hop_limit",
+                &[("hop_limit", &ip.hop_limit.to_string())],
+            ));
             if !ip.extension_headers.is_empty() {
-                let names: Vec<String> = ip.extension_headers.iter().map(|n| ip_protocol_name(*n)).collect();
-                v.push(text("layers.field.ipv6_ext", &[("list", &names.join(", "))]));
+                let names: Vec<String> = ip
+                    .extension_headers
+                    .iter()
+                    .map(|n| ip_protocol_name(*n))
+                    .collect();
+                v.push(text(
+                    "layers.field.ipv6_ext",
+                    &[("list", &names.join(", "))],
+                ));
             }
         }
         Header::Tcp(t) => {
@@ -251,7 +402,10 @@ pub fn layer_details(layer: &Layer) -> Vec<String> {
             }
             if let Some(ws) = t.window_scale {
                 let factor = 1u64 << ws.min(14);
-                v.push(text("layers.field.wscale", &[("shift", &ws.to_string()), ("factor", &factor.to_string())]));
+                v.push(text(
+                    "layers.field.wscale",
+                    &[("shift", &ws.to_string()), ("factor", &factor.to_string())],
+                ));
             }
             if t.sack_permitted {
                 v.push(text("layers.field.sack_perm", &[]));
@@ -261,7 +415,10 @@ pub fn layer_details(layer: &Layer) -> Vec<String> {
                 v.push(text("layers.field.sack", &[("blocks", &blocks.join(", "))]));
             }
             if let Some((val, ecr)) = t.timestamps {
-                v.push(text("layers.field.timestamps", &[("val", &val.to_string()), ("ecr", &ecr.to_string())]));
+                v.push(text(
+                    "layers.field.timestamps",
+                    &[("val", &val.to_string()), ("ecr", &ecr.to_string())],
+                ));
             }
             match t.checksum_ok {
                 Some(true) => v.push(text("layers.field.tcp_checksum_ok", &[])),

@@ -3,11 +3,13 @@
 //! subject, so that it is easy to review and translate; this module only picks the
 //! template and fills its `{placeholders}`.
 
+mod app;
 mod layers;
 mod template;
 
-pub use layers::{layer_explain, layer_headline, layer_details, osi_name};
-pub use template::{text, texts, Args};
+pub use app::{app_explain, app_headline, check};
+pub use layers::{layer_details, layer_explain, layer_headline, osi_name};
+pub use template::{text, text_into, texts, Args};
 
 use crate::analysis::Tag;
 use crate::dissect::Note;
@@ -31,7 +33,10 @@ pub fn topic(name: &str) -> Option<String> {
 
 /// The names of all topics, sorted.
 pub fn topics() -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = texts().keys().filter_map(|k| k.strip_prefix("topics.")).collect();
+    let mut v: Vec<&'static str> = texts()
+        .keys()
+        .filter_map(|k| k.strip_prefix("topics."))
+        .collect();
     v.sort_unstable();
     v
 }

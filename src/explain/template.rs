@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 /// The files of wording, built into the binary so it works from anywhere.
 const FILES: &[(&str, &str)] = &[
     ("layers", include_str!("text/layers.toml")),
+    ("http", include_str!("text/http.toml")),
+    ("websocket", include_str!("text/websocket.toml")),
     ("notes", include_str!("text/notes.toml")),
     ("tags", include_str!("text/tags.toml")),
     ("topics", include_str!("text/topics.toml")),
@@ -61,6 +63,24 @@ impl Template {
                         out.push('}');
                     }
                 },
+            }
+        }
+    }
+
+    /// Like `render_into`, but each hole's value is written by `fill` straight into `out`
+    /// (no string per value: the hot path of `inspect`). `fill` returns false for a hole
+    /// it does not know, which then keeps its `{name}`.
+    pub fn render_with(&self, out: &mut String, fill: &dyn Fn(&str, &mut String) -> bool) {
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Hole(name) => {
+                    if !fill(name, out) {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
             }
         }
     }
@@ -126,6 +146,14 @@ pub fn text(key: &str, args: &Args<'_>) -> String {
 pub fn text_into(out: &mut String, key: &str, args: &Args<'_>) {
     match texts().get(key) {
         Some(t) => t.render_into(out, args),
+        None => out.push_str(key),
+    }
+}
+
+/// Appends the template for `key`, its holes filled by `fill` (see `Template::render_with`).
+pub fn text_with(out: &mut String, key: &str, fill: &dyn Fn(&str, &mut String) -> bool) {
+    match texts().get(key) {
+        Some(t) => t.render_with(out, fill),
         None => out.push_str(key),
     }
 }

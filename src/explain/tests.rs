@@ -16,18 +16,56 @@ fn templates_fill_their_holes() {
 #[test]
 fn every_tag_has_words() {
     use crate::analysis::Tag::*;
-    for t in [HandshakeSyn, HandshakeSynAck, HandshakeAck, Fin, Rst, Retransmission, FastRetransmission,
-        SpuriousRetransmission, OutOfOrder, LostSegment, AckedUnseen, DuplicateAck, ZeroWindow, ZeroWindowProbe,
-        ZeroWindowProbeAck, WindowFull, WindowUpdate, KeepAlive, KeepAliveAck, BadChecksum, PortReuse] {
+    for t in [
+        HandshakeSyn,
+        HandshakeSynAck,
+        HandshakeAck,
+        Fin,
+        Rst,
+        Retransmission,
+        FastRetransmission,
+        SpuriousRetransmission,
+        OutOfOrder,
+        LostSegment,
+        AckedUnseen,
+        DuplicateAck,
+        ZeroWindow,
+        ZeroWindowProbe,
+        ZeroWindowProbeAck,
+        WindowFull,
+        WindowUpdate,
+        KeepAlive,
+        KeepAliveAck,
+        BadChecksum,
+        PortReuse,
+    ] {
         let words = tag(t);
-        assert_ne!(words, format!("tags.{}", t.name()), "no text for tag {}", t.name());
+        assert_ne!(
+            words,
+            format!("tags.{}", t.name()),
+            "no text for tag {}",
+            t.name()
+        );
     }
 }
 
 #[test]
 fn topics_from_the_course_exist() {
-    for name in ["osi", "syn", "ack", "upgrade", "mask", "socketio", "tcp-vs-udp", "proof-of-life", "emit", "io-on"] {
+    for name in [
+        "osi",
+        "syn",
+        "ack",
+        "upgrade",
+        "mask",
+        "socketio",
+        "tcp-vs-udp",
+        "proof-of-life",
+        "emit",
+        "io-on",
+    ] {
         assert!(topic(name).is_some(), "missing topic {name}");
     }
-    assert!(topic("upgrade").unwrap().contains("258EAFA5-E914-47DA-95CA-C5AB0DC85B11"));
+    assert!(topic("upgrade")
+        .unwrap()
+        .contains("258EAFA5-E914-47DA-95CA-C5AB0DC85B11"));
 }

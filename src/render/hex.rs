@@ -45,7 +45,15 @@ impl Render for HexRender {
         let layers = byte_layers(p);
         let mut line = String::new();
         super::summary::describe(p, &mut line);
-        writeln!(out, "{}", th.bold(&format!("Packet {}: {}", p.frame.number, super::escape(&line))))?;
+        writeln!(
+            out,
+            "{}",
+            th.bold(&format!(
+                "Packet {}: {}",
+                p.frame.number,
+                super::escape(&line)
+            ))
+        )?;
         // Legend: one entry per layer present, in order.
         let mut legend = Vec::new();
         for l in &p.dissection.layers {
@@ -67,12 +75,28 @@ impl Render for HexRender {
                     marks.push(' ');
                 }
                 let cell = format!("{b:02x}");
-                hex.push_str(&if osi == 0 { th.dim(&cell) } else { th.layer(osi, &cell) });
+                hex.push_str(&if osi == 0 {
+                    th.dim(&cell)
+                } else {
+                    th.layer(osi, &cell)
+                });
                 hex.push(' ');
-                marks.push_str(&if osi == 0 { "  ".to_string() } else { format!("L{osi}") });
+                marks.push_str(&if osi == 0 {
+                    "  ".to_string()
+                } else {
+                    format!("L{osi}")
+                });
                 marks.push(' ');
-                let c = if b.is_ascii_graphic() || *b == b' ' { *b as char } else { '.' };
-                ascii.push_str(&if osi == 0 { th.dim(&c.to_string()) } else { th.layer(osi, &c.to_string()) });
+                let c = if b.is_ascii_graphic() || *b == b' ' {
+                    *b as char
+                } else {
+                    '.'
+                };
+                ascii.push_str(&if osi == 0 {
+                    th.dim(&c.to_string())
+                } else {
+                    th.layer(osi, &c.to_string())
+                });
             }
             let pad = 16 - chunk.len();
             let padding = "   ".repeat(pad) + if chunk.len() <= 8 { " " } else { "" };
@@ -84,7 +108,12 @@ impl Render for HexRender {
         writeln!(out)
     }
 
-    fn finish(&mut self, out: &mut dyn Write, an: &Analyzer, source_warnings: &[String]) -> io::Result<()> {
+    fn finish(
+        &mut self,
+        out: &mut dyn Write,
+        an: &Analyzer,
+        source_warnings: &[String],
+    ) -> io::Result<()> {
         finish_text(out, an, source_warnings, self.theme)
     }
 }

@@ -6,18 +6,33 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::Render;
+use crate::analysis::app::{AppMessage, Level as AppLevel};
 use crate::analysis::{Analyzer, Tag, TcpState};
 use crate::dissect::{Header, Level};
 use crate::explain;
 use crate::pipeline::Packet;
 
 #[derive(Serialize)]
+#[serde(untagged)]
+enum Fields<'a> {
+    Header(&'a Header),
+    App(&'a AppMessage),
+}
+
+#[derive(Serialize)]
 struct JsonLayer<'a> {
     osi: u8,
     protocol: &'static str,
     range: [usize; 2],
-    fields: &'a Header,
+    fields: Fields<'a>,
     explain: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frames: Option<&'a [u64]>,
+    /// For application messages: who sent it, `client` or `server`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<Vec<JsonNote>>,
 }
 
 #[derive(Serialize)]
@@ -61,6 +76,8 @@ struct JsonWarning {
 pub struct JsonRender {
     warnings: Vec<JsonWarning>,
     warnings_omitted: u64,
+    /// One packet's line, serialized here and written in one call.
+    buf: Vec<u8>,
 }
 
 const MAX_LISTED_WARNINGS: usize = 10_000;
@@ -82,17 +99,68 @@ impl JsonRender {
 impl Render for JsonRender {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, _an: &Analyzer) -> io::Result<()> {
         let d = &p.dissection;
-        let layers = d
+        let mut layers: Vec<JsonLayer> = d
             .layers
             .iter()
             .map(|l| {
                 let mut text = String::new();
                 explain::layer_explain(&mut text, l);
-                JsonLayer { osi: l.osi(), protocol: l.header.protocol(), range: [l.range.0, l.range.1], fields: &l.header, explain: text }
+                JsonLayer {
+                    osi: l.osi(),
+                    protocol: l.header.protocol(),
+                    range: [l.range.0, l.range.1],
+                    fields: Fields::Header(&l.header),
+                    explain: text,
+                    frames: None,
+                    from: None,
+                    checks: None,
+                }
             })
             .collect();
-        let notes: Vec<JsonNote> =
-            d.notes.iter().chain(&p.analysis.notes).map(|n| JsonNote { level: n.level, text: explain::note(n) }).collect();
+        let mut notes: Vec<JsonNote> = d
+            .notes
+            .iter()
+            .chain(&p.analysis.notes)
+            .map(|n| JsonNote {
+                level: n.level,
+                text: explain::note(n),
+            })
+            .collect();
+        for a in &p.analysis.app {
+            let checks: Vec<JsonNote> = a
+                .checks
+                .iter()
+                .map(|c| JsonNote {
+                    level: if c.level() == AppLevel::Warning {
+                        Level::Warning
+                    } else {
+                        Level::Info
+                    },
+                    text: explain::check(c),
+                })
+                .collect();
+            if let AppMessage::Stopped(_) = a.message {
+                notes.extend(checks);
+                continue;
+            }
+            for c in &checks {
+                if c.level == Level::Warning {
+                    self.warn(Some(p.frame.number), c.text.clone());
+                }
+            }
+            let mut text = String::new();
+            explain::app_explain(&mut text, a);
+            layers.push(JsonLayer {
+                osi: 7,
+                protocol: a.message.protocol(),
+                range: [a.range.0, a.range.1],
+                fields: Fields::App(&a.message),
+                explain: text,
+                frames: Some(&a.frames),
+                from: Some(if a.from_client { "client" } else { "server" }),
+                checks: (!checks.is_empty()).then_some(checks),
+            });
+        }
         for n in &notes {
             if n.level == Level::Warning {
                 self.warn(Some(p.frame.number), n.text.clone());
@@ -109,13 +177,23 @@ impl Render for JsonRender {
             layers,
             analysis: &p.analysis.tags,
             notes,
-            state: p.analysis.states.map(|[c, s]| JsonStates { client: c, server: s }),
+            state: p.analysis.states.map(|[c, s]| JsonStates {
+                client: c,
+                server: s,
+            }),
         };
-        serde_json::to_writer(&mut *out, &pkt)?;
-        out.write_all(b"\n")
+        self.buf.clear();
+        serde_json::to_writer(&mut self.buf, &pkt)?;
+        self.buf.push(b'\n');
+        out.write_all(&self.buf)
     }
 
-    fn finish(&mut self, out: &mut dyn Write, an: &Analyzer, source_warnings: &[String]) -> io::Result<()> {
+    fn finish(
+        &mut self,
+        out: &mut dyn Write,
+        an: &Analyzer,
+        source_warnings: &[String],
+    ) -> io::Result<()> {
         #[derive(Serialize)]
         struct Conv<'a> {
             #[serde(rename = "type")]
@@ -131,7 +209,13 @@ impl Render for JsonRender {
                 crate::analysis::Transport::Tcp => tcp += 1,
                 crate::analysis::Transport::Udp => udp += 1,
             }
-            serde_json::to_writer(&mut *out, &Conv { kind: "conversation", c: &s })?;
+            serde_json::to_writer(
+                &mut *out,
+                &Conv {
+                    kind: "conversation",
+                    c: &s,
+                },
+            )?;
             out.write_all(b"\n")?;
         }
         for w in source_warnings {

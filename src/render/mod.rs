@@ -22,5 +22,10 @@ use crate::pipeline::Packet;
 pub trait Render {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()>;
     /// After the last packet: totals, conversations, warnings about the source.
-    fn finish(&mut self, out: &mut dyn Write, an: &Analyzer, source_warnings: &[String]) -> io::Result<()>;
+    fn finish(
+        &mut self,
+        out: &mut dyn Write,
+        an: &Analyzer,
+        source_warnings: &[String],
+    ) -> io::Result<()>;
 }

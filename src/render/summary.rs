@@ -17,7 +17,11 @@ pub struct SummaryRender {
 
 impl SummaryRender {
     pub fn new(theme: Theme) -> SummaryRender {
-        SummaryRender { theme, first_time: None, line: String::with_capacity(256) }
+        SummaryRender {
+            theme,
+            first_time: None,
+            line: String::with_capacity(256),
+        }
     }
 }
 
@@ -31,7 +35,12 @@ pub fn describe(p: &Packet, s: &mut String) {
     }
     match (d.tcp(), d.udp(), ip) {
         (Some(t), _, Some((src, dst))) => {
-            let _ = write!(s, "{} > {} TCP [", sock(src, t.src_port), sock(dst, t.dst_port));
+            let _ = write!(
+                s,
+                "{} > {} TCP [",
+                sock(src, t.src_port),
+                sock(dst, t.dst_port)
+            );
             let mut first = true;
             for n in t.flags().names() {
                 if !first {
@@ -61,11 +70,26 @@ pub fn describe(p: &Packet, s: &mut String) {
             }
         }
         (None, Some(u), Some((src, dst))) => {
-            let _ = write!(s, "{} > {} UDP len={}", sock(src, u.src_port), sock(dst, u.dst_port), u.length.saturating_sub(8));
+            let _ = write!(
+                s,
+                "{} > {} UDP len={}",
+                sock(src, u.src_port),
+                sock(dst, u.dst_port),
+                u.length.saturating_sub(8)
+            );
             if let Some(Header::Dns(dns)) = top {
-                let q = dns.questions.first().map(|q| format!("{} {}", q.qtype, escape(&q.name))).unwrap_or_default();
+                let q = dns
+                    .questions
+                    .first()
+                    .map(|q| format!("{} {}", q.qtype, escape(&q.name)))
+                    .unwrap_or_default();
                 if dns.response {
-                    let a: Vec<String> = dns.answers.iter().take(3).map(|a| escape(&a.data).into_owned()).collect();
+                    let a: Vec<String> = dns
+                        .answers
+                        .iter()
+                        .take(3)
+                        .map(|a| escape(&a.data).into_owned())
+                        .collect();
                     let _ = write!(s, " DNS response {q} → {}", a.join(","));
                 } else {
                     let _ = write!(s, " DNS query {q}");
@@ -75,7 +99,12 @@ pub fn describe(p: &Packet, s: &mut String) {
         _ => match top {
             Some(h) => {
                 let layer = d.layers.last().expect("top layer exists");
-                let _ = write!(s, "{} {}", h.protocol().to_uppercase(), escape(&crate::explain::layer_headline(layer)));
+                let _ = write!(
+                    s,
+                    "{} {}",
+                    h.protocol().to_uppercase(),
+                    escape(&crate::explain::layer_headline(layer))
+                );
                 let _ = layer;
             }
             None => {
@@ -97,17 +126,40 @@ impl Render for SummaryRender {
         let first = *self.first_time.get_or_insert(p.frame.time);
         self.line.clear();
         describe(p, &mut self.line);
+        for a in &p.analysis.app {
+            let head = crate::explain::app_headline(a);
+            if !head.is_empty() {
+                self.line.push_str(" │ ");
+                self.line.push_str(&escape(&head));
+            }
+        }
         let mut tags = String::new();
         for t in &p.analysis.tags {
             tags.push(' ');
             tags.push_str(t.name());
         }
         let problem = p.analysis.tags.iter().any(|t| t.is_problem());
-        let tags = if problem { self.theme.warn(&tags) } else { self.theme.dim(&tags) };
-        writeln!(out, "{:>5} {:>11.6} {}{}", p.frame.number, p.frame.time.since(first), self.line, tags)
+        let tags = if problem {
+            self.theme.warn(&tags)
+        } else {
+            self.theme.dim(&tags)
+        };
+        writeln!(
+            out,
+            "{:>5} {:>11.6} {}{}",
+            p.frame.number,
+            p.frame.time.since(first),
+            self.line,
+            tags
+        )
     }
 
-    fn finish(&mut self, out: &mut dyn Write, an: &Analyzer, source_warnings: &[String]) -> io::Result<()> {
+    fn finish(
+        &mut self,
+        out: &mut dyn Write,
+        an: &Analyzer,
+        source_warnings: &[String],
+    ) -> io::Result<()> {
         finish_text(out, an, source_warnings, self.theme)
     }
 }

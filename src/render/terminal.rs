@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use super::{escape, Render, Theme};
+use crate::analysis::app::AppMessage;
 use crate::analysis::{Analyzer, Transport};
 use crate::dissect::{Level, TcpFlags};
 use crate::explain;
@@ -24,7 +25,7 @@ pub struct TreeRender {
     first_time: Option<crate::frame::Timestamp>,
 }
 
-const LABEL_WIDTH: usize = 17;
+const LABEL_WIDTH: usize = 18;
 
 /// Word-wraps `text` to `width` columns, every line indented by `indent` spaces.
 pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
@@ -54,7 +55,15 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
 
 impl TreeRender {
     pub fn new(opts: TreeOptions) -> TreeRender {
-        TreeRender { opts, first_time: None }
+        TreeRender {
+            opts,
+            first_time: None,
+        }
+    }
+
+    /// Times are shown relative to this instant (by default, the first packet shown).
+    pub fn set_start(&mut self, t: crate::frame::Timestamp) {
+        self.first_time = Some(t);
     }
 
     fn label(&self, osi: u8) -> String {
@@ -77,7 +86,10 @@ impl TreeRender {
     pub fn title(&mut self, p: &Packet, an: &Analyzer) -> String {
         let first = *self.first_time.get_or_insert(p.frame.time);
         let rel = p.frame.time.since(first);
-        let mut t = format!("Packet {} · {:+.6} s · {} bytes", p.frame.number, rel, p.frame.wire_len);
+        let mut t = format!(
+            "Packet {} · {:+.6} s · {} bytes",
+            p.frame.number, rel, p.frame.wire_len
+        );
         if let (Some(tr), Some(s)) = (p.analysis.transport, p.analysis.stream) {
             let name = if tr == Transport::Tcp { "TCP" } else { "UDP" };
             t.push_str(&format!(" · {name} stream {s}"));
@@ -85,9 +97,17 @@ impl TreeRender {
                 let from_client = p.analysis.from_client.unwrap_or(true);
                 let (cl, sv) = (c.endpoints[c.client()], c.endpoints[1 - c.client()]);
                 if tr == Transport::Tcp {
-                    t.push_str(if from_client { " · client → server" } else { " · server → client" });
+                    t.push_str(if from_client {
+                        " · client → server"
+                    } else {
+                        " · server → client"
+                    });
                 } else {
-                    t.push_str(&format!(" · {} → {}", if from_client { cl } else { sv }, if from_client { sv } else { cl }));
+                    t.push_str(&format!(
+                        " · {} → {}",
+                        if from_client { cl } else { sv },
+                        if from_client { sv } else { cl }
+                    ));
                 }
             }
         }
@@ -99,15 +119,33 @@ impl Render for TreeRender {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
         let th = self.opts.theme;
         let title = self.title(p, an);
-        let rule = "─".repeat(self.opts.width.saturating_sub(title.chars().count() + 4).min(60));
+        let rule = "─".repeat(
+            self.opts
+                .width
+                .saturating_sub(title.chars().count() + 4)
+                .min(60),
+        );
         writeln!(out, "{}", th.bold(&format!("── {title} {rule}")))?;
 
         // L1: the bits on the wire.
         let (wire, cap) = (p.frame.wire_len.to_string(), p.frame.data.len().to_string());
         let bits = (p.frame.wire_len as u64 * 8).to_string();
-        let l1 = if p.frame.is_cut() { "layers.physical.cut" } else { "layers.physical.text" };
-        writeln!(out, "{}{} bytes on the wire, {} captured", self.label(1), wire, cap)?;
-        self.prose(out, &explain::text(l1, &[("wire", &wire), ("captured", &cap), ("bits", &bits)]))?;
+        let l1 = if p.frame.is_cut() {
+            "layers.physical.cut"
+        } else {
+            "layers.physical.text"
+        };
+        writeln!(
+            out,
+            "{}{} bytes on the wire, {} captured",
+            self.label(1),
+            wire,
+            cap
+        )?;
+        self.prose(
+            out,
+            &explain::text(l1, &[("wire", &wire), ("captured", &cap), ("bits", &bits)]),
+        )?;
 
         for layer in &p.dissection.layers {
             let osi = layer.osi();
@@ -132,7 +170,13 @@ impl Render for TreeRender {
                 self.session_lines(out, p, an)?;
             }
             let headline = explain::layer_headline(layer);
-            writeln!(out, "{}{}  {}", self.label(osi), th.layer_bold(osi, name), th.layer(osi, &escape(&headline)))?;
+            writeln!(
+                out,
+                "{}{}  {}",
+                self.label(osi),
+                th.layer_bold(osi, name),
+                th.layer(osi, &escape(&headline))
+            )?;
             let mut text = String::new();
             explain::layer_explain(&mut text, layer);
             self.prose(out, &text)?;
@@ -147,15 +191,89 @@ impl Render for TreeRender {
         if !p.dissection.layers.iter().any(|l| l.osi() == 7) {
             self.session_lines(out, p, an)?;
         }
+        for a in &p.analysis.app {
+            let checks: Vec<String> = a.checks.iter().map(explain::check).collect();
+            if let AppMessage::Stopped(_) = a.message {
+                for c in checks {
+                    for line in wrap(&format!("! {}", escape(&c)), self.opts.width, 2) {
+                        writeln!(out, "{}", th.warn(&line))?;
+                    }
+                }
+                continue;
+            }
+            let name = match &a.message {
+                AppMessage::Http(_) => "HTTP",
+                AppMessage::WebSocket(_) => "WebSocket",
+                AppMessage::Stopped(_) => "",
+            };
+            writeln!(
+                out,
+                "{}{}  {}",
+                self.label(7),
+                th.layer_bold(7, name),
+                th.layer(7, &escape(&explain::app_headline(a)))
+            )?;
+            if a.frames.len() > 1 {
+                let list: Vec<String> = a.frames.iter().map(|f| f.to_string()).collect();
+                writeln!(
+                    out,
+                    "{}",
+                    th.dim(&format!(
+                        "{:w$}carried by frames {}",
+                        "",
+                        list.join(", "),
+                        w = LABEL_WIDTH
+                    ))
+                )?;
+            }
+            if let AppMessage::Http(h) = &a.message {
+                if self.opts.explain {
+                    for (k, v) in h.headers.iter().take(24) {
+                        writeln!(
+                            out,
+                            "{:w$}{}: {}",
+                            "",
+                            th.layer(7, &escape(k)),
+                            escape(v),
+                            w = LABEL_WIDTH
+                        )?;
+                    }
+                }
+            }
+            let mut text = String::new();
+            explain::app_explain(&mut text, a);
+            self.prose(out, &text)?;
+            for c in checks {
+                for (i, line) in wrap(&escape(&c), self.opts.width, LABEL_WIDTH)
+                    .into_iter()
+                    .enumerate()
+                {
+                    let line = if i == 0 {
+                        format!("{:w$}! {}", "", line.trim_start(), w = LABEL_WIDTH - 2)
+                    } else {
+                        line
+                    };
+                    writeln!(out, "{}", th.warn(&line))?;
+                }
+            }
+        }
         for tag in &p.analysis.tags {
-            let mark = if tag.is_problem() { th.warn(&format!("  ! {}", tag.name())) } else { th.bold(&format!("  ▸ {}", tag.name())) };
+            let mark = if tag.is_problem() {
+                th.warn(&format!("  ! {}", tag.name()))
+            } else {
+                th.bold(&format!("  ▸ {}", tag.name()))
+            };
             writeln!(out, "{mark}")?;
             self.prose(out, &explain::tag(*tag))?;
         }
         for n in p.dissection.notes.iter().chain(&p.analysis.notes) {
             let text = escape(&explain::note(n)).into_owned();
             let lines = wrap(&text, self.opts.width, 4);
-            let mark = if n.level == Level::Warning { th.warn("  ! ") } else { "  · ".to_string() };
+            let mark = if n.level == Level::Warning {
+                th.warn("  ! ")
+            } else {
+                "  · ".to_string()
+            };
             for (i, l) in lines.iter().enumerate() {
                 if i == 0 {
                     writeln!(out, "{mark}{}", l.trim_start())?;
@@ -165,12 +283,23 @@ impl Render for TreeRender {
             }
         }
         if let Some([c, s]) = p.analysis.states {
-            writeln!(out, "  {} client {} · server {}", th.dim("state"), th.bold(c.name()), th.bold(s.name()))?;
+            writeln!(
+                out,
+                "  {} client {} · server {}",
+                th.dim("state"),
+                th.bold(c.name()),
+                th.bold(s.name())
+            )?;
         }
         writeln!(out)
     }
 
-    fn finish(&mut self, out: &mut dyn Write, an: &Analyzer, source_warnings: &[String]) -> io::Result<()> {
+    fn finish(
+        &mut self,
+        out: &mut dyn Write,
+        an: &Analyzer,
+        source_warnings: &[String],
+    ) -> io::Result<()> {
         finish_text(out, an, source_warnings, self.opts.theme)
     }
 }
@@ -178,22 +307,62 @@ impl Render for TreeRender {
 impl TreeRender {
     /// L5 and L6: said only where there is something true to say.
     fn session_lines(&self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
-        let (Some(tr), Some(stream)) = (p.analysis.transport, p.analysis.stream) else { return Ok(()) };
-        let Some(c) = an.conversation(tr, stream) else { return Ok(()) };
+        let (Some(tr), Some(stream)) = (p.analysis.transport, p.analysis.stream) else {
+            return Ok(());
+        };
+        let Some(c) = an.conversation(tr, stream) else {
+            return Ok(());
+        };
         let cl = c.endpoints[c.client()].to_string();
         let sv = c.endpoints[1 - c.client()].to_string();
         let (stream_s, nth) = (stream.to_string(), p.analysis.nth_in_stream.to_string());
-        let key = if tr == Transport::Tcp { "layers.session.tcp" } else { "layers.session.udp" };
-        writeln!(out, "{}{}", self.label(5), self.opts.theme.layer(5, &format!("conversation {stream} · {cl} ↔ {sv}")))?;
-        self.prose(out, &explain::text(key, &[("stream", &stream_s), ("client", &cl), ("server", &sv), ("nth", &nth)]))?;
+        let key = if tr == Transport::Tcp {
+            "layers.session.tcp"
+        } else {
+            "layers.session.udp"
+        };
+        writeln!(
+            out,
+            "{}{}",
+            self.label(5),
+            self.opts
+                .theme
+                .layer(5, &format!("conversation {stream} · {cl} ↔ {sv}"))
+        )?;
+        self.prose(
+            out,
+            &explain::text(
+                key,
+                &[
+                    ("stream", &stream_s),
+                    ("client", &cl),
+                    ("server", &sv),
+                    ("nth", &nth),
+                ],
+            ),
+        )?;
         let payload = p.dissection.payload_bytes(&p.frame);
-        let is_syn = p.dissection.tcp().map(|t| t.has(TcpFlags::SYN)).unwrap_or(false);
+        let is_syn = p
+            .dissection
+            .tcp()
+            .map(|t| t.has(TcpFlags::SYN))
+            .unwrap_or(false);
         if !payload.is_empty() && !is_syn {
-            let texty = payload.iter().all(|&b| b == b'\r' || b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80)
-                && std::str::from_utf8(payload).is_ok();
+            let texty = payload.iter().all(|&b| {
+                b == b'\r' || b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
+            }) && std::str::from_utf8(payload).is_ok();
             let len = payload.len().to_string();
-            let (key, what) = if texty { ("layers.presentation.text", "UTF-8 text") } else { ("layers.presentation.binary", "binary") };
-            writeln!(out, "{}{}", self.label(6), self.opts.theme.layer(6, &format!("{len} bytes of {what}")))?;
+            let (key, what) = if texty {
+                ("layers.presentation.text", "UTF-8 text")
+            } else {
+                ("layers.presentation.binary", "binary")
+            };
+            writeln!(
+                out,
+                "{}{}",
+                self.label(6),
+                self.opts.theme.layer(6, &format!("{len} bytes of {what}"))
+            )?;
             self.prose(out, &explain::text(key, &[("len", &len)]))?;
         }
         Ok(())
@@ -201,16 +370,31 @@ impl TreeRender {
 }
 
 /// The closing lines of the text outputs: totals, conversations, problems, warnings.
-pub fn finish_text(out: &mut dyn Write, an: &Analyzer, source_warnings: &[String], th: Theme) -> io::Result<()> {
+pub fn finish_text(
+    out: &mut dyn Write,
+    an: &Analyzer,
+    source_warnings: &[String],
+    th: Theme,
+) -> io::Result<()> {
     let t = &an.totals;
     let dur = match (t.first, t.last) {
         (Some(a), Some(b)) => b.since(a),
         _ => 0.0,
     };
     let convs: Vec<_> = an.conversations().collect();
-    let tcp = convs.iter().filter(|c| c.transport == Transport::Tcp).count();
+    let tcp = convs
+        .iter()
+        .filter(|c| c.transport == Transport::Tcp)
+        .count();
     let udp = convs.len() - tcp;
-    writeln!(out, "{}", th.bold(&format!("{} packets, {} bytes, {:.6} s; {} TCP and {} UDP conversations", t.packets, t.bytes, dur, tcp, udp)))?;
+    writeln!(
+        out,
+        "{}",
+        th.bold(&format!(
+            "{} packets, {} bytes, {:.6} s; {} TCP and {} UDP conversations",
+            t.packets, t.bytes, dur, tcp, udp
+        ))
+    )?;
     for (name, n) in &t.problems {
         writeln!(out, "  {} {n} packet(s)", th.warn(&format!("! {name}:")))?;
     }

@@ -63,7 +63,9 @@ pub struct PcapReader {
 
 impl std::fmt::Debug for PcapReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PcapReader").field("name", &self.name).finish()
+        f.debug_struct("PcapReader")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -73,20 +75,29 @@ impl PcapReader {
         let name = path.display().to_string();
         let file = File::open(path).map_err(|e| {
             let hint = match e.kind() {
-                std::io::ErrorKind::NotFound => "check the path, or make one with `wirewalk simulate websocket -w demo.pcap`",
-                std::io::ErrorKind::PermissionDenied => "check the file's permissions (ls -l), or copy it somewhere you can read",
+                std::io::ErrorKind::NotFound => {
+                    "check the path, or make one with `wirewalk simulate websocket -w demo.pcap`"
+                }
+                std::io::ErrorKind::PermissionDenied => {
+                    "check the file's permissions (ls -l), or copy it somewhere you can read"
+                }
                 _ => "check that it is a readable file",
             };
             SourceError(format!("cannot open {name}: {} — {hint}", io_reason(&e)))
         })?;
         if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-            return Err(SourceError(format!("{name} is a directory — give the path of a .pcap or .pcapng file")));
+            return Err(SourceError(format!(
+                "{name} is a directory — give the path of a .pcap or .pcapng file"
+            )));
         }
         Self::from_reader(file, &name)
     }
 
     /// Reads a capture from any byte stream (a file, stdin, memory).
-    pub fn from_reader<R: Read + Send + 'static>(mut input: R, name: &str) -> Result<PcapReader, SourceError> {
+    pub fn from_reader<R: Read + Send + 'static>(
+        mut input: R,
+        name: &str,
+    ) -> Result<PcapReader, SourceError> {
         // Look at the first bytes ourselves, so that a wrong file gets a precise message.
         // pcap-parser probes the format with a single read, so hand it a generous first
         // chunk (a pcapng section header with long options must fit in it).
@@ -96,7 +107,12 @@ impl PcapReader {
             match input.read(&mut head[got..]) {
                 Ok(0) => break,
                 Ok(n) => got += n,
-                Err(e) => return Err(SourceError(format!("cannot read {name}: {}", io_reason(&e)))),
+                Err(e) => {
+                    return Err(SourceError(format!(
+                        "cannot read {name}: {}",
+                        io_reason(&e)
+                    )))
+                }
             }
         }
         head.truncate(got);
@@ -160,7 +176,13 @@ impl PcapReader {
             };
             let step = match self.reader.next() {
                 Ok((offset, block)) => {
-                    let frame = convert(&mut self.state, &mut self.comments, &mut self.warnings, block, &self.name);
+                    let frame = convert(
+                        &mut self.state,
+                        &mut self.comments,
+                        &mut self.warnings,
+                        block,
+                        &self.name,
+                    );
                     Ok((offset, frame))
                 }
                 Err(e) => Err(simplify(e)),
@@ -184,7 +206,10 @@ impl PcapReader {
                 Err(Stop::Incomplete) => {
                     if let Err(e) = self.reader.refill() {
                         self.finished = true;
-                        return Some(Err(SourceError(format!("cannot read {}: {e:?}", self.name))));
+                        return Some(Err(SourceError(format!(
+                            "cannot read {}: {e:?}",
+                            self.name
+                        ))));
                     }
                 }
                 Err(Stop::TooSmall) => {
@@ -203,7 +228,10 @@ impl PcapReader {
                     self.buffer_size = want;
                     if let Err(e) = self.reader.refill() {
                         self.finished = true;
-                        return Some(Err(SourceError(format!("cannot read {}: {e:?}", self.name))));
+                        return Some(Err(SourceError(format!(
+                            "cannot read {}: {e:?}",
+                            self.name
+                        ))));
                     }
                 }
                 Err(Stop::Truncated) => {
@@ -296,7 +324,9 @@ fn simplify(e: PcapError<&[u8]>) -> Stop {
         PcapError::Incomplete(_) => Stop::Incomplete,
         PcapError::BufferTooSmall => Stop::TooSmall,
         PcapError::UnexpectedEof => Stop::Truncated,
-        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => Stop::Corrupt(format!("{kind:?}")),
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+            Stop::Corrupt(format!("{kind:?}"))
+        }
         other => Stop::Corrupt(format!("{other:?}")),
     }
 }
@@ -312,7 +342,9 @@ fn io_reason(e: &std::io::Error) -> String {
 /// Refuses, with a precise message, what is plainly not a capture we can read.
 fn check_magic(head: &[u8], name: &str) -> Result<(), SourceError> {
     if head.is_empty() {
-        return Err(SourceError(format!("{name} is empty (0 bytes) — it holds no capture; capture again or check the path")));
+        return Err(SourceError(format!(
+            "{name} is empty (0 bytes) — it holds no capture; capture again or check the path"
+        )));
     }
     if head.len() < 4 {
         return Err(SourceError(format!(
@@ -325,7 +357,11 @@ fn check_magic(head: &[u8], name: &str) -> Result<(), SourceError> {
     let is_legacy = known_legacy.contains(&magic) || known_legacy.contains(&magic.swap_bytes());
     if is_legacy && head.len() >= 6 {
         let le = known_legacy.contains(&magic);
-        let major = if le { u16::from_le_bytes([head[4], head[5]]) } else { u16::from_be_bytes([head[4], head[5]]) };
+        let major = if le {
+            u16::from_le_bytes([head[4], head[5]])
+        } else {
+            u16::from_be_bytes([head[4], head[5]])
+        };
         if major != 2 {
             return Err(SourceError(format!(
                 "{name}: pcap file format version {major} is not one that exists (only 2.4 is) — the file is corrupt or not a pcap"
@@ -339,7 +375,11 @@ fn check_magic(head: &[u8], name: &str) -> Result<(), SourceError> {
     let shown: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
     let guess = if head.starts_with(b"\x1f\x8b") {
         " (it is gzip-compressed: gunzip it first)"
-    } else if head.iter().take(16).all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+    } else if head
+        .iter()
+        .take(16)
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
         " (it looks like text, perhaps tcpdump's printed output rather than a capture file)"
     } else {
         ""
@@ -366,12 +406,19 @@ fn convert(
         PcapBlockOwned::LegacyHeader(h) => {
             let nanos = h.is_nanosecond_precision();
             state.legacy = Some((linktype_of(h.network.0), nanos));
-            state.format = Some(Format::Pcap { nanos, big_endian: h.is_bigendian() });
+            state.format = Some(Format::Pcap {
+                nanos,
+                big_endian: h.is_bigendian(),
+            });
             Ok(None)
         }
         PcapBlockOwned::Legacy(b) => {
             let (link, nanos) = state.legacy.unwrap_or((Link::Ethernet, false));
-            let frac = if nanos { b.ts_usec } else { b.ts_usec.saturating_mul(1000) };
+            let frac = if nanos {
+                b.ts_usec
+            } else {
+                b.ts_usec.saturating_mul(1000)
+            };
             state.number += 1;
             Ok(Some(Frame {
                 number: state.number,
@@ -388,7 +435,11 @@ fn convert(
             state.big_endian = shb.big_endian();
             for opt in &shb.options {
                 if opt.code == pcap_parser::pcapng::OptionCode::Comment {
-                    comments.push(String::from_utf8_lossy(&opt.value).trim_end_matches('\0').to_string());
+                    comments.push(
+                        String::from_utf8_lossy(&opt.value)
+                            .trim_end_matches('\0')
+                            .to_string(),
+                    );
                 }
             }
             Ok(None)
@@ -423,7 +474,11 @@ fn convert(
             }))
         }
         PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-            let link = state.interfaces.first().map(|i| i.link).unwrap_or(Link::Ethernet);
+            let link = state
+                .interfaces
+                .first()
+                .map(|i| i.link)
+                .unwrap_or(Link::Ethernet);
             state.number += 1;
             Ok(Some(Frame {
                 number: state.number,
@@ -433,14 +488,19 @@ fn convert(
                 wire_len: spb.origlen,
             }))
         }
-        PcapBlockOwned::NG(Block::Unknown(u)) if u.block_type == 2 || u.block_type == 2u32.swap_bytes() => {
+        PcapBlockOwned::NG(Block::Unknown(u))
+            if u.block_type == 2 || u.block_type == 2u32.swap_bytes() =>
+        {
             // The obsolete Packet Block (type 2) that old tools wrote, which pcap-parser
             // does not know: interface (u16), drops (u16), timestamp, lengths, data.
             obsolete_packet_block(state, u.data, name)
         }
         PcapBlockOwned::NG(Block::Unknown(u)) => {
             if warnings.len() < 8 {
-                warnings.push(format!("{name}: skipped a pcapng block of unknown type 0x{:08x}", u.block_type));
+                warnings.push(format!(
+                    "{name}: skipped a pcapng block of unknown type 0x{:08x}",
+                    u.block_type
+                ));
             }
             Ok(None)
         }
@@ -449,17 +509,38 @@ fn convert(
 }
 
 /// Reads the body of an obsolete pcapng Packet Block (type 2).
-fn obsolete_packet_block(state: &mut State, body: &[u8], name: &str) -> Result<Option<Frame>, SourceError> {
+fn obsolete_packet_block(
+    state: &mut State,
+    body: &[u8],
+    name: &str,
+) -> Result<Option<Frame>, SourceError> {
     let be = state.big_endian;
-    let u16_at = |i: usize| body.get(i..i + 2).map(|b| if be { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) });
+    let u16_at = |i: usize| {
+        body.get(i..i + 2).map(|b| {
+            if be {
+                u16::from_be_bytes([b[0], b[1]])
+            } else {
+                u16::from_le_bytes([b[0], b[1]])
+            }
+        })
+    };
     let u32_at = |i: usize| {
         body.get(i..i + 4).map(|b| {
             let a = [b[0], b[1], b[2], b[3]];
-            if be { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+            if be {
+                u32::from_be_bytes(a)
+            } else {
+                u32::from_le_bytes(a)
+            }
         })
     };
-    let (Some(if_id), Some(hi), Some(lo), Some(caplen), Some(origlen)) = (u16_at(0), u32_at(4), u32_at(8), u32_at(12), u32_at(16)) else {
-        return Err(SourceError(format!("{name}: a packet block after packet {} is too short — the file is corrupt", state.number)));
+    let (Some(if_id), Some(hi), Some(lo), Some(caplen), Some(origlen)) =
+        (u16_at(0), u32_at(4), u32_at(8), u32_at(12), u32_at(16))
+    else {
+        return Err(SourceError(format!(
+            "{name}: a packet block after packet {} is too short — the file is corrupt",
+            state.number
+        )));
     };
     let Some(iface) = state.interfaces.get(if_id as usize).copied() else {
         return Err(SourceError(format!("{name}: packet {} names interface {if_id}, which the file does not describe — the file is corrupt", state.number + 1)));
@@ -481,5 +562,8 @@ fn obsolete_packet_block(state: &mut State, body: &[u8], name: &str) -> Result<O
 fn iface_time(iface: &Interface, ts: u64) -> Timestamp {
     let secs = (ts / iface.resolution) as i64 + iface.offset;
     let frac = ts % iface.resolution;
-    Timestamp::new(secs, (frac as u128 * 1_000_000_000u128 / iface.resolution as u128) as u32)
+    Timestamp::new(
+        secs,
+        (frac as u128 * 1_000_000_000u128 / iface.resolution as u128) as u32,
+    )
 }

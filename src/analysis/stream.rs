@@ -1,0 +1,205 @@
+//! The application layer of one TCP connection: both directions reassembled, fed to the
+//! HTTP/WebSocket decoders (`app`), and each decoded message mapped back to the frames
+//! that carried its bytes.
+
+use std::collections::VecDeque;
+
+use super::app::{AppEvent, AppLimits, AppMessage, AppStream, Check, Dir};
+use super::reassembly::{Piece, Reassembler};
+use crate::dissect::{TcpFlags, TcpInfo};
+
+/// A decoded application message, as a layer of the packet in which it completed.
+#[derive(Debug, Clone)]
+pub struct AppLayer {
+    pub message: AppMessage,
+    pub checks: Vec<Check>,
+    /// Every frame that carried bytes of this message, in order.
+    pub frames: Vec<u64>,
+    /// Its bytes in this frame, `[start, end)` (empty when none are in this frame).
+    pub range: (usize, usize),
+    pub from_client: bool,
+    /// A server's data message that no client message preceded: server push.
+    pub push: bool,
+}
+
+/// Where each delivered run of stream bytes came from.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    start: u64,
+    end: u64,
+    frame: u64,
+    at: usize,
+}
+
+/// Runs kept per direction for mapping messages back to frames.
+const MAX_RUNS: usize = 4096;
+
+#[derive(Debug)]
+pub struct TcpApp {
+    reasm: [Reassembler; 2],
+    app: AppStream,
+    runs: [VecDeque<Run>; 2],
+    /// Who sent the last complete WebSocket data message (true: the client).
+    last_data_from_client: Option<bool>,
+}
+
+impl TcpApp {
+    pub fn new(limits: AppLimits) -> TcpApp {
+        TcpApp {
+            reasm: Default::default(),
+            app: AppStream::new(limits),
+            runs: Default::default(),
+            last_data_from_client: None,
+        }
+    }
+
+    /// True when both directions have ended: nothing more can be decoded.
+    pub fn done(&self) -> bool {
+        self.reasm[0].ended() && self.reasm[1].ended()
+    }
+
+    /// What the connection carries, once recognised.
+    pub fn application(&self) -> Option<&'static str> {
+        self.app.application().map(|a| a.name())
+    }
+
+    /// Feeds one segment sent by `side`; returns the messages it completed.
+    pub fn segment(
+        &mut self,
+        side: usize,
+        client: usize,
+        tcp: &TcpInfo,
+        payload: &[u8],
+        frame: u64,
+        at: usize,
+    ) -> Vec<AppLayer> {
+        let dir_of = |s: usize| {
+            if s == client {
+                Dir::ClientToServer
+            } else {
+                Dir::ServerToClient
+            }
+        };
+        let (Some(seq), Some(ack)) = (tcp.seq_raw, tcp.ack_raw) else {
+            return Vec::new();
+        };
+        let flags = tcp.flags();
+        let mut events: Vec<AppEvent> = Vec::new();
+        // The peer's acknowledgement may show that a hole it waits for was lost to the capture.
+        if flags.has(TcpFlags::ACK) {
+            let mut gaps = Vec::new();
+            self.reasm[1 - side].acked(ack, &mut gaps);
+            if !gaps.is_empty() {
+                let mut rest = Vec::new();
+                self.reasm[1 - side].flush_after_gap(&mut rest);
+                self.feed(
+                    1 - side,
+                    dir_of(1 - side),
+                    gaps.into_iter().chain(rest),
+                    &mut events,
+                );
+            }
+        }
+        if flags.has(TcpFlags::RST) {
+            events.extend(self.app.end(dir_of(side)));
+            events.extend(self.app.end(dir_of(1 - side)));
+        } else {
+            let mut pieces = Vec::new();
+            let fin = flags.has(TcpFlags::FIN);
+            self.reasm[side].segment(
+                seq,
+                flags.has(TcpFlags::SYN),
+                fin,
+                payload,
+                tcp.payload_len(),
+                frame,
+                at,
+                &mut pieces,
+            );
+            self.feed(side, dir_of(side), pieces.into_iter(), &mut events);
+        }
+        events
+            .into_iter()
+            .filter_map(|e| self.place(e, client, frame))
+            .collect()
+    }
+
+    fn feed<'a>(
+        &mut self,
+        side: usize,
+        dir: Dir,
+        pieces: impl Iterator<Item = Piece<'a>>,
+        events: &mut Vec<AppEvent>,
+    ) {
+        for p in pieces {
+            match p {
+                Piece::Data {
+                    offset,
+                    bytes,
+                    frame,
+                    at,
+                } => {
+                    let runs = &mut self.runs[side];
+                    runs.push_back(Run {
+                        start: offset,
+                        end: offset + bytes.len() as u64,
+                        frame,
+                        at,
+                    });
+                    if runs.len() > MAX_RUNS {
+                        runs.pop_front();
+                    }
+                    events.extend(self.app.push(dir, &bytes));
+                }
+                Piece::Gap { len, .. } => events.extend(self.app.gap(dir, len)),
+                Piece::End => events.extend(self.app.end(dir)),
+            }
+        }
+    }
+
+    /// Maps an event back to its frames; drops the runs no later message can need.
+    fn place(&mut self, e: AppEvent, client: usize, current: u64) -> Option<AppLayer> {
+        let side = if e.dir == Dir::ClientToServer {
+            client
+        } else {
+            1 - client
+        };
+        let (s, t) = e.stream_range;
+        let runs = &mut self.runs[side];
+        let mut frames: Vec<u64> = Vec::new();
+        let mut range = (0, 0);
+        for r in runs.iter().filter(|r| r.end > s && r.start < t) {
+            if frames.last() != Some(&r.frame) {
+                frames.push(r.frame);
+            }
+            if r.frame == current {
+                let a = r.at + (s.max(r.start) - r.start) as usize;
+                let b = r.at + (t.min(r.end) - r.start) as usize;
+                range = if range == (0, 0) {
+                    (a, b)
+                } else {
+                    (range.0.min(a), range.1.max(b))
+                };
+            }
+        }
+        while runs.front().is_some_and(|r| r.end <= t) {
+            runs.pop_front();
+        }
+        let from_client = e.dir == Dir::ClientToServer;
+        let mut push = false;
+        if let AppMessage::WebSocket(w) = &e.message {
+            if w.message_len.is_some() && matches!(w.opcode, 0..=2) {
+                push = !from_client && self.last_data_from_client != Some(true);
+                self.last_data_from_client = Some(from_client);
+            }
+        }
+        Some(AppLayer {
+            message: e.message,
+            checks: e.checks,
+            frames,
+            range,
+            from_client,
+            push,
+        })
+    }
+}

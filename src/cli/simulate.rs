@@ -1,0 +1,104 @@
+//! `wirewalk simulate SCENARIO`: packets built in memory by the simulator, run through
+//! the same pipeline as a capture; `-w FILE` writes them as pcap or pcapng.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{inspect, Failure, Settings, ViewArgs};
+use crate::render::pcap_out::PcapWriter;
+use crate::source::simulate::{builtin_scenarios, simulate, SimOptions, SimPacket};
+use crate::source::SourceError;
+
+#[derive(Debug, Args, Clone)]
+pub struct SimArgs {
+    /// A built-in scenario (handshake, websocket, socketio, teardown, reset, udp, lossy,
+    /// rejected, lost-syn) or the path of a scenario file (.toml); --list shows them.
+    #[arg(default_value = "websocket")]
+    pub scenario: String,
+    /// The same seed gives the same bytes; another seed, other numbers.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// IPv6 instead of IPv4.
+    #[arg(long)]
+    pub ipv6: bool,
+    /// One-way latency in microseconds (a LAN is a few hundred).
+    #[arg(long, value_name = "US")]
+    pub latency: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    pub sim: SimArgs,
+    /// Write the packets to FILE (.pcapng for pcapng, anything else pcap), for Wireshark.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// List the built-in scenarios.
+    #[arg(long)]
+    pub list: bool,
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+impl SimArgs {
+    pub fn options(&self) -> SimOptions {
+        let mut o = SimOptions {
+            seed: self.seed,
+            ipv6: self.ipv6,
+            ..SimOptions::default()
+        };
+        if let Some(l) = self.latency {
+            o.latency_us = l;
+        }
+        o
+    }
+
+    /// Runs the simulator; the error is one line that says what to do.
+    pub fn run(&self) -> Result<Vec<SimPacket>, Failure> {
+        simulate(&self.scenario, &self.options()).map_err(|e| Failure::Message(1, e.to_string()))
+    }
+}
+
+pub fn run(args: &SimulateArgs, settings: &Settings) -> Result<(), Failure> {
+    let mut out = settings.stdout();
+    if args.list {
+        for (name, what) in builtin_scenarios() {
+            writeln!(out, "{:<10} {what}", settings.theme.bold(name))?;
+        }
+        out.flush()?;
+        return Ok(());
+    }
+    let packets = args.sim.run()?;
+    if let Some(path) = &args.write {
+        write_capture(path, &packets)?;
+        if !args.view.json && !args.view.summary && !args.view.hex {
+            eprintln!(
+                "wirewalk: wrote {} packets to {}",
+                packets.len(),
+                path.display()
+            );
+        }
+    }
+    let mut frames = packets.into_iter().map(|p| Ok::<_, SourceError>(p.frame));
+    let result = inspect::show(&mut frames, &args.view, settings, &mut out, |_| Vec::new());
+    out.flush()?;
+    result
+}
+
+/// Writes simulated packets to a capture file.
+pub fn write_capture(path: &std::path::Path, packets: &[SimPacket]) -> Result<(), Failure> {
+    let fail =
+        |e: std::io::Error| Failure::Message(1, format!("cannot write {}: {e}", path.display()));
+    let link = packets
+        .first()
+        .map(|p| p.frame.link)
+        .unwrap_or(crate::frame::Link::Ethernet);
+    let mut w = PcapWriter::create(path, link).map_err(fail)?;
+    for p in packets {
+        w.write(&p.frame).map_err(fail)?;
+    }
+    w.finish().map_err(fail)?;
+    Ok(())
+}

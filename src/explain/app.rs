@@ -1,0 +1,173 @@
+//! Words for the application layer: HTTP requests and responses, the WebSocket upgrade
+//! step by step, and WebSocket frames (what the opcode means, the unmasking XOR, server
+//! push), and the protocol checks.
+
+use super::template::{text, text_into};
+use crate::analysis::app::{AppMessage, Check};
+use crate::analysis::http::{BodyFraming, HttpKind, HttpMessage};
+use crate::analysis::websocket::WsFrame;
+use crate::analysis::AppLayer;
+
+const PREVIEW: usize = 72;
+
+fn preview(s: &str) -> String {
+    let mut out: String = s.chars().take(PREVIEW).collect();
+    if s.chars().count() > PREVIEW {
+        out.push('…');
+    }
+    out
+}
+
+/// The short line of values for an application layer.
+pub fn app_headline(l: &AppLayer) -> String {
+    match &l.message {
+        AppMessage::Http(h) => match h.kind {
+            HttpKind::Request => format!(
+                "{} {} {}",
+                h.method.as_deref().unwrap_or("?"),
+                h.uri.as_deref().unwrap_or("?"),
+                h.version
+            ),
+            HttpKind::Response => {
+                format!(
+                    "{} {} {}",
+                    h.version,
+                    h.status.map(|s| s.to_string()).unwrap_or_default(),
+                    h.reason.as_deref().unwrap_or("")
+                )
+            }
+        },
+        AppMessage::WebSocket(w) => ws_headline(w),
+        AppMessage::Stopped(_) => String::new(),
+    }
+}
+
+fn ws_headline(w: &WsFrame) -> String {
+    let mut s = format!(
+        "{}{}",
+        w.opcode_name,
+        if w.fin {
+            ""
+        } else {
+            " (more fragments follow)"
+        }
+    );
+    s.push_str(if w.masked {
+        " · masked"
+    } else {
+        " · unmasked"
+    });
+    if w.compressed {
+        s.push_str(" · compressed");
+    }
+    s.push_str(&format!(" · {} bytes", w.payload_len));
+    if let Some(t) = &w.text {
+        s.push_str(&format!(": \"{}\"", preview(t)));
+    } else if let Some(code) = w.close_code {
+        s.push_str(&format!(": {code} {}", w.close_code_name.unwrap_or("")));
+        if let Some(r) = w.close_reason.as_deref().filter(|r| !r.is_empty()) {
+            s.push_str(&format!(" \"{}\"", preview(r)));
+        }
+    } else if let Some(h) = &w.data_hex {
+        s.push_str(&format!(": {}", preview(h)));
+    }
+    if let (Some(n), Some(f)) = (w.message_len, w.fragments) {
+        if f > 1 || w.compressed {
+            s.push_str(&format!(
+                " (message of {n} bytes in {f} frame{})",
+                if f == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    s
+}
+
+/// Appends the explanation of an application layer.
+pub fn app_explain(out: &mut String, l: &AppLayer) {
+    match &l.message {
+        AppMessage::Http(h) => http_explain(out, h),
+        AppMessage::WebSocket(w) => {
+            text_into(out, &format!("websocket.opcode.{}", w.opcode_name), &[]);
+            if let Some(key) = &w.masking_key {
+                out.push(' ');
+                text_into(out, "websocket.frame.unmask", &[("masking_key", key)]);
+            }
+            if l.push {
+                out.push(' ');
+                text_into(out, "websocket.frame.server_push", &[]);
+            }
+        }
+        AppMessage::Stopped(_) => {}
+    }
+}
+
+fn http_explain(out: &mut String, h: &HttpMessage) {
+    let body_len = h.body_len.to_string();
+    match h.kind {
+        HttpKind::Request => {
+            let (m, u) = (
+                h.method.as_deref().unwrap_or(""),
+                h.uri.as_deref().unwrap_or(""),
+            );
+            text_into(out, "http.message.request", &[("method", m), ("uri", u)]);
+            if let Some(key) = &h.websocket_key {
+                out.push(' ');
+                text_into(out, "websocket.upgrade.request", &[]);
+                out.push(' ');
+                text_into(out, "websocket.upgrade.key", &[("websocket_key", key)]);
+            }
+        }
+        HttpKind::Response => {
+            let status = h.status.map(|s| s.to_string()).unwrap_or_default();
+            text_into(out, "http.message.response", &[("status", &status)]);
+            if h.status == Some(101) {
+                out.push(' ');
+                text_into(out, "websocket.upgrade.switching", &[]);
+            }
+            if let Some(exp) = &h.accept_expected {
+                for step in ["guid", "sha1"] {
+                    out.push(' ');
+                    text_into(out, &format!("websocket.upgrade.{step}"), &[]);
+                }
+                out.push(' ');
+                text_into(out, "websocket.upgrade.base64", &[("accept_expected", exp)]);
+                if h.accept_valid == Some(true) {
+                    out.push(' ');
+                    text_into(out, "websocket.upgrade.accept_valid", &[]);
+                }
+            }
+            if h.upgrade_refused {
+                out.push(' ');
+                text_into(out, "websocket.upgrade.refused", &[("status", &status)]);
+            }
+            if let Some(p) = &h.websocket_protocol {
+                out.push(' ');
+                text_into(
+                    out,
+                    "websocket.upgrade.subprotocol",
+                    &[("websocket_protocol", p)],
+                );
+            }
+        }
+    }
+    let framing = match h.body_framing {
+        BodyFraming::None => "http.body.none",
+        BodyFraming::ContentLength => "http.body.content-length",
+        BodyFraming::Chunked => "http.body.chunked",
+        BodyFraming::Close => "http.body.close",
+    };
+    out.push(' ');
+    text_into(out, framing, &[("body_len", &body_len)]);
+}
+
+/// The wording of a protocol check.
+pub fn check(c: &Check) -> String {
+    let params = c.params();
+    let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let ws = format!("websocket.check.{}", c.code());
+    if super::texts().contains_key(&ws) {
+        text(&ws, &args)
+    } else {
+        text(&format!("http.check.{}", c.code()), &args)
+    }
+}
