@@ -15,6 +15,10 @@ use captures::{websocket_session, Capture};
 use wirewalk::render::pcap_out::PcapFormat;
 
 const EVIL: &str = "hi\u{1b}[2J\u{1b}]0;owned\u{7}\u{9b}31m\u{202e}gpj.exe\u{2066}\r\u{7f}";
+/// HTTP header values may carry only visible ASCII and obs-text (bytes 0x80–0xff): a C1
+/// control and the bidi controls, in UTF-8, are obs-text (a request with an ESC in a
+/// header is not HTTP at all, and is not decoded).
+const EVIL_HTTP: &str = "a\u{9b}31m\u{202e}gpj.exe\u{2066}\u{85}";
 /// A DNS label holds bytes, not dots: the same minus the dot.
 const EVIL_LABEL: &str = "x\u{1b}[2J\u{1b}]0;t\u{7}\u{9b}1m\u{202e}gpj";
 
@@ -23,7 +27,7 @@ fn hostile_capture() -> Vec<u8> {
     websocket_session(
         &mut cap,
         40100,
-        &format!("X-Evil: {EVIL}\r\nUser-Agent: {EVIL}\r\n"),
+        &format!("X-Evil: {EVIL_HTTP}\r\nUser-Agent: {EVIL_HTTP}\r\n"),
         EVIL,
         EVIL,
     );
@@ -109,17 +113,23 @@ fn json_keeps_the_exact_text() {
             format!("{EVIL_LABEL}.example.com")
         );
     }
-    // HTTP and WebSocket layers appear once reassembly feeds the application decoders:
-    // then they too must carry the exact text.
+    let (mut http, mut texts) = (0, 0);
     for l in layers() {
         match l["protocol"].as_str() {
             Some("http") if l["fields"]["kind"] == "request" => {
-                assert_eq!(l["fields"]["headers"]["x-evil"], EVIL)
+                assert_eq!(l["fields"]["headers"]["x-evil"], EVIL_HTTP);
+                http += 1;
             }
             Some("websocket") if l["fields"]["opcode"] == 1 => {
-                assert_eq!(l["fields"]["text"], EVIL)
+                assert_eq!(l["fields"]["text"], EVIL);
+                texts += 1;
             }
             _ => {}
         }
     }
+    assert_eq!(
+        (http, texts),
+        (1, 2),
+        "the upgrade request and both texts are decoded"
+    );
 }
