@@ -412,8 +412,8 @@ impl HttpDecoder {
                                 if let Some(c) = line.iter().position(|&b| b == b':') {
                                     let name =
                                         String::from_utf8_lossy(&line[..c]).to_ascii_lowercase();
-                                    let value =
-                                        ows_trim(&String::from_utf8_lossy(&line[c + 1..])).to_string();
+                                    let value = ows_trim(&String::from_utf8_lossy(&line[c + 1..]))
+                                        .to_string();
                                     m.headers.push((name, value));
                                 }
                             }

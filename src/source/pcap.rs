@@ -215,7 +215,10 @@ impl PcapReader {
                 Err(Stop::TooSmall) => {
                     // Grow to what the record claims (checked against MAX_RECORD above),
                     // at least doubling, never past MAX_BUFFER.
-                    let want = claimed.map_or(0, |n| n + (1 << 12)).max(self.buffer_size * 2).min(MAX_BUFFER);
+                    let want = claimed
+                        .map_or(0, |n| n + (1 << 12))
+                        .max(self.buffer_size * 2)
+                        .min(MAX_BUFFER);
                     if self.buffer_size >= MAX_BUFFER || !self.reader.grow(want) {
                         self.finished = true;
                         return Some(Err(SourceError(format!(
@@ -265,7 +268,11 @@ impl PcapReader {
         let u32_at = |i: usize, be: bool| {
             data.get(i..i + 4).map(|b| {
                 let a = [b[0], b[1], b[2], b[3]];
-                if be { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+                if be {
+                    u32::from_be_bytes(a)
+                } else {
+                    u32::from_le_bytes(a)
+                }
             })
         };
         let len = match self.state.format {
@@ -275,7 +282,9 @@ impl PcapReader {
                 None => return Ok(None),
             },
             Some(Format::Pcapng) => {
-                let Some(block_type) = u32_at(0, false) else { return Ok(None) };
+                let Some(block_type) = u32_at(0, false) else {
+                    return Ok(None);
+                };
                 let be = if block_type == 0x0a0d0d0a {
                     // A new section: its byte-order magic decides how its length reads.
                     match u32_at(8, false) {
@@ -285,9 +294,13 @@ impl PcapReader {
                 } else {
                     self.state.big_endian
                 };
-                let Some(len) = u32_at(4, be) else { return Ok(None) };
+                let Some(len) = u32_at(4, be) else {
+                    return Ok(None);
+                };
                 if len < 12 {
-                    return Err(format!("a pcapng block claims {len} bytes, fewer than the 12 of its own header"));
+                    return Err(format!(
+                        "a pcapng block claims {len} bytes, fewer than the 12 of its own header"
+                    ));
                 }
                 len as usize
             }
