@@ -412,8 +412,8 @@ impl HttpDecoder {
                                 if let Some(c) = line.iter().position(|&b| b == b':') {
                                     let name =
                                         String::from_utf8_lossy(&line[..c]).to_ascii_lowercase();
-                                    let value =
-                                        String::from_utf8_lossy(&line[c + 1..]).trim().to_string();
+                                    let value = ows_trim(&String::from_utf8_lossy(&line[c + 1..]))
+                                        .to_string();
                                     m.headers.push((name, value));
                                 }
                             }
@@ -782,7 +782,7 @@ fn parse_head(b: &[u8]) -> Result<Option<Head>, ()> {
             .map(|h| {
                 (
                     h.name.to_ascii_lowercase(),
-                    String::from_utf8_lossy(h.value).trim().to_string(),
+                    ows_trim(&String::from_utf8_lossy(h.value)).to_string(),
                 )
             })
             .collect()
@@ -818,6 +818,13 @@ fn parse_head(b: &[u8]) -> Result<Option<Head>, ()> {
             Err(_) => Err(()),
         }
     }
+}
+
+/// A field value without its optional whitespace (RFC 9110 section 5.5: SP and HTAB
+/// only). `str::trim` would also take Unicode spaces such as U+0085 or U+00A0 that are
+/// part of the value, and the JSON output must keep the exact text.
+fn ows_trim(s: &str) -> &str {
+    s.trim_matches([' ', '\t'])
 }
 
 fn trim_cr(line: &[u8]) -> &[u8] {

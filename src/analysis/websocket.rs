@@ -624,8 +624,9 @@ impl WsDecoder {
         };
         if sink == Sink::Message {
             if let Some(m) = &mut self.msg {
-                m.fragments += 1;
-                m.wire_len += h.len;
+                // Lengths come from the capture: frames of 2^63 bytes each must not overflow.
+                m.fragments = m.fragments.saturating_add(1);
+                m.wire_len = m.wire_len.saturating_add(h.len);
             }
         }
         self.cur = Some(Cur {

@@ -1,6 +1,6 @@
 //! Layer 3: IPv4 (options, fragments), IPv6 (extension headers) and ARP.
 
-use etherparse::{ArpPacketSlice, Ipv4HeaderSlice, Ipv6ExtensionSlice, LaxIpSlice, LenSource};
+use etherparse::{ArpPacketSlice, Ipv4HeaderSlice, LaxIpSlice, LenSource};
 
 use super::transport::{self, IpContext};
 use super::{ArpInfo, Dissection, Header, Ipv4Info, Ipv6Info, Layer, Mac, Note};
@@ -69,17 +69,7 @@ pub(super) fn ip(d: &mut Dissection, data: &[u8], off: usize) {
             let h = v6.header();
             let exts = v6.extensions();
             let ext_len = exts.slice().len();
-            let ext_ids: Vec<u8> = exts
-                .clone()
-                .into_iter()
-                .map(|e| match e {
-                    Ipv6ExtensionSlice::HopByHop(_) => 0,
-                    Ipv6ExtensionSlice::Routing(_) => 43,
-                    Ipv6ExtensionSlice::Fragment(_) => 44,
-                    Ipv6ExtensionSlice::DestinationOptions(_) => 60,
-                    Ipv6ExtensionSlice::Authentication(_) => 51,
-                })
-                .collect();
+            let ext_ids = ipv6_extension_ids(exts.first_header().map(|n| n.0), exts.slice());
             d.layers.push(Layer {
                 range: (off, off + 40 + ext_len),
                 header: Header::Ipv6(Ipv6Info {
@@ -131,6 +121,35 @@ pub(super) fn ip(d: &mut Dissection, data: &[u8], off: usize) {
         payload.incomplete,
         ctx,
     );
+}
+
+/// The protocol numbers of the IPv6 extension headers in `slice` (those etherparse
+/// parsed), walked here with bounds checks. etherparse 0.21's own iterator
+/// (`Ipv6ExtensionsSlice::into_iter`) goes on to the next header named by the last
+/// parsed one even when that one was cut off, and reads it with `from_slice_unchecked`
+/// past the end of the slice: undefined behaviour on a hostile packet.
+fn ipv6_extension_ids(first: Option<u8>, slice: &[u8]) -> Vec<u8> {
+    let mut ids = Vec::new();
+    let (mut next, mut rest) = (first, slice);
+    while let Some(id) = next {
+        // Every extension header is at least 8 bytes long.
+        if rest.len() < 8 {
+            break;
+        }
+        let len = match id {
+            0 | 43 | 60 => (rest[1] as usize + 1) * 8,
+            44 => 8,
+            51 => (rest[1] as usize + 2) * 4,
+            _ => break,
+        };
+        if len > rest.len() {
+            break;
+        }
+        ids.push(id);
+        next = Some(rest[0]);
+        rest = &rest[len..];
+    }
+    ids
 }
 
 fn ipv4_info(h: &Ipv4HeaderSlice<'_>) -> Ipv4Info {

@@ -17,9 +17,11 @@ use super::SourceError;
 use crate::frame::{Frame, Link, Timestamp};
 
 const INITIAL_BUFFER: usize = 1 << 20;
-/// The largest record we are willing to buffer. Real frames stay under 256 KiB; a
-/// length beyond this is a corrupt file, not a packet.
-const MAX_BUFFER: usize = 64 << 20;
+/// The largest record we are willing to buffer. Real frames stay under 256 KiB (libpcap's
+/// largest snap length); a length beyond this is a corrupt file, not a packet.
+const MAX_RECORD: usize = 16 << 20;
+/// The reader's buffer never grows past this (a record of `MAX_RECORD` and some slack).
+const MAX_BUFFER: usize = MAX_RECORD + (1 << 16);
 
 /// The capture file's format, for messages and for `inspect`'s header line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +57,8 @@ pub struct PcapReader {
     warnings: Vec<String>,
     finished: bool,
     comments: Vec<String>,
+    /// The size of pcap-parser's buffer.
+    buffer_size: usize,
 }
 
 impl std::fmt::Debug for PcapReader {
@@ -131,6 +135,7 @@ impl PcapReader {
             warnings: Vec::new(),
             finished: false,
             comments: Vec::new(),
+            buffer_size: INITIAL_BUFFER,
         })
     }
 
@@ -158,8 +163,17 @@ impl PcapReader {
         if self.finished {
             return None;
         }
-        let mut grown = INITIAL_BUFFER;
         loop {
+            let claimed = match self.next_record_len() {
+                Ok(n) => n,
+                Err(what) => {
+                    self.finished = true;
+                    return Some(Err(SourceError(format!(
+                        "{}: the record after packet {} is corrupt ({what}) — the packets before it were read; the rest cannot be",
+                        self.name, self.state.number
+                    ))));
+                }
+            };
             let step = match self.reader.next() {
                 Ok((offset, block)) => {
                     let frame = convert(
@@ -199,8 +213,13 @@ impl PcapReader {
                     }
                 }
                 Err(Stop::TooSmall) => {
-                    grown *= 2;
-                    if grown > MAX_BUFFER || !self.reader.grow(grown) {
+                    // Grow to what the record claims (checked against MAX_RECORD above),
+                    // at least doubling, never past MAX_BUFFER.
+                    let want = claimed
+                        .map_or(0, |n| n + (1 << 12))
+                        .max(self.buffer_size * 2)
+                        .min(MAX_BUFFER);
+                    if self.buffer_size >= MAX_BUFFER || !self.reader.grow(want) {
                         self.finished = true;
                         return Some(Err(SourceError(format!(
                             "{}: after packet {} a record claims more than {} MiB — the file is corrupt from there on; the packets before it were read",
@@ -209,6 +228,7 @@ impl PcapReader {
                             MAX_BUFFER >> 20
                         ))));
                     }
+                    self.buffer_size = want;
                     if let Err(e) = self.reader.refill() {
                         self.finished = true;
                         return Some(Err(SourceError(format!(
@@ -234,6 +254,65 @@ impl PcapReader {
                 }
             }
         }
+    }
+}
+
+impl PcapReader {
+    /// The length the next record claims (its header, when enough of it is buffered), so
+    /// that a corrupt length ends the file with a message before it costs memory, and so
+    /// that pcap-parser never sees a pcapng block shorter than a block header (0.17
+    /// computes `block_len - 12` unchecked for some block types: a panic in debug builds,
+    /// a request for 4 GiB in release).
+    fn next_record_len(&self) -> Result<Option<usize>, String> {
+        let data = self.reader.data();
+        let u32_at = |i: usize, be: bool| {
+            data.get(i..i + 4).map(|b| {
+                let a = [b[0], b[1], b[2], b[3]];
+                if be {
+                    u32::from_be_bytes(a)
+                } else {
+                    u32::from_le_bytes(a)
+                }
+            })
+        };
+        let len = match self.state.format {
+            Some(Format::Pcap { big_endian, .. }) => match u32_at(8, big_endian) {
+                // Record header (16 bytes) and the captured bytes.
+                Some(caplen) => caplen as usize + 16,
+                None => return Ok(None),
+            },
+            Some(Format::Pcapng) => {
+                let Some(block_type) = u32_at(0, false) else {
+                    return Ok(None);
+                };
+                let be = if block_type == 0x0a0d0d0a {
+                    // A new section: its byte-order magic decides how its length reads.
+                    match u32_at(8, false) {
+                        Some(bom) => bom != 0x1a2b3c4d,
+                        None => return Ok(None),
+                    }
+                } else {
+                    self.state.big_endian
+                };
+                let Some(len) = u32_at(4, be) else {
+                    return Ok(None);
+                };
+                if len < 12 {
+                    return Err(format!(
+                        "a pcapng block claims {len} bytes, fewer than the 12 of its own header"
+                    ));
+                }
+                len as usize
+            }
+            None => return Ok(None),
+        };
+        if len > MAX_RECORD {
+            return Err(format!(
+                "a record claims {len} bytes, more than the {} MiB any real packet takes",
+                MAX_RECORD >> 20
+            ));
+        }
+        Ok(Some(len))
     }
 }
 

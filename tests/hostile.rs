@@ -1,0 +1,835 @@
+//! Hostile and broken captures: a small valid capture (written here, so CI needs no
+//! files) is cut at every structural boundary, bit-flipped, and given lengths that lie;
+//! pcapng blocks get bad lengths. `wirewalk inspect` runs on each with every renderer
+//! and must end by itself, quickly, in bounded memory, without a panic or a signal,
+//! with exit code 0 (a partial result, with a note where the file was cut) or 1 (one
+//! clear line on stderr).
+
+#[path = "support/captures.rs"]
+mod captures;
+#[path = "support/harness.rs"]
+mod harness;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use captures::{baseline, ws_frame, Capture, Tcp, SYN, UPGRADE_REQUEST, UPGRADE_RESPONSE};
+use wirewalk::render::pcap_out::PcapFormat;
+
+/// Peak resident memory allowed for one run.
+const MAX_RSS_KB: i64 = 64 * 1024;
+/// Wall time allowed for one run (a debug build, on a shared machine).
+const MAX_TIME: Duration = Duration::from_secs(20);
+const MODES: [&[&str]; 4] = [&[], &["--summary"], &["--hex"], &["--json"]];
+
+struct Run {
+    code: Option<i32>,
+    signal: Option<i32>,
+    stdout: String,
+    stderr: String,
+    max_rss_kb: i64,
+    elapsed: Duration,
+}
+
+/// Runs `wirewalk inspect --color never FILE ARGS…` and measures its peak memory.
+///
+/// The peak comes from GNU time (`/usr/bin/time -f %M`), which forks from a small
+/// process: the kernel's maxrss of a child spawned straight from this test would carry
+/// the test process's own size over the exec. Without GNU time, the high-water mark is
+/// read from /proc while the child runs.
+fn run(file: &Path, args: &[&str]) -> Run {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let start = Instant::now();
+    let bin = env!("CARGO_BIN_EXE_wirewalk");
+    let gnu_time = Path::new("/usr/bin/time");
+    let rss_file = file.with_extension(format!("{}.rss", args.join("").trim_start_matches('-')));
+    let mut cmd = if gnu_time.exists() {
+        let mut c = Command::new(gnu_time);
+        c.args(["-f", "rss=%M", "-o"]).arg(&rss_file).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    };
+    let mut child = cmd
+        .arg("--color")
+        .arg("never")
+        .arg("inspect")
+        .arg(file)
+        .args(args)
+        .env_remove("NO_COLOR")
+        .env("COLUMNS", "100")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("the wirewalk binary runs");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            String::from_utf8_lossy(&v).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let pid = child.id();
+    let mut hwm_kb = 0i64;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("waiting for wirewalk") {
+            break st;
+        }
+        if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            if let Some(kb) = s
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            {
+                hwm_kb = hwm_kb.max(kb);
+            }
+        }
+        if start.elapsed() > MAX_TIME {
+            // SAFETY: kill(2) on the process group this test made for the child.
+            unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
+            let _ = child.wait();
+            panic!(
+                "wirewalk inspect {} {:?} ran for more than {:?}",
+                file.display(),
+                args,
+                MAX_TIME
+            );
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let elapsed = start.elapsed();
+    let (mut code, mut signal) = (status.code(), status.signal());
+    let mut max_rss_kb = hwm_kb;
+    if gnu_time.exists() {
+        let report = std::fs::read_to_string(&rss_file).unwrap_or_default();
+        let _ = std::fs::remove_file(&rss_file);
+        if let Some(sig) = report
+            .lines()
+            .find_map(|l| l.strip_prefix("Command terminated by signal "))
+        {
+            signal = sig.trim().parse().ok();
+            code = None;
+        }
+        max_rss_kb = report
+            .lines()
+            .find_map(|l| l.strip_prefix("rss="))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+    }
+    Run {
+        code,
+        signal,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+        max_rss_kb,
+        elapsed,
+    }
+}
+
+/// What a variant promises beyond "no crash".
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Expect {
+    /// Anything that ends well: exit 0, or exit 1 with one line.
+    Ends,
+    /// Cut inside a record: packets before it, and a note that says the file was cut
+    /// (or, at worst, a one-line error).
+    CutNote,
+    /// A one-line error (exit 1).
+    Error,
+}
+
+struct Variant {
+    name: String,
+    bytes: Vec<u8>,
+    expect: Expect,
+}
+
+fn v(name: impl Into<String>, bytes: Vec<u8>, expect: Expect) -> Variant {
+    Variant {
+        name: name.into(),
+        bytes,
+        expect,
+    }
+}
+
+fn dir(test: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("hostile")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs every variant in every mode and checks every promise; reports all failures
+/// at once, and the peak memory and slowest run seen.
+fn check_all(test: &str, variants: &[Variant]) {
+    check_modes(test, variants, &MODES)
+}
+
+fn check_modes(test: &str, variants: &[Variant], modes: &[&[&str]]) {
+    let d = dir(test);
+    let mut failures = Vec::new();
+    let (mut peak, mut slowest) = (0i64, Duration::ZERO);
+    for var in variants {
+        let ext = if var.bytes.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+            "pcapng"
+        } else {
+            "pcap"
+        };
+        let path = d.join(format!("{}.{ext}", var.name));
+        std::fs::write(&path, &var.bytes).unwrap();
+        for &mode in modes {
+            let r = run(&path, mode);
+            peak = peak.max(r.max_rss_kb);
+            slowest = slowest.max(r.elapsed);
+            let what = format!("{} {:?}", var.name, mode);
+            let mut fail = |why: String| {
+                failures.push(format!("{what}: {why}\n  stderr: {}", r.stderr.trim_end()))
+            };
+            if let Some(sig) = r.signal {
+                fail(format!("killed by signal {sig}"));
+                continue;
+            }
+            if r.stderr.contains("panicked") || r.stderr.contains("RUST_BACKTRACE") {
+                fail("panicked".into());
+            }
+            match r.code {
+                Some(0) => {}
+                Some(1) => {
+                    let lines: Vec<&str> = r.stderr.lines().collect();
+                    if lines.len() != 1 || !lines[0].starts_with("wirewalk: ") {
+                        fail(format!(
+                            "exit 1 without exactly one 'wirewalk: …' line ({} lines)",
+                            lines.len()
+                        ));
+                    }
+                }
+                other => fail(format!("exit code {other:?}")),
+            }
+            if r.code == Some(0) && !r.stderr.trim().is_empty() {
+                fail("exit 0 but something on stderr".into());
+            }
+            if r.max_rss_kb > MAX_RSS_KB {
+                fail(format!("peak memory {} KiB", r.max_rss_kb));
+            }
+            match var.expect {
+                Expect::Ends => {}
+                Expect::Error if r.code != Some(1) => {
+                    fail(format!("expected a one-line error, got exit {:?}", r.code))
+                }
+                Expect::Error => {}
+                Expect::CutNote => {
+                    if r.code == Some(0) && !r.stdout.contains("was cut") {
+                        fail("exit 0 without a note that the file was cut".into());
+                    }
+                }
+            }
+            if mode != ["--json"] {
+                if let Some(c) = r.stdout.chars().find(|&c| harness::unsafe_char(c)) {
+                    fail(format!("text output carries U+{:04X}", c as u32));
+                }
+            } else {
+                for line in r.stdout.lines() {
+                    if serde_json::from_str::<serde_json::Value>(line).is_err() {
+                        fail(format!("a JSON line does not parse: {line:.120}"));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{test}: {} files × {} modes, peak memory {} KiB, slowest run {:?}",
+        variants.len(),
+        modes.len(),
+        peak,
+        slowest
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+// --- the valid captures and their structure ------------------------------------------
+
+fn pcap() -> Vec<u8> {
+    baseline().bytes(PcapFormat::Pcap)
+}
+
+fn pcapng() -> Vec<u8> {
+    baseline().bytes(PcapFormat::Pcapng)
+}
+
+/// Offsets of each record of a classic pcap (little-endian): (start, captured length).
+fn pcap_records(b: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut off = 24;
+    while off + 16 <= b.len() {
+        let caplen = u32::from_le_bytes(b[off + 8..off + 12].try_into().unwrap()) as usize;
+        out.push((off, caplen));
+        off += 16 + caplen;
+    }
+    out
+}
+
+/// Offsets and lengths of each pcapng block (little-endian).
+fn pcapng_blocks(b: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut off = 0;
+    while off + 12 <= b.len() {
+        let len = u32::from_le_bytes(b[off + 4..off + 8].try_into().unwrap()) as usize;
+        out.push((off, len));
+        off += len;
+    }
+    out
+}
+
+fn cut(b: &[u8], n: usize) -> Vec<u8> {
+    b[..n.min(b.len())].to_vec()
+}
+
+fn set_u32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+/// A tiny deterministic generator (the tests must give the same files every run).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+// --- the tests -----------------------------------------------------------------------
+
+#[test]
+fn tiny_files() {
+    let full = pcap();
+    let ng = pcapng();
+    check_all(
+        "tiny",
+        &[
+            v("empty", Vec::new(), Expect::Error),
+            v("one-byte", vec![0xd4], Expect::Error),
+            v("three-bytes", cut(&full, 3), Expect::Error),
+            v("magic-only", cut(&full, 4), Expect::Error),
+            v("header-cut", cut(&full, 23), Expect::Error),
+            v("header-only", cut(&full, 24), Expect::Ends),
+            v("ng-magic-only", cut(&ng, 4), Expect::Error),
+            v("ng-shb-cut", cut(&ng, 20), Expect::Error),
+            v(
+                "text",
+                b"12:00:00.000 IP 10.0.0.1 > 10.0.0.2: tcp\n".to_vec(),
+                Expect::Error,
+            ),
+            v(
+                "gzip",
+                vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3],
+                Expect::Error,
+            ),
+        ],
+    );
+}
+
+#[test]
+fn truncated_at_every_structural_boundary() {
+    let full = pcap();
+    let recs = pcap_records(&full);
+    let mut vars = Vec::new();
+    // The first records (handshake, upgrade request), one in the middle, the last.
+    let picks = [0, 1, 3, 4, recs.len() / 2, recs.len() - 1];
+    for &i in &picks {
+        let (s, caplen) = recs[i];
+        for (what, at) in [
+            ("rec+1", 1),
+            ("rec+8", 8),
+            ("rec+15", 15),
+            ("rec-header", 16),
+            ("mid-ethernet", 16 + 7),
+            ("after-ethernet", 16 + 14),
+            ("mid-ip", 16 + 24),
+            ("after-ip", 16 + 34),
+            ("mid-l4", 16 + 40),
+            ("after-tcp", 16 + 54),
+            ("last-byte-missing", 16 + caplen - 1),
+        ] {
+            if at < 16 + caplen {
+                vars.push(v(
+                    format!("pcap-{i}-{what}"),
+                    cut(&full, s + at),
+                    Expect::CutNote,
+                ));
+            }
+        }
+        vars.push(v(
+            format!("pcap-{i}-record-end"),
+            cut(&full, s + 16 + caplen),
+            Expect::Ends,
+        ));
+    }
+    let ng = pcapng();
+    let blocks = pcapng_blocks(&ng);
+    for (i, &(s, len)) in blocks.iter().enumerate().take(5) {
+        for (what, at) in [
+            ("type", 2),
+            ("len", 6),
+            ("body", 12),
+            ("mid", len / 2),
+            ("trailer", len - 2),
+        ] {
+            let expect = if i == 0 {
+                Expect::Ends
+            } else {
+                Expect::CutNote
+            };
+            vars.push(v(format!("ng-{i}-{what}"), cut(&ng, s + at), expect));
+        }
+    }
+    check_all("truncated", &vars);
+}
+
+#[test]
+fn every_truncation_in_process() {
+    // Prefixes of both files through the reader, the pipeline and every renderer, in
+    // process (as processes, thousands of cuts would take too long). In a debug build
+    // each reader costs milliseconds (it zeroes a 1 MiB buffer byte by byte), so: every
+    // prefix that ends near a record boundary, every 4th for the reader, every 16th
+    // for the renderers.
+    for (bytes, bounds) in [
+        (pcap(), pcap_records(&pcap())),
+        (pcapng(), pcapng_blocks(&pcapng())),
+    ] {
+        let near = |n: usize| {
+            bounds
+                .iter()
+                .any(|&(s, _)| n.abs_diff(s) <= 2 || n.abs_diff(s + 16) <= 1)
+        };
+        for n in 0..=bytes.len() {
+            if n % 4 == 0 || near(n) {
+                harness::capture_reader(&bytes[..n]);
+            }
+            if n % 16 == 0 || near(n) {
+                harness::render(&bytes[..n]);
+            }
+        }
+    }
+}
+
+#[test]
+fn bit_flips_in_headers() {
+    let full = pcap();
+    let recs = pcap_records(&full);
+    let ng = pcapng();
+    let mut rng = Lcg(7);
+    let mut vars = Vec::new();
+    for k in 0..24 {
+        let mut b = full.clone();
+        let at = (rng.next() % 24) as usize;
+        b[at] ^= 1 << (rng.next() % 8);
+        vars.push(v(format!("file-header-{k}-byte{at}"), b, Expect::Ends));
+    }
+    for k in 0..24 {
+        let mut b = full.clone();
+        let (s, _) = recs[(rng.next() as usize) % recs.len()];
+        let at = s + (rng.next() % 16) as usize;
+        b[at] ^= 1 << (rng.next() % 8);
+        vars.push(v(format!("record-header-{k}-at{at}"), b, Expect::Ends));
+    }
+    for k in 0..24 {
+        // Inside the packet headers (Ethernet, IP, TCP/UDP): a few bits at once.
+        let mut b = full.clone();
+        let (s, caplen) = recs[(rng.next() as usize) % recs.len()];
+        for _ in 0..1 + rng.next() % 3 {
+            let at = s + 16 + (rng.next() as usize) % caplen.min(60);
+            b[at] ^= 1 << (rng.next() % 8);
+        }
+        vars.push(v(format!("packet-header-{k}"), b, Expect::Ends));
+    }
+    for k in 0..16 {
+        let mut b = ng.clone();
+        let at = (rng.next() as usize) % b.len().min(200);
+        b[at] ^= 1 << (rng.next() % 8);
+        vars.push(v(format!("ng-{k}-at{at}"), b, Expect::Ends));
+    }
+    check_all("bitflips", &vars);
+}
+
+#[test]
+fn lengths_that_lie() {
+    let full = pcap();
+    let recs = pcap_records(&full);
+    // Record 3: the client's upgrade request (Ethernet + IPv4 + TCP + HTTP).
+    let (s, _) = recs[3];
+    let pkt = s + 16;
+    let ip = pkt + 14;
+    let tcp = ip + 20;
+    let mut vars = Vec::new();
+    let mut with = |name: &str, expect: Expect, f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = full.clone();
+        f(&mut b);
+        vars.push(v(name, b, expect));
+    };
+    with("caplen-4GB", Expect::Error, &|b| {
+        set_u32(b, s + 8, 0xffff_fff0)
+    });
+    with("caplen-2GB", Expect::Error, &|b| {
+        set_u32(b, s + 8, 0x7fff_ffff)
+    });
+    with("caplen-20MiB", Expect::Error, &|b| {
+        set_u32(b, s + 8, 20 << 20)
+    });
+    with("caplen-12MiB-file-short", Expect::CutNote, &|b| {
+        set_u32(b, s + 8, 12 << 20)
+    });
+    with("caplen-0", Expect::Ends, &|b| set_u32(b, s + 8, 0));
+    with("origlen-4GB", Expect::Ends, &|b| {
+        set_u32(b, s + 12, u32::MAX)
+    });
+    with("origlen-below-caplen", Expect::Ends, &|b| {
+        set_u32(b, s + 12, 10)
+    });
+    with("snaplen-0-linktype-bogus", Expect::Ends, &|b| {
+        set_u32(b, 16, 0);
+        set_u32(b, 20, 0xfff0);
+    });
+    for (name, total) in [
+        ("ipv4-total-ffff", 0xffffu16),
+        ("ipv4-total-0", 0),
+        ("ipv4-total-19", 19),
+        ("ipv4-total-21", 21),
+    ] {
+        with(name, Expect::Ends, &|b| {
+            b[ip + 2..ip + 4].copy_from_slice(&total.to_be_bytes())
+        });
+    }
+    with("ipv4-ihl-15", Expect::Ends, &|b| b[ip] = 0x4f);
+    with("ipv4-ihl-0", Expect::Ends, &|b| b[ip] = 0x40);
+    with("ipv4-says-v6", Expect::Ends, &|b| b[ip] = 0x65);
+    for (name, off) in [
+        ("tcp-offset-0", 0u8),
+        ("tcp-offset-4", 4),
+        ("tcp-offset-15", 15),
+    ] {
+        with(name, Expect::Ends, &|b| {
+            b[tcp + 12] = (off << 4) | (b[tcp + 12] & 0x0f)
+        });
+    }
+    with("tcp-options-lie", Expect::Ends, &|b| {
+        b[tcp + 12] = 0x80;
+        b[tcp + 20..tcp + 32].copy_from_slice(&[2, 40, 0, 0, 5, 255, 8, 0, 3, 0, 1, 1]);
+    });
+    // The DNS answer: UDP length, and a name whose pointer points to itself.
+    let (ds, _) = recs[recs.len() - 1];
+    let udp = ds + 16 + 14 + 20;
+    for (name, len) in [
+        ("udp-length-0", 0u16),
+        ("udp-length-7", 7),
+        ("udp-length-ffff", 0xffff),
+    ] {
+        with(name, Expect::Ends, &|b| {
+            b[udp + 4..udp + 6].copy_from_slice(&len.to_be_bytes())
+        });
+    }
+    with("dns-pointer-loop", Expect::Ends, &|b| {
+        b[udp + 8 + 12..udp + 8 + 14].copy_from_slice(&[0xc0, 12])
+    });
+    with("dns-counts-ffff", Expect::Ends, &|b| {
+        b[udp + 8 + 4..udp + 8 + 8].copy_from_slice(&[0xff; 4])
+    });
+    // VLAN tags stacked without end.
+    with("vlan-stack", Expect::Ends, &|b| {
+        for i in 0..((b.len() - pkt - 12) / 4).min(20) {
+            b[pkt + 12 + 4 * i..pkt + 16 + 4 * i].copy_from_slice(&[0x81, 0x00, 0x00, 0x01]);
+        }
+    });
+    check_all("lengths", &vars);
+}
+
+/// pcapng with one Section Header, one Interface Description and the blocks given.
+fn ng_with(blocks: &[Vec<u8>]) -> Vec<u8> {
+    let ng = pcapng();
+    let b = pcapng_blocks(&ng);
+    let mut out = ng[..b[2].0].to_vec(); // SHB and IDB
+    for blk in blocks {
+        out.extend_from_slice(blk);
+    }
+    out
+}
+
+fn block(kind: u32, len1: u32, body: &[u8], len2: u32) -> Vec<u8> {
+    let mut v = kind.to_le_bytes().to_vec();
+    v.extend_from_slice(&len1.to_le_bytes());
+    v.extend_from_slice(body);
+    v.extend_from_slice(&len2.to_le_bytes());
+    v
+}
+
+fn epb_body(if_id: u32, caplen: u32, data: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for x in [if_id, 0, 0, caplen, caplen] {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.extend_from_slice(data);
+    v.resize(v.len().div_ceil(4) * 4, 0);
+    v
+}
+
+#[test]
+fn pcapng_blocks_with_bad_lengths() {
+    let ng = pcapng();
+    let blocks = pcapng_blocks(&ng);
+    let (e0, e0len) = blocks[2]; // the first packet block
+    let good = ng[e0..e0 + e0len].to_vec();
+    let data = &good[28..good.len() - 4];
+    let mut vars = vec![
+        v("len-0", ng_with(&[block(6, 0, &[], 0)]), Expect::Error),
+        v("len-8", ng_with(&[block(6, 8, &[], 8)]), Expect::Error),
+        v(
+            "pib-len-8",
+            ng_with(&[block(0x8000_0001, 8, &[], 8)]),
+            Expect::Error,
+        ),
+        v(
+            "len-odd",
+            ng_with(&[block(6, 33, &epb_body(0, 0, &[]), 33)]),
+            Expect::Ends,
+        ),
+        v(
+            "len-4GB",
+            ng_with(&[block(6, 0xffff_fff0, &epb_body(0, 0, &[]), 0)]),
+            Expect::Error,
+        ),
+        v(
+            "len-20MiB",
+            ng_with(&[block(6, 20 << 20, &epb_body(0, 0, &[]), 0)]),
+            Expect::Error,
+        ),
+        v(
+            "len-12MiB-short",
+            ng_with(&[block(6, 12 << 20, &epb_body(0, 0, &[]), 0)]),
+            Expect::CutNote,
+        ),
+        v(
+            "trailer-mismatch",
+            ng_with(&[good.clone(), block(6, 32 + 4, &epb_body(0, 0, &[0; 4]), 99)]),
+            Expect::Ends,
+        ),
+        v(
+            "caplen-beyond-block",
+            ng_with(&[block(6, 32 + 8, &epb_body(0, 5000, &data[..8]), 40)]),
+            Expect::Ends,
+        ),
+        v(
+            "interface-7",
+            ng_with(&[block(
+                6,
+                (32 + data.len().div_ceil(4) * 4) as u32,
+                &epb_body(7, data.len() as u32, data),
+                (32 + data.len().div_ceil(4) * 4) as u32,
+            )]),
+            Expect::Error,
+        ),
+        v(
+            "spb-no-interface",
+            {
+                let mut f = ng[..blocks[1].0].to_vec(); // SHB only
+                f.extend(block(3, 16 + 8, &[8, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8], 24));
+                f
+            },
+            Expect::Ends,
+        ),
+        v(
+            "unknown-blocks",
+            ng_with(&vec![block(0x0bad, 12, &[], 12); 5000]),
+            Expect::Ends,
+        ),
+    ];
+    // Section header: a byte-order magic that is neither, an option longer than the block.
+    let mut bad_bom = ng.clone();
+    bad_bom[8..12].copy_from_slice(&[1, 2, 3, 4]);
+    vars.push(v("shb-bad-bom", bad_bom, Expect::Error));
+    let mut shb_opt = ng.clone();
+    shb_opt.splice(24..24, [1u8, 0, 0xff, 0xff, 0, 0, 0, 0]);
+    let shb_len = u32::from_le_bytes(shb_opt[4..8].try_into().unwrap()) + 8;
+    set_u32(&mut shb_opt, 4, shb_len);
+    set_u32(&mut shb_opt, shb_len as usize - 4, shb_len);
+    vars.push(v("shb-option-too-long", shb_opt, Expect::Ends));
+    // A second section in big-endian order with garbage after it.
+    let mut two = ng.clone();
+    two.extend_from_slice(&[
+        0x0a, 0x0d, 0x0d, 0x0a, 0, 0, 0, 28, 0x1a, 0x2b, 0x3c, 0x4d, 0, 1, 0, 0,
+    ]);
+    two.extend_from_slice(&[0xff; 8]);
+    two.extend_from_slice(&[0, 0, 0, 28, 0xde, 0xad, 0xbe, 0xef]);
+    vars.push(v("second-section-be", two, Expect::Ends));
+    check_all("pcapng", &vars);
+}
+
+#[test]
+fn random_bytes_after_valid_headers() {
+    let full = pcap();
+    let ng = pcapng();
+    let mut rng = Lcg(42);
+    let mut vars = Vec::new();
+    for k in 0..12 {
+        let head = if k % 2 == 0 {
+            &full[..24]
+        } else {
+            &ng[..pcapng_blocks(&ng)[2].0]
+        };
+        let mut b = head.to_vec();
+        for _ in 0..(200 + rng.next() % 4000) {
+            b.push(rng.next() as u8);
+        }
+        vars.push(v(format!("random-{k}"), b, Expect::Ends));
+    }
+    check_all("random", &vars);
+}
+
+/// Application layer lies: WebSocket 64-bit lengths near 2^63, a deflate bomb, HTTP
+/// lengths and chunk sizes beyond any memory. (Exercised fully once reassembly feeds
+/// the HTTP/WebSocket decoders in the pipeline; the frames dissect as TCP already.)
+#[test]
+fn application_lengths_that_lie() {
+    let mut vars = Vec::new();
+    for (name, len) in [
+        ("ws-len-2^63-1", (1u64 << 63) - 1),
+        ("ws-len-2^63", 1u64 << 63),
+        ("ws-len-max", u64::MAX),
+        ("ws-len-2^31", 1 << 31),
+    ] {
+        let mut cap = Capture::default();
+        let mut t = Tcp::open(&mut cap, 40001);
+        t.send(&mut cap, true, format!("{UPGRADE_REQUEST}\r\n").as_bytes());
+        t.send(
+            &mut cap,
+            false,
+            format!("{UPGRADE_RESPONSE}\r\n").as_bytes(),
+        );
+        t.send(
+            &mut cap,
+            false,
+            &ws_frame(2, b"only a few bytes", None, Some(len)),
+        );
+        // A fragmented message whose fragments add up past 2^64.
+        t.send(
+            &mut cap,
+            true,
+            &[0x01, 0x84, 1, 2, 3, 4, 0x61, 0x61, 0x61, 0x61],
+        );
+        let mut cont = vec![0x00, 0xff];
+        cont.extend_from_slice(&len.to_be_bytes());
+        cont.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7]);
+        t.send(&mut cap, true, &cont);
+        t.close(&mut cap);
+        vars.push(v(name, cap.bytes(PcapFormat::Pcap), Expect::Ends));
+    }
+    // permessage-deflate: 40 MiB of zeros in one compressed message.
+    {
+        use std::io::Write;
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..40 {
+            enc.write_all(&zeros).unwrap();
+        }
+        let bomb = enc.finish().unwrap();
+        let mut cap = Capture::default();
+        let mut t = Tcp::open(&mut cap, 40002);
+        let ext = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+        t.send(
+            &mut cap,
+            true,
+            format!("{UPGRADE_REQUEST}{ext}\r\n").as_bytes(),
+        );
+        t.send(
+            &mut cap,
+            false,
+            format!("{UPGRADE_RESPONSE}{ext}\r\n").as_bytes(),
+        );
+        let mut f = ws_frame(2, &bomb, None, None);
+        f[0] |= 0x40; // RSV1: compressed
+        t.send(&mut cap, false, &f);
+        t.close(&mut cap);
+        vars.push(v(
+            "ws-deflate-bomb",
+            cap.bytes(PcapFormat::Pcap),
+            Expect::Ends,
+        ));
+    }
+    for (name, head) in [
+        (
+            "http-content-length-huge",
+            "Content-Length: 99999999999999999999999\r\n",
+        ),
+        (
+            "http-content-length-2^63",
+            "Content-Length: 9223372036854775808\r\n",
+        ),
+        ("http-chunk-huge", "Transfer-Encoding: chunked\r\n"),
+    ] {
+        let mut cap = Capture::default();
+        let mut t = Tcp::open(&mut cap, 40003);
+        let body = if name == "http-chunk-huge" {
+            "ffffffffffffffffff\r\nabc"
+        } else {
+            "abc"
+        };
+        t.send(
+            &mut cap,
+            true,
+            format!("POST /up HTTP/1.1\r\nHost: x\r\n{head}\r\n{body}").as_bytes(),
+        );
+        t.send(
+            &mut cap,
+            false,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        );
+        t.close(&mut cap);
+        vars.push(v(name, cap.bytes(PcapFormat::Pcap), Expect::Ends));
+    }
+    // Headers without end: 1 MiB of header lines.
+    {
+        let mut cap = Capture::default();
+        let mut t = Tcp::open(&mut cap, 40004);
+        let mut req = String::from("GET / HTTP/1.1\r\n");
+        while req.len() < 1 << 20 {
+            req.push_str("X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+        }
+        t.send(&mut cap, true, req.as_bytes());
+        t.close(&mut cap);
+        vars.push(v(
+            "http-endless-headers",
+            cap.bytes(PcapFormat::Pcap),
+            Expect::Ends,
+        ));
+    }
+    check_all("application", &vars);
+}
+
+/// Many conversations: every SYN from a new port starts one. Memory must stay bounded.
+#[test]
+fn many_conversations() {
+    let mut cap = Capture::default();
+    for port in 0..30_000u32 {
+        Tcp::new(1024 + port as u16).segment(&mut cap, true, &[], SYN);
+    }
+    let bytes = cap.bytes(PcapFormat::Pcap);
+    check_all(
+        "conversations",
+        &[v("syn-flood-30000", bytes, Expect::Ends)],
+    );
+}
