@@ -44,8 +44,11 @@ pub struct Conversation {
     pub tcp: Option<TcpConn>,
     /// The application protocol carried, once recognised (`http`, `websocket`, `socketio`).
     pub application: Option<&'static str>,
-    /// Reassembly and decoding above TCP, while the connection is open.
+    /// Reassembly and decoding above TCP: made when the first data arrives, freed when
+    /// both directions are over.
     pub app: Option<Box<super::stream::TcpApp>>,
+    /// The decoders were freed: the connection is over.
+    pub app_closed: bool,
 }
 
 impl Conversation {
@@ -86,12 +89,16 @@ impl Table {
         number: u64,
         restart: impl Fn(&Conversation) -> bool,
         make_tcp: impl Fn() -> Option<TcpConn>,
-    ) -> usize {
+        allow_new: bool,
+    ) -> Option<usize> {
         let key = ConvKey::new((src.ip(), src.port()), (dst.ip(), dst.port()));
         if let Some(&i) = self.index.get(&key) {
             if !restart(&self.list[i]) {
-                return i;
+                return Some(i);
             }
+        }
+        if !allow_new {
+            return None;
         }
         let i = self.list.len();
         self.list.push(Conversation {
@@ -101,14 +108,21 @@ impl Table {
             packets: [0, 0],
             bytes: [0, 0],
             first_frame: number,
-            app: make_tcp()
-                .is_some()
-                .then(|| Box::new(super::stream::TcpApp::new(Default::default()))),
+            app: None,
+            app_closed: false,
             tcp: make_tcp(),
             application: None,
         });
         self.index.insert(key, i);
-        i
+        Some(i)
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
     }
 }
 

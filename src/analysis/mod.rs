@@ -43,6 +43,20 @@ pub struct PacketAnalysis {
     pub notes: Vec<Note>,
 }
 
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer::new()
+    }
+}
+
+/// The default conversation limit: far beyond a lesson or a classroom capture, and
+/// about 35 MB of state at most (some 650 bytes each).
+pub const DEFAULT_MAX_CONVERSATIONS: usize = 50_000;
+
+fn conn_isn(conv: &Conversation, side: usize) -> Option<u32> {
+    conv.tcp.as_ref().and_then(|t| t.sides[side].isn)
+}
+
 /// Totals for the JSON summary line and the end of the terminal output.
 #[derive(Debug, Clone, Default)]
 pub struct Totals {
@@ -68,18 +82,43 @@ fn session_note(n: &socketio::SessionNote) -> Note {
     note
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Analyzer {
     tcp: conversation::Table,
     udp: conversation::Table,
     pub totals: Totals,
     /// Socket.IO sessions across connections (polling and WebSocket, linked by sid).
     pub sessions: socketio::SessionTracker,
+    /// The most conversations tracked; packets of later ones are dissected but not
+    /// followed (memory stays bounded whatever the capture). `--max-conversations`.
+    pub max_conversations: usize,
+    /// Packets of conversations beyond the limit.
+    pub untracked: u64,
 }
 
 impl Analyzer {
     pub fn new() -> Analyzer {
-        Analyzer::default()
+        Analyzer::with_limit(DEFAULT_MAX_CONVERSATIONS)
+    }
+
+    pub fn with_limit(max_conversations: usize) -> Analyzer {
+        Analyzer {
+            tcp: Default::default(),
+            udp: Default::default(),
+            totals: Default::default(),
+            sessions: Default::default(),
+            max_conversations,
+            untracked: 0,
+        }
+    }
+
+    /// A packet of a conversation past the limit: said once, then counted.
+    fn over_limit(&mut self, pa: &mut PacketAnalysis) {
+        if self.untracked == 0 {
+            pa.notes
+                .push(Note::warning("limit.conversations").arg("limit", self.max_conversations));
+        }
+        self.untracked += 1;
     }
 
     /// Analyses one frame in capture order. Writes the relative numbers into `d`.
@@ -101,7 +140,8 @@ impl Analyzer {
             let flags = tcp.flags();
             let is_new_syn = flags.has(TcpFlags::SYN) && !flags.has(TcpFlags::ACK);
             let first_is_synack = flags.has(TcpFlags::SYN) && flags.has(TcpFlags::ACK);
-            let i = self.tcp.lookup(
+            let allow = self.tcp.len() + self.udp.len() < self.max_conversations;
+            let Some(i) = self.tcp.lookup(
                 Transport::Tcp,
                 src,
                 dst,
@@ -114,7 +154,11 @@ impl Analyzer {
                             .unwrap_or(false)
                 },
                 || Some(tcp::TcpConn::new(first_is_synack)),
-            );
+                allow,
+            ) else {
+                self.over_limit(&mut pa);
+                return pa;
+            };
             let conv = &mut self.tcp.list[i];
             let side = conv.side_of(src);
             conv.packets[side] += 1;
@@ -132,6 +176,20 @@ impl Analyzer {
                 _ => &[][..],
             };
             let tcp = d.tcp().expect("checked above");
+            if conv.app.is_none()
+                && !conv.app_closed
+                && (!payload.is_empty() || tcp.payload_len() > 0)
+            {
+                // The decoders are made when the first data arrives (a flood of SYNs costs
+                // nothing), starting from each side's first data byte when the SYN was seen.
+                let mut app = Box::new(stream::TcpApp::new(Default::default()));
+                for s in 0..2 {
+                    if let Some(isn) = conn_isn(conv, s) {
+                        app.start_at(s, isn.wrapping_add(1));
+                    }
+                }
+                conv.app = Some(app);
+            }
             if let Some(app) = conv.app.as_mut() {
                 pa.app = app.segment(side, client, tcp, payload, frame.number, at);
                 if let Some(name) = app.application() {
@@ -140,6 +198,7 @@ impl Analyzer {
                 if finished || app.done() {
                     // Both directions are over: free the decoders (constant memory).
                     conv.app = None;
+                    conv.app_closed = true;
                 }
             }
             let conn = conv
@@ -191,9 +250,19 @@ impl Analyzer {
         } else if let Some(udp) = d.udp() {
             let src = SocketAddr::new(src_ip, udp.src_port);
             let dst = SocketAddr::new(dst_ip, udp.dst_port);
-            let i = self
-                .udp
-                .lookup(Transport::Udp, src, dst, frame.number, |_| false, || None);
+            let allow = self.tcp.len() + self.udp.len() < self.max_conversations;
+            let Some(i) = self.udp.lookup(
+                Transport::Udp,
+                src,
+                dst,
+                frame.number,
+                |_| false,
+                || None,
+                allow,
+            ) else {
+                self.over_limit(&mut pa);
+                return pa;
+            };
             let conv = &mut self.udp.list[i];
             let side = conv.side_of(src);
             conv.packets[side] += 1;

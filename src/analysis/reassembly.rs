@@ -217,6 +217,13 @@ impl Reassembler {
         }
     }
 
+    /// The first data byte will carry raw sequence number `seq` (unless data came already).
+    pub fn start_at(&mut self, seq: u32) {
+        if self.next.is_none() {
+            self.next = Some(seq);
+        }
+    }
+
     /// True once the FIN and every byte before it were handed on.
     pub fn ended(&self) -> bool {
         self.ended

@@ -53,6 +53,11 @@ impl TcpApp {
         }
     }
 
+    /// Side `side`'s data starts at raw sequence number `seq` (its SYN's + 1).
+    pub fn start_at(&mut self, side: usize, seq: u32) {
+        self.reasm[side].start_at(seq);
+    }
+
     /// True when both directions have ended: nothing more can be decoded.
     pub fn done(&self) -> bool {
         self.reasm[0].ended() && self.reasm[1].ended()

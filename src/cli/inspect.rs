@@ -69,7 +69,9 @@ where
         None => None,
     };
     let mut render = renderer(view, settings);
-    let mut pipeline = Pipeline::new();
+    let mut pipeline = Pipeline {
+        analyzer: crate::analysis::Analyzer::with_limit(view.max_conversations),
+    };
     let mut shown = 0u64;
     let mut error = None;
     for item in source.by_ref() {

@@ -59,7 +59,7 @@ pub enum Command {
 }
 
 /// How to show packets: shared by every command that shows packets.
-#[derive(Debug, Clone, Args, Default)]
+#[derive(Debug, Clone, Args)]
 pub struct ViewArgs {
     /// JSON Lines (one object per packet, then conversations and a summary).
     #[arg(long, group = "format")]
@@ -89,6 +89,9 @@ pub struct ViewArgs {
     /// Show only TCP/UDP conversation N (the stream index, as in Wireshark).
     #[arg(long, value_name = "N")]
     pub stream: Option<u32>,
+    /// Follow at most N conversations (memory stays bounded; later ones are dissected only).
+    #[arg(long, value_name = "N", default_value_t = crate::analysis::DEFAULT_MAX_CONVERSATIONS)]
+    pub max_conversations: usize,
     /// Show only packets that match, e.g. "tcp port 8080 and not rst".
     #[arg(short = 'f', long, value_name = "EXPR")]
     pub filter: Option<String>,

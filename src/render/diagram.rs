@@ -36,7 +36,11 @@ pub struct Row {
 pub fn arrow_label(p: &Packet) -> String {
     let mut s = String::new();
     if let Some(t) = p.dissection.tcp() {
-        let flags: Vec<&str> = t.flags().names().filter(|n| *n != "ACK" || t.flags().0 == crate::dissect::TcpFlags::ACK).collect();
+        let flags: Vec<&str> = t
+            .flags()
+            .names()
+            .filter(|n| *n != "ACK" || t.flags().0 == crate::dissect::TcpFlags::ACK)
+            .collect();
         s.push_str(&flags.join(" "));
         if let Some(seq) = t.seq {
             s.push_str(&format!(" seq={seq}"));
@@ -51,14 +55,22 @@ pub fn arrow_label(p: &Packet) -> String {
         }
     } else if let Some(u) = p.dissection.udp() {
         s.push_str(&format!("UDP len={}", u.length.saturating_sub(8)));
-        if let Some(l) = p.dissection.layers.iter().find(|l| l.header.protocol() == "dns") {
+        if let Some(l) = p
+            .dissection
+            .layers
+            .iter()
+            .find(|l| l.header.protocol() == "dns")
+        {
             s.push_str(&format!(" DNS {}", explain::layer_headline(l)));
         }
     }
     // The topmost application message of each carrier, as in the summary.
     let app = &p.analysis.app;
     for (i, a) in app.iter().enumerate() {
-        if app.get(i + 1).is_some_and(|n| n.range == a.range && n.from_client == a.from_client) {
+        if app
+            .get(i + 1)
+            .is_some_and(|n| n.range == a.range && n.from_client == a.from_client)
+        {
             continue;
         }
         let head = explain::app_headline(a);
@@ -77,13 +89,25 @@ pub fn arrow_label(p: &Packet) -> String {
 
 impl Row {
     pub fn of(p: &Packet) -> Row {
-        let osi = if p.analysis.app.is_empty() { p.dissection.layers.last().map(|l| l.osi()).unwrap_or(4).min(7) } else { 7 };
+        let osi = if p.analysis.app.is_empty() {
+            p.dissection
+                .layers
+                .last()
+                .map(|l| l.osi())
+                .unwrap_or(4)
+                .min(7)
+        } else {
+            7
+        };
         Row {
             number: p.frame.number,
             from_client: p.analysis.from_client.unwrap_or(true),
             label: arrow_label(p),
             osi,
-            states: p.analysis.states.map(|[c, s]| (c.name().to_string(), s.name().to_string())),
+            states: p
+                .analysis
+                .states
+                .map(|[c, s]| (c.name().to_string(), s.name().to_string())),
             problem: p.analysis.tags.iter().any(|t| t.is_problem()),
         }
     }
@@ -104,8 +128,19 @@ impl Row {
             format!("◀─{}{label}{}─", "─".repeat(left), "─".repeat(right))
         };
         let (cs, ss) = self.states.clone().unwrap_or_default();
-        let arrow = if self.problem { th.warn(&arrow) } else { th.layer(self.osi, &arrow) };
-        format!("{:>w$} {:<sw$} {arrow} {}", self.number, th.dim(&format!("{cs:<STATE$}")), th.dim(&ss), w = NUM - 1, sw = 0)
+        let arrow = if self.problem {
+            th.warn(&arrow)
+        } else {
+            th.layer(self.osi, &arrow)
+        };
+        format!(
+            "{:>w$} {:<sw$} {arrow} {}",
+            self.number,
+            th.dim(&format!("{cs:<STATE$}")),
+            th.dim(&ss),
+            w = NUM - 1,
+            sw = 0
+        )
     }
 }
 
@@ -114,7 +149,9 @@ pub fn heading(client: &str, server: &str, th: Theme) -> String {
     let width = NUM + STATE + ARROW + STATE;
     let c = format!("client {client}");
     let s = format!("server {server}");
-    let gap = width.saturating_sub(c.chars().count() + s.chars().count()).max(2);
+    let gap = width
+        .saturating_sub(c.chars().count() + s.chars().count())
+        .max(2);
     th.bold(&format!("{c}{}{s}", " ".repeat(gap)))
 }
 
@@ -149,7 +186,12 @@ pub struct DiagramRender {
 
 impl DiagramRender {
     pub fn new(theme: Theme) -> DiagramRender {
-        DiagramRender { theme, ladders: BTreeMap::new(), others: 0, dropped_streams: 0 }
+        DiagramRender {
+            theme,
+            ladders: BTreeMap::new(),
+            others: 0,
+            dropped_streams: 0,
+        }
     }
 }
 
@@ -168,15 +210,38 @@ impl Render for DiagramRender {
         Ok(())
     }
 
-    fn finish(&mut self, out: &mut dyn Write, an: &Analyzer, source_warnings: &[String]) -> io::Result<()> {
+    fn finish(
+        &mut self,
+        out: &mut dyn Write,
+        an: &Analyzer,
+        source_warnings: &[String],
+    ) -> io::Result<()> {
         let th = self.theme;
         for ((kind, stream), ladder) in &self.ladders {
-            let tr = if *kind == 0 { Transport::Tcp } else { Transport::Udp };
-            let Some(c) = an.conversation(tr, *stream) else { continue };
+            let tr = if *kind == 0 {
+                Transport::Tcp
+            } else {
+                Transport::Udp
+            };
+            let Some(c) = an.conversation(tr, *stream) else {
+                continue;
+            };
             let name = if tr == Transport::Tcp { "TCP" } else { "UDP" };
             let app = c.application.map(|a| format!(" · {a}")).unwrap_or_default();
-            writeln!(out, "{}", th.bold(&format!("── {name} conversation {stream}{app} ──")))?;
-            writeln!(out, "{}", heading(&c.endpoints[c.client()].to_string(), &c.endpoints[1 - c.client()].to_string(), th))?;
+            writeln!(
+                out,
+                "{}",
+                th.bold(&format!("── {name} conversation {stream}{app} ──"))
+            )?;
+            writeln!(
+                out,
+                "{}",
+                heading(
+                    &c.endpoints[c.client()].to_string(),
+                    &c.endpoints[1 - c.client()].to_string(),
+                    th
+                )
+            )?;
             if tr == Transport::Udp {
                 writeln!(out, "{}", th.dim(&explain::text("layers.diagram.udp", &[])))?;
             }
@@ -191,22 +256,43 @@ impl Render for DiagramRender {
             }
             if let Some(t) = &c.tcp {
                 let s = c.summary();
-                let hs = if t.handshake.len() == 3 { format!("handshake in packets {:?}", t.handshake) } else { "no complete handshake seen".into() };
+                let hs = if t.handshake.len() == 3 {
+                    format!("handshake in packets {:?}", t.handshake)
+                } else {
+                    "no complete handshake seen".into()
+                };
                 let end = match (t.reset, t.teardown.is_empty()) {
                     (Some(r), _) => format!("reset in packet {r}"),
                     (None, false) => format!("teardown in packets {:?}", t.teardown),
                     _ => "still open at the end of the capture".into(),
                 };
-                let states = s.state.map(|st| format!("; client {}, server {}", st.client.name(), st.server.name())).unwrap_or_default();
+                let states = s
+                    .state
+                    .map(|st| format!("; client {}, server {}", st.client.name(), st.server.name()))
+                    .unwrap_or_default();
                 writeln!(out, "{}", th.dim(&format!("{hs}; {end}{states}")))?;
             }
             writeln!(out)?;
         }
         if self.dropped_streams > 0 {
-            writeln!(out, "{}", th.dim(&format!("{} more conversations not drawn: pick one with --stream N", self.dropped_streams)))?;
+            writeln!(
+                out,
+                "{}",
+                th.dim(&format!(
+                    "{} more conversations not drawn: pick one with --stream N",
+                    self.dropped_streams
+                ))
+            )?;
         }
         if self.others > 0 {
-            writeln!(out, "{}", th.dim(&format!("{} packets outside TCP/UDP conversations (ARP, ICMP…) are not drawn", self.others)))?;
+            writeln!(
+                out,
+                "{}",
+                th.dim(&format!(
+                    "{} packets outside TCP/UDP conversations (ARP, ICMP…) are not drawn",
+                    self.others
+                ))
+            )?;
         }
         finish_text(out, an, source_warnings, th)
     }

@@ -233,6 +233,7 @@ pub fn render_all(
                 theme,
                 width: 80,
                 explain: true,
+                repeat: true,
             })),
         ),
         (
@@ -241,9 +242,11 @@ pub fn render_all(
                 theme,
                 width: 40,
                 explain: false,
+                repeat: false,
             })),
         ),
         ("summary", Box::new(SummaryRender::new(theme))),
+        ("diagram", Box::new(wirewalk::render::diagram::DiagramRender::new(theme))),
         ("hex", Box::new(HexRender::new(theme))),
         ("json", Box::new(JsonRender::new())),
     ];
