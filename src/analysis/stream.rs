@@ -123,10 +123,25 @@ impl TcpApp {
             );
             self.feed(side, dir_of(side), pieces.into_iter(), &mut events);
         }
-        events
-            .into_iter()
-            .filter_map(|e| self.place(e, client, frame))
-            .collect()
+        {
+            // Messages carried by the same bytes (an Engine.IO packet in a WebSocket frame)
+            // map to the same runs, so the runs are dropped only once all are placed.
+            let mut done = [0u64; 2];
+            let layers: Vec<AppLayer> = events
+                .into_iter()
+                .filter_map(|e| {
+                    let side = if e.dir == Dir::ClientToServer { client } else { 1 - client };
+                    done[side] = done[side].max(e.stream_range.1);
+                    self.place(e, client, frame)
+                })
+                .collect();
+            for (side, end) in done.into_iter().enumerate() {
+                while self.runs[side].front().is_some_and(|r| r.end <= end) {
+                    self.runs[side].pop_front();
+                }
+            }
+            layers
+        }
     }
 
     fn feed<'a>(
@@ -186,9 +201,6 @@ impl TcpApp {
                     (range.0.min(a), range.1.max(b))
                 };
             }
-        }
-        while runs.front().is_some_and(|r| r.end <= t) {
-            runs.pop_front();
         }
         let from_client = e.dir == Dir::ClientToServer;
         let mut push = false;

@@ -18,6 +18,35 @@ fn preview(s: &str) -> String {
     out
 }
 
+/// A few words for an application message, for the arrows of the ladder diagram:
+/// `GET /chat`, `101 Switching Protocols`, `text "hi"`, `EVENT 'chat message'`.
+pub fn app_short(l: &AppLayer) -> String {
+    match &l.message {
+        AppMessage::Http(h) => match h.kind {
+            HttpKind::Request => format!("{} {}", h.method.as_deref().unwrap_or("?"), h.uri.as_deref().unwrap_or("?")),
+            HttpKind::Response => format!("{} {}", h.status.map(|s| s.to_string()).unwrap_or_default(), h.reason.as_deref().unwrap_or("")),
+        },
+        AppMessage::WebSocket(w) => {
+            let mut s = w.opcode_name.to_string();
+            if let Some(t) = &w.text {
+                s.push_str(&format!(" \"{}\"", t));
+            } else if let Some(c) = w.close_code {
+                s.push_str(&format!(" {c}"));
+            } else if w.message_len.is_some() || w.opcode >= 8 {
+                s.push_str(&format!(" {}B", w.message_len.unwrap_or(w.payload_len)));
+            }
+            s
+        }
+        AppMessage::EngineIo(e) => format!("eio {}", e.packet_type.name()),
+        AppMessage::SocketIo(p) => match (&p.event, p.ack_id) {
+            (Some(ev), _) => format!("{} '{ev}'", p.packet_type.name()),
+            (None, Some(id)) => format!("{} #{id}", p.packet_type.name()),
+            _ => p.packet_type.name().to_string(),
+        },
+        AppMessage::Stopped(_) => String::new(),
+    }
+}
+
 /// The short line of values for an application layer.
 pub fn app_headline(l: &AppLayer) -> String {
     match &l.message {

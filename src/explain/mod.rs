@@ -7,7 +7,7 @@ mod app;
 mod layers;
 mod template;
 
-pub use app::{app_explain, app_headline, check};
+pub use app::{app_explain, app_headline, app_short, check};
 pub use layers::{
     layer_details, layer_explain, layer_headline, osi_name, tcp_intro, tcp_kind, tcp_step,
 };

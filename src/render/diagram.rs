@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Write};
 
 use super::{escape, terminal::finish_text, Render, Theme};
+use crate::analysis::app::AppMessage;
 use crate::analysis::{Analyzer, Transport};
+use crate::dissect::TcpFlags;
 use crate::explain;
 use crate::pipeline::Packet;
 
@@ -35,47 +37,45 @@ pub struct Row {
 /// The label on a packet's arrow: flags, numbers, length, and what the application said.
 pub fn arrow_label(p: &Packet) -> String {
     let mut s = String::new();
+    let has_app = p.analysis.app.iter().any(|a| !matches!(a.message, AppMessage::Stopped(_)));
     if let Some(t) = p.dissection.tcp() {
-        let flags: Vec<&str> = t
-            .flags()
-            .names()
-            .filter(|n| *n != "ACK" || t.flags().0 == crate::dissect::TcpFlags::ACK)
-            .collect();
-        s.push_str(&flags.join(" "));
-        if let Some(seq) = t.seq {
-            s.push_str(&format!(" seq={seq}"));
-        }
-        if t.has(crate::dissect::TcpFlags::ACK) {
-            if let Some(ack) = t.ack {
-                s.push_str(&format!(" ack={ack}"));
-            }
-        }
         if t.payload_len() > 0 {
-            s.push_str(&format!(" len={}", t.payload_len()));
+            // With data, what matters is which bytes it carries; the acknowledgement rides along.
+            let flags: Vec<&str> = t.flags().names().filter(|n| !["ACK", "PSH"].contains(n)).collect();
+            s.push_str(&flags.join(" "));
+            if let Some(seq) = t.seq {
+                s.push_str(&format!(" {seq}:{}", seq.wrapping_add(t.payload_len())));
+            }
+            if !has_app {
+                s.push_str(&format!(" len={}", t.payload_len()));
+            }
+        } else {
+            let flags: Vec<&str> = t.flags().names().collect();
+            s.push_str(&flags.join(" "));
+            if let Some(seq) = t.seq {
+                s.push_str(&format!(" seq={seq}"));
+            }
+            if t.has(TcpFlags::ACK) {
+                if let Some(ack) = t.ack {
+                    s.push_str(&format!(" ack={ack}"));
+                }
+            }
         }
     } else if let Some(u) = p.dissection.udp() {
         s.push_str(&format!("UDP len={}", u.length.saturating_sub(8)));
-        if let Some(l) = p
-            .dissection
-            .layers
-            .iter()
-            .find(|l| l.header.protocol() == "dns")
-        {
+        if let Some(l) = p.dissection.layers.iter().find(|l| l.header.protocol() == "dns") {
             s.push_str(&format!(" DNS {}", explain::layer_headline(l)));
         }
     }
     // The topmost application message of each carrier, as in the summary.
     let app = &p.analysis.app;
     for (i, a) in app.iter().enumerate() {
-        if app
-            .get(i + 1)
-            .is_some_and(|n| n.range == a.range && n.from_client == a.from_client)
-        {
+        if app.get(i + 1).is_some_and(|n| n.range == a.range && n.from_client == a.from_client) {
             continue;
         }
-        let head = explain::app_headline(a);
+        let head = explain::app_short(a);
         if !head.is_empty() {
-            s.push_str(" · ");
+            s.push(' ');
             s.push_str(&head);
         }
     }
