@@ -195,3 +195,12 @@ mod tests {
         assert!(parse_addr("nowhere").is_err());
     }
 }
+
+/// Runs the scripted WebSocket demo quietly and returns its captured frames, for
+/// `wirewalk tour --live` (needs the same privileges as `demo`).
+pub fn capture_websocket_demo() -> Result<Vec<crate::frame::Frame>, Failure> {
+    let capture = open(&live::loopback_name(), CaptureFilter::default())?;
+    after_open()?;
+    let source = demo::start(DemoKind::WebSocket, capture, Arc::new(|_: &str| {})).map_err(|e| Failure::Message(1, e.0))?;
+    source.map(|f| f.map_err(|e| Failure::Message(1, e.0))).collect()
+}
