@@ -12,8 +12,17 @@ fn root() -> PathBuf {
 }
 
 fn check(snapshot: &str, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirewalk")).args(args).args(["--color", "never"]).current_dir(root()).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
+        .args(args)
+        .args(["--color", "never"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got = String::from_utf8(out.stdout).unwrap();
     let path = root().join("tests/snapshots").join(snapshot);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
@@ -24,23 +33,40 @@ fn check(snapshot: &str, args: &[&str]) {
     if got != want {
         let new = path.with_extension("txt.new");
         std::fs::write(&new, &got).unwrap();
-        panic!("{snapshot} differs from `wirewalk {}`; the new output is in {} (diff them)", args.join(" "), new.display());
+        panic!(
+            "{snapshot} differs from `wirewalk {}`; the new output is in {} (diff them)",
+            args.join(" "),
+            new.display()
+        );
     }
 }
 
 #[test]
 fn ladder_of_a_node_ws_session() {
-    check("ws-node.diagram.txt", &["inspect", "--diagram", "tests/fixtures/ws-node.pcap"]);
+    check(
+        "ws-node.diagram.txt",
+        &["inspect", "--diagram", "tests/fixtures/ws-node.pcap"],
+    );
 }
 
 #[test]
 fn ladder_of_socketio_polling_then_upgrade() {
-    check("socketio-polling-upgrade.diagram.txt", &["inspect", "--diagram", "tests/fixtures/socketio-polling-upgrade.pcap"]);
+    check(
+        "socketio-polling-upgrade.diagram.txt",
+        &[
+            "inspect",
+            "--diagram",
+            "tests/fixtures/socketio-polling-upgrade.pcap",
+        ],
+    );
 }
 
 #[test]
 fn ladder_of_half_and_simultaneous_close() {
-    check("sim-teardown.diagram.txt", &["simulate", "teardown", "--diagram"]);
+    check(
+        "sim-teardown.diagram.txt",
+        &["simulate", "teardown", "--diagram"],
+    );
 }
 
 #[test]
@@ -55,5 +81,12 @@ fn ladder_of_loss_and_retransmission() {
 
 #[test]
 fn summary_of_a_python_websockets_session() {
-    check("ws-python-plain.summary.txt", &["inspect", "--summary", "tests/fixtures/ws-python-plain.pcap"]);
+    check(
+        "ws-python-plain.summary.txt",
+        &[
+            "inspect",
+            "--summary",
+            "tests/fixtures/ws-python-plain.pcap",
+        ],
+    );
 }

@@ -11,12 +11,31 @@ fn bin() -> &'static str {
 
 #[test]
 fn in_a_pipe_the_tour_runs_straight_through() {
-    let out = Command::new(bin()).args(["--color", "never"]).stdin(Stdio::null()).output().unwrap();
+    let out = Command::new(bin())
+        .args(["--color", "never"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     // The simulated WebSocket session, whole: handshake, upgrade, frames, teardown.
-    assert!(text.contains("wirewalk tour: 18 packets of the simulated 'websocket' scenario"), "{}", &text[..200]);
-    for needle in ["[SYN]", "[SYN ACK]", "GET /chat HTTP/1.1", "HTTP/1.1 101 Switching Protocols", "Sec-WebSocket-Accept", "ping", "pong", "close", "[FIN ACK]", "TIME-WAIT"] {
+    assert!(
+        text.contains("wirewalk tour: 18 packets of the simulated 'websocket' scenario"),
+        "{}",
+        &text[..200]
+    );
+    for needle in [
+        "[SYN]",
+        "[SYN ACK]",
+        "GET /chat HTTP/1.1",
+        "HTTP/1.1 101 Switching Protocols",
+        "Sec-WebSocket-Accept",
+        "ping",
+        "pong",
+        "close",
+        "[FIN ACK]",
+        "TIME-WAIT",
+    ] {
         assert!(text.contains(needle), "the tour never shows {needle}");
     }
     assert!(text.contains("── Packet 18 "), "the tour stops early");
@@ -42,7 +61,10 @@ fn wait_for_n(needle: &str, times: usize) -> String {
         if screen.matches(needle).count() >= times {
             return screen;
         }
-        assert!(start.elapsed() < Duration::from_secs(15), "waited for {needle:?} ×{times}; the screen shows:\n{screen}");
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "waited for {needle:?} ×{times}; the screen shows:\n{screen}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -55,8 +77,21 @@ fn wait_for(needle: &str) -> String {
 fn in_a_terminal_the_tour_pauses_goes_back_and_quits() {
     let _ = tmux(&["kill-server"]);
     std::thread::sleep(Duration::from_millis(300));
-    let cmd = format!("timeout --foreground 60 {} --color never; echo TOUR-EXIT=$?; sleep 30", bin());
-    tmux(&["new-session", "-d", "-s", "tour", "-x", "120", "-y", "50", &cmd]);
+    let cmd = format!(
+        "timeout --foreground 60 {} --color never; echo TOUR-EXIT=$?; sleep 30",
+        bin()
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "tour",
+        "-x",
+        "120",
+        "-y",
+        "50",
+        &cmd,
+    ]);
     wait_for("[1/18] Enter / b / q");
     tmux(&["send-keys", "-t", "tour", "Enter"]);
     wait_for("[2/18] Enter / b / q");

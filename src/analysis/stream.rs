@@ -130,7 +130,11 @@ impl TcpApp {
             let layers: Vec<AppLayer> = events
                 .into_iter()
                 .filter_map(|e| {
-                    let side = if e.dir == Dir::ClientToServer { client } else { 1 - client };
+                    let side = if e.dir == Dir::ClientToServer {
+                        client
+                    } else {
+                        1 - client
+                    };
                     done[side] = done[side].max(e.stream_range.1);
                     self.place(e, client, frame)
                 })

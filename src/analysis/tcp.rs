@@ -535,9 +535,9 @@ impl TcpConn {
                 self.teardown.push(number);
                 // A FIN that does not acknowledge the peer's FIN crossed it on the way:
                 // a simultaneous close, in which both sides go through CLOSING.
-                let peer_fin_unacked = self.sides[to]
-                    .fin_seq
-                    .is_some_and(|pf| !(has_ack && (ack == pf.wrapping_add(1) || gt(ack, pf.wrapping_add(1)))));
+                let peer_fin_unacked = self.sides[to].fin_seq.is_some_and(|pf| {
+                    !(has_ack && (ack == pf.wrapping_add(1) || gt(ack, pf.wrapping_add(1))))
+                });
                 self.sides[from].state = match self.sides[from].state {
                     TcpState::CloseWait if peer_fin_unacked => TcpState::Closing,
                     TcpState::CloseWait => TcpState::LastAck,

@@ -201,6 +201,9 @@ mod tests {
 pub fn capture_websocket_demo() -> Result<Vec<crate::frame::Frame>, Failure> {
     let capture = open(&live::loopback_name(), CaptureFilter::default())?;
     after_open()?;
-    let source = demo::start(DemoKind::WebSocket, capture, Arc::new(|_: &str| {})).map_err(|e| Failure::Message(1, e.0))?;
-    source.map(|f| f.map_err(|e| Failure::Message(1, e.0))).collect()
+    let source = demo::start(DemoKind::WebSocket, capture, Arc::new(|_: &str| {}))
+        .map_err(|e| Failure::Message(1, e.0))?;
+    source
+        .map(|f| f.map_err(|e| Failure::Message(1, e.0)))
+        .collect()
 }

@@ -39,7 +39,12 @@ pub struct TourArgs {
 impl Default for TourArgs {
     fn default() -> Self {
         TourArgs {
-            sim: SimArgs { scenario: "websocket".into(), seed: 1, ipv6: false, latency: None },
+            sim: SimArgs {
+                scenario: "websocket".into(),
+                seed: 1,
+                ipv6: false,
+                latency: None,
+            },
             pcap: None,
             live: false,
             no_pause: false,
@@ -58,27 +63,57 @@ struct Step {
 fn frames(args: &TourArgs) -> Result<(String, Vec<(Frame, Option<String>)>), Failure> {
     if let Some(path) = &args.pcap {
         let reader = PcapReader::open(path).map_err(|e| Failure::Message(1, e.0))?;
-        let frames = reader.map(|f| f.map(|f| (f, None)).map_err(|e| Failure::Message(1, e.0))).collect::<Result<_, _>>()?;
+        let frames = reader
+            .map(|f| f.map(|f| (f, None)).map_err(|e| Failure::Message(1, e.0)))
+            .collect::<Result<_, _>>()?;
         return Ok((format!("the capture {}", path.display()), frames));
     }
     if args.live {
         let frames = super::demo::capture_websocket_demo()?;
-        return Ok(("a real WebSocket session on loopback, captured just now".into(), frames.into_iter().map(|f| (f, None)).collect()));
+        return Ok((
+            "a real WebSocket session on loopback, captured just now".into(),
+            frames.into_iter().map(|f| (f, None)).collect(),
+        ));
     }
     let sim = args.sim.run()?;
-    let title = format!("the simulated '{}' scenario (seed {})", args.sim.scenario, args.sim.seed);
-    Ok((title, sim.into_iter().map(|s| (s.frame, Some(s.caption))).collect()))
+    let title = format!(
+        "the simulated '{}' scenario (seed {})",
+        args.sim.scenario, args.sim.seed
+    );
+    Ok((
+        title,
+        sim.into_iter()
+            .map(|s| (s.frame, Some(s.caption)))
+            .collect(),
+    ))
 }
 
 pub fn run(args: &TourArgs, settings: &Settings) -> Result<(), Failure> {
     let mut pipeline = Pipeline::new();
     let (title, frames) = frames(args)?;
-    let steps: Vec<Step> = frames.into_iter().map(|(f, caption)| Step { packet: pipeline.process(f), caption }).collect();
+    let steps: Vec<Step> = frames
+        .into_iter()
+        .map(|(f, caption)| Step {
+            packet: pipeline.process(f),
+            caption,
+        })
+        .collect();
     let pause = settings.stdin_tty && !args.no_pause;
     let mut out = settings.stdout();
     let th = settings.theme;
-    writeln!(out, "{}", th.bold(&format!("wirewalk tour: {} packets of {title}, from the wire up.", steps.len())))?;
-    for line in crate::render::terminal::wrap(&crate::explain::text("layers.tour.intro", &[]), settings.width, 0) {
+    writeln!(
+        out,
+        "{}",
+        th.bold(&format!(
+            "wirewalk tour: {} packets of {title}, from the wire up.",
+            steps.len()
+        ))
+    )?;
+    for line in crate::render::terminal::wrap(
+        &crate::explain::text("layers.tour.intro", &[]),
+        settings.width,
+        0,
+    ) {
         writeln!(out, "{line}")?;
     }
     if pause {
@@ -87,7 +122,12 @@ pub fn run(args: &TourArgs, settings: &Settings) -> Result<(), Failure> {
     writeln!(out)?;
     out.flush()?;
 
-    let opts = TreeOptions { theme: th, width: settings.width, explain: !args.brief, repeat: false };
+    let opts = TreeOptions {
+        theme: th,
+        width: settings.width,
+        explain: !args.brief,
+        repeat: false,
+    };
     let rows: Vec<Row> = steps.iter().map(|s| Row::of(&s.packet)).collect();
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
@@ -99,13 +139,21 @@ pub fn run(args: &TourArgs, settings: &Settings) -> Result<(), Failure> {
     while i < steps.len() {
         let step = &steps[i];
         if let Some(c) = &step.caption {
-            writeln!(out, "{}", th.bold(&format!("▶ {}", crate::render::escape(c))))?;
+            writeln!(
+                out,
+                "{}",
+                th.bold(&format!("▶ {}", crate::render::escape(c)))
+            )?;
         }
         tree.packet(&mut out, &step.packet, &pipeline.analyzer)?;
         ladder(&mut out, &steps, &rows, i, pause, &pipeline, settings)?;
         out.flush()?;
         if pause {
-            write!(out, "{}", th.dim(&format!("[{}/{}] Enter / b / q › ", i + 1, steps.len())))?;
+            write!(
+                out,
+                "{}",
+                th.dim(&format!("[{}/{}] Enter / b / q › ", i + 1, steps.len()))
+            )?;
             out.flush()?;
             let mut line = String::new();
             if input.read_line(&mut line).unwrap_or(0) == 0 {
@@ -144,15 +192,34 @@ fn ladder(
     if key.1.is_none() {
         return Ok(());
     }
-    let mine: Vec<usize> = (0..=i).filter(|&k| (steps[k].packet.analysis.transport, steps[k].packet.analysis.stream) == key).collect();
+    let mine: Vec<usize> = (0..=i)
+        .filter(|&k| {
+            (
+                steps[k].packet.analysis.transport,
+                steps[k].packet.analysis.stream,
+            ) == key
+        })
+        .collect();
     if whole || mine.len() == 1 {
         if let (Some(tr), Some(s)) = key {
             if let Some(c) = pipeline.analyzer.conversation(tr, s) {
-                writeln!(out, "{}", heading(&c.endpoints[c.client()].to_string(), &c.endpoints[1 - c.client()].to_string(), th))?;
+                writeln!(
+                    out,
+                    "{}",
+                    heading(
+                        &c.endpoints[c.client()].to_string(),
+                        &c.endpoints[1 - c.client()].to_string(),
+                        th
+                    )
+                )?;
             }
         }
     }
-    let shown: &[usize] = if whole { &mine } else { &mine[mine.len() - 1..] };
+    let shown: &[usize] = if whole {
+        &mine
+    } else {
+        &mine[mine.len() - 1..]
+    };
     for &k in shown {
         writeln!(out, "{}", rows[k].draw(th))?;
     }

@@ -23,8 +23,16 @@ fn preview(s: &str) -> String {
 pub fn app_short(l: &AppLayer) -> String {
     match &l.message {
         AppMessage::Http(h) => match h.kind {
-            HttpKind::Request => format!("{} {}", h.method.as_deref().unwrap_or("?"), h.uri.as_deref().unwrap_or("?")),
-            HttpKind::Response => format!("{} {}", h.status.map(|s| s.to_string()).unwrap_or_default(), h.reason.as_deref().unwrap_or("")),
+            HttpKind::Request => format!(
+                "{} {}",
+                h.method.as_deref().unwrap_or("?"),
+                h.uri.as_deref().unwrap_or("?")
+            ),
+            HttpKind::Response => format!(
+                "{} {}",
+                h.status.map(|s| s.to_string()).unwrap_or_default(),
+                h.reason.as_deref().unwrap_or("")
+            ),
         },
         AppMessage::WebSocket(w) => {
             let mut s = w.opcode_name.to_string();

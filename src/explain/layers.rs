@@ -373,26 +373,37 @@ pub fn tcp_step(out: &mut String, t: &TcpInfo) {
 
 /// Notes on the notable fields of a layer, one sentence each (the tree shows them).
 pub fn layer_details(layer: &Layer) -> Vec<String> {
+    layer_details_wanted(layer, &mut |_| true)
+}
+
+/// The notes on notable fields for which `want(key)` says yes; a note's key names the
+/// field and, where it matters, its value (`ttl:64`), so a caller can give each note
+/// once and again only when the value changes. Unwanted notes cost nothing.
+pub fn layer_details_wanted(layer: &Layer, want: &mut dyn FnMut(&str) -> bool) -> Vec<String> {
     let mut v = Vec::new();
     match &layer.header {
         Header::Ipv4(ip) => {
-            let ttl = ip.ttl.to_string();
-            let guess = match ip.ttl {
-                0..=64 => "64 (Linux, macOS, Android)",
-                65..=128 => "128 (Windows)",
-                _ => "255 (network equipment)",
-            };
-            v.push(text("layers.field.ttl", &[("ttl", &ttl), ("start", guess)]));
-            if ip.dont_fragment {
+            if want(&format!("ttl:{}", ip.ttl)) {
+                let guess = match ip.ttl {
+                    0..=64 => "64 (Linux, macOS, Android)",
+                    65..=128 => "128 (Windows)",
+                    _ => "255 (network equipment)",
+                };
+                v.push(text(
+                    "layers.field.ttl",
+                    &[("ttl", &ip.ttl.to_string()), ("start", guess)],
+                ));
+            }
+            if ip.dont_fragment && want("df") {
                 v.push(text("layers.field.df", &[]));
             }
-            if ip.more_fragments || ip.fragment_offset > 0 {
+            if (ip.more_fragments || ip.fragment_offset > 0) && want("fragment") {
                 v.push(text(
                     "layers.field.fragment",
                     &[("offset", &(ip.fragment_offset as u32 * 8).to_string())],
                 ));
             }
-            if ip.options_len > 0 {
+            if ip.options_len > 0 && want("ip_options") {
                 v.push(text(
                     "layers.field.ip_options",
                     &[("len", &ip.options_len.to_string())],
@@ -403,14 +414,18 @@ pub fn layer_details(layer: &Layer) -> Vec<String> {
             } else {
                 "layers.field.ip_checksum_bad"
             };
-            v.push(text(ck, &[("checksum", &format!("0x{:04x}", ip.checksum))]));
+            if want(ck) {
+                v.push(text(ck, &[("checksum", &format!("0x{:04x}", ip.checksum))]));
+            }
         }
         Header::Ipv6(ip) => {
-            v.push(text(
-                "layers.field.hop_limit",
-                &[("hop_limit", &ip.hop_limit.to_string())],
-            ));
-            if !ip.extension_headers.is_empty() {
+            if want(&format!("hop_limit:{}", ip.hop_limit)) {
+                v.push(text(
+                    "layers.field.hop_limit",
+                    &[("hop_limit", &ip.hop_limit.to_string())],
+                ));
+            }
+            if !ip.extension_headers.is_empty() && want("ipv6_ext") {
                 let names: Vec<String> = ip
                     .extension_headers
                     .iter()
@@ -424,44 +439,61 @@ pub fn layer_details(layer: &Layer) -> Vec<String> {
         }
         Header::Tcp(t) => {
             for name in t.flags().names() {
-                v.push(text(&format!("layers.flag.{name}"), &[]));
+                let key = format!("layers.flag.{name}");
+                if want(&key) {
+                    v.push(text(&key, &[]));
+                }
             }
             if let Some(w) = t.window {
-                v.push(text("layers.field.window", &[("window", &w.to_string())]));
+                if want("window") {
+                    v.push(text("layers.field.window", &[("window", &w.to_string())]));
+                }
             }
             if let Some(mss) = t.mss {
-                v.push(text("layers.field.mss", &[("mss", &mss.to_string())]));
+                if want("mss") {
+                    v.push(text("layers.field.mss", &[("mss", &mss.to_string())]));
+                }
             }
             if let Some(ws) = t.window_scale {
-                let factor = 1u64 << ws.min(14);
-                v.push(text(
-                    "layers.field.wscale",
-                    &[("shift", &ws.to_string()), ("factor", &factor.to_string())],
-                ));
+                if want("wscale") {
+                    let factor = 1u64 << ws.min(14);
+                    v.push(text(
+                        "layers.field.wscale",
+                        &[("shift", &ws.to_string()), ("factor", &factor.to_string())],
+                    ));
+                }
             }
-            if t.sack_permitted {
+            if t.sack_permitted && want("sack_perm") {
                 v.push(text("layers.field.sack_perm", &[]));
             }
-            if !t.sack.is_empty() {
+            if !t.sack.is_empty() && want("sack") {
                 let blocks: Vec<String> = t.sack.iter().map(|(l, r)| format!("{l}–{r}")).collect();
                 v.push(text("layers.field.sack", &[("blocks", &blocks.join(", "))]));
             }
             if let Some((val, ecr)) = t.timestamps {
-                v.push(text(
-                    "layers.field.timestamps",
-                    &[("val", &val.to_string()), ("ecr", &ecr.to_string())],
-                ));
+                if want("timestamps") {
+                    v.push(text(
+                        "layers.field.timestamps",
+                        &[("val", &val.to_string()), ("ecr", &ecr.to_string())],
+                    ));
+                }
             }
             match t.checksum_ok {
-                Some(true) => v.push(text("layers.field.tcp_checksum_ok", &[])),
-                Some(false) => v.push(text("layers.field.tcp_checksum_bad", &[])),
-                None => {}
+                Some(true) if want("tcp_checksum_ok") => {
+                    v.push(text("layers.field.tcp_checksum_ok", &[]))
+                }
+                Some(false) if want("tcp_checksum_bad") => {
+                    v.push(text("layers.field.tcp_checksum_bad", &[]))
+                }
+                _ => {}
             }
         }
         Header::Udp(u) => {
             if u.checksum == 0 {
-                v.push(text("layers.field.udp_no_checksum", &[]));
-            } else if u.checksum_ok == Some(false) {
+                if want("udp_no_checksum") {
+                    v.push(text("layers.field.udp_no_checksum", &[]));
+                }
+            } else if u.checksum_ok == Some(false) && want("tcp_checksum_bad") {
                 v.push(text("layers.field.tcp_checksum_bad", &[]));
             }
         }

@@ -37,11 +37,19 @@ pub struct Row {
 /// The label on a packet's arrow: flags, numbers, length, and what the application said.
 pub fn arrow_label(p: &Packet) -> String {
     let mut s = String::new();
-    let has_app = p.analysis.app.iter().any(|a| !matches!(a.message, AppMessage::Stopped(_)));
+    let has_app = p
+        .analysis
+        .app
+        .iter()
+        .any(|a| !matches!(a.message, AppMessage::Stopped(_)));
     if let Some(t) = p.dissection.tcp() {
         if t.payload_len() > 0 {
             // With data, what matters is which bytes it carries; the acknowledgement rides along.
-            let flags: Vec<&str> = t.flags().names().filter(|n| !["ACK", "PSH"].contains(n)).collect();
+            let flags: Vec<&str> = t
+                .flags()
+                .names()
+                .filter(|n| !["ACK", "PSH"].contains(n))
+                .collect();
             s.push_str(&flags.join(" "));
             if let Some(seq) = t.seq {
                 s.push_str(&format!(" {seq}:{}", seq.wrapping_add(t.payload_len())));
@@ -63,14 +71,22 @@ pub fn arrow_label(p: &Packet) -> String {
         }
     } else if let Some(u) = p.dissection.udp() {
         s.push_str(&format!("UDP len={}", u.length.saturating_sub(8)));
-        if let Some(l) = p.dissection.layers.iter().find(|l| l.header.protocol() == "dns") {
+        if let Some(l) = p
+            .dissection
+            .layers
+            .iter()
+            .find(|l| l.header.protocol() == "dns")
+        {
             s.push_str(&format!(" DNS {}", explain::layer_headline(l)));
         }
     }
     // The topmost application message of each carrier, as in the summary.
     let app = &p.analysis.app;
     for (i, a) in app.iter().enumerate() {
-        if app.get(i + 1).is_some_and(|n| n.range == a.range && n.from_client == a.from_client) {
+        if app
+            .get(i + 1)
+            .is_some_and(|n| n.range == a.range && n.from_client == a.from_client)
+        {
             continue;
         }
         let head = explain::app_short(a);

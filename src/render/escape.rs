@@ -11,10 +11,18 @@ fn needs_escape(c: char) -> bool {
         | '\u{feff}')
 }
 
+/// A quick byte scan: false when no byte can start an unsafe character. C0 and DEL are
+/// single bytes; C1 characters start with 0xC2, the bidi controls with 0xE2, the BOM with
+/// 0xEF. Most text has none of these, and then nothing more is looked at.
+fn might_need_escape(b: &[u8]) -> bool {
+    b.iter()
+        .any(|&c| c < 0x20 || c == 0x7f || c == 0xc2 || c == 0xe2 || c == 0xef)
+}
+
 /// The string with every unsafe character replaced by a visible escape (`\n`, `\x1b`,
 /// `\u{202e}`). Borrowed when nothing needed escaping, which is the usual case.
 pub fn escape(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(needs_escape) {
+    if !might_need_escape(s.as_bytes()) || !s.chars().any(needs_escape) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);

@@ -2,7 +2,6 @@
 //! colour, with the plain-language explanation under it.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::io::{self, Write};
 
 use super::{escape, Render, Theme};
@@ -32,15 +31,20 @@ pub struct TreeRender {
     seen: HashMap<u32, HashSet<u64>>,
     /// The conversation of the packet being drawn (u32::MAX: none).
     current: u32,
+    /// "  L4 Transport    ", coloured, for each OSI layer (made once).
+    labels: Vec<String>,
+    /// One packet's text, written in one call.
+    buf: Vec<u8>,
 }
 
 /// How many conversations' explanations are remembered before starting afresh.
 const SEEN_LIMIT: usize = 4096;
 
+/// FNV-1a: the kinds hashed here are short, known strings, not attacker-chosen keys.
 fn hash_of(s: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 const LABEL_WIDTH: usize = 18;
@@ -78,6 +82,14 @@ impl TreeRender {
             first_time: None,
             seen: HashMap::new(),
             current: u32::MAX,
+            labels: (0..=7u8)
+                .map(|osi| {
+                    let text = format!("L{osi} {}", explain::osi_name(osi));
+                    opts.theme
+                        .layer_bold(osi, &format!("  {text:<w$}", w = LABEL_WIDTH - 2))
+                })
+                .collect(),
+            buf: Vec::new(),
         }
     }
 
@@ -101,16 +113,19 @@ impl TreeRender {
         self.first_time = Some(t);
     }
 
-    fn label(&self, osi: u8) -> String {
-        let text = format!("L{osi} {}", explain::osi_name(osi));
-        let padded = format!("  {text:<w$}", w = LABEL_WIDTH - 2);
-        self.opts.theme.layer_bold(osi, &padded)
+    fn label(&self, osi: u8) -> &str {
+        &self.labels[osi.min(7) as usize]
     }
 
     /// Writes an explanation, unless this kind of explanation was given already.
-    fn prose_once(&mut self, out: &mut dyn Write, kind: &str, text: &str) -> io::Result<()> {
+    fn prose_once(
+        &mut self,
+        out: &mut dyn Write,
+        kind: &str,
+        text: impl FnOnce() -> String,
+    ) -> io::Result<()> {
         if self.opts.explain && self.is_new(kind) {
-            self.prose(out, text)?;
+            self.prose(out, &text())?;
         }
         Ok(())
     }
@@ -160,6 +175,27 @@ impl TreeRender {
 
 impl Render for TreeRender {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let drawn = self.draw(&mut buf, p, an);
+        let written = out.write_all(&buf);
+        self.buf = buf;
+        drawn.and(written)
+    }
+
+    fn finish(
+        &mut self,
+        out: &mut dyn Write,
+        an: &Analyzer,
+        source_warnings: &[String],
+    ) -> io::Result<()> {
+        finish_text(out, an, source_warnings, self.opts.theme)
+    }
+}
+
+impl TreeRender {
+    /// Draws one packet into `out`.
+    fn draw(&mut self, out: &mut Vec<u8>, p: &Packet, an: &Analyzer) -> io::Result<()> {
         let th = self.opts.theme;
         self.current = p
             .analysis
@@ -196,8 +232,9 @@ impl Render for TreeRender {
             wire,
             cap
         )?;
-        let l1_text = explain::text(l1, &[("wire", &wire), ("captured", &cap), ("bits", &bits)]);
-        self.prose_once(out, l1, &l1_text)?;
+        self.prose_once(out, l1, || {
+            explain::text(l1, &[("wire", &wire), ("captured", &cap), ("bits", &bits)])
+        })?;
 
         for layer in &p.dissection.layers {
             let osi = layer.osi();
@@ -250,21 +287,8 @@ impl Render for TreeRender {
                     explain::layer_explain(&mut text, layer);
                     self.prose(out, &text)?;
                 }
-                for d in explain::layer_details(layer) {
-                    // A field note is repeated only when its value changes.
-                    // (Checksums differ on every packet: only their verdict counts.)
-                    let key: String = d
-                        .split(':')
-                        .next()
-                        .unwrap_or(&d)
-                        .chars()
-                        .filter(|c| {
-                            !c.is_ascii_hexdigit() || c.is_alphabetic() && !d.contains("checksum")
-                        })
-                        .collect();
-                    if !self.is_new(&key) {
-                        continue;
-                    }
+                let details = explain::layer_details_wanted(layer, &mut |key| self.is_new(key));
+                for d in details {
                     for line in wrap(&format!("· {}", escape(&d)), self.opts.width, LABEL_WIDTH) {
                         writeln!(out, "{line}")?;
                     }
@@ -334,7 +358,7 @@ impl Render for TreeRender {
             if a.push || matches!(a.message, AppMessage::Http(_) | AppMessage::SocketIo(_)) {
                 self.prose(out, &text)?;
             } else {
-                self.prose_once(out, &kind, &text)?;
+                self.prose_once(out, &kind, || text)?;
             }
             for c in checks {
                 for (i, line) in wrap(&escape(&c), self.opts.width, LABEL_WIDTH)
@@ -357,7 +381,7 @@ impl Render for TreeRender {
                 th.bold(&format!("  ▸ {}", tag.name()))
             };
             writeln!(out, "{mark}")?;
-            self.prose_once(out, tag.name(), &explain::tag(*tag))?;
+            self.prose_once(out, tag.name(), || explain::tag(*tag))?;
         }
         for n in p.dissection.notes.iter().chain(&p.analysis.notes) {
             let text = escape(&explain::note(n)).into_owned();
@@ -386,15 +410,6 @@ impl Render for TreeRender {
         }
         writeln!(out)
     }
-
-    fn finish(
-        &mut self,
-        out: &mut dyn Write,
-        an: &Analyzer,
-        source_warnings: &[String],
-    ) -> io::Result<()> {
-        finish_text(out, an, source_warnings, self.opts.theme)
-    }
 }
 
 impl TreeRender {
@@ -422,10 +437,8 @@ impl TreeRender {
                 .theme
                 .layer(5, &format!("conversation {stream} · {cl} ↔ {sv}"))
         )?;
-        self.prose_once(
-            out,
-            key,
-            &explain::text(
+        self.prose_once(out, key, || {
+            explain::text(
                 key,
                 &[
                     ("stream", &stream_s),
@@ -433,8 +446,8 @@ impl TreeRender {
                     ("server", &sv),
                     ("nth", &nth),
                 ],
-            ),
-        )?;
+            )
+        })?;
         let payload = p.dissection.payload_bytes(&p.frame);
         let is_syn = p
             .dissection
@@ -457,7 +470,7 @@ impl TreeRender {
                 self.label(6),
                 self.opts.theme.layer(6, &format!("{len} bytes of {what}"))
             )?;
-            self.prose_once(out, key, &explain::text(key, &[("len", &len)]))?;
+            self.prose_once(out, key, || explain::text(key, &[("len", &len)]))?;
         }
         Ok(())
     }

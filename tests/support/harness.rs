@@ -246,7 +246,10 @@ pub fn render_all(
             })),
         ),
         ("summary", Box::new(SummaryRender::new(theme))),
-        ("diagram", Box::new(wirewalk::render::diagram::DiagramRender::new(theme))),
+        (
+            "diagram",
+            Box::new(wirewalk::render::diagram::DiagramRender::new(theme)),
+        ),
         ("hex", Box::new(HexRender::new(theme))),
         ("json", Box::new(JsonRender::new())),
     ];
