@@ -82,7 +82,7 @@ fn list(settings: &Settings) -> Result<(), Failure> {
         let status = match progress.lessons.get(&l.name) {
             Some(p) if p.done => {
                 let (r, c) = p.score();
-                th.good(&format!("done · score {r}/{c}"))
+                th.good(&format!("done · score {r}/{c}")).into_owned()
             }
             Some(p) => {
                 let (r, _) = p.score();
@@ -92,7 +92,7 @@ fn list(settings: &Settings) -> Result<(), Failure> {
                     l.steps.len()
                 )
             }
-            None => th.dim("not started"),
+            None => th.dim("not started").into_owned(),
         };
         writeln!(out, "{:>3}. {:<20} {}", l.order, th.bold(&l.name), l.title)?;
         writeln!(out, "     {status}")?;

@@ -24,31 +24,30 @@ fn ethertype_name(t: u16) -> &'static str {
 }
 
 /// The name of an IP protocol number.
-pub fn ip_protocol_name(p: u8) -> String {
-    match p {
-        1 => "ICMP".into(),
-        2 => "IGMP".into(),
-        6 => "TCP".into(),
-        17 => "UDP".into(),
-        41 => "IPv6".into(),
-        47 => "GRE".into(),
-        50 => "ESP".into(),
-        58 => "ICMPv6".into(),
-        132 => "SCTP".into(),
-        n => format!("protocol {n}"),
-    }
+pub fn ip_protocol_name(p: u8) -> std::borrow::Cow<'static, str> {
+    let name = match p {
+        1 => "ICMP",
+        2 => "IGMP",
+        6 => "TCP",
+        17 => "UDP",
+        41 => "IPv6",
+        47 => "GRE",
+        50 => "ESP",
+        58 => "ICMPv6",
+        132 => "SCTP",
+        n => return format!("protocol {n}").into(),
+    };
+    name.into()
 }
 
 /// The short line of values shown beside a layer's name.
 pub fn layer_headline(layer: &Layer) -> String {
     match &layer.header {
-        Header::Ethernet(e) => format!(
-            "{} → {}  type 0x{:04x} ({})",
-            e.src,
-            e.dst,
-            e.ethertype,
-            ethertype_name(e.ethertype)
-        ),
+        Header::Ethernet(_) | Header::Ipv4(_) | Header::Tcp(_) => {
+            let mut s = String::new();
+            layer_headline_into(&mut s, layer);
+            s
+        }
         Header::LinuxSll(s) | Header::LinuxSll2(s) => {
             let dir = match s.packet_type {
                 0 => "to us",
@@ -98,24 +97,6 @@ pub fn layer_headline(layer: &Layer) -> String {
                 _ => op.to_string(),
             }
         }
-        Header::Ipv4(ip) => {
-            let mut s = format!(
-                "{} → {}  TTL {}  {}",
-                ip.src,
-                ip.dst,
-                ip.ttl,
-                ip_protocol_name(ip.protocol)
-            );
-            s.push_str(if ip.checksum_ok {
-                "  checksum ok"
-            } else {
-                "  checksum WRONG"
-            });
-            if ip.more_fragments || ip.fragment_offset > 0 {
-                s.push_str(&format!("  fragment at {}", ip.fragment_offset as u32 * 8));
-            }
-            s
-        }
         Header::Ipv6(ip) => format!(
             "{} → {}  hop limit {}  {}",
             ip.src,
@@ -123,7 +104,6 @@ pub fn layer_headline(layer: &Layer) -> String {
             ip.hop_limit,
             ip_protocol_name(ip.protocol)
         ),
-        Header::Tcp(t) => tcp_headline(t),
         Header::Udp(u) => format!("{} → {}  length {}", u.src_port, u.dst_port, u.length),
         Header::Icmp(i) | Header::Icmpv6(i) => format!("type {} code {}", i.icmp_type, i.code),
         Header::Dns(d) => {
@@ -150,22 +130,63 @@ pub fn layer_headline(layer: &Layer) -> String {
     }
 }
 
-fn tcp_headline(t: &TcpInfo) -> String {
-    let flags: Vec<&str> = t.flags().names().collect();
-    let mut s = format!("{} → {}  [{}]", t.src_port, t.dst_port, flags.join(" "));
-    if let (Some(seq), Some(raw)) = (t.seq, t.seq_raw) {
-        s.push_str(&format!("  seq {seq} (raw {raw})"));
-    }
-    if t.has(TcpFlags::ACK) {
-        if let (Some(ack), Some(raw)) = (t.ack, t.ack_raw) {
-            s.push_str(&format!("  ack {ack} (raw {raw})"));
+/// Appends the headline of a layer to `out` (the hot ones, Ethernet, IPv4 and TCP, are
+/// written in place: this runs for every packet of a capture).
+pub fn layer_headline_into(out: &mut String, layer: &Layer) {
+    use std::fmt::Write as _;
+    match &layer.header {
+        Header::Ethernet(e) => {
+            let _ = write!(
+                out,
+                "{} → {}  type 0x{:04x} ({})",
+                e.src,
+                e.dst,
+                e.ethertype,
+                ethertype_name(e.ethertype)
+            );
         }
+        Header::Ipv4(ip) => {
+            let _ = write!(
+                out,
+                "{} → {}  TTL {}  {}",
+                ip.src,
+                ip.dst,
+                ip.ttl,
+                ip_protocol_name(ip.protocol)
+            );
+            out.push_str(if ip.checksum_ok {
+                "  checksum ok"
+            } else {
+                "  checksum WRONG"
+            });
+            if ip.more_fragments || ip.fragment_offset > 0 {
+                let _ = write!(out, "  fragment at {}", ip.fragment_offset as u32 * 8);
+            }
+        }
+        Header::Tcp(t) => {
+            let _ = write!(out, "{} → {}  [", t.src_port, t.dst_port);
+            for (i, n) in t.flags().names().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(n);
+            }
+            out.push(']');
+            if let (Some(seq), Some(raw)) = (t.seq, t.seq_raw) {
+                let _ = write!(out, "  seq {seq} (raw {raw})");
+            }
+            if t.has(TcpFlags::ACK) {
+                if let (Some(ack), Some(raw)) = (t.ack, t.ack_raw) {
+                    let _ = write!(out, "  ack {ack} (raw {raw})");
+                }
+            }
+            if let Some(w) = t.window {
+                let _ = write!(out, "  win {w}");
+            }
+            let _ = write!(out, "  len {}", t.payload_len());
+        }
+        _ => out.push_str(&layer_headline(layer)),
     }
-    if let Some(w) = t.window {
-        s.push_str(&format!("  win {w}"));
-    }
-    s.push_str(&format!("  len {}", t.payload_len()));
-    s
 }
 
 /// Appends the plain-language explanation of a layer to `out`.
@@ -429,7 +450,7 @@ pub fn layer_details_wanted(layer: &Layer, want: &mut dyn FnMut(&str) -> bool) -
                 let names: Vec<String> = ip
                     .extension_headers
                     .iter()
-                    .map(|n| ip_protocol_name(*n))
+                    .map(|n| ip_protocol_name(*n).into_owned())
                     .collect();
                 v.push(text(
                     "layers.field.ipv6_ext",

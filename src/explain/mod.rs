@@ -9,8 +9,8 @@ mod template;
 
 pub use app::{app_explain, app_headline, app_short, check};
 pub use layers::{
-    layer_details, layer_details_wanted, layer_explain, layer_headline, osi_name, tcp_intro,
-    tcp_kind, tcp_step,
+    layer_details, layer_details_wanted, layer_explain, layer_headline, layer_headline_into,
+    osi_name, tcp_intro, tcp_kind, tcp_step,
 };
 pub use template::{text, text_into, texts, Args};
 

@@ -514,7 +514,7 @@ impl<'a> Run<'a> {
                         th.layer(f, "┃")
                     }
                 }
-                _ => " ".to_string(),
+                _ => " ".into(),
             };
             writeln!(self.out, "{gutter} {shown}")?;
         }

@@ -168,7 +168,7 @@ pub fn heading(client: &str, server: &str, th: Theme) -> String {
     let gap = width
         .saturating_sub(c.chars().count() + s.chars().count())
         .max(2);
-    th.bold(&format!("{c}{}{s}", " ".repeat(gap)))
+    th.bold(&format!("{c}{}{s}", " ".repeat(gap))).into_owned()
 }
 
 #[derive(Default)]

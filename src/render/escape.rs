@@ -11,12 +11,17 @@ fn needs_escape(c: char) -> bool {
         | '\u{feff}')
 }
 
-/// A quick byte scan: false when no byte can start an unsafe character. C0 and DEL are
-/// single bytes; C1 characters start with 0xC2, the bidi controls with 0xE2, the BOM with
-/// 0xEF. Most text has none of these, and then nothing more is looked at.
+/// A quick byte scan: false when no byte sequence can be an unsafe character. C0 and DEL
+/// are single bytes; C1 is 0xC2 0x80–0x9F in UTF-8, the bidi controls 0xE2 0x80/0x81 …,
+/// the BOM 0xEF 0xBB 0xBF. Arrows and dots (0xE2 0x86 …, 0xC2 0xB7) pass.
 fn might_need_escape(b: &[u8]) -> bool {
-    b.iter()
-        .any(|&c| c < 0x20 || c == 0x7f || c == 0xc2 || c == 0xe2 || c == 0xef)
+    b.iter().enumerate().any(|(i, &c)| match c {
+        0..=0x1f | 0x7f => true,
+        0xc2 => b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
+        0xe2 => b.get(i + 1).is_some_and(|n| *n == 0x80 || *n == 0x81),
+        0xef => b.get(i + 1) == Some(&0xbb),
+        _ => false,
+    })
 }
 
 /// The string with every unsafe character replaced by a visible escape (`\n`, `\x1b`,

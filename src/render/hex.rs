@@ -57,10 +57,13 @@ impl Render for HexRender {
         // Legend: one entry per layer present, in order.
         let mut legend = Vec::new();
         for l in &p.dissection.layers {
-            legend.push(th.layer(l.osi(), &format!("L{} {}", l.osi(), l.header.protocol())));
+            legend.push(
+                th.layer(l.osi(), &format!("L{} {}", l.osi(), l.header.protocol()))
+                    .into_owned(),
+            );
         }
         if p.dissection.payload.is_some() {
-            legend.push(th.layer(7, "L7 payload"));
+            legend.push(th.layer(7, "L7 payload").into_owned());
         }
         writeln!(out, "  {}", legend.join("  "))?;
         for (row, chunk) in data.chunks(16).enumerate() {
@@ -93,9 +96,9 @@ impl Render for HexRender {
                     '.'
                 };
                 ascii.push_str(&if osi == 0 {
-                    th.dim(&c.to_string())
+                    th.dim(&c.to_string()).into_owned()
                 } else {
-                    th.layer(osi, &c.to_string())
+                    th.layer(osi, &c.to_string()).into_owned()
                 });
             }
             let pad = 16 - chunk.len();

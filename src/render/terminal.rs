@@ -28,17 +28,42 @@ pub struct TreeRender {
     opts: TreeOptions,
     first_time: Option<crate::frame::Timestamp>,
     /// Explanations already given, per conversation (bounded: forgotten past a limit).
-    seen: HashMap<u32, HashSet<u64>>,
+    seen: HashMap<u32, HashSet<u64, Prehashed>>,
     /// The conversation of the packet being drawn (u32::MAX: none).
     current: u32,
     /// "  L4 Transport    ", coloured, for each OSI layer (made once).
     labels: Vec<String>,
     /// One packet's text, written in one call.
     buf: Vec<u8>,
+    /// A line being put together (reused).
+    line: String,
 }
+
+/// The rule after a packet's title, cut to the width.
+const RULE: &str = "────────────────────────────────────────────────────────────";
 
 /// How many conversations' explanations are remembered before starting afresh.
 const SEEN_LIMIT: usize = 4096;
+
+/// The set's values are FNV hashes already: hashing them again would be wasted work.
+#[derive(Default, Clone, Copy)]
+struct Unhashed(u64);
+
+impl std::hash::Hasher for Unhashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | *b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Prehashed = std::hash::BuildHasherDefault<Unhashed>;
 
 /// FNV-1a: the kinds hashed here are short, known strings, not attacker-chosen keys.
 fn hash_of(s: &str) -> u64 {
@@ -87,9 +112,11 @@ impl TreeRender {
                     let text = format!("L{osi} {}", explain::osi_name(osi));
                     opts.theme
                         .layer_bold(osi, &format!("  {text:<w$}", w = LABEL_WIDTH - 2))
+                        .into_owned()
                 })
                 .collect(),
             buf: Vec::new(),
+            line: String::new(),
         }
     }
 
@@ -142,15 +169,24 @@ impl TreeRender {
 
     /// The header line of a packet.
     pub fn title(&mut self, p: &Packet, an: &Analyzer) -> String {
+        let mut t = String::new();
+        self.title_into(&mut t, p, an);
+        t
+    }
+
+    /// Appends the header line of a packet to `t`.
+    fn title_into(&mut self, t: &mut String, p: &Packet, an: &Analyzer) {
+        use std::fmt::Write as _;
         let first = *self.first_time.get_or_insert(p.frame.time);
         let rel = p.frame.time.since(first);
-        let mut t = format!(
+        let _ = write!(
+            t,
             "Packet {} · {:+.6} s · {} bytes",
             p.frame.number, rel, p.frame.wire_len
         );
         if let (Some(tr), Some(s)) = (p.analysis.transport, p.analysis.stream) {
             let name = if tr == Transport::Tcp { "TCP" } else { "UDP" };
-            t.push_str(&format!(" · {name} stream {s}"));
+            let _ = write!(t, " · {name} stream {s}");
             if let Some(c) = an.conversation(tr, s) {
                 let from_client = p.analysis.from_client.unwrap_or(true);
                 let (cl, sv) = (c.endpoints[c.client()], c.endpoints[1 - c.client()]);
@@ -161,15 +197,15 @@ impl TreeRender {
                         " · server → client"
                     });
                 } else {
-                    t.push_str(&format!(
+                    let _ = write!(
+                        t,
                         " · {} → {}",
                         if from_client { cl } else { sv },
                         if from_client { sv } else { cl }
-                    ));
+                    );
                 }
             }
         }
-        t
     }
 }
 
@@ -208,18 +244,22 @@ impl TreeRender {
                 }
             })
             .unwrap_or(u32::MAX);
-        let title = self.title(p, an);
-        let rule = "─".repeat(
-            self.opts
-                .width
-                .saturating_sub(title.chars().count() + 4)
-                .min(60),
-        );
-        writeln!(out, "{}", th.bold(&format!("── {title} {rule}")))?;
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        line.push_str("── ");
+        self.title_into(&mut line, p, an);
+        line.push(' ');
+        let rule = self
+            .opts
+            .width
+            .saturating_sub(line.chars().count() + 1)
+            .min(RULE.len() / 3);
+        line.push_str(&RULE[..rule * 3]);
+        writeln!(out, "{}", th.bold(&line))?;
+        self.line = line;
 
         // L1: the bits on the wire.
-        let (wire, cap) = (p.frame.wire_len.to_string(), p.frame.data.len().to_string());
-        let bits = (p.frame.wire_len as u64 * 8).to_string();
+        let (wire, cap) = (p.frame.wire_len, p.frame.data.len());
         let l1 = if p.frame.is_cut() {
             "layers.physical.cut"
         } else {
@@ -233,7 +273,12 @@ impl TreeRender {
             cap
         )?;
         self.prose_once(out, l1, || {
-            explain::text(l1, &[("wire", &wire), ("captured", &cap), ("bits", &bits)])
+            let (w, c, b) = (
+                wire.to_string(),
+                cap.to_string(),
+                (wire as u64 * 8).to_string(),
+            );
+            explain::text(l1, &[("wire", &w), ("captured", &c), ("bits", &b)])
         })?;
 
         for layer in &p.dissection.layers {
@@ -258,14 +303,17 @@ impl TreeRender {
             if osi == 7 {
                 self.session_lines(out, p, an)?;
             }
-            let headline = explain::layer_headline(layer);
+            let mut head = std::mem::take(&mut self.line);
+            head.clear();
+            explain::layer_headline_into(&mut head, layer);
             writeln!(
                 out,
                 "{}{}  {}",
                 self.label(osi),
                 th.layer_bold(osi, name),
-                th.layer(osi, &escape(&headline))
+                th.layer(osi, &escape(&head))
             )?;
+            self.line = head;
             if self.opts.explain {
                 let kind = match &layer.header {
                     Header::Tcp(t) => format!("tcp:{}", explain::tcp_kind(t)),
@@ -376,9 +424,9 @@ impl TreeRender {
         }
         for tag in &p.analysis.tags {
             let mark = if tag.is_problem() {
-                th.warn(&format!("  ! {}", tag.name()))
+                th.warn(&format!("  ! {}", tag.name())).into_owned()
             } else {
-                th.bold(&format!("  ▸ {}", tag.name()))
+                th.bold(&format!("  ▸ {}", tag.name())).into_owned()
             };
             writeln!(out, "{mark}")?;
             self.prose_once(out, tag.name(), || explain::tag(*tag))?;
@@ -389,7 +437,7 @@ impl TreeRender {
             let mark = if n.level == Level::Warning {
                 th.warn("  ! ")
             } else {
-                "  · ".to_string()
+                "  · ".into()
             };
             for (i, l) in lines.iter().enumerate() {
                 if i == 0 {
@@ -421,33 +469,37 @@ impl TreeRender {
         let Some(c) = an.conversation(tr, stream) else {
             return Ok(());
         };
-        let cl = c.endpoints[c.client()].to_string();
-        let sv = c.endpoints[1 - c.client()].to_string();
-        let (stream_s, nth) = (stream.to_string(), p.analysis.nth_in_stream.to_string());
         let key = if tr == Transport::Tcp {
             "layers.session.tcp"
         } else {
             "layers.session.udp"
         };
-        writeln!(
-            out,
-            "{}{}",
-            self.label(5),
-            self.opts
-                .theme
-                .layer(5, &format!("conversation {stream} · {cl} ↔ {sv}"))
-        )?;
-        self.prose_once(out, key, || {
-            explain::text(
-                key,
-                &[
-                    ("stream", &stream_s),
-                    ("client", &cl),
-                    ("server", &sv),
-                    ("nth", &nth),
-                ],
-            )
-        })?;
+        // The session is named once, on the conversation's first packet shown (the title
+        // of every packet carries its stream number after that).
+        if self.is_new("L5") || self.opts.repeat {
+            let cl = c.endpoints[c.client()].to_string();
+            let sv = c.endpoints[1 - c.client()].to_string();
+            let (stream_s, nth) = (stream.to_string(), p.analysis.nth_in_stream.to_string());
+            writeln!(
+                out,
+                "{}{}",
+                self.label(5),
+                self.opts
+                    .theme
+                    .layer(5, &format!("conversation {stream} · {cl} ↔ {sv}"))
+            )?;
+            self.prose_once(out, key, || {
+                explain::text(
+                    key,
+                    &[
+                        ("stream", &stream_s),
+                        ("client", &cl),
+                        ("server", &sv),
+                        ("nth", &nth),
+                    ],
+                )
+            })?;
+        }
         let payload = p.dissection.payload_bytes(&p.frame);
         let is_syn = p
             .dissection

@@ -1,6 +1,8 @@
 //! One table from OSI layer to colour, used alike by the layer tree, the hex dump and
 //! the ladder diagram, so a learner can follow a layer by its colour everywhere.
 
+use std::borrow::Cow;
+
 use colored::{Color, Colorize};
 
 /// The colour of each OSI layer (index 1–7).
@@ -28,51 +30,51 @@ impl Theme {
     }
 
     /// `text` in the colour of OSI layer `osi`.
-    pub fn layer(&self, osi: u8, text: &str) -> String {
+    pub fn layer<'a>(&self, osi: u8, text: &'a str) -> Cow<'a, str> {
         if self.color {
-            text.color(layer_color(osi)).to_string()
+            Cow::Owned(text.color(layer_color(osi)).to_string())
         } else {
-            text.to_string()
+            Cow::Borrowed(text)
         }
     }
 
-    pub fn layer_bold(&self, osi: u8, text: &str) -> String {
+    pub fn layer_bold<'a>(&self, osi: u8, text: &'a str) -> Cow<'a, str> {
         if self.color {
-            text.color(layer_color(osi)).bold().to_string()
+            Cow::Owned(text.color(layer_color(osi)).bold().to_string())
         } else {
-            text.to_string()
+            Cow::Borrowed(text)
         }
     }
 
-    pub fn dim(&self, text: &str) -> String {
+    pub fn dim<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if self.color {
-            text.dimmed().to_string()
+            Cow::Owned(text.dimmed().to_string())
         } else {
-            text.to_string()
+            Cow::Borrowed(text)
         }
     }
 
-    pub fn bold(&self, text: &str) -> String {
+    pub fn bold<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if self.color {
-            text.bold().to_string()
+            Cow::Owned(text.bold().to_string())
         } else {
-            text.to_string()
+            Cow::Borrowed(text)
         }
     }
 
-    pub fn warn(&self, text: &str) -> String {
+    pub fn warn<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if self.color {
-            text.red().bold().to_string()
+            Cow::Owned(text.red().bold().to_string())
         } else {
-            text.to_string()
+            Cow::Borrowed(text)
         }
     }
 
-    pub fn good(&self, text: &str) -> String {
+    pub fn good<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if self.color {
-            text.green().to_string()
+            Cow::Owned(text.green().to_string())
         } else {
-            text.to_string()
+            Cow::Borrowed(text)
         }
     }
 }
