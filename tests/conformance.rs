@@ -172,3 +172,98 @@ fn malformed_captures_get_a_message_not_a_panic() {
         }
     }
 }
+
+/// tshark's conversation completeness bits (4.0): SYN 1, SYN-ACK 2, ACK 4, DATA 8, FIN 16, RST 32.
+const SYN: u32 = 1;
+const SYNACK: u32 = 2;
+const ACK: u32 = 4;
+const FIN: u32 = 16;
+const RST: u32 = 32;
+
+#[test]
+#[ignore = "needs ../shared/captures and tshark; .ci/run runs it"]
+fn handshakes_teardowns_and_resets_match_tshark_completeness() {
+    let mut checked = 0;
+    for truth in truth_files_in(&captures_dir()) {
+        let cap = capture_of(&truth);
+        let rows = tshark_rows(&cap, &["frame.number", "tcp.stream", "tcp.flags", "tcp.completeness", "tcp.srcport"], ",");
+        let convs: Vec<serde_json::Value> = json_lines(&["inspect", "--json", "--color", "never"], &cap)
+            .into_iter()
+            .filter(|v| v["type"] == "conversation" && v["transport"] == "tcp")
+            .collect();
+        // Per stream, from tshark: completeness, and the frames of the first SYN, SYN-ACK,
+        // RST and each side's first FIN.
+        let mut streams: std::collections::BTreeMap<u64, (u32, Option<u64>, Option<u64>, Option<u64>, Vec<(String, u64)>)> = Default::default();
+        for r in &rows {
+            let (Ok(stream), Ok(frame)) = (first(&r["tcp.stream"]).parse::<u64>(), r["frame.number"].parse::<u64>()) else { continue };
+            let flags = u32::from_str_radix(first(&r["tcp.flags"]).trim_start_matches("0x"), 16).unwrap_or(0);
+            let e = streams.entry(stream).or_default();
+            e.0 = first(&r["tcp.completeness"]).parse().unwrap_or(e.0);
+            if flags & 0x12 == 0x02 && e.1.is_none() {
+                e.1 = Some(frame);
+            }
+            if flags & 0x12 == 0x12 && e.2.is_none() {
+                e.2 = Some(frame);
+            }
+            if flags & 0x04 != 0 && e.3.is_none() {
+                e.3 = Some(frame);
+            }
+            let port = first(&r["tcp.srcport"]).to_string();
+            if flags & 0x01 != 0 && !e.4.iter().any(|(p, _)| *p == port) {
+                e.4.push((port, frame));
+            }
+        }
+        for (stream, (c, syn, synack, rst, fins)) in streams {
+            let ours = convs.iter().find(|v| v["stream"] == stream).unwrap_or_else(|| panic!("{}: no conversation {stream}", cap.display()));
+            let name = format!("{} stream {stream} (completeness {c})", cap.display());
+            if c & (SYN | SYNACK | ACK) == SYN | SYNACK | ACK {
+                let hs = ours["handshake"].as_array().unwrap();
+                assert_eq!(hs.len(), 3, "{name}: handshake {hs:?}");
+                assert_eq!(hs[0].as_u64(), syn, "{name}: SYN frame");
+                assert_eq!(hs[1].as_u64(), synack, "{name}: SYN-ACK frame");
+                checked += 1;
+            }
+            if c & RST != 0 {
+                assert_eq!(ours["reset"].as_u64(), rst, "{name}: reset frame");
+                checked += 1;
+            }
+            if c & FIN != 0 {
+                let teardown: Vec<u64> = ours["teardown"].as_array().unwrap().iter().filter_map(|v| v.as_u64()).collect();
+                for (_, f) in &fins {
+                    assert!(teardown.contains(f), "{name}: FIN in frame {f} missing from teardown {teardown:?}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 40, "only {checked} handshakes/teardowns/resets checked");
+}
+
+#[test]
+#[ignore = "needs ../shared/captures and tshark; .ci/run runs it"]
+fn websocket_texts_equal_tshark_unmasked_text() {
+    let mut compared = 0;
+    for truth in truth_files_in(&captures_dir()) {
+        let cap = capture_of(&truth);
+        // The unit separator joins repeated values: texts may hold commas.
+        let rows = tshark_rows(&cap, &["frame.number", "websocket.payload.text", "websocket.fin", "websocket.opcode"], "\u{1f}");
+        let ours = app_layers(&cap, "websocket");
+        for r in rows {
+            // tshark -T fields writes CR, LF and TAB as \r, \n, \t.
+            let unescape = |t: &str| t.replace("\\r", "\r").replace("\\n", "\n").replace("\\t", "\t");
+            let texts: Vec<String> = r["websocket.payload.text"].split('\u{1f}').filter(|t| !t.is_empty()).map(unescape).collect();
+            let ops: Vec<&str> = r["websocket.opcode"].split('\u{1f}').collect();
+            if texts.is_empty() || ops.iter().any(|o| *o == "0") {
+                // Fragmented messages: tshark shows each fragment's text, wirewalk the
+                // joined message (and tshark 4.0 inflates fragments wrongly).
+                continue;
+            }
+            let n: u64 = r["frame.number"].parse().unwrap();
+            let mine: Vec<String> =
+                ours.iter().filter(|(f, l)| *f == n && l["fields"]["opcode"] == 1).filter_map(|(_, l)| l["fields"]["text"].as_str().map(String::from)).collect();
+            assert_eq!(mine, texts, "{} frame {n}", cap.display());
+            compared += texts.len();
+        }
+    }
+    assert!(compared >= 30, "only {compared} texts compared");
+}

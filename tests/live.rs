@@ -7,6 +7,8 @@
 //! need tshark are skipped (with a note) where it is not installed.
 
 use std::collections::HashSet;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -283,6 +285,10 @@ fn demo_websocket_captures_each_packet_once_with_handshake_upgrade_and_teardown(
         .lines()
         .count();
     assert_eq!(count, packets.len(), "the -w file holds what was shown");
+    // tshark reads the capture the demo wrote and agrees with wirewalk field by field.
+    if have("tshark", "-v") {
+        common::assert_agrees_with_tshark(&pcap, 99.0);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

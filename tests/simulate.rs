@@ -2,6 +2,8 @@
 //! capture, read back with `inspect`, gives exactly the packet lines that `simulate
 //! --json` printed (pcap and pcapng alike).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -149,6 +151,24 @@ fn every_simulated_upgrade_is_valid_and_every_scenario_is_clean() {
                 "lost-syn: {trouble:?}"
             ),
             _ => assert!(trouble.is_empty(), "{scenario}: unintended {trouble:?}"),
+        }
+    }
+}
+
+#[test]
+fn every_scenario_agrees_with_tshark_field_by_field() {
+    // tshark reads the written file; wirewalk's inspect of it must agree on every field
+    // family the conformance checker counts (frames, addresses, TCP numbers and analysis,
+    // HTTP, WebSocket).
+    for scenario in SCENARIOS {
+        for ipv6 in [false, true] {
+            let file = temp(&format!("{scenario}-{ipv6}.pcapng"));
+            let mut args = vec!["simulate", scenario, "--summary", "-w", file.to_str().unwrap()];
+            if ipv6 {
+                args.push("--ipv6");
+            }
+            wirewalk(&args);
+            common::assert_agrees_with_tshark(&file, 100.0);
         }
     }
 }
