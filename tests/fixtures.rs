@@ -186,3 +186,22 @@ fn socketio_connections_are_named_socketio() {
     assert_eq!(convs[0]["application"], "socketio");
     assert_eq!(convs[0]["handshake"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn one_socketio_session_links_polling_and_websocket_by_sid() {
+    let lines = json_lines(&["inspect", "--json", "--color", "never"], &fixtures().join("socketio-polling-upgrade.pcap"));
+    let summary = lines.iter().find(|v| v["type"] == "summary").unwrap();
+    let sessions = summary["socketio_sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let s = &sessions[0];
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("socketio-polling-upgrade.expected.json")).unwrap()).unwrap();
+    assert_eq!(s["sid"], expected["engineio_sid"], "the session is the one the server opened");
+    assert!(!s["polling_streams"].as_array().unwrap().is_empty());
+    assert_eq!(s["websocket_streams"].as_array().unwrap().len(), 1);
+    // The upgrade dance, in order: 2probe, 3probe, then 5.
+    let d = &s["upgrade"];
+    let (probe, answer, upgrade) = (d["probe"].as_u64().unwrap(), d["probe_answer"].as_u64().unwrap(), d["upgrade"].as_u64().unwrap());
+    assert!(probe < answer && answer < upgrade, "{d}");
+    // Every emit that asked for an acknowledgement got one.
+    assert_eq!(s["acks"].as_u64().unwrap() as usize, expected["socketio"].as_array().unwrap().iter().filter(|p| p["type"] == "ACK").count());
+}

@@ -7,7 +7,7 @@ mod app;
 mod layers;
 mod template;
 
-pub use app::{app_explain, app_headline, app_short, check};
+pub use app::{app_explain, app_headline, app_short, check, session_summary};
 pub use layers::{
     layer_details, layer_details_wanted, layer_explain, layer_headline, layer_headline_into,
     osi_name, tcp_intro, tcp_kind, tcp_step,

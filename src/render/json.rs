@@ -233,6 +233,7 @@ impl Render for JsonRender {
             "duration": duration,
             "conversations": {"tcp": tcp, "udp": udp},
             "analysis": t.problems,
+            "socketio_sessions": an.sessions.sessions(),
             "warnings": self.warnings,
             "warnings_omitted": self.warnings_omitted,
         });

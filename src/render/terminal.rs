@@ -557,6 +557,11 @@ pub fn finish_text(
     for (name, n) in &t.problems {
         writeln!(out, "  {} {n} packet(s)", th.warn(&format!("! {name}:")))?;
     }
+    for sess in an.sessions.sessions() {
+        for line in wrap(&crate::explain::session_summary(sess), 100, 2) {
+            writeln!(out, "{}", th.layer(7, &line))?;
+        }
+    }
     for w in source_warnings {
         writeln!(out, "{} {}", th.warn("warning:"), escape(w))?;
     }
