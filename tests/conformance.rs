@@ -186,17 +186,43 @@ fn handshakes_teardowns_and_resets_match_tshark_completeness() {
     let mut checked = 0;
     for truth in truth_files_in(&captures_dir()) {
         let cap = capture_of(&truth);
-        let rows = tshark_rows(&cap, &["frame.number", "tcp.stream", "tcp.flags", "tcp.completeness", "tcp.srcport"], ",");
-        let convs: Vec<serde_json::Value> = json_lines(&["inspect", "--json", "--color", "never"], &cap)
-            .into_iter()
-            .filter(|v| v["type"] == "conversation" && v["transport"] == "tcp")
-            .collect();
+        let rows = tshark_rows(
+            &cap,
+            &[
+                "frame.number",
+                "tcp.stream",
+                "tcp.flags",
+                "tcp.completeness",
+                "tcp.srcport",
+            ],
+            ",",
+        );
+        let convs: Vec<serde_json::Value> =
+            json_lines(&["inspect", "--json", "--color", "never"], &cap)
+                .into_iter()
+                .filter(|v| v["type"] == "conversation" && v["transport"] == "tcp")
+                .collect();
         // Per stream, from tshark: completeness, and the frames of the first SYN, SYN-ACK,
         // RST and each side's first FIN.
-        let mut streams: std::collections::BTreeMap<u64, (u32, Option<u64>, Option<u64>, Option<u64>, Vec<(String, u64)>)> = Default::default();
+        let mut streams: std::collections::BTreeMap<
+            u64,
+            (
+                u32,
+                Option<u64>,
+                Option<u64>,
+                Option<u64>,
+                Vec<(String, u64)>,
+            ),
+        > = Default::default();
         for r in &rows {
-            let (Ok(stream), Ok(frame)) = (first(&r["tcp.stream"]).parse::<u64>(), r["frame.number"].parse::<u64>()) else { continue };
-            let flags = u32::from_str_radix(first(&r["tcp.flags"]).trim_start_matches("0x"), 16).unwrap_or(0);
+            let (Ok(stream), Ok(frame)) = (
+                first(&r["tcp.stream"]).parse::<u64>(),
+                r["frame.number"].parse::<u64>(),
+            ) else {
+                continue;
+            };
+            let flags = u32::from_str_radix(first(&r["tcp.flags"]).trim_start_matches("0x"), 16)
+                .unwrap_or(0);
             let e = streams.entry(stream).or_default();
             e.0 = first(&r["tcp.completeness"]).parse().unwrap_or(e.0);
             if flags & 0x12 == 0x02 && e.1.is_none() {
@@ -214,7 +240,10 @@ fn handshakes_teardowns_and_resets_match_tshark_completeness() {
             }
         }
         for (stream, (c, syn, synack, rst, fins)) in streams {
-            let ours = convs.iter().find(|v| v["stream"] == stream).unwrap_or_else(|| panic!("{}: no conversation {stream}", cap.display()));
+            let ours = convs
+                .iter()
+                .find(|v| v["stream"] == stream)
+                .unwrap_or_else(|| panic!("{}: no conversation {stream}", cap.display()));
             let name = format!("{} stream {stream} (completeness {c})", cap.display());
             if c & (SYN | SYNACK | ACK) == SYN | SYNACK | ACK {
                 let hs = ours["handshake"].as_array().unwrap();
@@ -228,15 +257,26 @@ fn handshakes_teardowns_and_resets_match_tshark_completeness() {
                 checked += 1;
             }
             if c & FIN != 0 {
-                let teardown: Vec<u64> = ours["teardown"].as_array().unwrap().iter().filter_map(|v| v.as_u64()).collect();
+                let teardown: Vec<u64> = ours["teardown"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|v| v.as_u64())
+                    .collect();
                 for (_, f) in &fins {
-                    assert!(teardown.contains(f), "{name}: FIN in frame {f} missing from teardown {teardown:?}");
+                    assert!(
+                        teardown.contains(f),
+                        "{name}: FIN in frame {f} missing from teardown {teardown:?}"
+                    );
                 }
                 checked += 1;
             }
         }
     }
-    assert!(checked >= 40, "only {checked} handshakes/teardowns/resets checked");
+    assert!(
+        checked >= 40,
+        "only {checked} handshakes/teardowns/resets checked"
+    );
 }
 
 #[test]
@@ -246,12 +286,29 @@ fn websocket_texts_equal_tshark_unmasked_text() {
     for truth in truth_files_in(&captures_dir()) {
         let cap = capture_of(&truth);
         // The unit separator joins repeated values: texts may hold commas.
-        let rows = tshark_rows(&cap, &["frame.number", "websocket.payload.text", "websocket.fin", "websocket.opcode"], "\u{1f}");
+        let rows = tshark_rows(
+            &cap,
+            &[
+                "frame.number",
+                "websocket.payload.text",
+                "websocket.fin",
+                "websocket.opcode",
+            ],
+            "\u{1f}",
+        );
         let ours = app_layers(&cap, "websocket");
         for r in rows {
             // tshark -T fields writes CR, LF and TAB as \r, \n, \t.
-            let unescape = |t: &str| t.replace("\\r", "\r").replace("\\n", "\n").replace("\\t", "\t");
-            let texts: Vec<String> = r["websocket.payload.text"].split('\u{1f}').filter(|t| !t.is_empty()).map(unescape).collect();
+            let unescape = |t: &str| {
+                t.replace("\\r", "\r")
+                    .replace("\\n", "\n")
+                    .replace("\\t", "\t")
+            };
+            let texts: Vec<String> = r["websocket.payload.text"]
+                .split('\u{1f}')
+                .filter(|t| !t.is_empty())
+                .map(unescape)
+                .collect();
             let ops: Vec<&str> = r["websocket.opcode"].split('\u{1f}').collect();
             if texts.is_empty() || ops.iter().any(|o| *o == "0") {
                 // Fragmented messages: tshark shows each fragment's text, wirewalk the
@@ -259,8 +316,11 @@ fn websocket_texts_equal_tshark_unmasked_text() {
                 continue;
             }
             let n: u64 = r["frame.number"].parse().unwrap();
-            let mine: Vec<String> =
-                ours.iter().filter(|(f, l)| *f == n && l["fields"]["opcode"] == 1).filter_map(|(_, l)| l["fields"]["text"].as_str().map(String::from)).collect();
+            let mine: Vec<String> = ours
+                .iter()
+                .filter(|(f, l)| *f == n && l["fields"]["opcode"] == 1)
+                .filter_map(|(_, l)| l["fields"]["text"].as_str().map(String::from))
+                .collect();
             assert_eq!(mine, texts, "{} frame {n}", cap.display());
             compared += texts.len();
         }

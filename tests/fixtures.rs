@@ -189,19 +189,94 @@ fn socketio_connections_are_named_socketio() {
 
 #[test]
 fn one_socketio_session_links_polling_and_websocket_by_sid() {
-    let lines = json_lines(&["inspect", "--json", "--color", "never"], &fixtures().join("socketio-polling-upgrade.pcap"));
+    let lines = json_lines(
+        &["inspect", "--json", "--color", "never"],
+        &fixtures().join("socketio-polling-upgrade.pcap"),
+    );
     let summary = lines.iter().find(|v| v["type"] == "summary").unwrap();
     let sessions = summary["socketio_sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 1, "{sessions:?}");
     let s = &sessions[0];
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("socketio-polling-upgrade.expected.json")).unwrap()).unwrap();
-    assert_eq!(s["sid"], expected["engineio_sid"], "the session is the one the server opened");
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("socketio-polling-upgrade.expected.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        s["sid"], expected["engineio_sid"],
+        "the session is the one the server opened"
+    );
     assert!(!s["polling_streams"].as_array().unwrap().is_empty());
     assert_eq!(s["websocket_streams"].as_array().unwrap().len(), 1);
     // The upgrade dance, in order: 2probe, 3probe, then 5.
     let d = &s["upgrade"];
-    let (probe, answer, upgrade) = (d["probe"].as_u64().unwrap(), d["probe_answer"].as_u64().unwrap(), d["upgrade"].as_u64().unwrap());
+    let (probe, answer, upgrade) = (
+        d["probe"].as_u64().unwrap(),
+        d["probe_answer"].as_u64().unwrap(),
+        d["upgrade"].as_u64().unwrap(),
+    );
     assert!(probe < answer && answer < upgrade, "{d}");
     // Every emit that asked for an acknowledgement got one.
-    assert_eq!(s["acks"].as_u64().unwrap() as usize, expected["socketio"].as_array().unwrap().iter().filter(|p| p["type"] == "ACK").count());
+    assert_eq!(
+        s["acks"].as_u64().unwrap() as usize,
+        expected["socketio"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["type"] == "ACK")
+            .count()
+    );
+}
+
+#[test]
+fn resource_limits_are_said_and_can_be_changed() {
+    // A 300-byte message with a 100-byte cap: kept in part, with a note.
+    let lines = json_lines(
+        &[
+            "inspect",
+            "--json",
+            "--color",
+            "never",
+            "--max-message",
+            "100",
+        ],
+        &fixtures().join("ws-python-plain.pcap"),
+    );
+    let capped: Vec<Value> = lines
+        .iter()
+        .flat_map(|p| p["layers"].as_array().cloned().unwrap_or_default())
+        .filter(|l| l["fields"]["truncated"] == true)
+        .collect();
+    assert_eq!(capped.len(), 1);
+    assert!(
+        capped[0]["checks"]
+            .to_string()
+            .contains("larger than 100 bytes"),
+        "{}",
+        capped[0]
+    );
+    // No conversation followed at all: every packet is still dissected, and it is said.
+    let lines = json_lines(
+        &[
+            "inspect",
+            "--json",
+            "--color",
+            "never",
+            "--max-conversations",
+            "0",
+        ],
+        &fixtures().join("ws-node.pcap"),
+    );
+    assert_eq!(lines.iter().filter(|v| v["type"] == "packet").count(), 22);
+    assert!(lines
+        .iter()
+        .filter(|v| v["type"] == "packet")
+        .all(|p| p["stream"].is_null()));
+    let summary = lines.iter().find(|v| v["type"] == "summary").unwrap();
+    assert!(
+        summary["warnings"]
+            .to_string()
+            .contains("--max-conversations"),
+        "{summary}"
+    );
 }

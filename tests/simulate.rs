@@ -163,7 +163,13 @@ fn every_scenario_agrees_with_tshark_field_by_field() {
     for scenario in SCENARIOS {
         for ipv6 in [false, true] {
             let file = temp(&format!("{scenario}-{ipv6}.pcapng"));
-            let mut args = vec!["simulate", scenario, "--summary", "-w", file.to_str().unwrap()];
+            let mut args = vec![
+                "simulate",
+                scenario,
+                "--summary",
+                "-w",
+                file.to_str().unwrap(),
+            ];
             if ipv6 {
                 args.push("--ipv6");
             }

@@ -49,6 +49,28 @@ impl Default for Analyzer {
     }
 }
 
+/// What a hostile capture may cost at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Conversations followed; packets of later ones are dissected but not followed
+    /// (`--max-conversations`).
+    pub max_conversations: usize,
+    /// Bytes kept of one application message, inflated or not (`--max-message`).
+    pub max_message: usize,
+    /// Bytes held out of order per direction, waiting for a gap to fill (`--max-reassembly`).
+    pub max_reassembly: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_conversations: DEFAULT_MAX_CONVERSATIONS,
+            max_message: app::AppLimits::default().max_message,
+            max_reassembly: reassembly::MAX_HELD,
+        }
+    }
+}
+
 /// The default conversation limit: far beyond a lesson or a classroom capture, and
 /// about 35 MB of state at most (some 650 bytes each).
 pub const DEFAULT_MAX_CONVERSATIONS: usize = 50_000;
@@ -89,34 +111,35 @@ pub struct Analyzer {
     pub totals: Totals,
     /// Socket.IO sessions across connections (polling and WebSocket, linked by sid).
     pub sessions: socketio::SessionTracker,
-    /// The most conversations tracked; packets of later ones are dissected but not
-    /// followed (memory stays bounded whatever the capture). `--max-conversations`.
-    pub max_conversations: usize,
+    /// Resource limits (each with a flag to raise it and a note when it is hit).
+    pub limits: Limits,
     /// Packets of conversations beyond the limit.
     pub untracked: u64,
 }
 
 impl Analyzer {
     pub fn new() -> Analyzer {
-        Analyzer::with_limit(DEFAULT_MAX_CONVERSATIONS)
+        Analyzer::with_limits(Limits::default())
     }
 
-    pub fn with_limit(max_conversations: usize) -> Analyzer {
+    pub fn with_limits(limits: Limits) -> Analyzer {
         Analyzer {
             tcp: Default::default(),
             udp: Default::default(),
             totals: Default::default(),
             sessions: Default::default(),
-            max_conversations,
+            limits,
             untracked: 0,
         }
     }
 
     /// A packet of a conversation past the limit: said once, then counted.
-    fn over_limit(&mut self, pa: &mut PacketAnalysis) {
+    fn over_limit(&mut self, _pa: &mut PacketAnalysis) {
         if self.untracked == 0 {
-            pa.notes
-                .push(Note::warning("limit.conversations").arg("limit", self.max_conversations));
+            let note =
+                Note::warning("limit.conversations").arg("limit", self.limits.max_conversations);
+            // Said once, at the end (with the other warnings about the capture as a whole).
+            self.totals.warnings.push(crate::explain::note(&note));
         }
         self.untracked += 1;
     }
@@ -140,7 +163,7 @@ impl Analyzer {
             let flags = tcp.flags();
             let is_new_syn = flags.has(TcpFlags::SYN) && !flags.has(TcpFlags::ACK);
             let first_is_synack = flags.has(TcpFlags::SYN) && flags.has(TcpFlags::ACK);
-            let allow = self.tcp.len() + self.udp.len() < self.max_conversations;
+            let allow = self.tcp.len() + self.udp.len() < self.limits.max_conversations;
             let Some(i) = self.tcp.lookup(
                 Transport::Tcp,
                 src,
@@ -182,7 +205,12 @@ impl Analyzer {
             {
                 // The decoders are made when the first data arrives (a flood of SYNs costs
                 // nothing), starting from each side's first data byte when the SYN was seen.
-                let mut app = Box::new(stream::TcpApp::new(Default::default()));
+                let mut app = Box::new(stream::TcpApp::new(
+                    app::AppLimits {
+                        max_message: self.limits.max_message,
+                    },
+                    self.limits.max_reassembly,
+                ));
                 for s in 0..2 {
                     if let Some(isn) = conn_isn(conv, s) {
                         app.start_at(s, isn.wrapping_add(1));
@@ -250,7 +278,7 @@ impl Analyzer {
         } else if let Some(udp) = d.udp() {
             let src = SocketAddr::new(src_ip, udp.src_port);
             let dst = SocketAddr::new(dst_ip, udp.dst_port);
-            let allow = self.tcp.len() + self.udp.len() < self.max_conversations;
+            let allow = self.tcp.len() + self.udp.len() < self.limits.max_conversations;
             let Some(i) = self.udp.lookup(
                 Transport::Udp,
                 src,

@@ -30,11 +30,14 @@ struct Held {
     at: usize,
 }
 
-/// Limit on the bytes held out of order per direction; beyond it the gap is declared.
+/// Default limit on the bytes held out of order per direction (`--max-reassembly`);
+/// beyond it the gap is declared lost and decoding goes on after it.
 pub const MAX_HELD: usize = 4 << 20;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Reassembler {
+    /// Most bytes held out of order before the gap is declared lost.
+    max_held: usize,
     /// Raw sequence number of the next byte expected.
     next: Option<u32>,
     /// Stream offset of `next` (gaps count).
@@ -45,11 +48,29 @@ pub struct Reassembler {
     ended: bool,
 }
 
+impl Default for Reassembler {
+    fn default() -> Self {
+        Reassembler::with_limit(MAX_HELD)
+    }
+}
+
 fn diff(a: u32, b: u32) -> i64 {
     a.wrapping_sub(b) as i32 as i64
 }
 
 impl Reassembler {
+    pub fn with_limit(max_held: usize) -> Reassembler {
+        Reassembler {
+            max_held,
+            next: None,
+            offset: 0,
+            held: BTreeMap::new(),
+            held_bytes: 0,
+            fin: None,
+            ended: false,
+        }
+    }
+
     /// Offers one segment: `seq` is its raw sequence number, `payload` what the capture
     /// kept of its data (starting at byte `at` of frame `frame`), `len` its data length
     /// on the wire (larger than `payload` when the snap length cut it).
@@ -82,7 +103,7 @@ impl Reassembler {
                 if rel <= 0 {
                     self.deliver(kept, wire_rest, frame, at + skip, out);
                     self.drain(out);
-                } else if self.held_bytes + wire_rest <= MAX_HELD
+                } else if self.held_bytes + wire_rest <= self.max_held
                     && !self.held.contains_key(&(pos as u64))
                 {
                     let mut bytes = kept.to_vec();

@@ -44,9 +44,12 @@ pub struct TcpApp {
 }
 
 impl TcpApp {
-    pub fn new(limits: AppLimits) -> TcpApp {
+    pub fn new(limits: AppLimits, max_held: usize) -> TcpApp {
         TcpApp {
-            reasm: Default::default(),
+            reasm: [
+                Reassembler::with_limit(max_held),
+                Reassembler::with_limit(max_held),
+            ],
             app: AppStream::new(limits),
             runs: Default::default(),
             last_data_from_client: None,

@@ -70,7 +70,11 @@ where
     };
     let mut render = renderer(view, settings);
     let mut pipeline = Pipeline {
-        analyzer: crate::analysis::Analyzer::with_limit(view.max_conversations),
+        analyzer: crate::analysis::Analyzer::with_limits(crate::analysis::Limits {
+            max_conversations: view.max_conversations,
+            max_message: view.max_message,
+            max_reassembly: view.max_reassembly,
+        }),
     };
     let mut shown = 0u64;
     let mut error = None;

@@ -92,6 +92,13 @@ pub struct ViewArgs {
     /// Follow at most N conversations (memory stays bounded; later ones are dissected only).
     #[arg(long, value_name = "N", default_value_t = crate::analysis::DEFAULT_MAX_CONVERSATIONS)]
     pub max_conversations: usize,
+    /// Keep at most N bytes of one HTTP/WebSocket message, inflated or not (a decompression
+    /// bomb cannot exhaust memory).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::analysis::Limits::default().max_message)]
+    pub max_message: usize,
+    /// Hold at most N bytes per direction waiting for a missing segment.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::analysis::Limits::default().max_reassembly)]
+    pub max_reassembly: usize,
     /// Show only packets that match, e.g. "tcp port 8080 and not rst".
     #[arg(short = 'f', long, value_name = "EXPR")]
     pub filter: Option<String>,

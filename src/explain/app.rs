@@ -254,16 +254,27 @@ pub fn check(c: &Check) -> String {
 /// One Socket.IO session across its connections, in a sentence or two: which streams
 /// polled and which carried the WebSocket, and the upgrade dance frame by frame.
 pub fn session_summary(s: &crate::analysis::socketio::Session) -> String {
-    let list = |v: &[u32]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
+    let list = |v: &[u32]| {
+        v.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut out = format!("Socket.IO session {} (Engine.IO v{}): ", s.sid, s.version);
     if !s.polling_streams.is_empty() {
-        out.push_str(&format!("long-polling over TCP stream(s) {}", list(&s.polling_streams)));
+        out.push_str(&format!(
+            "long-polling over TCP stream(s) {}",
+            list(&s.polling_streams)
+        ));
     }
     if !s.websocket_streams.is_empty() {
         if !s.polling_streams.is_empty() {
             out.push_str(", then ");
         }
-        out.push_str(&format!("WebSocket over TCP stream {}", list(&s.websocket_streams)));
+        out.push_str(&format!(
+            "WebSocket over TCP stream {}",
+            list(&s.websocket_streams)
+        ));
     }
     let d = &s.upgrade;
     let step = |what: &str, f: Option<u64>| f.map(|f| format!("{what} in packet {f}"));
@@ -279,7 +290,10 @@ pub fn session_summary(s: &crate::analysis::socketio::Session) -> String {
     if !dance.is_empty() {
         out.push_str(&format!("; the upgrade: {}", dance.join(", ")));
     }
-    out.push_str(&format!("; {} event(s), {} ack(s), {} ping(s)", s.events, s.acks, s.pings));
+    out.push_str(&format!(
+        "; {} event(s), {} ack(s), {} ping(s)",
+        s.events, s.acks, s.pings
+    ));
     if let (Some(i), Some(t)) = (s.ping_interval, s.ping_timeout) {
         out.push_str(&format!(" (pingInterval {i} ms, pingTimeout {t} ms)"));
     }

@@ -493,33 +493,99 @@ pub fn assert_agreement(dir: &Path, families: &[&str], min_pct: f64) {
 
 /// The fields `../shared/tools/truth.sh` asks tshark for, in its order.
 pub const TRUTH_FIELDS: &[&str] = &[
-    "frame.number", "frame.len", "frame.cap_len", "eth.src", "eth.dst", "ip.src", "ip.dst", "ip.ttl", "ip.proto",
-    "ipv6.src", "ipv6.dst", "ipv6.hlim", "tcp.stream", "udp.stream", "tcp.srcport", "tcp.dstport", "tcp.flags",
-    "tcp.seq_raw", "tcp.ack_raw", "tcp.seq", "tcp.ack", "tcp.len", "tcp.window_size_value", "tcp.options.mss_val",
-    "tcp.options.wscale.shift", "udp.srcport", "udp.dstport", "tcp.analysis.retransmission",
-    "tcp.analysis.fast_retransmission", "tcp.analysis.spurious_retransmission", "tcp.analysis.out_of_order",
-    "tcp.analysis.duplicate_ack", "tcp.analysis.zero_window", "tcp.analysis.keep_alive", "tcp.analysis.window_full",
-    "http.request.method", "http.request.uri", "http.response.code", "websocket.fin", "websocket.rsv",
-    "websocket.opcode", "websocket.mask", "websocket.payload_length", "websocket.payload_length_ext_16",
+    "frame.number",
+    "frame.len",
+    "frame.cap_len",
+    "eth.src",
+    "eth.dst",
+    "ip.src",
+    "ip.dst",
+    "ip.ttl",
+    "ip.proto",
+    "ipv6.src",
+    "ipv6.dst",
+    "ipv6.hlim",
+    "tcp.stream",
+    "udp.stream",
+    "tcp.srcport",
+    "tcp.dstport",
+    "tcp.flags",
+    "tcp.seq_raw",
+    "tcp.ack_raw",
+    "tcp.seq",
+    "tcp.ack",
+    "tcp.len",
+    "tcp.window_size_value",
+    "tcp.options.mss_val",
+    "tcp.options.wscale.shift",
+    "udp.srcport",
+    "udp.dstport",
+    "tcp.analysis.retransmission",
+    "tcp.analysis.fast_retransmission",
+    "tcp.analysis.spurious_retransmission",
+    "tcp.analysis.out_of_order",
+    "tcp.analysis.duplicate_ack",
+    "tcp.analysis.zero_window",
+    "tcp.analysis.keep_alive",
+    "tcp.analysis.window_full",
+    "http.request.method",
+    "http.request.uri",
+    "http.response.code",
+    "websocket.fin",
+    "websocket.rsv",
+    "websocket.opcode",
+    "websocket.mask",
+    "websocket.payload_length",
+    "websocket.payload_length_ext_16",
     "websocket.payload_length_ext_64",
 ];
 
 /// Runs tshark over a capture as truth.sh does and returns its rows as field → value
 /// maps, repeated values joined by `aggregator`. tshark must be installed (CI installs it).
-pub fn tshark_rows(capture: &Path, fields: &[&str], aggregator: &str) -> Vec<HashMap<String, String>> {
+pub fn tshark_rows(
+    capture: &Path,
+    fields: &[&str],
+    aggregator: &str,
+) -> Vec<HashMap<String, String>> {
     let mut cmd = Command::new("tshark");
-    cmd.args(["-n", "--enable-heuristic", "http_tcp", "-o", "tcp.desegment_tcp_streams:TRUE", "-r"]).arg(capture);
-    cmd.args(["-T", "fields", "-E", "header=y", "-E", "separator=/t", "-E", "occurrence=a", "-E"]);
+    cmd.args([
+        "-n",
+        "--enable-heuristic",
+        "http_tcp",
+        "-o",
+        "tcp.desegment_tcp_streams:TRUE",
+        "-r",
+    ])
+    .arg(capture);
+    cmd.args([
+        "-T",
+        "fields",
+        "-E",
+        "header=y",
+        "-E",
+        "separator=/t",
+        "-E",
+        "occurrence=a",
+        "-E",
+    ]);
     cmd.arg(format!("aggregator={aggregator}"));
     for f in fields {
         cmd.args(["-e", f]);
     }
-    let out = cmd.output().expect("tshark is installed (apt-get install tshark); the conformance tests compare with it");
+    let out = cmd.output().expect(
+        "tshark is installed (apt-get install tshark); the conformance tests compare with it",
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
     lines
-        .map(|l| header.iter().zip(l.split('\t').chain(std::iter::repeat(""))).map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        .map(|l| {
+            header
+                .iter()
+                .zip(l.split('\t').chain(std::iter::repeat("")))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
         .collect()
 }
 
@@ -530,7 +596,10 @@ pub fn write_truth(capture: &Path) -> PathBuf {
     let mut text = TRUTH_FIELDS.join("\t");
     text.push('\n');
     for r in &rows {
-        let vals: Vec<&str> = TRUTH_FIELDS.iter().map(|f| r.get(*f).map(|s| s.as_str()).unwrap_or("")).collect();
+        let vals: Vec<&str> = TRUTH_FIELDS
+            .iter()
+            .map(|f| r.get(*f).map(|s| s.as_str()).unwrap_or(""))
+            .collect();
         text.push_str(&vals.join("\t"));
         text.push('\n');
     }
@@ -546,5 +615,10 @@ pub fn assert_agrees_with_tshark(capture: &Path, min_pct: f64) {
     let (ok, total) = stats.values().fold((0, 0), |(a, b), (x, y)| (a + x, b + y));
     assert!(total > 0, "{}: tshark gave no rows", capture.display());
     let pct = 100.0 * ok as f64 / total as f64;
-    assert!(pct >= min_pct, "{}: {pct:.2}% agreement with tshark {stats:?}\n  {}", capture.display(), misses.join("\n  "));
+    assert!(
+        pct >= min_pct,
+        "{}: {pct:.2}% agreement with tshark {stats:?}\n  {}",
+        capture.display(),
+        misses.join("\n  ")
+    );
 }
