@@ -11,5 +11,6 @@ pub mod filter;
 pub mod frame;
 pub mod lesson;
 pub mod pipeline;
+pub mod proto;
 pub mod render;
 pub mod source;

@@ -79,6 +79,21 @@ fn conn_isn(conv: &Conversation, side: usize) -> Option<u32> {
     conv.tcp.as_ref().and_then(|t| t.sides[side].isn)
 }
 
+impl PacketAnalysis {
+    /// The application messages worth a line each: a carrier (a WebSocket frame, an
+    /// Engine.IO message) is summed up by what it carries, the next layer over the same
+    /// bytes in the same direction.
+    pub fn top_app_layers(&self) -> impl Iterator<Item = &AppLayer> {
+        self.app.iter().enumerate().filter_map(move |(i, a)| {
+            let carried = self
+                .app
+                .get(i + 1)
+                .is_some_and(|n| n.range == a.range && n.from_client == a.from_client);
+            (!carried).then_some(a)
+        })
+    }
+}
+
 /// Totals for the JSON summary line and the end of the terminal output.
 #[derive(Debug, Clone, Default)]
 pub struct Totals {

@@ -2,56 +2,11 @@
 //! sequence analysis (retransmission, duplicate ACK, zero window, …) that agrees with
 //! Wireshark's, flag for flag, on the shared captures.
 
-use serde::Serialize;
-
 use super::tags::Tag;
 use crate::dissect::{TcpFlags, TcpInfo};
 use crate::frame::Timestamp;
 
-/// RFC 9293's connection states, as one side of the connection sees itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum TcpState {
-    #[serde(rename = "CLOSED")]
-    Closed,
-    #[serde(rename = "LISTEN")]
-    Listen,
-    #[serde(rename = "SYN-SENT")]
-    SynSent,
-    #[serde(rename = "SYN-RECEIVED")]
-    SynReceived,
-    #[serde(rename = "ESTABLISHED")]
-    Established,
-    #[serde(rename = "FIN-WAIT-1")]
-    FinWait1,
-    #[serde(rename = "FIN-WAIT-2")]
-    FinWait2,
-    #[serde(rename = "CLOSE-WAIT")]
-    CloseWait,
-    #[serde(rename = "CLOSING")]
-    Closing,
-    #[serde(rename = "LAST-ACK")]
-    LastAck,
-    #[serde(rename = "TIME-WAIT")]
-    TimeWait,
-}
-
-impl TcpState {
-    pub fn name(self) -> &'static str {
-        match self {
-            TcpState::Closed => "CLOSED",
-            TcpState::Listen => "LISTEN",
-            TcpState::SynSent => "SYN-SENT",
-            TcpState::SynReceived => "SYN-RECEIVED",
-            TcpState::Established => "ESTABLISHED",
-            TcpState::FinWait1 => "FIN-WAIT-1",
-            TcpState::FinWait2 => "FIN-WAIT-2",
-            TcpState::CloseWait => "CLOSE-WAIT",
-            TcpState::Closing => "CLOSING",
-            TcpState::LastAck => "LAST-ACK",
-            TcpState::TimeWait => "TIME-WAIT",
-        }
-    }
-}
+pub use crate::proto::tcp::TcpState;
 
 /// Sequence-space comparisons that survive wrap-around (RFC 1982 style).
 fn gt(a: u32, b: u32) -> bool {

@@ -1,21 +1,10 @@
 //! WebSocket (RFC 6455): the opening handshake's key arithmetic and the frame decoder.
 
-use base64::Engine as _;
 use serde::Serialize;
-use sha1::{Digest, Sha1};
 
 use super::app::{AppEvent, AppMessage, Check, Dir};
 
-/// The fixed GUID that RFC 6455 section 1.3 appends to the client's key.
-pub const HANDSHAKE_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-/// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`: base64(SHA-1(key + GUID)).
-pub fn sec_websocket_accept(key: &str) -> String {
-    let mut sha = Sha1::new();
-    sha.update(key.trim().as_bytes());
-    sha.update(HANDSHAKE_GUID.as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
-}
+pub use crate::proto::websocket::{sec_websocket_accept, HANDSHAKE_GUID};
 
 /// permessage-deflate (RFC 7692) parameters, as offered in a request or negotiated in a
 /// 101 response. A `*_max_window_bits` given without a value reads as 15.
@@ -824,15 +813,6 @@ fn append_capped(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc6455_sample_key() {
-        // RFC 6455 section 1.3.
-        assert_eq!(
-            sec_websocket_accept("dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-        );
-    }
 
     #[test]
     fn deflate_params() {

@@ -12,7 +12,7 @@ use super::simulate::SimArgs;
 use super::{Failure, Settings};
 use crate::frame::Frame;
 use crate::pipeline::{Packet, Pipeline};
-use crate::render::diagram::{heading, Row};
+use crate::render::diagram::{conversation_heading, Row};
 use crate::render::terminal::{TreeOptions, TreeRender};
 use crate::render::Render;
 use crate::source::pcap::PcapReader;
@@ -203,15 +203,7 @@ fn ladder(
     if whole || mine.len() == 1 {
         if let (Some(tr), Some(s)) = key {
             if let Some(c) = pipeline.analyzer.conversation(tr, s) {
-                writeln!(
-                    out,
-                    "{}",
-                    heading(
-                        &c.endpoints[c.client()].to_string(),
-                        &c.endpoints[1 - c.client()].to_string(),
-                        th
-                    )
-                )?;
+                writeln!(out, "{}", conversation_heading(c, th))?;
             }
         }
     }

@@ -80,15 +80,7 @@ pub fn arrow_label(p: &Packet) -> String {
             s.push_str(&format!(" DNS {}", explain::layer_headline(l)));
         }
     }
-    // The topmost application message of each carrier, as in the summary.
-    let app = &p.analysis.app;
-    for (i, a) in app.iter().enumerate() {
-        if app
-            .get(i + 1)
-            .is_some_and(|n| n.range == a.range && n.from_client == a.from_client)
-        {
-            continue;
-        }
+    for a in p.analysis.top_app_layers() {
         let head = explain::app_short(a);
         if !head.is_empty() {
             s.push(' ');
@@ -160,7 +152,16 @@ impl Row {
     }
 }
 
-/// The two columns' heading for a conversation.
+/// The two columns' heading for a conversation: who is the client, who the server.
+pub fn conversation_heading(c: &crate::analysis::Conversation, th: Theme) -> String {
+    heading(
+        &c.endpoints[c.client()].to_string(),
+        &c.endpoints[1 - c.client()].to_string(),
+        th,
+    )
+}
+
+/// The two columns' heading, from the two endpoints' names.
 pub fn heading(client: &str, server: &str, th: Theme) -> String {
     let width = NUM + STATE + ARROW + STATE;
     let c = format!("client {client}");
@@ -249,15 +250,7 @@ impl Render for DiagramRender {
                 "{}",
                 th.bold(&format!("── {name} conversation {stream}{app} ──"))
             )?;
-            writeln!(
-                out,
-                "{}",
-                heading(
-                    &c.endpoints[c.client()].to_string(),
-                    &c.endpoints[1 - c.client()].to_string(),
-                    th
-                )
-            )?;
+            writeln!(out, "{}", conversation_heading(c, th))?;
             if tr == Transport::Udp {
                 writeln!(out, "{}", th.dim(&explain::text("layers.diagram.udp", &[])))?;
             }

@@ -126,16 +126,7 @@ impl Render for SummaryRender {
         let first = *self.first_time.get_or_insert(p.frame.time);
         self.line.clear();
         describe(p, &mut self.line);
-        let app = &p.analysis.app;
-        for (i, a) in app.iter().enumerate() {
-            // A carrier (a WebSocket frame, an Engine.IO message) is summed up by what it
-            // carries: the next layer over the same bytes.
-            if app
-                .get(i + 1)
-                .is_some_and(|n| n.range == a.range && n.from_client == a.from_client)
-            {
-                continue;
-            }
+        for a in p.analysis.top_app_layers() {
             let head = crate::explain::app_headline(a);
             if !head.is_empty() {
                 self.line.push_str(" │ ");

@@ -17,7 +17,7 @@ use super::scenario::{HostSpec, ScenarioFile, Step};
 use super::tcp::{Segment, TcpConfig, TcpEndpoint, TcpState, Why};
 use super::wire::{self, Host, IpParams};
 use super::{SimError, SimOptions};
-use crate::analysis::websocket::sec_websocket_accept;
+use crate::proto::websocket::sec_websocket_accept;
 
 const CLIENT: usize = 0;
 const SERVER: usize = 1;

@@ -14,45 +14,7 @@ use std::collections::BTreeMap;
 
 use etherparse::TcpOptionElement;
 
-/// The connection states of RFC 9293 section 3.3.2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TcpState {
-    Closed,
-    Listen,
-    SynSent,
-    SynReceived,
-    Established,
-    FinWait1,
-    FinWait2,
-    CloseWait,
-    Closing,
-    LastAck,
-    TimeWait,
-}
-
-impl TcpState {
-    /// The name as RFC 9293 and the JSON output write it (`FIN-WAIT-1`).
-    pub fn name(self) -> &'static str {
-        match self {
-            TcpState::Closed => "CLOSED",
-            TcpState::Listen => "LISTEN",
-            TcpState::SynSent => "SYN-SENT",
-            TcpState::SynReceived => "SYN-RECEIVED",
-            TcpState::Established => "ESTABLISHED",
-            TcpState::FinWait1 => "FIN-WAIT-1",
-            TcpState::FinWait2 => "FIN-WAIT-2",
-            TcpState::CloseWait => "CLOSE-WAIT",
-            TcpState::Closing => "CLOSING",
-            TcpState::LastAck => "LAST-ACK",
-            TcpState::TimeWait => "TIME-WAIT",
-        }
-    }
-
-    /// States in which this side may still send data.
-    pub fn can_send(self) -> bool {
-        matches!(self, TcpState::Established | TcpState::CloseWait)
-    }
-}
+pub use crate::proto::tcp::TcpState;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Flags {

@@ -280,10 +280,7 @@ fn websocket_accept_matches_the_key() {
         .lines()
         .find_map(|l| l.strip_prefix("Sec-WebSocket-Accept: "))
         .unwrap();
-    assert_eq!(
-        accept,
-        crate::analysis::websocket::sec_websocket_accept(key)
-    );
+    assert_eq!(accept, crate::proto::websocket::sec_websocket_accept(key));
 }
 
 #[test]
