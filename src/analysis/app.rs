@@ -392,15 +392,25 @@ impl Check {
 /// `{"code":"ws-bad-close-code","level":"warning","close_code":"1005",…}`: code, level, params.
 impl Serialize for Check {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let params = self.params();
-        let mut m = s.serialize_map(Some(2 + params.len()))?;
-        m.serialize_entry("code", self.code())?;
-        m.serialize_entry("level", &self.level())?;
-        for (k, v) in &params {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
+        serialize_coded(s, self.code(), self.level(), &self.params())
     }
+}
+
+/// A coded note as JSON: `{"code":…,"level":…, <each parameter>}` (checks and the
+/// Socket.IO session notes alike).
+pub fn serialize_coded<S: Serializer>(
+    s: S,
+    code: &str,
+    level: Level,
+    params: &[(&'static str, String)],
+) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(2 + params.len()))?;
+    m.serialize_entry("code", code)?;
+    m.serialize_entry("level", &level)?;
+    for (k, v) in params {
+        m.serialize_entry(k, v)?;
+    }
+    m.end()
 }
 
 /// What one direction's bytes are being read as.

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::Serializer;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -616,14 +616,7 @@ impl SessionNote {
 /// `{"code":"ack-answers","level":"note","event":"add",…}`, like [`Check`].
 impl Serialize for SessionNote {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let params = self.params();
-        let mut m = s.serialize_map(Some(2 + params.len()))?;
-        m.serialize_entry("code", self.code())?;
-        m.serialize_entry("level", &self.level())?;
-        for (k, v) in &params {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
+        super::app::serialize_coded(s, self.code(), self.level(), &self.params())
     }
 }
 

@@ -441,6 +441,26 @@ impl<'a> Engine<'a> {
     }
 
     fn transmit(&mut self, conn: usize, side: usize, seg: Segment, at: u64, extra: Option<String>) {
+        let mut caption = self.tcp_caption(conn, side, &seg);
+        if let Some(e) = extra {
+            caption = format!("{caption}, {e}");
+        }
+        let t = self.emit_segment(conn, side, &seg, at, caption);
+        if seg.seg_len() > 0 && !seg.flags.rst {
+            self.arm_rto(conn, side, t);
+        }
+    }
+
+    /// Builds the segment's frame, records it, and delivers it to the peer unless the
+    /// scenario loses it. Returns the time it left.
+    fn emit_segment(
+        &mut self,
+        conn: usize,
+        side: usize,
+        seg: &Segment,
+        at: u64,
+        mut caption: String,
+    ) -> u64 {
         let ip = self.ip_params(conn, side);
         let c = &self.conns[conn];
         let bytes = wire::tcp_frame(
@@ -449,12 +469,8 @@ impl<'a> Engine<'a> {
             &ip,
             c.ports[side],
             c.ports[1 - side],
-            &seg,
+            seg,
         );
-        let mut caption = self.tcp_caption(conn, side, &seg);
-        if let Some(e) = extra {
-            caption = format!("{caption}, {e}");
-        }
         let lost = self.lose[side] > 0;
         if lost {
             self.lose[side] -= 1;
@@ -475,9 +491,7 @@ impl<'a> Engine<'a> {
                 },
             );
         }
-        if seg.seg_len() > 0 && !seg.flags.rst {
-            self.arm_rto(conn, side, t);
-        }
+        t
     }
 
     fn tcp_caption(&self, conn: usize, side: usize, seg: &Segment) -> String {
@@ -858,37 +872,7 @@ impl<'a> Engine<'a> {
         caption: String,
     ) {
         // Like transmit, with the application's caption in place of the TCP one.
-        let ip = self.ip_params(conn, side);
-        let c = &self.conns[conn];
-        let bytes = wire::tcp_frame(
-            &self.sides[side].host,
-            &self.sides[1 - side].host,
-            &ip,
-            c.ports[side],
-            c.ports[1 - side],
-            &seg,
-        );
-        let mut caption = caption;
-        let lost = self.lose[side] > 0;
-        if lost {
-            self.lose[side] -= 1;
-            caption = format!(
-                "{caption} — LOST: it never reaches the {}",
-                self.sides[1 - side].name
-            );
-        }
-        let t = self.record(side, at, bytes, caption);
-        if !lost {
-            let arrive = self.arrival(side, t);
-            self.schedule(
-                arrive,
-                Event::Deliver {
-                    conn,
-                    to: 1 - side,
-                    seg: seg.clone(),
-                },
-            );
-        }
+        let t = self.emit_segment(conn, side, &seg, at, caption);
         self.arm_rto(conn, side, t);
     }
 
