@@ -28,6 +28,31 @@ pub enum Tag {
 }
 
 impl Tag {
+    /// Every tag, for tables and tests.
+    pub const ALL: [Tag; 21] = [
+        Tag::HandshakeSyn,
+        Tag::HandshakeSynAck,
+        Tag::HandshakeAck,
+        Tag::Fin,
+        Tag::Rst,
+        Tag::Retransmission,
+        Tag::FastRetransmission,
+        Tag::SpuriousRetransmission,
+        Tag::OutOfOrder,
+        Tag::LostSegment,
+        Tag::AckedUnseen,
+        Tag::DuplicateAck,
+        Tag::ZeroWindow,
+        Tag::ZeroWindowProbe,
+        Tag::ZeroWindowProbeAck,
+        Tag::WindowFull,
+        Tag::WindowUpdate,
+        Tag::KeepAlive,
+        Tag::KeepAliveAck,
+        Tag::BadChecksum,
+        Tag::PortReuse,
+    ];
+
     /// The tag's name in JSON and in the terminal.
     pub fn name(self) -> &'static str {
         match self {

@@ -15,30 +15,7 @@ fn templates_fill_their_holes() {
 
 #[test]
 fn every_tag_has_words() {
-    use crate::analysis::Tag::*;
-    for t in [
-        HandshakeSyn,
-        HandshakeSynAck,
-        HandshakeAck,
-        Fin,
-        Rst,
-        Retransmission,
-        FastRetransmission,
-        SpuriousRetransmission,
-        OutOfOrder,
-        LostSegment,
-        AckedUnseen,
-        DuplicateAck,
-        ZeroWindow,
-        ZeroWindowProbe,
-        ZeroWindowProbeAck,
-        WindowFull,
-        WindowUpdate,
-        KeepAlive,
-        KeepAliveAck,
-        BadChecksum,
-        PortReuse,
-    ] {
+    for t in crate::analysis::Tag::ALL {
         let words = tag(t);
         assert_ne!(
             words,

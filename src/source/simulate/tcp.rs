@@ -306,6 +306,21 @@ impl TcpEndpoint {
         ranges
     }
 
+    /// Our SYN-ACK: our initial number, acknowledging the peer's SYN.
+    fn syn_ack(&self, now_us: u64) -> Segment {
+        self.segment(
+            self.iss,
+            Flags {
+                syn: true,
+                ack: true,
+                ..Flags::default()
+            },
+            Vec::new(),
+            now_us,
+            Why::SynAck,
+        )
+    }
+
     fn segment(&self, seq: u32, flags: Flags, payload: Vec<u8>, now_us: u64, why: Why) -> Segment {
         let options = if flags.syn {
             self.syn_options(now_us, flags.ack)
@@ -545,17 +560,7 @@ impl TcpEndpoint {
                     self.rcv_nxt = seg.seq.wrapping_add(1);
                     self.read_syn_options(seg);
                     self.state = TcpState::SynReceived;
-                    let syn_ack = self.segment(
-                        self.iss,
-                        Flags {
-                            syn: true,
-                            ack: true,
-                            ..Flags::default()
-                        },
-                        Vec::new(),
-                        now_us,
-                        Why::SynAck,
-                    );
+                    let syn_ack = self.syn_ack(now_us);
                     self.snd_una = self.iss;
                     self.sent(&syn_ack);
                     out.replies.push(syn_ack);
@@ -602,17 +607,7 @@ impl TcpEndpoint {
                     } else {
                         // Simultaneous open.
                         self.state = TcpState::SynReceived;
-                        let syn_ack = self.segment(
-                            self.iss,
-                            Flags {
-                                syn: true,
-                                ack: true,
-                                ..Flags::default()
-                            },
-                            Vec::new(),
-                            now_us,
-                            Why::SynAck,
-                        );
+                        let syn_ack = self.syn_ack(now_us);
                         out.replies.push(syn_ack);
                     }
                 }
