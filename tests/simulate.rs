@@ -178,3 +178,25 @@ fn every_scenario_agrees_with_tshark_field_by_field() {
         }
     }
 }
+
+#[test]
+fn resets_are_explained_by_their_cause() {
+    let json = wirewalk(&["simulate", "reset", "--json"]);
+    let notes: Vec<String> = json
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| {
+            v["analysis"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|t| t == "rst"))
+        })
+        .map(|v| v["notes"].to_string())
+        .collect();
+    assert_eq!(notes.len(), 2, "two resets in the scenario");
+    assert!(
+        notes[0].contains("Connection refused") && notes[0].contains("port 9000"),
+        "{}",
+        notes[0]
+    );
+    assert!(notes[1].contains("An abort"), "{}", notes[1]);
+}

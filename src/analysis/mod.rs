@@ -256,6 +256,22 @@ impl Analyzer {
                 _ => None,
             };
             pa.tags = view.tags;
+            if pa.tags.contains(&Tag::Rst) {
+                // Why the reset: a SYN answered by RST is a refused connection (nothing
+                // listens there); after the handshake it is an abort.
+                let refused = conn.handshake.len() == 1;
+                let key = if refused {
+                    "tcp.rst_refused"
+                } else {
+                    "tcp.rst_abort"
+                };
+                let port = if side == conn.client {
+                    conv.endpoints[1 - side].port()
+                } else {
+                    conv.endpoints[side].port()
+                };
+                pa.notes.push(Note::info(key).arg("port", port));
+            }
             let stream = conv.index;
             for l in &pa.app {
                 if !matches!(
