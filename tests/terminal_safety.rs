@@ -50,17 +50,19 @@ fn inspect(file: &std::path::Path, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-fn file() -> std::path::PathBuf {
+/// The hostile capture, written to a file of the calling test's own (tests run in
+/// parallel: a shared file could be read while another test rewrites it).
+fn file(test: &str) -> std::path::PathBuf {
     let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("terminal-safety");
     std::fs::create_dir_all(&d).unwrap();
-    let f = d.join("hostile.pcap");
+    let f = d.join(format!("{test}.pcap"));
     std::fs::write(&f, hostile_capture()).unwrap();
     f
 }
 
 #[test]
 fn text_outputs_carry_no_escape_control_or_bidi_character() {
-    let f = file();
+    let f = file("text_outputs_carry_no_escape_control_or_bidi_character");
     for mode in [&[][..], &["--brief"], &["--summary"], &["--hex"]] {
         let out = inspect(&f, mode);
         assert!(
@@ -78,7 +80,11 @@ fn text_outputs_carry_no_escape_control_or_bidi_character() {
 
 #[test]
 fn the_tree_shows_the_hostile_dns_name_escaped() {
-    let text = String::from_utf8(inspect(&file(), &[])).unwrap();
+    let text = String::from_utf8(inspect(
+        &file("the_tree_shows_the_hostile_dns_name_escaped"),
+        &[],
+    ))
+    .unwrap();
     assert!(
         text.contains("\\x1b[2J"),
         "the escape is shown, visibly:\n{text}"
@@ -91,7 +97,7 @@ fn the_tree_shows_the_hostile_dns_name_escaped() {
 
 #[test]
 fn json_keeps_the_exact_text() {
-    let out = inspect(&file(), &["--json"]);
+    let out = inspect(&file("json_keeps_the_exact_text"), &["--json"]);
     let text = String::from_utf8(out).unwrap();
     // JSON escapes controls as \u001b etc.; the bidi override may stay as UTF-8 (valid JSON).
     assert!(!text.contains('\u{1b}'), "JSON escapes ESC");

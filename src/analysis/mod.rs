@@ -149,7 +149,7 @@ impl Analyzer {
     }
 
     /// A packet of a conversation past the limit: said once, then counted.
-    fn over_limit(&mut self, _pa: &mut PacketAnalysis) {
+    fn over_limit(&mut self) {
         if self.untracked == 0 {
             let note =
                 Note::warning("limit.conversations").arg("limit", self.limits.max_conversations);
@@ -194,7 +194,7 @@ impl Analyzer {
                 || Some(tcp::TcpConn::new(first_is_synack)),
                 allow,
             ) else {
-                self.over_limit(&mut pa);
+                self.over_limit();
                 return pa;
             };
             let conv = &mut self.tcp.list[i];
@@ -319,7 +319,7 @@ impl Analyzer {
                 || None,
                 allow,
             ) else {
-                self.over_limit(&mut pa);
+                self.over_limit();
                 return pa;
             };
             let conv = &mut self.udp.list[i];

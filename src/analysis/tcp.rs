@@ -168,7 +168,7 @@ impl TcpConn {
             self.sides[from].saw_syn = true;
         }
 
-        tags.extend(self.analyze(from, seq, ack, seglen, flags, window, number, time));
+        tags.extend(self.analyze(from, seq, ack, seglen, flags, window, time));
         tcp.seq = Some(seq.wrapping_sub(self.sides[from].base_seq.unwrap_or(seq)));
         tcp.ack = Some(if has_ack {
             ack.wrapping_sub(self.sides[to].base_seq.unwrap_or(ack))
@@ -204,7 +204,7 @@ impl TcpConn {
         if tcp.checksum_ok == Some(false) {
             tags.push(Tag::BadChecksum);
         }
-        self.story(from, seq, ack, seglen, flags, number, time, &mut tags);
+        self.story(from, seq, ack, seglen, flags, number, &mut tags);
         let side = &mut self.sides[from];
         side.packets += 1;
         side.bytes += wire_bytes;
@@ -228,10 +228,8 @@ impl TcpConn {
         seglen: u32,
         flags: TcpFlags,
         window: u32,
-        number: u64,
         now: Timestamp,
     ) -> Vec<Tag> {
-        let _ = number;
         let first_rtt = self.first_rtt;
         let (fwd, rev) = {
             let (a, b) = self.sides.split_at_mut(1);
@@ -397,7 +395,6 @@ impl TcpConn {
         seglen: u32,
         flags: TcpFlags,
         number: u64,
-        _time: Timestamp,
         tags: &mut Vec<Tag>,
     ) {
         let to = 1 - from;
@@ -519,6 +516,5 @@ impl TcpConn {
             self.sides[from].state = TcpState::Closed;
             self.sides[to].state = TcpState::Closed;
         }
-        let _ = seq;
     }
 }

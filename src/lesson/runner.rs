@@ -633,21 +633,9 @@ impl<'a> Run<'a> {
             if right {
                 writeln!(self.out, "{}", th.good("✓ Right."))?;
             } else {
-                writeln!(
-                    self.out,
-                    "{} The answer: {}",
-                    th.warn("✗ Not right."),
-                    quiz::right_answer(q, fact.as_ref())
-                )?;
+                self.not_right(q, fact.as_ref())?;
             }
-            self.entry().answers.insert(
-                key,
-                Answered {
-                    correct: right,
-                    tries: 1,
-                    skipped: false,
-                },
-            );
+            self.record(key, right, 1);
             self.explain(q)?;
             return Ok(Next::Forward);
         }
@@ -700,14 +688,7 @@ impl<'a> Run<'a> {
                             "✓ Right, at the second try."
                         })
                     )?;
-                    self.entry().answers.insert(
-                        key,
-                        Answered {
-                            correct: true,
-                            tries,
-                            skipped: false,
-                        },
-                    );
+                    self.record(key, true, tries);
                     break;
                 }
                 Grade::Wrong => {
@@ -721,20 +702,8 @@ impl<'a> Run<'a> {
                         }
                         continue;
                     }
-                    writeln!(
-                        self.out,
-                        "{} The answer: {}",
-                        th.warn("✗ Not right."),
-                        quiz::right_answer(q, fact.as_ref())
-                    )?;
-                    self.entry().answers.insert(
-                        key,
-                        Answered {
-                            correct: false,
-                            tries,
-                            skipped: false,
-                        },
-                    );
+                    self.not_right(q, fact.as_ref())?;
+                    self.record(key, false, tries);
                     break;
                 }
             }
@@ -742,6 +711,29 @@ impl<'a> Run<'a> {
         self.save()?;
         self.explain(q)?;
         Ok(Next::Forward)
+    }
+
+    /// Saves how a question went: right or not, after how many tries.
+    fn record(&mut self, key: String, correct: bool, tries: u32) {
+        self.entry().answers.insert(
+            key,
+            Answered {
+                correct,
+                tries,
+                skipped: false,
+            },
+        );
+    }
+
+    /// After a miss: say so, and give the right answer.
+    fn not_right(&mut self, q: &Question, fact: Option<&Fact>) -> io::Result<()> {
+        let th = self.th();
+        writeln!(
+            self.out,
+            "{} The answer: {}",
+            th.warn("✗ Not right."),
+            quiz::right_answer(q, fact)
+        )
     }
 
     fn explain(&mut self, q: &Question) -> io::Result<()> {

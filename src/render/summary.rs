@@ -105,7 +105,6 @@ pub fn describe(p: &Packet, s: &mut String) {
                     h.protocol().to_uppercase(),
                     escape(&crate::explain::layer_headline(layer))
                 );
-                let _ = layer;
             }
             None => {
                 let _ = write!(s, "{} bytes, not dissected", p.frame.data.len());

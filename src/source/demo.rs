@@ -370,18 +370,7 @@ async fn ws_client(port: u16, narrate: &Narrator) -> Result<(), BoxError> {
     next_msg(&mut ws).await?;
     tokio::time::sleep(PACE).await;
     narrate("client: sends a close frame (1000, normal closure)");
-    ws.close(Some(CloseFrame {
-        code: CloseCode::Normal,
-        reason: "lesson over".into(),
-    }))
-    .await?;
-    while let Some(m) = ws.next().await {
-        if m.is_err() {
-            break;
-        }
-    }
-    drop(ws);
-    narrate("client: closed; waiting for the TCP teardown");
+    close_and_drain(ws, "lesson over", narrate).await?;
     Ok(())
 }
 
@@ -664,9 +653,22 @@ async fn sio_client(port: u16, narrate: &Narrator) -> Result<(), BoxError> {
     tokio::time::sleep(PACE).await;
     narrate("client: socket.disconnect() — Socket.IO DISCONNECT \"41\", then the WebSocket close");
     ws.send(Message::text("41")).await?;
+    close_and_drain(ws, "", narrate).await?;
+    Ok(())
+}
+
+type ClientWs = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// The client's last step in both demos: a normal close (1000) with `reason`, then
+/// reading until the server's close, so the TCP teardown that follows is captured.
+async fn close_and_drain(
+    mut ws: ClientWs,
+    reason: &str,
+    narrate: &Narrator,
+) -> Result<(), BoxError> {
     ws.close(Some(CloseFrame {
         code: CloseCode::Normal,
-        reason: "".into(),
+        reason: reason.to_string().into(),
     }))
     .await?;
     while let Some(m) = ws.next().await {
@@ -678,8 +680,6 @@ async fn sio_client(port: u16, narrate: &Narrator) -> Result<(), BoxError> {
     narrate("client: closed; waiting for the TCP teardown");
     Ok(())
 }
-
-type ClientWs = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
 /// The next message (text, binary, pong, close).
 async fn next_msg(ws: &mut ClientWs) -> Result<Message, BoxError> {
