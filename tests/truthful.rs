@@ -283,7 +283,7 @@ fn a_packet_captured_twice_is_a_copy_not_a_retransmission() {
     }
     let path = write("twice.pcap", &doubled);
     let out = tree(&path);
-    assert!(out.contains("= a second copy of packet 7"), "{out}");
+    assert!(out.contains("= a copy of packet 7"), "{out}");
     assert!(
         out.contains("This packet was captured twice: packet 7 holds the same IP packet"),
         "{out}"

@@ -20,23 +20,27 @@ const WINDOW: f64 = 0.001;
 
 #[derive(Debug, Default)]
 pub struct Recent {
-    ring: [(u64, u64, Timestamp); RECENT],
+    /// (original frame, fingerprint, time, copies of it so far)
+    ring: [(u64, u64, Timestamp, u32); RECENT],
     next: usize,
 }
 
 impl Recent {
-    /// The frame number this packet is a copy of, if it is one.
-    pub fn check(&mut self, frame: &Frame, d: &Dissection) -> Option<u64> {
+    /// The frame number this packet is a copy of, and how many copies of it there are
+    /// now (1 for the second recording), if it is one.
+    pub fn check(&mut self, frame: &Frame, d: &Dissection) -> Option<(u64, u32)> {
         let fp = fingerprint(frame, d)?;
         let found = self
             .ring
             .iter()
-            .find(|(n, f, t)| *n != 0 && *f == fp && frame.time.since(*t).abs() <= WINDOW);
-        let original = found.map(|(n, _, _)| *n);
+            .filter(|(n, f, t, _)| *n != 0 && *f == fp && frame.time.since(*t).abs() <= WINDOW)
+            .max_by_key(|(_, _, _, c)| *c);
+        let copy = found.map(|(n, _, _, c)| (*n, c + 1));
         // A copy is remembered as its original, so that a third copy names the first.
-        self.ring[self.next] = (original.unwrap_or(frame.number), fp, frame.time);
+        let (original, count) = copy.unwrap_or((frame.number, 0));
+        self.ring[self.next] = (original, fp, frame.time, count);
         self.next = (self.next + 1) % RECENT;
-        original
+        copy
     }
 }
 

@@ -40,8 +40,9 @@ pub struct PacketAnalysis {
     pub fin_incoming: [bool; 2],
     /// [client, server]: how many packets each side had sent so far (0: not heard from).
     pub sent: [u64; 2],
-    /// This packet is a second copy of that earlier frame (same bytes, same instant).
-    pub copy_of: Option<u64>,
+    /// This packet is a copy of that earlier frame (same bytes, same instant), and the
+    /// how-manieth copy (1: the second recording).
+    pub copy_of: Option<(u64, u32)>,
     /// True when the client sent this packet.
     pub from_client: Option<bool>,
     /// This packet's position in its conversation, from 1.

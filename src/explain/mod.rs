@@ -32,7 +32,7 @@ pub fn note(n: &Note) -> String {
 
 /// A packet captured twice: what it is, why captures do that, and what Wireshark's tags
 /// (listed) would have it be.
-pub fn copy(original: u64, link: crate::frame::Link, tags: &[Tag]) -> String {
+pub fn copy(original: u64, nth: u32, link: crate::frame::Link, tags: &[Tag]) -> String {
     let why = if link == crate::frame::Link::Nflog {
         "notes.copy.nflog"
     } else {
@@ -43,7 +43,15 @@ pub fn copy(original: u64, link: crate::frame::Link, tags: &[Tag]) -> String {
         .filter(|t| t.is_problem())
         .map(|t| t.name())
         .collect();
-    let mut s = text(why, &[("original", &original.to_string())]);
+    let times = match nth {
+        1 => "twice".to_string(),
+        2 => "three times".to_string(),
+        n => format!("{} times", n + 1),
+    };
+    let mut s = text(
+        why,
+        &[("original", &original.to_string()), ("times", &times)],
+    );
     if !names.is_empty() {
         s.push(' ');
         s.push_str(&text("notes.copy.tags", &[("tags", &names.join(", "))]));

@@ -184,7 +184,7 @@ impl Render for JsonRender {
                 client: c,
                 server: s,
             }),
-            copy_of: p.analysis.copy_of,
+            copy_of: p.analysis.copy_of.map(|(n, _)| n),
         };
         self.buf.clear();
         serde_json::to_writer(&mut self.buf, &pkt)?;

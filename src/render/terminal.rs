@@ -413,15 +413,15 @@ impl TreeRender {
                 }
             }
         }
-        if let Some(original) = p.analysis.copy_of {
+        if let Some((original, nth)) = p.analysis.copy_of {
             // A copy: Wireshark's tags are listed as what they are, its reading of a copy.
             writeln!(
                 out,
                 "{}",
-                th.warn(&format!("  = a second copy of packet {original}"))
+                th.warn(&format!("  = a copy of packet {original}"))
             )?;
             let link = p.frame.link;
-            self.prose(out, &explain::copy(original, link, &p.analysis.tags))?;
+            self.prose(out, &explain::copy(original, nth, link, &p.analysis.tags))?;
         }
         for tag in &p.analysis.tags {
             if p.analysis.copy_of.is_some() && tag.is_problem() {
