@@ -296,8 +296,19 @@ impl TreeRender {
             )?;
             self.line = head;
             if self.opts.explain {
+                let sender = p.analysis.states.map(|st| {
+                    st[if p.analysis.from_client.unwrap_or(true) {
+                        0
+                    } else {
+                        1
+                    }]
+                });
+                let tcp_kind = match &layer.header {
+                    Header::Tcp(t) => explain::tcp_kind_in(t, sender),
+                    _ => "",
+                };
                 let kind = match &layer.header {
-                    Header::Tcp(t) => format!("tcp:{}", explain::tcp_kind(t)),
+                    Header::Tcp(_) => format!("tcp:{tcp_kind}"),
                     h => h.protocol().to_string(),
                 };
                 if let Header::Tcp(t) = &layer.header {
@@ -308,7 +319,7 @@ impl TreeRender {
                         text.push(' ');
                     }
                     if self.is_new(&kind) {
-                        explain::tcp_step(&mut text, t);
+                        explain::tcp_step(&mut text, t, tcp_kind);
                     }
                     self.prose(out, text.trim_end())?;
                 } else if if osi <= 3 {
