@@ -5,13 +5,17 @@
 
 mod app;
 mod layers;
+mod presentation;
 mod template;
 
-pub use app::{app_explain, app_headline, app_short, check, session_summary};
+pub use app::{
+    app_asides, app_explain, app_headline, app_kind, app_main, app_short, check, session_summary,
+};
 pub use layers::{
     layer_details, layer_details_wanted, layer_explain, layer_headline, layer_headline_into,
     osi_name, tcp_intro, tcp_kind, tcp_step,
 };
+pub use presentation::{presentation, Presentation};
 pub use template::{text, text_into, texts, Args};
 
 use crate::analysis::Tag;
