@@ -12,6 +12,7 @@ const FILES: &[(&str, &str)] = &[
     ("notes", include_str!("text/notes.toml")),
     ("tags", include_str!("text/tags.toml")),
     ("topics", include_str!("text/topics.toml")),
+    ("presentation", include_str!("text/presentation.toml")),
 ];
 
 /// A template split once into literal text and `{name}` holes.

@@ -387,7 +387,7 @@ impl TreeRender {
             }
             if let AppMessage::Http(h) = &a.message {
                 if self.opts.explain {
-                    for (k, v) in h.headers.iter().take(24) {
+                    for (k, v) in h.headers_as_sent().take(24) {
                         writeln!(
                             out,
                             "{:w$}{}: {}",
@@ -399,16 +399,25 @@ impl TreeRender {
                     }
                 }
             }
+            // A message's own wording states its values: HTTP and Socket.IO get it every
+            // time. The general lessons (server push, what an emit reaches) come once.
             let mut text = String::new();
-            explain::app_explain(&mut text, a);
-            let kind = format!(
-                "app:{}",
-                explain::app_headline(a).split(' ').next().unwrap_or("")
-            );
-            if a.push || matches!(a.message, AppMessage::Http(_) | AppMessage::SocketIo(_)) {
+            explain::app_main(&mut text, a);
+            if !matches!(a.message, AppMessage::Http(_) | AppMessage::SocketIo(_))
+                && !self.is_new(&explain::app_kind(a))
+            {
+                text.clear();
+            }
+            for (key, aside) in explain::app_asides(a) {
+                if self.is_new(&key) {
+                    if !text.is_empty() {
+                        text.push(' ');
+                    }
+                    text.push_str(&aside);
+                }
+            }
+            if self.opts.explain {
                 self.prose(out, &text)?;
-            } else {
-                self.prose_once(out, &kind, || text)?;
             }
             for c in checks {
                 for (i, line) in wrap(&escape(&c), self.opts.width, LABEL_WIDTH)
@@ -528,22 +537,10 @@ impl TreeRender {
             .map(|t| t.has(TcpFlags::SYN))
             .unwrap_or(false);
         if !payload.is_empty() && !is_syn {
-            let texty = payload.iter().all(|&b| {
-                b == b'\r' || b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
-            }) && std::str::from_utf8(payload).is_ok();
-            let len = payload.len().to_string();
-            let (key, what) = if texty {
-                ("layers.presentation.text", "UTF-8 text")
-            } else {
-                ("layers.presentation.binary", "binary")
-            };
-            writeln!(
-                out,
-                "{}{}",
-                self.label(6),
-                self.opts.theme.layer(6, &format!("{len} bytes of {what}"))
-            )?;
-            self.prose_once(out, key, || explain::text(key, &[("len", &len)]))?;
+            // What the bytes are, from the messages decoded in them (explain::presentation).
+            let l6 = explain::presentation(&p.analysis.app, payload);
+            writeln!(out, "{}{}", self.label(6), self.opts.theme.layer(6, &escape(&l6.line)))?;
+            self.prose_once(out, &l6.key, || l6.text)?;
         }
         Ok(())
     }
