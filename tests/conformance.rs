@@ -313,3 +313,34 @@ fn websocket_texts_equal_tshark_unmasked_text() {
     }
     assert!(compared >= 30, "only {compared} texts compared");
 }
+
+/// Every capture (pcap or pcapng) in a folder.
+fn captures_in(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+#[ignore = "needs ../shared/captures and tshark; .ci/run runs it"]
+fn anatomy_fields_agree_with_tshark_on_the_shared_captures() {
+    let caps: Vec<PathBuf> = truth_files_in(&captures_dir())
+        .iter()
+        .map(|t| capture_of(t))
+        .collect();
+    // tshark 4.0 counts bytes in flight on three fast-retransmitted segments of
+    // tcp-retransmit-snaplen54.pcap differently; everything else agrees.
+    assert_anatomy_agrees(&caps, 99.5);
+}
+
+#[test]
+#[ignore = "needs tshark; .ci/run runs it"]
+fn anatomy_fields_agree_with_tshark_on_the_fixtures() {
+    let caps = captures_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"));
+    assert!(caps.len() >= 5, "{caps:?}");
+    assert_anatomy_agrees(&caps, 100.0);
+}

@@ -9,6 +9,7 @@ pub mod app;
 pub mod conversation;
 pub mod engineio;
 pub mod http;
+pub mod inflight;
 pub mod reassembly;
 pub mod socketio;
 pub mod stream;

@@ -118,6 +118,9 @@ pub struct WsFrame {
     pub masking_key: Option<String>,
     /// The frame's payload length as on the wire.
     pub payload_len: u64,
+    /// The 7-bit length field: the length itself up to 125, 126 when a 16-bit length
+    /// follows, 127 when a 64-bit length follows (`websocket.payload_length`).
+    pub length_code: u8,
     /// The payload is deflate data (permessage-deflate: RSV1 on the message's first frame).
     pub compressed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -160,6 +163,8 @@ struct Header {
     header_len: u8,
     /// Bits of the length field that was used (7, 16 or 64).
     len_bits: u8,
+    /// The 7-bit length code of the second byte.
+    len_code: u8,
 }
 
 /// Header length from the first two bytes.
@@ -201,6 +206,7 @@ fn parse_header(h: &[u8]) -> Header {
         len,
         header_len: k as u8,
         len_bits,
+        len_code: b1 & 0x7f,
     }
 }
 
@@ -658,6 +664,7 @@ impl WsDecoder {
             masked: h.masked,
             masking_key: h.masked.then(|| hex(&h.key)),
             payload_len: h.len,
+            length_code: h.len_code,
             compressed: false,
             close_code: None,
             close_reason: None,
