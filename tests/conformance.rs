@@ -137,7 +137,7 @@ fn malformed_captures_get_a_message_not_a_panic() {
             .extension()
             .is_some_and(|e| e == "pcap" || e == "pcapng")
         {
-            for flag in ["--json", "--summary", "--hex", "--brief"] {
+            for flag in ["--json", "--summary", "--hex", "--brief", "--fields"] {
                 let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
                     .args(["inspect", "--color", "never", flag])
                     .arg(&path)
@@ -343,4 +343,24 @@ fn anatomy_fields_agree_with_tshark_on_the_fixtures() {
     let caps = captures_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"));
     assert!(caps.len() >= 5, "{caps:?}");
     assert_anatomy_agrees(&caps, 100.0);
+}
+
+#[test]
+#[ignore = "needs ../shared/captures; .ci/run runs it"]
+fn every_header_of_every_shared_capture_is_drawn_within_80_columns() {
+    let mut drawn = 0;
+    for cap in captures_in(&captures_dir()) {
+        let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
+            .args(["inspect", "--fields", "--color", "never"])
+            .arg(&cap)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for (i, line) in text.lines().enumerate() {
+            let w = line.chars().count();
+            assert!(w <= 80, "{} line {}: {w} columns: {line}", cap.display(), i + 1);
+        }
+        drawn += text.matches("\n   0 1 2 3 4 5 6 7 8 9 0 1").count();
+    }
+    assert!(drawn >= 2000, "only {drawn} header diagrams drawn");
 }
