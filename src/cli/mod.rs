@@ -73,6 +73,10 @@ pub struct ViewArgs {
     /// A ladder diagram of each conversation: client and server, one arrow per packet.
     #[arg(long, group = "format")]
     pub diagram: bool,
+    /// Each header drawn as RFC-style rows of 32 bits, this packet's values in the
+    /// boxes and what each means (Ethernet, IP, TCP and its options, UDP, WebSocket).
+    #[arg(long, group = "format")]
+    pub fields: bool,
     /// Values only, without the plain-language explanations.
     #[arg(long)]
     pub brief: bool,

@@ -3,6 +3,7 @@
 //! subject, so that it is easy to review and translate; this module only picks the
 //! template and fills its `{placeholders}`.
 
+pub mod anatomy;
 mod app;
 mod layers;
 mod presentation;

@@ -4,6 +4,7 @@
 
 pub mod diagram;
 pub mod escape;
+pub mod fields;
 pub mod hex;
 pub mod json;
 pub mod pcap_out;
