@@ -430,14 +430,21 @@ impl TreeRender {
             if let AppMessage::Http(h) = &a.message {
                 if self.opts.explain {
                     for (k, v) in h.headers.iter().take(24) {
-                        writeln!(
-                            out,
-                            "{:w$}{}: {}",
-                            "",
-                            th.layer(7, &escape(k)),
-                            escape(v),
-                            w = LABEL_WIDTH
-                        )?;
+                        let (k, v) = (escape(k), escape(v));
+                        let lines = wrap(&format!("{k}: {v}"), self.opts.width, LABEL_WIDTH);
+                        for (n, line) in lines.iter().enumerate() {
+                            // The header's name in the layer's colour, the value plain.
+                            match line.trim_start().strip_prefix(k.as_ref()) {
+                                Some(rest) if n == 0 => writeln!(
+                                    out,
+                                    "{:w$}{}{rest}",
+                                    "",
+                                    th.layer(7, &k),
+                                    w = LABEL_WIDTH
+                                )?,
+                                _ => writeln!(out, "{line}")?,
+                            }
+                        }
                     }
                 }
             }

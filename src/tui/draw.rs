@@ -364,11 +364,11 @@ fn keys(app: &App, width: usize) -> &'static str {
         Mode::Browse => "→ next ← back ↑↓ move ⏎ fold Tab pane / search f filter e all ? help q quit",
         Mode::Tour => "→ next ← back ↑↓ layer ⏎ fold Tab hex / search f filter e all ? help q quit",
     };
-    if full.chars().count() <= width {
-        full
-    } else {
-        short
-    }
+    let tiny = "→ next ← back / search Tab pane ? help q quit";
+    [full, short]
+        .into_iter()
+        .find(|k| k.chars().count() <= width)
+        .unwrap_or(tiny)
 }
 
 fn footer(f: &mut Frame, app: &App, area: Rect) {

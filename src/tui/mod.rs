@@ -45,3 +45,6 @@ pub fn run(app: &mut App) -> io::Result<()> {
     ratatui::restore();
     result
 }
+
+#[cfg(test)]
+mod tests;

@@ -134,9 +134,15 @@ pub fn fit(line: Line<'static>, width: usize, indent: usize) -> Vec<Line<'static
     let mut out = Vec::new();
     let mut cur: Vec<Span<'static>> = Vec::new();
     let mut used = 0;
+    // Spaces at a break are dropped: the next line starts with the next word.
+    let mut at_break = false;
     for span in line.spans {
         let mut piece = String::new();
         for ch in span.content.chars() {
+            if at_break && ch == ' ' {
+                continue;
+            }
+            at_break = false;
             if used == width {
                 if !piece.is_empty() {
                     cur.push(Span::styled(std::mem::take(&mut piece), span.style));
@@ -145,6 +151,7 @@ pub fn fit(line: Line<'static>, width: usize, indent: usize) -> Vec<Line<'static
                 cur.push(Span::raw(" ".repeat(indent)));
                 used = indent;
                 if ch == ' ' {
+                    at_break = true;
                     continue;
                 }
             }
