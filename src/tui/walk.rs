@@ -16,6 +16,8 @@ use crate::render::{Render, Theme};
 /// explanation is given once per conversation, the first time it applies, and those
 /// first times are at the start of a conversation.
 const REPLAY: usize = 400;
+/// The capture's first packets drawn before any other, for what is said once per capture.
+const CAPTURE_REPLAY: usize = 64;
 
 /// Packets with everything the pipeline learnt, in capture order.
 pub struct Walk {
@@ -112,11 +114,20 @@ impl Walk {
     pub fn tree(&self, i: usize, opts: TreeOptions) -> Tree {
         let mut tree = TreeRender::new(opts);
         tree.set_start(self.start());
+        // Some things are said once per capture (the wire, the link), most once per
+        // conversation: the capture's first packets and the conversation's own before
+        // this one are drawn first, in capture order.
+        let mut before: Vec<usize> = (0..i.min(CAPTURE_REPLAY)).collect();
         if let Some((list, place)) = self.conversation(i) {
-            for &k in &list[..place.min(REPLAY)] {
-                // Into nothing: only what it has explained already matters.
-                let _ = tree.packet(&mut std::io::sink(), &self.packets[k], &self.analyzer);
-            }
+            before.extend(
+                list[..place.min(REPLAY)]
+                    .iter()
+                    .filter(|&&k| k >= CAPTURE_REPLAY),
+            );
+        }
+        for k in before {
+            // Into nothing: only what it has explained already matters.
+            let _ = tree.packet(&mut std::io::sink(), &self.packets[k], &self.analyzer);
         }
         let (text, sections) = tree.packet_sections(&self.packets[i], &self.analyzer);
         Tree { text, sections }
