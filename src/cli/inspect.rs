@@ -16,12 +16,10 @@ use crate::source::pcap::PcapReader;
 use crate::source::SourceError;
 
 pub fn run(args: &InspectArgs, settings: &Settings) -> Result<(), Failure> {
-    let reader = if args.file.as_os_str() == "-" {
-        PcapReader::from_reader(std::io::stdin(), "standard input")
-    } else {
-        PcapReader::open(&args.file)
+    if args.interactive {
+        return super::browse::run(args, settings);
     }
-    .map_err(|e| Failure::Message(1, e.0))?;
+    let reader = open(args)?;
     let mut out = settings.stdout();
     let mut reader = reader;
     let result = show(&mut reader, &args.view, settings, &mut out, |r| {
@@ -29,6 +27,27 @@ pub fn run(args: &InspectArgs, settings: &Settings) -> Result<(), Failure> {
     });
     out.flush()?;
     result
+}
+
+/// The capture the arguments name (`-`: standard input).
+pub fn open(args: &InspectArgs) -> Result<PcapReader, Failure> {
+    if args.file.as_os_str() == "-" {
+        PcapReader::from_reader(std::io::stdin(), "standard input")
+    } else {
+        PcapReader::open(&args.file)
+    }
+    .map_err(|e| Failure::Message(1, e.0))
+}
+
+/// The pipeline with the limits the view flags set.
+pub fn pipeline(view: &ViewArgs) -> Pipeline {
+    Pipeline {
+        analyzer: crate::analysis::Analyzer::with_limits(crate::analysis::Limits {
+            max_conversations: view.max_conversations,
+            max_message: view.max_message,
+            max_reassembly: view.max_reassembly,
+        }),
+    }
 }
 
 /// The renderer the view flags ask for.
@@ -71,13 +90,7 @@ where
         None => None,
     };
     let mut render = renderer(view, settings);
-    let mut pipeline = Pipeline {
-        analyzer: crate::analysis::Analyzer::with_limits(crate::analysis::Limits {
-            max_conversations: view.max_conversations,
-            max_message: view.max_message,
-            max_reassembly: view.max_reassembly,
-        }),
-    };
+    let mut pipeline = pipeline(view);
     let mut shown = 0u64;
     let mut error = None;
     for item in source.by_ref() {

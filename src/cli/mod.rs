@@ -1,6 +1,7 @@
 //! Command line: clap arguments resolved once into plain settings (colour, terminal,
 //! width), then the pipeline runs. Errors end as one line on stderr and an exit code.
 
+mod browse;
 mod capture;
 mod demo;
 mod inspect;
@@ -45,6 +46,9 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Annotate a pcap or pcapng capture, packet by packet, layer by layer.
     Inspect(InspectArgs),
+    /// Browse a capture full screen: packet list, layers with explanations, bytes, ladder
+    /// (the same as `inspect -i`).
+    Browse(InspectArgs),
     /// Capture live (pnet) on an interface, loopback by default, and annotate each packet as it arrives.
     Capture(capture::CaptureArgs),
     /// A real server and client talking on loopback, captured and annotated live.
@@ -112,6 +116,9 @@ pub struct ViewArgs {
 pub struct InspectArgs {
     /// The capture file (.pcap or .pcapng; `-` reads standard input).
     pub file: PathBuf,
+    /// Full screen: browse the packets with the keys (what `wirewalk browse FILE` does).
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
     #[command(flatten)]
     pub view: ViewArgs,
 }
@@ -129,6 +136,7 @@ pub fn run() -> i32 {
     let settings = Settings::resolve(cli.color);
     let result = match cli.command {
         Some(Command::Inspect(args)) => inspect::run(&args, &settings),
+        Some(Command::Browse(args)) => browse::run(&args, &settings),
         Some(Command::Capture(args)) => capture::run(&args, &settings),
         Some(Command::Demo(args)) => demo::run(&args, &settings),
         Some(Command::Explain { topic }) => explain(topic.as_deref(), &settings),
