@@ -31,8 +31,24 @@ pub fn run(args: &InspectArgs, settings: &Settings) -> Result<(), Failure> {
     result
 }
 
-/// The renderer the view flags ask for.
-pub fn renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
+/// The renderer the view flags ask for, with a report beside it for `--report FILE`.
+pub fn renderer(
+    view: &ViewArgs,
+    settings: &Settings,
+    title: &str,
+) -> Result<Box<dyn Render>, Failure> {
+    let primary = output_renderer(view, settings);
+    Ok(match &view.report {
+        Some(path) => Box::new(crate::render::Tee(
+            primary,
+            super::report::to_file(path, title)?,
+        )),
+        None => primary,
+    })
+}
+
+/// The renderer of the command's own output.
+fn output_renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
     if view.json {
         Box::new(JsonRender::new())
     } else if view.summary {
@@ -62,13 +78,29 @@ pub fn show<S>(
 where
     S: Iterator<Item = Result<Frame, SourceError>>,
 {
+    let title = super::report::command_title();
+    show_titled(source, view, settings, out, &title, warnings)
+}
+
+/// `show`, with the title a `--report` page carries.
+pub fn show_titled<S>(
+    source: &mut S,
+    view: &ViewArgs,
+    settings: &Settings,
+    out: &mut dyn Write,
+    title: &str,
+    warnings: impl Fn(&S) -> Vec<String>,
+) -> Result<(), Failure>
+where
+    S: Iterator<Item = Result<Frame, SourceError>>,
+{
     let filter = match &view.filter {
         Some(f) => {
             Some(Filter::parse(f).map_err(|e| Failure::Message(2, format!("bad filter: {e}")))?)
         }
         None => None,
     };
-    let mut render = renderer(view, settings);
+    let mut render = renderer(view, settings, title)?;
     let mut pipeline = Pipeline {
         analyzer: crate::analysis::Analyzer::with_limits(crate::analysis::Limits {
             max_conversations: view.max_conversations,
