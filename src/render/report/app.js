@@ -267,7 +267,7 @@
         a.appendChild(svg("line", { x1: xa, y1: y, x2: xb, y2: y, stroke: colour, "stroke-width": 2 }));
         a.appendChild(svg("polygon", { points: xb + "," + y + " " + (xb + head) + "," + (y - 5) + " " + (xb + head) + "," + (y + 5), fill: colour }));
         let label = String(lad.label || "");
-        if (label.length > 70) label = label.slice(0, 69) + "…";
+        if (label.length > 64) label = label.slice(0, 63) + "…";
         a.appendChild(svg("text", { x: (X1 + X2) / 2, y: y - 4, "text-anchor": "middle", class: "label", fill: colour }, label));
         a.appendChild(svg("text", { x: 4, y: y + 4, class: "num" }, p.number));
         if (p.state) {
