@@ -48,7 +48,7 @@ pub fn renderer(
 }
 
 /// The renderer of the command's own output.
-fn output_renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
+pub fn output_renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
     if view.json {
         Box::new(JsonRender::new())
     } else if view.summary {
@@ -94,13 +94,27 @@ pub fn show_titled<S>(
 where
     S: Iterator<Item = Result<Frame, SourceError>>,
 {
+    let render = renderer(view, settings, title)?;
+    show_with(source, view, render, out, warnings)
+}
+
+/// `show` with a renderer of the caller's (the classroom's live pages, for one).
+pub fn show_with<S>(
+    source: &mut S,
+    view: &ViewArgs,
+    mut render: Box<dyn Render>,
+    out: &mut dyn Write,
+    warnings: impl Fn(&S) -> Vec<String>,
+) -> Result<(), Failure>
+where
+    S: Iterator<Item = Result<Frame, SourceError>>,
+{
     let filter = match &view.filter {
         Some(f) => {
             Some(Filter::parse(f).map_err(|e| Failure::Message(2, format!("bad filter: {e}")))?)
         }
         None => None,
     };
-    let mut render = renderer(view, settings, title)?;
     let mut pipeline = Pipeline {
         analyzer: crate::analysis::Analyzer::with_limits(crate::analysis::Limits {
             max_conversations: view.max_conversations,

@@ -159,6 +159,79 @@ impl Render for ReportRender {
     }
 }
 
+/// Hands each packet, as the page's JSON, to a live page (`demo websocket --serve`,
+/// `wirewalk serve`) together with the client it belongs to: the endpoint that is not
+/// `server_port`. At the end, `{"type":"end", …}` with the conversations and summary.
+pub struct LiveRender {
+    report: ReportRender,
+    server_port: Option<u16>,
+    sink: Box<dyn FnMut(Option<std::net::SocketAddr>, String)>,
+}
+
+impl LiveRender {
+    pub fn new(
+        server_port: Option<u16>,
+        sink: Box<dyn FnMut(Option<std::net::SocketAddr>, String)>,
+    ) -> LiveRender {
+        LiveRender {
+            report: ReportRender::new(""),
+            server_port,
+            sink,
+        }
+    }
+}
+
+/// The client end of a packet's connection to `server_port`, if it has one.
+pub fn client_of(p: &Packet, server_port: u16) -> Option<std::net::SocketAddr> {
+    let (src, dst) = p.dissection.ip_addrs()?;
+    let t = p.dissection.tcp()?;
+    if t.dst_port == server_port {
+        Some(std::net::SocketAddr::new(src, t.src_port))
+    } else if t.src_port == server_port {
+        Some(std::net::SocketAddr::new(dst, t.dst_port))
+    } else {
+        None
+    }
+}
+
+impl Render for LiveRender {
+    fn packet(&mut self, _out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
+        let json = self.report.packet_json(p, an)?;
+        let client = self.server_port.and_then(|port| client_of(p, port));
+        (self.sink)(client, json);
+        Ok(())
+    }
+
+    fn finish(
+        &mut self,
+        _out: &mut dyn Write,
+        an: &Analyzer,
+        source_warnings: &[String],
+    ) -> io::Result<()> {
+        let mut end = self.report.finish_value(an, source_warnings)?;
+        end["type"] = json!("end");
+        (self.sink)(None, end.to_string());
+        Ok(())
+    }
+}
+
+/// The data of a live page before any packet: the title and the WebSocket path.
+pub fn live_data(title: &str, path: &str) -> String {
+    json!({"title": title, "live": path, "packets": [], "end": null}).to_string()
+}
+
+/// Renders nothing: the classroom's terminal shows events, not packets, unless asked.
+pub struct Quiet;
+
+impl Render for Quiet {
+    fn packet(&mut self, _: &mut dyn Write, _: &Packet, _: &Analyzer) -> io::Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self, _: &mut dyn Write, _: &Analyzer, _: &[String]) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The page around a data island. `live` says whether the page may open a WebSocket to
 /// the server it came from (`wirewalk serve`, whose data names the path in `"live"`);
 /// a static report may connect nowhere.
