@@ -50,8 +50,24 @@ pub fn pipeline(view: &ViewArgs) -> Pipeline {
     }
 }
 
-/// The renderer the view flags ask for.
-pub fn renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
+/// The renderer the view flags ask for, with a report beside it for `--report FILE`.
+pub fn renderer(
+    view: &ViewArgs,
+    settings: &Settings,
+    title: &str,
+) -> Result<Box<dyn Render>, Failure> {
+    let primary = output_renderer(view, settings);
+    Ok(match &view.report {
+        Some(path) => Box::new(crate::render::Tee(
+            primary,
+            super::report::to_file(path, title)?,
+        )),
+        None => primary,
+    })
+}
+
+/// The renderer of the command's own output.
+pub fn output_renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
     if view.json {
         Box::new(JsonRender::new())
     } else if view.summary {
@@ -83,13 +99,43 @@ pub fn show<S>(
 where
     S: Iterator<Item = Result<Frame, SourceError>>,
 {
+    let title = super::report::command_title();
+    show_titled(source, view, settings, out, &title, warnings)
+}
+
+/// `show`, with the title a `--report` page carries.
+pub fn show_titled<S>(
+    source: &mut S,
+    view: &ViewArgs,
+    settings: &Settings,
+    out: &mut dyn Write,
+    title: &str,
+    warnings: impl Fn(&S) -> Vec<String>,
+) -> Result<(), Failure>
+where
+    S: Iterator<Item = Result<Frame, SourceError>>,
+{
+    let render = renderer(view, settings, title)?;
+    show_with(source, view, render, out, warnings)
+}
+
+/// `show` with a renderer of the caller's (the classroom's live pages, for one).
+pub fn show_with<S>(
+    source: &mut S,
+    view: &ViewArgs,
+    mut render: Box<dyn Render>,
+    out: &mut dyn Write,
+    warnings: impl Fn(&S) -> Vec<String>,
+) -> Result<(), Failure>
+where
+    S: Iterator<Item = Result<Frame, SourceError>>,
+{
     let filter = match &view.filter {
         Some(f) => {
             Some(Filter::parse(f).map_err(|e| Failure::Message(2, format!("bad filter: {e}")))?)
         }
         None => None,
     };
-    let mut render = renderer(view, settings);
     let mut pipeline = pipeline(view);
     let mut shown = 0u64;
     let mut error = None;

@@ -7,6 +7,7 @@ mod demo;
 mod inspect;
 mod lesson;
 mod output;
+mod report;
 mod simulate;
 mod tour;
 
@@ -60,6 +61,8 @@ pub enum Command {
     },
     /// Self-paced lessons with quizzes: `lesson list`, `lesson start NAME`, `lesson check`.
     Lesson(lesson::LessonArgs),
+    /// Write a capture as one self-contained HTML page: packets, layers, bytes, ladders.
+    Report(report::ReportArgs),
 }
 
 /// How to show packets: shared by every command that shows packets.
@@ -110,6 +113,9 @@ pub struct ViewArgs {
     /// Show only packets that match, e.g. "tcp port 8080 and not rst".
     #[arg(short = 'f', long, value_name = "EXPR")]
     pub filter: Option<String>,
+    /// Also write the packets shown as one self-contained HTML page (open it in a browser).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +149,7 @@ pub fn run() -> i32 {
         Some(Command::Tour(args)) => tour::run(&args, &settings),
         Some(Command::Simulate(args)) => simulate::run(&args, &settings),
         Some(Command::Lesson(args)) => lesson::run_lesson(&args, &settings),
+        Some(Command::Report(args)) => report::run(&args, &settings),
         None => tour::run(&tour::TourArgs::default(), &settings),
     };
     match result {
