@@ -9,6 +9,7 @@ pub mod app;
 pub mod conversation;
 pub mod engineio;
 pub mod http;
+pub mod protocols;
 pub mod reassembly;
 pub mod socketio;
 pub mod stream;
@@ -130,6 +131,8 @@ pub struct Analyzer {
     pub limits: Limits,
     /// Packets of conversations beyond the limit.
     pub untracked: u64,
+    /// TLS secrets (`--keylog`, `SSLKEYLOGFILE`, a capture's Decryption Secrets Blocks).
+    pub keys: Option<protocols::tls::SharedKeyLog>,
 }
 
 impl Analyzer {
@@ -145,6 +148,15 @@ impl Analyzer {
             sessions: Default::default(),
             limits,
             untracked: 0,
+            keys: None,
+        }
+    }
+
+    /// Adds TLS secrets in the NSS key log format; later connections can use them.
+    pub fn add_keylog(&mut self, text: &str) {
+        let keys = self.keys.get_or_insert_with(Default::default);
+        if let Ok(mut k) = keys.lock() {
+            k.add_text(text);
         }
     }
 
@@ -221,8 +233,11 @@ impl Analyzer {
                 // The decoders are made when the first data arrives (a flood of SYNs costs
                 // nothing), starting from each side's first data byte when the SYN was seen.
                 let mut app = Box::new(stream::TcpApp::new(
-                    app::AppLimits {
-                        max_message: self.limits.max_message,
+                    protocols::Context {
+                        limits: app::AppLimits {
+                            max_message: self.limits.max_message,
+                        },
+                        keys: self.keys.clone(),
                     },
                     self.limits.max_reassembly,
                 ));

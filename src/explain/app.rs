@@ -51,6 +51,7 @@ pub fn app_short(l: &AppLayer) -> String {
             (None, Some(id)) => format!("{} #{id}", p.packet_type.name()),
             _ => p.packet_type.name().to_string(),
         },
+        AppMessage::Tls(r) => super::tls::tls_short(r),
         AppMessage::Stopped(_) => String::new(),
     }
 }
@@ -94,6 +95,7 @@ pub fn app_headline(l: &AppLayer) -> String {
             }
             s
         }
+        AppMessage::Tls(r) => super::tls::tls_headline(r),
         AppMessage::Stopped(_) => String::new(),
     }
 }
@@ -175,6 +177,7 @@ pub fn app_explain(out: &mut String, l: &AppLayer) {
                 text_into(out, &format!("socketio.lesson.{key}"), &args);
             }
         }
+        AppMessage::Tls(r) => super::tls::tls_explain(out, r),
         AppMessage::Stopped(_) => {}
     }
 }
@@ -242,7 +245,7 @@ fn http_explain(out: &mut String, h: &HttpMessage) {
 pub fn check(c: &Check) -> String {
     let params = c.params();
     let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    for file in ["websocket", "http", "socketio"] {
+    for file in ["websocket", "http", "socketio", "tls"] {
         let key = format!("{file}.check.{}", c.code());
         if super::texts().contains_key(&key) {
             return text(&key, &args);

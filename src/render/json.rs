@@ -151,7 +151,7 @@ impl Render for JsonRender {
             let mut text = String::new();
             explain::app_explain(&mut text, a);
             layers.push(JsonLayer {
-                osi: 7,
+                osi: a.message.osi(),
                 protocol: a.message.protocol(),
                 range: [a.range.0, a.range.1],
                 fields: Fields::App(&a.message),

@@ -356,19 +356,14 @@ impl TreeRender {
                 }
                 continue;
             }
-            let name = match &a.message {
-                AppMessage::Http(_) => "HTTP",
-                AppMessage::WebSocket(_) => "WebSocket",
-                AppMessage::EngineIo(_) => "Engine.IO",
-                AppMessage::SocketIo(_) => "Socket.IO",
-                AppMessage::Stopped(_) => "",
-            };
+            let name = a.message.display_name();
+            let osi = a.message.osi();
             writeln!(
                 out,
                 "{}{}  {}",
-                self.label(7),
-                th.layer_bold(7, name),
-                th.layer(7, &escape(&explain::app_headline(a)))
+                self.label(osi),
+                th.layer_bold(osi, name),
+                th.layer(osi, &escape(&explain::app_headline(a)))
             )?;
             if a.frames.len() > 1 {
                 let list: Vec<String> = a.frames.iter().map(|f| f.to_string()).collect();
