@@ -102,6 +102,14 @@ pub struct ViewArgs {
     /// Show only packets that match, e.g. "tcp port 8080 and not rst".
     #[arg(short = 'f', long, value_name = "EXPR")]
     pub filter: Option<String>,
+    /// Decrypt TLS with this key log (NSS format, as SSLKEYLOGFILE writes it; without the
+    /// flag, $SSLKEYLOGFILE is read when set).
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+    /// The key log that TLS connections read (the file's secrets, and those a capture
+    /// embeds); made by the command.
+    #[arg(skip)]
+    pub keys: Option<crate::analysis::protocols::tls::SharedKeyLog>,
 }
 
 #[derive(Debug, Args)]

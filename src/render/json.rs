@@ -33,6 +33,9 @@ struct JsonLayer<'a> {
     from: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     checks: Option<Vec<JsonNote>>,
+    /// Read from decrypted TLS records: the key log secret that opened them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decrypted: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -114,6 +117,7 @@ impl Render for JsonRender {
                     frames: None,
                     from: None,
                     checks: None,
+                    decrypted: None,
                 }
             })
             .collect();
@@ -159,6 +163,7 @@ impl Render for JsonRender {
                 frames: Some(&a.frames),
                 from: Some(if a.from_client { "client" } else { "server" }),
                 checks: (!checks.is_empty()).then_some(checks),
+                decrypted: a.decrypted,
             });
         }
         for n in &notes {

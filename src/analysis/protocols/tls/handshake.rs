@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 use tls_parser::{
-    parse_tls_client_hello_extensions, parse_tls_message_handshake,
+    parse_tls_client_hello_extensions, parse_tls_extensions, parse_tls_message_handshake,
     parse_tls_server_hello_extensions, SignatureScheme, TlsCipherSuiteID, TlsExtension,
     TlsMessage, TlsMessageHandshake,
 };
@@ -253,7 +253,17 @@ pub fn describe(r: &mut TlsRecord, msg: &[u8], tls13: bool, learnt: &mut Learnt)
     let body = &msg[4..];
     // TLS 1.3 messages tls-parser reads the TLS 1.2 way, or not at all.
     match t {
-        8 => return true, // EncryptedExtensions: what the server agreed to, hidden
+        8 => {
+            // EncryptedExtensions: what the server agreed to (ALPN, …), hidden.
+            let Some(list) = body.get(2..) else {
+                return false;
+            };
+            let Ok((_, exts)) = parse_tls_extensions(list) else {
+                return false;
+            };
+            read_extensions(r, &exts, false);
+            return true;
+        }
         11 if tls13 => {
             let Some(certs) = certs13(body) else {
                 return false;
