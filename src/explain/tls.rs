@@ -212,6 +212,15 @@ fn suite_parts_key(suite: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A template that is missing shows its key: none may.
+    fn worded(out: &str) -> bool {
+        !out.is_empty()
+            && !out.contains('{')
+            && !["tls.handshake.", "tls.record.", "tls.field.", "tls.suite."]
+                .iter()
+                .any(|k| out.contains(k))
+    }
+
     #[test]
     fn every_branch_has_wording() {
         let mut r = TlsRecord {
@@ -230,8 +239,7 @@ mod tests {
         };
         let mut out = String::new();
         tls_explain(&mut out, &r);
-        assert!(out.contains("example.com"), "{out}");
-        assert!(!out.contains('{'), "{out}");
+        assert!(out.contains("example.com") && worded(&out), "{out}");
         for (t, tls13, enc, dec) in [
             ("application_data", true, true, None),
             ("application_data", false, true, None),
@@ -252,7 +260,7 @@ mod tests {
             };
             let mut out = String::new();
             tls_explain(&mut out, &r);
-            assert!(!out.is_empty() && !out.contains('{'), "{t}: {out}");
+            assert!(worded(&out), "{t}: {out}");
         }
         for t in [
             "server_hello",
@@ -290,7 +298,7 @@ mod tests {
                 };
                 let mut out = String::new();
                 tls_explain(&mut out, &r);
-                assert!(!out.is_empty() && !out.contains('{'), "{t}: {out}");
+                assert!(worded(&out), "{t}: {out}");
             }
         }
     }

@@ -501,7 +501,13 @@ impl TreeRender {
             .tcp()
             .map(|t| t.has(TcpFlags::SYN))
             .unwrap_or(false);
-        if !payload.is_empty() && !is_syn {
+        // Bytes a TLS layer describes are not "binary of unknown meaning".
+        let tls = p
+            .analysis
+            .app
+            .iter()
+            .any(|a| matches!(a.message, AppMessage::Tls(_)));
+        if !payload.is_empty() && !is_syn && !tls {
             let texty = payload.iter().all(|&b| {
                 b == b'\r' || b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
             }) && std::str::from_utf8(payload).is_ok();

@@ -268,6 +268,9 @@ impl TlsStream {
             return Err(Check::TlsNoKeyLog);
         };
         let log = log.lock().map_err(|_| Check::TlsNoKeyLog)?;
+        if log.is_empty() {
+            return Err(Check::TlsNoKeyLog);
+        }
         let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
         let missing = || Check::TlsNoKey {
             client_random: hex.clone(),
