@@ -313,3 +313,73 @@ fn websocket_texts_equal_tshark_unmasked_text() {
     }
     assert!(compared >= 30, "only {compared} texts compared");
 }
+
+/// Where each TCP field ends in the header: a field is reported only when its bytes
+/// were captured.
+const TCP_FIELD_ENDS: [(&str, usize); 7] = [
+    ("seq_raw", 8),
+    ("ack_raw", 12),
+    ("header_len", 13),
+    ("flags", 14),
+    ("window", 16),
+    ("checksum", 18),
+    ("urgent_pointer", 20),
+];
+
+#[test]
+#[ignore = "needs ../shared/captures; .ci/run runs it"]
+fn nothing_is_said_of_a_field_whose_bytes_were_not_captured() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(captures_dir()).expect("shared captures") {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
+            continue;
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wirewalk"))
+            .args(["inspect", "--json"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let p: serde_json::Value = serde_json::from_str(line).unwrap();
+            if p["type"] != "packet" {
+                continue;
+            }
+            let cap = p["captured_len"].as_u64().unwrap() as usize;
+            for l in p["layers"].as_array().unwrap() {
+                if l["osi"].as_u64().unwrap() > 4 {
+                    continue;
+                }
+                let (start, end) = (
+                    l["range"][0].as_u64().unwrap() as usize,
+                    l["range"][1].as_u64().unwrap() as usize,
+                );
+                assert!(
+                    end <= cap,
+                    "{name} #{}: {} ends at {end}, past the {cap} captured bytes",
+                    p["number"],
+                    l["protocol"]
+                );
+                if l["protocol"] == "tcp" {
+                    for (field, at) in TCP_FIELD_ENDS {
+                        if !l["fields"][field].is_null() {
+                            assert!(
+                                start + at <= cap,
+                                "{name} #{}: tcp {field} needs byte {} of {cap}",
+                                p["number"],
+                                start + at
+                            );
+                        }
+                    }
+                }
+                checked += 1;
+            }
+            for n in p["notes"].as_array().into_iter().flatten() {
+                let t = n["text"].as_str().unwrap();
+                assert!(!t.contains(".."), "{name} #{}: {t}", p["number"]);
+            }
+        }
+    }
+    assert!(checked > 1000, "only {checked} layers checked");
+}

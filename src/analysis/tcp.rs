@@ -40,6 +40,10 @@ pub struct Side {
     pub state: TcpState,
     /// Raw sequence number of this side's FIN, once sent.
     fin_seq: Option<u32>,
+    /// The peer's FIN is on its way to this side: its state moves when this side shows
+    /// it has the FIN (it acknowledges it), not when the capture sees the FIN go by —
+    /// the FIN may have crossed this side's own FIN, or overtaken bytes sent before it.
+    pub fin_incoming: bool,
     pub saw_syn: bool,
     pub isn: Option<u32>,
     pub packets: u64,
@@ -66,6 +70,7 @@ impl Default for Side {
             last_tags: Vec::new(),
             state: TcpState::Closed,
             fin_seq: None,
+            fin_incoming: false,
             saw_syn: false,
             isn: None,
             packets: 0,
@@ -101,6 +106,8 @@ pub struct SegmentView {
     pub states: [Option<TcpState>; 2],
     /// The index of the sending side.
     pub from: usize,
+    /// [client, server]: a FIN from the other side is on its way to this one.
+    pub fin_incoming: [bool; 2],
 }
 
 impl TcpConn {
@@ -114,6 +121,11 @@ impl TcpConn {
     /// True once the connection was reset.
     pub fn finished(&self) -> bool {
         self.reset.is_some()
+    }
+
+    /// True once side `s` has sent its FIN.
+    pub fn fin_sent(&self, s: usize) -> bool {
+        self.sides[s].fin_seq.is_some()
     }
 
     /// True when a segment from side `from` starts a new conversation on the same ports
@@ -201,7 +213,7 @@ impl TcpConn {
             }
         }
 
-        if tcp.checksum_ok == Some(false) {
+        if tcp.checksum_ok == Some(false) && !tcp.checksum_partial {
             tags.push(Tag::BadChecksum);
         }
         self.story(from, seq, ack, seglen, flags, number, &mut tags);
@@ -214,6 +226,7 @@ impl TcpConn {
             tags,
             states: [Some(self.sides[c].state), Some(self.sides[1 - c].state)],
             from,
+            fin_incoming: [self.sides[c].fin_incoming, self.sides[1 - c].fin_incoming],
         }
     }
 
@@ -385,6 +398,17 @@ impl TcpConn {
         tags
     }
 
+    /// Side `x` now has its peer's FIN: its closing state moves on.
+    fn receive_fin(&mut self, x: usize) {
+        self.sides[x].fin_incoming = false;
+        self.sides[x].state = match self.sides[x].state {
+            TcpState::FinWait1 => TcpState::Closing,
+            TcpState::FinWait2 => TcpState::TimeWait,
+            TcpState::Established | TcpState::SynReceived => TcpState::CloseWait,
+            s => s,
+        };
+    }
+
     /// The connection's story: handshake and teardown frames, and each side's state.
     #[allow(clippy::too_many_arguments)]
     fn story(
@@ -456,6 +480,19 @@ impl TcpConn {
             }
         }
 
+        // When does a side have the peer's FIN (see `fin_incoming`)? When it acknowledges
+        // it; or when the peer sends anything after its FIN, since TCP delivers in order
+        // and the FIN reaches the receiver first.
+        if self.sides[to].fin_incoming && self.sides[from].fin_seq.is_some() && !rst {
+            self.receive_fin(to);
+        }
+        if has_ack && !rst && self.sides[from].fin_incoming {
+            if let Some(pf) = self.sides[to].fin_seq {
+                if gt(ack, pf) {
+                    self.receive_fin(from);
+                }
+            }
+        }
         // An ACK of the peer's FIN moves the peer along its closing states.
         if has_ack && !rst {
             if let Some(fs) = self.sides[to].fin_seq {
@@ -500,12 +537,8 @@ impl TcpConn {
                     | TcpState::TimeWait => self.sides[from].state,
                     _ => TcpState::FinWait1,
                 };
-                self.sides[to].state = match self.sides[to].state {
-                    TcpState::FinWait1 => TcpState::Closing,
-                    TcpState::FinWait2 => TcpState::TimeWait,
-                    TcpState::Established | TcpState::SynReceived => TcpState::CloseWait,
-                    s => s,
-                };
+                // The receiver's state moves once it has this FIN (see `fin_incoming`).
+                self.sides[to].fin_incoming = true;
             }
         }
         if rst {
@@ -515,6 +548,8 @@ impl TcpConn {
             }
             self.sides[from].state = TcpState::Closed;
             self.sides[to].state = TcpState::Closed;
+            self.sides[0].fin_incoming = false;
+            self.sides[1].fin_incoming = false;
         }
     }
 }

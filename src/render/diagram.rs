@@ -112,10 +112,20 @@ impl Row {
             from_client: p.analysis.from_client.unwrap_or(true),
             label: arrow_label(p),
             osi,
-            states: p
-                .analysis
-                .states
-                .map(|[c, s]| (c.name().to_string(), s.name().to_string())),
+            states: p.analysis.states.map(|st| {
+                // `*`: a FIN is on its way to that side; `?`: assumed, nothing heard yet.
+                let mark = |i: usize| {
+                    let mut n = st[i].name().to_string();
+                    if p.analysis.fin_incoming[i] {
+                        n.push('*');
+                    } else if p.analysis.sent[i] == 0 && st[i] == crate::analysis::TcpState::Listen
+                    {
+                        n.push('?');
+                    }
+                    n
+                };
+                (mark(0), mark(1))
+            }),
             problem: p.analysis.tags.iter().any(|t| t.is_problem()),
         }
     }
@@ -254,14 +264,52 @@ impl Render for DiagramRender {
             if tr == Transport::Udp {
                 writeln!(out, "{}", th.dim(&explain::text("layers.diagram.udp", &[])))?;
             }
+            // A SYN answered by RST: seen from the end, nothing ever listened — the server
+            // side was CLOSED from the start, which the ladder now says on every row.
+            let refused = c
+                .tcp
+                .as_ref()
+                .is_some_and(|t| t.handshake.len() == 1 && t.reset.is_some());
+            let fix = |r: &Row| -> Row {
+                let mut r = r.clone();
+                if refused {
+                    if let Some((_, s)) = r.states.as_mut() {
+                        if s == "LISTEN?" {
+                            *s = "CLOSED".into();
+                        }
+                    }
+                }
+                r
+            };
             for r in &ladder.head {
-                writeln!(out, "{}", r.draw(th))?;
+                writeln!(out, "{}", fix(r).draw(th))?;
             }
             if ladder.skipped > 0 {
                 writeln!(out, "{}", th.dim(&format!("{:>w$} ⋮ {} packets not drawn (--stream {stream} --summary lists them all)", "", ladder.skipped, w = NUM - 1)))?;
             }
             for r in &ladder.tail {
-                writeln!(out, "{}", r.draw(th))?;
+                writeln!(out, "{}", fix(r).draw(th))?;
+            }
+            let rows = || {
+                ladder.head.iter().chain(&ladder.tail).filter_map(|r| {
+                    r.states.clone().map(|st| {
+                        if refused {
+                            (st.0, st.1.replace("LISTEN?", "CLOSED"))
+                        } else {
+                            st
+                        }
+                    })
+                })
+            };
+            for (mark, key) in [
+                ('*', "layers.diagram.fin_incoming"),
+                ('?', "layers.diagram.assumed"),
+            ] {
+                if rows().any(|(c, s)| c.ends_with(mark) || s.ends_with(mark)) {
+                    for line in crate::render::terminal::wrap(&explain::text(key, &[]), 80, 2) {
+                        writeln!(out, "{}", th.dim(&line))?;
+                    }
+                }
             }
             if let Some(t) = &c.tcp {
                 let s = c.summary();

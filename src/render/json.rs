@@ -66,6 +66,9 @@ struct JsonPacket<'a> {
     notes: Vec<JsonNote>,
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<JsonStates>,
+    /// This packet is a second copy of that frame (captured twice), not a new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    copy_of: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -186,6 +189,7 @@ impl Render for JsonRender {
                 client: c,
                 server: s,
             }),
+            copy_of: p.analysis.copy_of.map(|(n, _)| n),
         };
         self.buf.clear();
         serde_json::to_writer(&mut self.buf, &pkt)?;
@@ -241,6 +245,7 @@ impl Render for JsonRender {
             "socketio_sessions": an.sessions.sessions(),
             "warnings": self.warnings,
             "warnings_omitted": self.warnings_omitted,
+            "notes": t.info,
         });
         serde_json::to_writer(&mut *out, &summary)?;
         out.write_all(b"\n")

@@ -45,6 +45,9 @@ const RULE: &str = "────────────────────
 /// How many conversations' explanations are remembered before starting afresh.
 const SEEN_LIMIT: usize = 4096;
 
+/// The scope of explanations given once per capture rather than per conversation.
+const CAPTURE_WIDE: u32 = u32::MAX - 1;
+
 /// The set's values are FNV hashes already: hashing them again would be wasted work.
 #[derive(Default, Clone, Copy)]
 struct Unhashed(u64);
@@ -123,16 +126,23 @@ impl TreeRender {
     /// True the first time `kind` comes up in the current conversation (always, with
     /// `repeat`): a learner is told each thing once, not on every packet.
     fn is_new(&mut self, kind: &str) -> bool {
+        self.is_new_in(self.current, kind)
+    }
+
+    /// True the first time `kind` comes up in the whole capture: what layers 1–3 are for
+    /// is the same in every conversation, so it is said once.
+    fn is_new_in_capture(&mut self, kind: &str) -> bool {
+        self.is_new_in(CAPTURE_WIDE, kind)
+    }
+
+    fn is_new_in(&mut self, scope: u32, kind: &str) -> bool {
         if self.opts.repeat {
             return true;
         }
         if self.seen.len() > SEEN_LIMIT {
             self.seen.clear();
         }
-        self.seen
-            .entry(self.current)
-            .or_default()
-            .insert(hash_of(kind))
+        self.seen.entry(scope).or_default().insert(hash_of(kind))
     }
 
     /// Times are shown relative to this instant (by default, the first packet shown).
@@ -258,47 +268,18 @@ impl TreeRender {
         writeln!(out, "{}", th.bold(&line))?;
         self.line = line;
 
-        // L1: the bits on the wire.
-        let (wire, cap) = (p.frame.wire_len, p.frame.data.len());
-        let l1 = if p.frame.is_cut() {
-            "layers.physical.cut"
-        } else {
-            "layers.physical.text"
-        };
-        writeln!(
-            out,
-            "{}{} bytes on the wire, {} captured",
-            self.label(1),
-            wire,
-            cap
-        )?;
-        self.prose_once(out, l1, || {
-            let (w, c, b) = (
-                wire.to_string(),
-                cap.to_string(),
-                (wire as u64 * 8).to_string(),
-            );
-            explain::text(l1, &[("wire", &w), ("captured", &c), ("bits", &b)])
-        })?;
+        // L1: the bits on the wire, where there was a wire.
+        let (l1_head, l1) = explain::physical(&p.frame, &p.dissection);
+        writeln!(out, "{}{}", self.label(1), l1_head)?;
+        if self.opts.explain && self.is_new_in_capture(l1) {
+            self.prose(out, &explain::physical_explain(&p.frame, l1))?;
+        }
 
         for layer in &p.dissection.layers {
             let osi = layer.osi();
             let name = match layer.header.protocol() {
                 "ethernet" => "Ethernet II",
-                "linux-sll" => "Linux cooked (SLL)",
-                "linux-sll2" => "Linux cooked (SLL2)",
-                "null" => "BSD loopback",
-                "nflog" => "NFLOG",
-                "vlan" => "802.1Q VLAN",
-                "arp" => "ARP",
-                "ipv4" => "IPv4",
-                "ipv6" => "IPv6",
-                "tcp" => "TCP",
-                "udp" => "UDP",
-                "icmp" => "ICMP",
-                "icmpv6" => "ICMPv6",
-                "dns" => "DNS",
-                other => other,
+                _ => crate::dissect::layer_title(layer),
             };
             if osi == 7 {
                 self.session_lines(out, p, an)?;
@@ -330,12 +311,22 @@ impl TreeRender {
                         explain::tcp_step(&mut text, t);
                     }
                     self.prose(out, text.trim_end())?;
-                } else if self.is_new(&kind) {
+                } else if if osi <= 3 {
+                    self.is_new_in_capture(&kind)
+                } else {
+                    self.is_new(&kind)
+                } {
                     let mut text = String::new();
                     explain::layer_explain(&mut text, layer);
                     self.prose(out, &text)?;
                 }
-                let details = explain::layer_details_wanted(layer, &mut |key| self.is_new(key));
+                let details = explain::layer_details_wanted(layer, &mut |key| {
+                    if osi <= 3 || key == "checksum_partial" {
+                        self.is_new_in_capture(key)
+                    } else {
+                        self.is_new(key)
+                    }
+                });
                 for d in details {
                     for line in wrap(&format!("· {}", escape(&d)), self.opts.width, LABEL_WIDTH) {
                         writeln!(out, "{line}")?;
@@ -417,7 +408,20 @@ impl TreeRender {
                 }
             }
         }
+        if let Some((original, nth)) = p.analysis.copy_of {
+            // A copy: Wireshark's tags are listed as what they are, its reading of a copy.
+            writeln!(
+                out,
+                "{}",
+                th.warn(&format!("  = a copy of packet {original}"))
+            )?;
+            let link = p.frame.link;
+            self.prose(out, &explain::copy(original, nth, link, &p.analysis.tags))?;
+        }
         for tag in &p.analysis.tags {
+            if p.analysis.copy_of.is_some() && tag.is_problem() {
+                continue;
+            }
             let mark = if tag.is_problem() {
                 th.warn(&format!("  ! {}", tag.name())).into_owned()
             } else {
@@ -442,14 +446,20 @@ impl TreeRender {
                 }
             }
         }
-        if let Some([c, s]) = p.analysis.states {
-            writeln!(
-                out,
-                "  {} client {} · server {}",
-                th.dim("state"),
-                th.bold(c.name()),
-                th.bold(s.name())
-            )?;
+        if let Some(states) = p.analysis.states {
+            let mut line = format!("  {}", th.dim("state"));
+            for (i, who) in ["client", "server"].into_iter().enumerate() {
+                if i == 1 {
+                    line.push_str(" ·");
+                }
+                line.push_str(&format!(" {who} {}", th.bold(states[i].name())));
+                line.push_str(&explain::state_qualifier(
+                    states[i],
+                    p.analysis.sent[i] == 0,
+                    p.analysis.fin_incoming[i],
+                ));
+            }
+            writeln!(out, "{line}")?;
         }
         writeln!(out)
     }
@@ -561,6 +571,11 @@ pub fn finish_text(
     for sess in an.sessions.sessions() {
         for line in wrap(&crate::explain::session_summary(sess), 100, 2) {
             writeln!(out, "{}", th.layer(7, &line))?;
+        }
+    }
+    for i in &t.info {
+        for line in wrap(&format!("· {}", escape(i)), 100, 2) {
+            writeln!(out, "{line}")?;
         }
     }
     for w in source_warnings {
