@@ -98,7 +98,11 @@ fn serve(port: u16, nofile: Option<u32>) -> Server {
 
 impl Server {
     fn said(&self, needle: &str) -> bool {
-        self.lines.lock().unwrap().iter().any(|l| l.contains(needle))
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains(needle))
     }
     fn stop(&mut self) {
         if is_root() {
@@ -259,7 +263,8 @@ fn three_tabs_burst_100_each_all_receive_300_in_order_and_see_their_own_masked_f
     });
 }
 
-type Client = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Client =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(port: u16, nick: &str) -> Client {
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws?nick={nick}"))
@@ -269,7 +274,10 @@ async fn connect(port: u16, nick: &str) -> Client {
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[test]
@@ -297,7 +305,9 @@ fn raw_clients_in_a_burst_get_everything_or_are_told() {
                 barrier.wait().await;
                 for m in 0..messages {
                     let t = start.elapsed().as_micros();
-                    tx.send(Message::text(format!("{i} {m} {t}"))).await.unwrap();
+                    tx.send(Message::text(format!("{i} {m} {t}")))
+                        .await
+                        .unwrap();
                 }
                 let mut got = 0usize;
                 let mut refused = 0usize;
@@ -306,16 +316,26 @@ fn raw_clients_in_a_burst_get_everything_or_are_told() {
                 // Reads until every message is accounted for: all of them, less those refused.
                 loop {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    let m = match tokio::time::timeout(left.max(Duration::from_millis(1)), rx.next()).await {
-                        Ok(Some(Ok(Message::Text(t)))) => t,
-                        Ok(Some(Ok(_))) => continue,
-                        _ => break,
-                    };
+                    let m =
+                        match tokio::time::timeout(left.max(Duration::from_millis(1)), rx.next())
+                            .await
+                        {
+                            Ok(Some(Ok(Message::Text(t)))) => t,
+                            Ok(Some(Ok(_))) => continue,
+                            _ => break,
+                        };
                     let v: Value = serde_json::from_str(m.as_str()).unwrap();
                     match v["t"].as_str() {
                         Some("msg") => {
                             got += 1;
-                            let sent: u128 = v["text"].as_str().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+                            let sent: u128 = v["text"]
+                                .as_str()
+                                .unwrap()
+                                .rsplit(' ')
+                                .next()
+                                .unwrap()
+                                .parse()
+                                .unwrap();
                             lat.push(start.elapsed().as_micros() - sent);
                         }
                         Some("refused") => refused += 1,
@@ -367,8 +387,12 @@ fn slowloris_is_closed_bad_utf8_is_1007_a_fragmented_ping_is_1002_and_emfile_is_
     let server = serve(port, Some(48));
     runtime().block_on(async {
         // A request head that never ends: closed after the head timeout (5 s).
-        let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        slow.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n").await.unwrap();
+        let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        slow.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .await
+            .unwrap();
         let t0 = Instant::now();
         let mut buf = [0u8; 64];
         let n = tokio::time::timeout(Duration::from_secs(15), slow.read(&mut buf))
@@ -377,7 +401,10 @@ fn slowloris_is_closed_bad_utf8_is_1007_a_fragmented_ping_is_1002_and_emfile_is_
             .unwrap_or(0);
         assert_eq!(n, 0, "closed, without an answer");
         let waited = t0.elapsed();
-        assert!(waited >= Duration::from_secs(4) && waited < Duration::from_secs(10), "{waited:?}");
+        assert!(
+            waited >= Duration::from_secs(4) && waited < Duration::from_secs(10),
+            "{waited:?}"
+        );
 
         // Text that is not UTF-8 (masked, as a client must): close 1007.
         for (frame, code) in [
@@ -428,6 +455,9 @@ fn slowloris_is_closed_bad_utf8_is_1007_a_fragmented_ping_is_1002_and_emfile_is_
             }
         }
     });
-    assert!(server.said("cannot accept a new connection"), "EMFILE was reported");
+    assert!(
+        server.said("cannot accept a new connection"),
+        "EMFILE was reported"
+    );
     assert!(server.said("rude (127.0.0.1:"), "the teacher saw the close");
 }

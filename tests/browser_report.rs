@@ -186,7 +186,11 @@ who = "client"
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(!page.contains("<img"), "raw markup in the page");
     assert!(!page.contains("<svg"));
-    assert_eq!(page.matches("<script").count(), 2, "only the island and the app");
+    assert_eq!(
+        page.matches("<script").count(),
+        2,
+        "only the island and the app"
+    );
     runtime().block_on(async {
         let mut b = Browser::launch().await;
         let tab = b.new_tab(1200, 900).await;

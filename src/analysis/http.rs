@@ -770,7 +770,7 @@ impl Head {
 }
 
 /// Could these bytes begin an HTTP/1.x message? Answers true while undecided.
-fn sniff(b: &[u8]) -> bool {
+pub(crate) fn sniff(b: &[u8]) -> bool {
     const HTTP: &[u8] = b"HTTP/";
     let n = b.len().min(HTTP.len());
     if b[..n] == HTTP[..n] {

@@ -39,8 +39,12 @@ pub struct UpgradeRequest {
 /// or wrong. `key()` names its wording (`websocket.toml`, table `[request]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Finding {
-    MethodNotGet { method: String },
-    HttpTooOld { version: String },
+    MethodNotGet {
+        method: String,
+    },
+    HttpTooOld {
+        version: String,
+    },
     UpgradeOk(SentHeader),
     ConnectionOk(SentHeader),
     ConnectionMissing,
@@ -54,7 +58,10 @@ pub enum Finding {
     /// The RFC's sample nonce.
     KeySample(SentHeader),
     /// Not base64 of 16 bytes (`len`: what it decodes to, if base64 at all).
-    KeyBad { header: SentHeader, len: Option<usize> },
+    KeyBad {
+        header: SentHeader,
+        len: Option<usize>,
+    },
     KeyMissing,
 }
 
@@ -1100,15 +1107,23 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         };
-        let hello = frame(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        let hello = frame(&[
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ]);
         assert_eq!((hello.length_code(), hello.payload_len), (5, 5));
         let mut b = vec![0x82, 0x7e, 0x01, 0x00];
         b.resize(4 + 256, 0);
         let f = frame(&b);
-        assert_eq!((f.length_code(), f.payload_len, f.header_len), (126, 256, 4));
+        assert_eq!(
+            (f.length_code(), f.payload_len, f.header_len),
+            (126, 256, 4)
+        );
         let mut b = vec![0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0];
         b.resize(10 + 65536, 0);
         let f = frame(&b);
-        assert_eq!((f.length_code(), f.payload_len, f.header_len), (127, 65536, 10));
+        assert_eq!(
+            (f.length_code(), f.payload_len, f.header_len),
+            (127, 65536, 10)
+        );
     }
 }

@@ -144,8 +144,8 @@ fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Fa
         allowed_origins: args.allow_origin.clone(),
         ..Classroom::default()
     };
-    let (source, served) =
-        demo::serve(addr, capture, narrate.clone(), classroom).map_err(|e| Failure::Message(1, e.0))?;
+    let (source, served) = demo::serve(addr, capture, narrate.clone(), classroom)
+        .map_err(|e| Failure::Message(1, e.0))?;
     let shown = if addr.ip().is_unspecified() {
         format!("<this machine's address>:{}", served.chat_addr.port())
     } else {
@@ -176,14 +176,20 @@ fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Fa
     let render = Box::new(crate::render::Tee(primary, Box::new(live)));
     let mut source = recording.wrap(source);
     let mut out = std::io::stdout().lock();
-    let result = super::inspect::show_with(&mut source, v, render, &mut out, |r: &Recording<DemoSource>| {
-        let mut notes = r.inner.notes();
-        let lost = served.feed.lost();
-        if lost > 0 {
-            notes.push(format!("{lost} packets were captured faster than the pages could be sent them and are missing from the pages (not from the capture)"));
-        }
-        notes
-    });
+    let result = super::inspect::show_with(
+        &mut source,
+        v,
+        render,
+        &mut out,
+        |r: &Recording<DemoSource>| {
+            let mut notes = r.inner.notes();
+            let lost = served.feed.lost();
+            if lost > 0 {
+                notes.push(format!("{lost} packets were captured faster than the pages could be sent them and are missing from the pages (not from the capture)"));
+            }
+            notes
+        },
+    );
     out.flush().ok();
     source.finish(result)
 }

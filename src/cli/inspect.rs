@@ -22,11 +22,49 @@ pub fn run(args: &InspectArgs, settings: &Settings) -> Result<(), Failure> {
     let reader = open(args)?;
     let mut out = settings.stdout();
     let mut reader = reader;
-    let result = show(&mut reader, &args.view, settings, &mut out, |r| {
+    let mut view = args.view.clone();
+    let keys = view.keys.get_or_insert_with(Default::default).clone();
+    reader.set_keylog(keys);
+    let result = show(&mut reader, &view, settings, &mut out, |r| {
         r.warnings().to_vec()
     });
     out.flush()?;
     result
+}
+
+/// The TLS key log: `--keylog FILE`, else `$SSLKEYLOGFILE` when set, added to what the
+/// command already gathered (a capture's embedded secrets).
+fn keylog(view: &ViewArgs) -> Result<crate::analysis::protocols::tls::SharedKeyLog, Failure> {
+    let keys = view.keys.clone().unwrap_or_default();
+    let (path, from_env) = match &view.keylog {
+        Some(p) => (Some(p.clone()), false),
+        None => (
+            std::env::var_os("SSLKEYLOGFILE").map(std::path::PathBuf::from),
+            true,
+        ),
+    };
+    if let Some(path) = path {
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                if let Ok(mut k) = keys.lock() {
+                    k.add_text(&String::from_utf8_lossy(&bytes));
+                }
+            }
+            // The variable is often set for a browser while the file does not exist yet.
+            Err(_) if from_env => {}
+            Err(e) => {
+                return Err(Failure::Message(
+                    1,
+                    format!(
+                        "cannot read the key log {}: {} — give the file the browser or program wrote with SSLKEYLOGFILE",
+                        path.display(),
+                        crate::source::pcap::io_reason(&e)
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(keys)
 }
 
 /// The capture the arguments name (`-`: standard input).
@@ -137,6 +175,7 @@ where
         None => None,
     };
     let mut pipeline = pipeline(view);
+    pipeline.analyzer.keys = Some(keylog(view)?);
     let mut shown = 0u64;
     let mut error = None;
     for item in source.by_ref() {

@@ -116,6 +116,14 @@ pub struct ViewArgs {
     /// Also write the packets shown as one self-contained HTML page (open it in a browser).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Decrypt TLS with this key log (NSS format, as SSLKEYLOGFILE writes it; without the
+    /// flag, $SSLKEYLOGFILE is read when set).
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+    /// The key log that TLS connections read (the file's secrets, and those a capture
+    /// embeds); made by the command.
+    #[arg(skip)]
+    pub keys: Option<crate::analysis::protocols::tls::SharedKeyLog>,
 }
 
 #[derive(Debug, Args)]

@@ -54,6 +54,7 @@ pub fn app_short(l: &AppLayer) -> String {
             (None, Some(id)) => format!("{} #{id}", p.packet_type.name()),
             _ => p.packet_type.name().to_string(),
         },
+        AppMessage::Tls(r) => super::tls::tls_short(r),
         AppMessage::Stopped(_) => String::new(),
     }
 }
@@ -95,12 +96,16 @@ pub fn app_headline(l: &AppLayer) -> String {
             } else if p.packet_type.is_event() {
                 // Which server call sent it (socket.emit, io.emit, a room's) is not in
                 // the packet.
-                s.push_str(&format!(" {} · an emit on the server", preview(&p.emit_js())));
+                s.push_str(&format!(
+                    " {} · an emit on the server",
+                    preview(&p.emit_js())
+                ));
             } else if let Some(a) = &p.args {
                 s.push_str(&format!(" {}", preview(&a.to_string())));
             }
             s
         }
+        AppMessage::Tls(r) => super::tls::tls_headline(r),
         AppMessage::Stopped(_) => String::new(),
     }
 }
@@ -162,6 +167,7 @@ pub fn app_kind(l: &AppLayer) -> String {
         AppMessage::WebSocket(w) => format!("websocket:{}", ws_opcode_key(w)),
         AppMessage::EngineIo(e) => format!("engineio:{}", e.wording_key()),
         AppMessage::SocketIo(p) => format!("socketio:{}", p.wording_key(l.from_client)),
+        AppMessage::Tls(r) => format!("tls:{}", super::tls::tls_short(r)),
         AppMessage::Stopped(_) => String::new(),
     }
 }
@@ -207,6 +213,7 @@ pub fn app_main(out: &mut String, l: &AppLayer) {
                 &args,
             );
         }
+        AppMessage::Tls(r) => super::tls::tls_explain(out, r),
         AppMessage::Stopped(_) => {}
     }
 }
@@ -423,7 +430,7 @@ fn lower_first(s: &str) -> String {
 pub fn check(c: &Check) -> String {
     let params = c.params();
     let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    for file in ["websocket", "http", "socketio"] {
+    for file in ["websocket", "http", "socketio", "tls"] {
         let key = format!("{file}.check.{}", c.code());
         if super::texts().contains_key(&key) {
             return text(&key, &args);

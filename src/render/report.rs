@@ -13,7 +13,6 @@ use std::io::{self, Write};
 
 use serde_json::{json, Map, Value};
 
-
 use super::diagram::Row;
 use super::json::JsonRender;
 use super::Render;
@@ -135,7 +134,8 @@ impl Render for ReportRender {
         source_warnings: &[String],
     ) -> io::Result<()> {
         let end = self.finish_value(an, source_warnings)?;
-        let mut data = String::with_capacity(self.packets.iter().map(|p| p.len() + 1).sum::<usize>() + 4096);
+        let mut data =
+            String::with_capacity(self.packets.iter().map(|p| p.len() + 1).sum::<usize>() + 4096);
         data.push_str("{\"title\":");
         data.push_str(&Value::String(self.title.clone()).to_string());
         data.push_str(",\"live\":false,\"packets\":[");
@@ -449,9 +449,20 @@ mod tests {
             .expect("the handshake scenario");
         let mut pl = crate::pipeline::Pipeline::new();
         let p = pl.process(sim.into_iter().next().unwrap().frame);
-        let tcp = p.dissection.layers.iter().find(|l| l.header.protocol() == "tcp").unwrap();
+        let tcp = p
+            .dissection
+            .layers
+            .iter()
+            .find(|l| l.header.protocol() == "tcp")
+            .unwrap();
         let r = field_ranges(tcp);
-        let at = |k: &str| r[k].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect::<Vec<_>>();
+        let at = |k: &str| {
+            r[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect::<Vec<_>>()
+        };
         // Ethernet 14 + IPv4 20: the TCP header starts at byte 34.
         assert_eq!(tcp.range.0, 34);
         assert_eq!(at("dst_port"), vec![36, 38]);

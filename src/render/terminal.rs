@@ -320,12 +320,7 @@ impl TreeRender {
                 self.section(out, 5, "session", p.dissection.payload);
                 self.session_lines(out, p, an)?;
             }
-            self.section(
-                out,
-                osi,
-                layer.header.protocol(),
-                Some(layer.range),
-            );
+            self.section(out, osi, layer.header.protocol(), Some(layer.range));
             let mut head = std::mem::take(&mut self.line);
             head.clear();
             explain::layer_headline_into(&mut head, layer);
@@ -402,19 +397,14 @@ impl TreeRender {
                 }
                 continue;
             }
-            let name = match &a.message {
-                AppMessage::Http(_) => "HTTP",
-                AppMessage::WebSocket(_) => "WebSocket",
-                AppMessage::EngineIo(_) => "Engine.IO",
-                AppMessage::SocketIo(_) => "Socket.IO",
-                AppMessage::Stopped(_) => "",
-            };
+            let name = a.message.display_name();
+            let osi = a.message.osi();
             writeln!(
                 out,
                 "{}{}  {}",
-                self.label(7),
-                th.layer_bold(7, name),
-                th.layer(7, &escape(&explain::app_headline(a)))
+                self.label(osi),
+                th.layer_bold(osi, name),
+                th.layer(osi, &escape(&explain::app_headline(a)))
             )?;
             if a.frames.len() > 1 {
                 let list: Vec<String> = a.frames.iter().map(|f| f.to_string()).collect();
@@ -598,7 +588,12 @@ impl TreeRender {
         if !payload.is_empty() && !is_syn {
             // What the bytes are, from the messages decoded in them (explain::presentation).
             let l6 = explain::presentation(&p.analysis.app, payload);
-            writeln!(out, "{}{}", self.label(6), self.opts.theme.layer(6, &escape(&l6.line)))?;
+            writeln!(
+                out,
+                "{}{}",
+                self.label(6),
+                self.opts.theme.layer(6, &escape(&l6.line))
+            )?;
             self.prose_once(out, &l6.key, || l6.text)?;
         }
         Ok(())

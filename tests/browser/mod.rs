@@ -127,7 +127,10 @@ impl Browser {
             .expect("send to chromium");
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let v = self.read(deadline).await.unwrap_or_else(|| panic!("no reply to {method}"));
+            let v = self
+                .read(deadline)
+                .await
+                .unwrap_or_else(|| panic!("no reply to {method}"));
             if v.get("id").and_then(Value::as_u64) == Some(id) {
                 if let Some(e) = v.get("error") {
                     panic!("{method} failed: {e}");
@@ -141,7 +144,10 @@ impl Browser {
     async fn read(&mut self, deadline: Instant) -> Option<Value> {
         loop {
             let left = deadline.checked_duration_since(Instant::now())?;
-            let m = tokio::time::timeout(left, self.ws.next()).await.ok()??.ok()?;
+            let m = tokio::time::timeout(left, self.ws.next())
+                .await
+                .ok()??
+                .ok()?;
             if let Message::Text(t) = m {
                 return serde_json::from_str(t.as_str()).ok();
             }
@@ -261,7 +267,10 @@ impl Browser {
             if self.eval(tab, expr).await == json!(true) {
                 return;
             }
-            assert!(Instant::now() < deadline, "still not true after {wait:?}: {expr}");
+            assert!(
+                Instant::now() < deadline,
+                "still not true after {wait:?}: {expr}"
+            );
             self.pump(Duration::from_millis(100)).await;
         }
     }
