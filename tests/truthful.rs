@@ -499,3 +499,23 @@ fn ece_and_cwr_on_a_syn_negotiate_ecn_and_signal_no_congestion() {
         "{out}"
     );
 }
+
+#[test]
+fn a_segment_no_stack_sends_is_called_crafted_and_told_no_story() {
+    let mut data = syn_bytes();
+    data[47] = 0xff; // every flag, as a scanner's "Christmas tree" segment
+    let out = tree(&write("xmas.pcap", &[frame(1, data, 0)]));
+    assert!(out.contains("It is a crafted packet"), "{out}");
+    for story in [
+        "Step 2 of the handshake",
+        "came after the closing had begun",
+        "nothing listens on port",
+    ] {
+        assert!(!out.contains(story), "tells {story:?}: {out}");
+    }
+    let mut data = syn_bytes();
+    data[47] = 0; // no flag at all
+    let out = tree(&write("null-scan.pcap", &[frame(1, data, 0)]));
+    assert!(out.contains("'null' segments"), "{out}");
+    assert!(!out.contains("A pure ACK"), "{out}");
+}

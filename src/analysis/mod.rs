@@ -308,7 +308,9 @@ impl Analyzer {
             pa.fin_incoming = view.fin_incoming;
             pa.sent = [conv.packets[client], conv.packets[1 - client]];
             pa.tags = view.tags;
-            if pa.tags.contains(&Tag::Rst) {
+            let crafted =
+                flags.has(TcpFlags::SYN) && (flags.has(TcpFlags::RST) || flags.has(TcpFlags::FIN));
+            if pa.tags.contains(&Tag::Rst) && !crafted {
                 // Why the reset: a SYN answered by RST is a refused connection (nothing
                 // listens there); after the handshake it is an abort, unless the closing
                 // had already begun with a FIN.

@@ -353,6 +353,9 @@ pub fn tcp_kind(t: &TcpInfo) -> &'static str {
     if t.flags.is_none() {
         // The flags byte was not captured: what kind of segment this is is unknown.
         "partial"
+    } else if f.has(TcpFlags::SYN) && (f.has(TcpFlags::FIN) || f.has(TcpFlags::RST)) {
+        // No stack opens and closes (or resets) in one segment: a crafted packet.
+        "crafted"
     } else if f.has(TcpFlags::RST) {
         "rst"
     } else if f.has(TcpFlags::SYN) && f.has(TcpFlags::ACK) {
@@ -363,8 +366,10 @@ pub fn tcp_kind(t: &TcpInfo) -> &'static str {
         "fin"
     } else if t.payload_len() > 0 {
         "data"
-    } else {
+    } else if f.has(TcpFlags::ACK) {
         "ack"
+    } else {
+        "noflags"
     }
 }
 
@@ -386,6 +391,8 @@ fn tcp_words(out: &mut String, t: &TcpInfo, intro: bool, step: Option<&str>) {
     let key = match step.unwrap_or("") {
         "fin_reply" => "layers.tcp.fin_reply",
         "partial" => "layers.tcp.partial",
+        "crafted" => "layers.tcp.crafted",
+        "noflags" => "layers.tcp.noflags",
         "rst" => "layers.tcp.rst",
         "synack" => "layers.tcp.synack",
         "syn" => "layers.tcp.syn",

@@ -502,7 +502,15 @@ impl TreeRender {
                 th.bold(&format!("  ▸ {}", tag.name())).into_owned()
             };
             writeln!(out, "{mark}")?;
-            self.prose_once(out, tag.name(), || explain::tag(*tag))?;
+            // A crafted segment (SYN with FIN or RST) is no step of any exchange: the tags
+            // say what its flags would mean, the words would tell a story that is not there.
+            let crafted = p
+                .dissection
+                .tcp()
+                .is_some_and(|t| explain::tcp_kind(t) == "crafted");
+            if !crafted {
+                self.prose_once(out, tag.name(), || explain::tag(*tag))?;
+            }
         }
         for n in p.dissection.notes.iter().chain(&p.analysis.notes) {
             let text = escape(&explain::note(n)).into_owned();
