@@ -352,6 +352,20 @@ pub struct WsFrame {
     pub close_reply: bool,
 }
 
+impl WsFrame {
+    /// The 7-bit length code of the header's second byte (`websocket.payload_length`):
+    /// the length itself up to 125, 126 when a 16-bit length follows, 127 when a 64-bit
+    /// one does. Read back from the header's size: 2 bytes, +2 or +8 for the extended
+    /// length, +4 for the masking key.
+    pub fn length_code(&self) -> u8 {
+        match self.header_len - if self.masked { 4 } else { 0 } {
+            4 => 126,
+            10 => 127,
+            _ => self.payload_len.min(125) as u8,
+        }
+    }
+}
+
 /// A parsed frame header.
 #[derive(Clone, Copy, Debug)]
 struct Header {
@@ -1070,5 +1084,31 @@ mod tests {
         let mut d = [0x9f, 0x4d, 0x51, 0x58];
         unmask(&mut d, [0x37, 0xfa, 0x21, 0x3d], 1);
         assert_eq!(&d, b"ello");
+    }
+
+    /// RFC 6455 section 5.7's examples: "Hello" masked (code 5), a 256-byte binary
+    /// frame (126, 16-bit length) and a 64 KiB one (127, 64-bit length).
+    #[test]
+    fn length_code_from_the_header() {
+        let frame = |bytes: &[u8]| {
+            let mut d = WsDecoder::new(Dir::ClientToServer, 0, true, None, 1 << 20);
+            let mut out = Vec::new();
+            d.push(bytes, &mut out);
+            d.end(&mut out);
+            match &out[0].message {
+                AppMessage::WebSocket(f) => f.clone(),
+                other => panic!("{other:?}"),
+            }
+        };
+        let hello = frame(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        assert_eq!((hello.length_code(), hello.payload_len), (5, 5));
+        let mut b = vec![0x82, 0x7e, 0x01, 0x00];
+        b.resize(4 + 256, 0);
+        let f = frame(&b);
+        assert_eq!((f.length_code(), f.payload_len, f.header_len), (126, 256, 4));
+        let mut b = vec![0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0];
+        b.resize(10 + 65536, 0);
+        let f = frame(&b);
+        assert_eq!((f.length_code(), f.payload_len, f.header_len), (127, 65536, 10));
     }
 }
