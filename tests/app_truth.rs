@@ -209,6 +209,11 @@ fn the_presentation_line_says_what_the_bytes_are() {
         deflate.contains("then DEFLATE-compressed data"),
         "no compressed L6 line"
     );
+    // The negotiated parameters, from the 101 (and no wording key left unfilled).
+    assert!(unwrap(&deflate).contains("server_max_window_bits=12: the server looks back at most 2^12 bytes"));
+    for out in [&deflate, &sim] {
+        assert!(!out.contains("websocket.upgrade.") && !out.contains("websocket.request."));
+    }
     // Socket.IO: text frames carry its packets.
     let sio = wirewalk(&["simulate", "socketio"]);
     assert!(unwrap(&sio).contains("then UTF-8 text masked with XOR: Engine.IO/Socket.IO packets, JSON"));
