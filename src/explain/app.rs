@@ -152,10 +152,11 @@ fn ws_headline(w: &WsFrame) -> String {
 
 /// The wording of a WebSocket opcode: a Close that answers a Close is the reply.
 fn ws_opcode_key(w: &WsFrame) -> &'static str {
-    if w.close_reply {
-        "close_reply"
-    } else {
-        w.opcode_name
+    match w.opcode {
+        8 if w.close_reply => "close_reply",
+        1 if w.compressed => "text_compressed",
+        2 if w.compressed => "binary_compressed",
+        _ => w.opcode_name,
     }
 }
 
@@ -203,6 +204,16 @@ pub fn app_main(out: &mut String, l: &AppLayer) {
                 &format!("socketio.engineio.{}", e.wording_key()),
                 &args,
             );
+            // The first packet of a polling body that batched several says how.
+            if e.payload_index == Some(0) && e.payload_count.is_some_and(|n| n > 1) {
+                out.push(' ');
+                let key = if e.version == 3 {
+                    "socketio.engineio.payload_v3"
+                } else {
+                    "socketio.engineio.payload"
+                };
+                text_into(out, key, &args);
+            }
         }
         AppMessage::SocketIo(p) => {
             let params = p.params();
@@ -215,6 +226,40 @@ pub fn app_main(out: &mut String, l: &AppLayer) {
         }
         AppMessage::Tls(r) => super::tls::tls_explain(out, r),
         AppMessage::Stopped(_) => {}
+    }
+}
+
+/// What a 101 response agreed on for permessage-deflate, parameter by parameter.
+fn deflate_explain(out: &mut String, h: &HttpMessage, p: &crate::analysis::websocket::DeflateParams) {
+    let value = h.websocket_extensions.as_deref().unwrap_or("");
+    let name = h.name_sent("sec-websocket-extensions");
+    out.push(' ');
+    text_into(
+        out,
+        "websocket.upgrade.permessage_deflate",
+        &[("name", name), ("value", value)],
+    );
+    for (side, no_takeover, bits) in [
+        ("server", p.server_no_context_takeover, p.server_max_window_bits),
+        ("client", p.client_no_context_takeover, p.client_max_window_bits),
+    ] {
+        if no_takeover {
+            out.push(' ');
+            text_into(out, "websocket.upgrade.no_context_takeover", &[("side", side)]);
+        }
+        if let Some(b) = bits {
+            out.push(' ');
+            let b = b.to_string();
+            text_into(
+                out,
+                "websocket.upgrade.max_window_bits",
+                &[("side", side), ("bits", &b)],
+            );
+        }
+    }
+    if !(p.server_no_context_takeover && p.client_no_context_takeover) {
+        out.push(' ');
+        text_into(out, "websocket.upgrade.context_takeover", &[]);
     }
 }
 
@@ -257,17 +302,37 @@ fn http_explain(out: &mut String, h: &HttpMessage) {
                 h.method.as_deref().unwrap_or(""),
                 h.uri.as_deref().unwrap_or(""),
             );
-            text_into(out, "http.message.request", &[("method", m), ("uri", u)]);
+            text_into(
+                out,
+                "http.message.request",
+                &[("method", m), ("uri", u), ("version", &h.version)],
+            );
             if let Some(req) = &h.upgrade_request {
                 upgrade_request_explain(out, req);
             }
         }
         HttpKind::Response => {
             let status = h.status.map(|s| s.to_string()).unwrap_or_default();
-            text_into(out, "http.message.response", &[("status", &status)]);
+            text_into(
+                out,
+                "http.message.response",
+                &[
+                    ("version", &h.version),
+                    ("status", &status),
+                    ("reason", h.reason.as_deref().unwrap_or("")),
+                ],
+            );
             if h.status == Some(101) {
                 out.push(' ');
-                text_into(out, "websocket.upgrade.switching", &[]);
+                if h.accept_expected.is_some() || h.is_websocket_upgrade() {
+                    text_into(out, "websocket.upgrade.switching", &[]);
+                } else {
+                    let up = h.upgrade.as_deref().unwrap_or("another protocol");
+                    text_into(out, "websocket.upgrade.switching_other", &[("upgrade", up)]);
+                }
+                if let Some(p) = &h.permessage_deflate {
+                    deflate_explain(out, h, p);
+                }
             }
             if let Some(exp) = &h.accept_expected {
                 for step in ["guid", "sha1"] {
