@@ -41,8 +41,8 @@ pub fn renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
         Box::new(crate::render::diagram::DiagramRender::new(settings.theme))
     } else if view.fields {
         Box::new(crate::render::fields::FieldsRender::new(settings.theme))
-    } else if view.hex {
-        Box::new(HexRender::new(settings.theme))
+    } else if view.hex || view.hex_all {
+        Box::new(HexRender::with_all(settings.theme, view.hex_all))
     } else {
         Box::new(TreeRender::new(TreeOptions {
             theme: settings.theme,

@@ -70,6 +70,10 @@ pub struct ViewArgs {
     /// A hex dump with each byte coloured by its layer.
     #[arg(long, group = "format")]
     pub hex: bool,
+    /// With --hex: every byte of long payloads too (by default a long run shows its
+    /// first and last rows and a count).
+    #[arg(long)]
+    pub hex_all: bool,
     /// A ladder diagram of each conversation: client and server, one arrow per packet.
     #[arg(long, group = "format")]
     pub diagram: bool,
