@@ -39,6 +39,8 @@ pub fn renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
         Box::new(SummaryRender::new(settings.theme))
     } else if view.diagram {
         Box::new(crate::render::diagram::DiagramRender::new(settings.theme))
+    } else if view.stats {
+        Box::new(crate::render::stats::StatsRender::new(settings.theme))
     } else if view.fields {
         Box::new(crate::render::fields::FieldsRender::new(settings.theme))
     } else if view.hex || view.hex_all {

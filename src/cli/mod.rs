@@ -81,6 +81,10 @@ pub struct ViewArgs {
     /// boxes and what each means (Ethernet, IP, TCP and its options, UDP, WebSocket).
     #[arg(long, group = "format")]
     pub fields: bool,
+    /// Per TCP conversation: the SYN's numbers, segments and data each way, throughput,
+    /// RTT samples, the smallest advertised window, retransmissions.
+    #[arg(long, group = "format")]
+    pub stats: bool,
     /// Values only, without the plain-language explanations.
     #[arg(long)]
     pub brief: bool,

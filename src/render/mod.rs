@@ -8,6 +8,7 @@ pub mod fields;
 pub mod hex;
 pub mod json;
 pub mod pcap_out;
+pub mod stats;
 pub mod summary;
 pub mod terminal;
 pub mod theme;
