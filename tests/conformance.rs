@@ -428,7 +428,12 @@ fn every_header_of_every_shared_capture_is_drawn_within_80_columns() {
         let text = String::from_utf8_lossy(&out.stdout);
         for (i, line) in text.lines().enumerate() {
             let w = line.chars().count();
-            assert!(w <= 80, "{} line {}: {w} columns: {line}", cap.display(), i + 1);
+            assert!(
+                w <= 80,
+                "{} line {}: {w} columns: {line}",
+                cap.display(),
+                i + 1
+            );
         }
         drawn += text.matches("\n   0 1 2 3 4 5 6 7 8 9 0 1").count();
     }

@@ -47,7 +47,14 @@ fn every_header_of_the_fixtures_and_scenarios_fits_80_columns() {
     }
     assert!(n >= 40, "only {n} WebSocket frame headers drawn");
     for s in [
-        "handshake", "websocket", "socketio", "teardown", "reset", "udp", "lossy", "rejected",
+        "handshake",
+        "websocket",
+        "socketio",
+        "teardown",
+        "reset",
+        "udp",
+        "lossy",
+        "rejected",
         "lost-syn",
     ] {
         for v6 in [false, true] {
@@ -63,21 +70,45 @@ fn every_header_of_the_fixtures_and_scenarios_fits_80_columns() {
 #[test]
 fn a_syns_window_is_never_scaled_but_later_windows_are() {
     let out = flat(&wirewalk(&["simulate", "handshake", "--fields"]));
-    assert!(out.contains("Window 64240 bytes: a SYN's window is never scaled"), "{out}");
+    assert!(
+        out.contains("Window 64240 bytes: a SYN's window is never scaled"),
+        "{out}"
+    );
     // The handshake's ACK: 501 × 128 (the scale 7 of the client's SYN) = 64,128 bytes.
     let ack = out.split("Packet 3:").nth(1).unwrap();
     assert!(
-        ack.contains("Window 501 × 128 = 64,128 bytes the receiver can take (scale 7 from the SYN)"),
+        ack.contains(
+            "Window 501 × 128 = 64,128 bytes the receiver can take (scale 7 from the SYN)"
+        ),
         "{ack}"
     );
 }
 
 #[test]
 fn mss_is_the_mtu_less_40_over_ipv4_and_60_over_ipv6() {
-    let v4 = flat(&wirewalk(&["simulate", "handshake", "--fields", "--packet", "1"]));
-    assert!(v4.contains("MSS 1,460: ") && v4.contains("MTU − 40"), "{v4}");
-    let v6 = flat(&wirewalk(&["simulate", "handshake", "--ipv6", "--fields", "--packet", "1"]));
-    assert!(v6.contains("MSS 1,440: ") && v6.contains("MTU − 60"), "{v6}");
+    let v4 = flat(&wirewalk(&[
+        "simulate",
+        "handshake",
+        "--fields",
+        "--packet",
+        "1",
+    ]));
+    assert!(
+        v4.contains("MSS 1,460: ") && v4.contains("MTU − 40"),
+        "{v4}"
+    );
+    let v6 = flat(&wirewalk(&[
+        "simulate",
+        "handshake",
+        "--ipv6",
+        "--fields",
+        "--packet",
+        "1",
+    ]));
+    assert!(
+        v6.contains("MSS 1,440: ") && v6.contains("MTU − 60"),
+        "{v6}"
+    );
     assert!(v6.contains("IPv6 has no header checksum"), "{v6}");
 }
 
@@ -91,8 +122,14 @@ fn the_length_code_says_how_the_length_is_written() {
         "12",
         "tests/fixtures/ws-python-plain.pcap",
     ]);
-    assert!(out.contains("|1|0|0|0|   1   |1|     126     |  Extended payload length 300  |"), "{out}");
-    assert!(out.contains("Length code 126: the real length is in the next 16 bits"), "{out}");
+    assert!(
+        out.contains("|1|0|0|0|   1   |1|     126     |  Extended payload length 300  |"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Length code 126: the real length is in the next 16 bits"),
+        "{out}"
+    );
     assert!(out.contains("Masking key 0279d01c"), "{out}");
     assert!(out.contains("RFC 6455 §10.3"), "{out}");
 }

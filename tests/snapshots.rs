@@ -117,6 +117,13 @@ fn packet_diagram_of_a_masked_websocket_frame_with_a_16_bit_length() {
 fn packet_diagram_of_an_ipv6_packet() {
     check(
         "sim-websocket-ipv6-syn.fields.txt",
-        &["simulate", "websocket", "--ipv6", "--fields", "--packet", "1"],
+        &[
+            "simulate",
+            "websocket",
+            "--ipv6",
+            "--fields",
+            "--packet",
+            "1",
+        ],
     );
 }

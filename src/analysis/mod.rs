@@ -11,6 +11,7 @@ pub mod copies;
 pub mod engineio;
 pub mod http;
 pub mod inflight;
+pub mod protocols;
 pub mod reassembly;
 pub mod socketio;
 pub mod stream;
@@ -148,6 +149,8 @@ pub struct Analyzer {
     pub limits: Limits,
     /// Packets of conversations beyond the limit.
     pub untracked: u64,
+    /// TLS secrets (`--keylog`, `SSLKEYLOGFILE`, a capture's Decryption Secrets Blocks).
+    pub keys: Option<protocols::tls::SharedKeyLog>,
     /// The last few packets' fingerprints, to recognise a packet captured twice.
     copies: copies::Recent,
 }
@@ -165,6 +168,7 @@ impl Analyzer {
             sessions: Default::default(),
             limits,
             untracked: 0,
+            keys: None,
             copies: Default::default(),
         }
     }
@@ -264,8 +268,11 @@ impl Analyzer {
                 // The decoders are made when the first data arrives (a flood of SYNs costs
                 // nothing), starting from each side's first data byte when the SYN was seen.
                 let mut app = Box::new(stream::TcpApp::new(
-                    app::AppLimits {
-                        max_message: self.limits.max_message,
+                    protocols::Context {
+                        limits: app::AppLimits {
+                            max_message: self.limits.max_message,
+                        },
+                        keys: self.keys.clone(),
                     },
                     self.limits.max_reassembly,
                 ));
@@ -301,7 +308,9 @@ impl Analyzer {
             pa.fin_incoming = view.fin_incoming;
             pa.sent = [conv.packets[client], conv.packets[1 - client]];
             pa.tags = view.tags;
-            if pa.tags.contains(&Tag::Rst) {
+            let crafted =
+                flags.has(TcpFlags::SYN) && (flags.has(TcpFlags::RST) || flags.has(TcpFlags::FIN));
+            if pa.tags.contains(&Tag::Rst) && !crafted {
                 // Why the reset: a SYN answered by RST is a refused connection (nothing
                 // listens there); after the handshake it is an abort, unless the closing
                 // had already begun with a FIN.

@@ -160,7 +160,10 @@ pub fn diagrams(frame: &Frame, d: &Dissection, app: &[AppLayer]) -> Vec<Diagram>
 
 /// The diagram of one dissected layer.
 pub fn layer_diagram(frame: &Frame, l: &Layer, ipv6: bool) -> Diagram {
-    let (s, e) = (l.range.0.min(frame.data.len()), l.range.1.min(frame.data.len()));
+    let (s, e) = (
+        l.range.0.min(frame.data.len()),
+        l.range.1.min(frame.data.len()),
+    );
     let data = &frame.data[s..e.max(s)];
     let mut b = Bits::new(data);
     let name = match &l.header {
@@ -238,7 +241,10 @@ pub fn layer_diagram(frame: &Frame, l: &Layer, ipv6: bool) -> Diagram {
 }
 
 fn ethernet(b: &mut Bits) {
-    for (label, key) in [("Destination MAC", "ethernet.dst"), ("Source MAC", "ethernet.src")] {
+    for (label, key) in [
+        ("Destination MAC", "ethernet.dst"),
+        ("Source MAC", "ethernet.src"),
+    ] {
         let Some(m) = b.bytes(6).map(mac) else { return };
         b.field(label, 48, |_| {
             let meaning = t(key, &[("value", &m)]);
@@ -274,12 +280,16 @@ fn sll(b: &mut Bits, v2: bool) {
         b.simple("Interface index", 32, "sll.ifindex");
         b.simple("ARPHRD type", 16, "sll.arphrd");
         b.simple("Packet type", 8, "sll.packet_type");
-        let Some(n) = b.simple("Addr len", 8, "sll.addr_len") else { return };
+        let Some(n) = b.simple("Addr len", 8, "sll.addr_len") else {
+            return;
+        };
         sll_addr(b, n);
     } else {
         b.simple("Packet type", 16, "sll.packet_type");
         b.simple("ARPHRD type", 16, "sll.arphrd");
-        let Some(n) = b.simple("Address length", 16, "sll.addr_len") else { return };
+        let Some(n) = b.simple("Address length", 16, "sll.addr_len") else {
+            return;
+        };
         sll_addr(b, n);
         b.hex("Protocol", 16, "sll.protocol");
     }
@@ -323,7 +333,10 @@ fn ipv4(b: &mut Bits, checksum_ok: bool) {
     b.field("Total Length", 16, |v| {
         let s = v.to_string();
         let (h, rest) = ((ihl * 4).to_string(), v.saturating_sub(ihl * 4).to_string());
-        let m = t("ipv4.total_len", &[("value", &s), ("ihl", &h), ("rest", &rest)]);
+        let m = t(
+            "ipv4.total_len",
+            &[("value", &s), ("ihl", &h), ("rest", &rest)],
+        );
         (s, m)
     });
     b.simple("Identification", 16, "ipv4.id");
@@ -348,7 +361,10 @@ fn ipv4(b: &mut Bits, checksum_ok: bool) {
         let m = t("ipv4.checksum", &[("value", &s), ("verdict", &verdict)]);
         (s, m)
     });
-    for (label, key) in [("Source Address", "ipv4.src"), ("Destination Address", "ipv4.dst")] {
+    for (label, key) in [
+        ("Source Address", "ipv4.src"),
+        ("Destination Address", "ipv4.dst"),
+    ] {
         b.field(label, 32, |v| {
             let s = std::net::Ipv4Addr::from(v as u32).to_string();
             let m = t(key, &[("value", &s)]);
@@ -377,7 +393,10 @@ fn ipv6_header(b: &mut Bits) {
         (s, m)
     });
     b.simple("Hop Limit", 8, "ipv6.hop");
-    for (label, key) in [("Source Address", "ipv6.src"), ("Destination Address", "ipv6.dst")] {
+    for (label, key) in [
+        ("Source Address", "ipv6.src"),
+        ("Destination Address", "ipv6.dst"),
+    ] {
         let Some(a) = b.bytes(16) else { return };
         let mut o = [0u8; 16];
         o.copy_from_slice(a);
@@ -425,7 +444,13 @@ fn sack_blocks(raw: &[u8], tcp: &TcpInfo) -> (String, bool) {
     };
     let text = blocks
         .iter()
-        .map(|(l, r)| format!("{}–{}", l.wrapping_sub(peer_base), r.wrapping_sub(peer_base)))
+        .map(|(l, r)| {
+            format!(
+                "{}–{}",
+                l.wrapping_sub(peer_base),
+                r.wrapping_sub(peer_base)
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ");
     (text, dsack)
@@ -632,8 +657,20 @@ pub fn websocket(f: &WsFrame, frame: u64, from_client: bool) -> Diagram {
         })
     };
     let fin = bit(f.fin);
-    let fin_m = t(if f.fin { "websocket.fin_1" } else { "websocket.fin_0" }, &[]);
-    push("FIN", 1, fin.clone(), t("websocket.fin", &[("value", &fin), ("meaning", &fin_m)]));
+    let fin_m = t(
+        if f.fin {
+            "websocket.fin_1"
+        } else {
+            "websocket.fin_0"
+        },
+        &[],
+    );
+    push(
+        "FIN",
+        1,
+        fin.clone(),
+        t("websocket.fin", &[("value", &fin), ("meaning", &fin_m)]),
+    );
     let rsv1 = bit(f.rsv & 4 != 0);
     let rsv1_m = t(
         if f.compressed || (f.rsv & 4 != 0 && f.opcode != 0 && f.opcode < 8) {
@@ -643,21 +680,51 @@ pub fn websocket(f: &WsFrame, frame: u64, from_client: bool) -> Diagram {
         },
         &[],
     );
-    push("RSV1", 1, rsv1.clone(), t("websocket.rsv1", &[("value", &rsv1), ("meaning", &rsv1_m)]));
+    push(
+        "RSV1",
+        1,
+        rsv1.clone(),
+        t("websocket.rsv1", &[("value", &rsv1), ("meaning", &rsv1_m)]),
+    );
     let rsv2 = bit(f.rsv & 2 != 0);
-    push("RSV2", 1, rsv2.clone(), t("websocket.rsv2", &[("value", &rsv2)]));
+    push(
+        "RSV2",
+        1,
+        rsv2.clone(),
+        t("websocket.rsv2", &[("value", &rsv2)]),
+    );
     let rsv3 = bit(f.rsv & 1 != 0);
-    push("RSV3", 1, rsv3.clone(), t("websocket.rsv3", &[("value", &rsv3)]));
+    push(
+        "RSV3",
+        1,
+        rsv3.clone(),
+        t("websocket.rsv3", &[("value", &rsv3)]),
+    );
     let op = f.opcode.to_string();
     push(
         "Opcode",
         4,
         op.clone(),
-        t("websocket.opcode", &[("value", &op), ("name", f.opcode_name)]),
+        t(
+            "websocket.opcode",
+            &[("value", &op), ("name", f.opcode_name)],
+        ),
     );
     let mask = bit(f.masked);
-    let mask_m = t(if f.masked { "websocket.mask_1" } else { "websocket.mask_0" }, &[]);
-    push("MASK", 1, mask.clone(), t("websocket.mask", &[("value", &mask), ("meaning", &mask_m)]));
+    let mask_m = t(
+        if f.masked {
+            "websocket.mask_1"
+        } else {
+            "websocket.mask_0"
+        },
+        &[],
+    );
+    push(
+        "MASK",
+        1,
+        mask.clone(),
+        t("websocket.mask", &[("value", &mask), ("meaning", &mask_m)]),
+    );
     let code = f.length_code();
     let code_s = code.to_string();
     let len_key = match code {
@@ -665,7 +732,12 @@ pub fn websocket(f: &WsFrame, frame: u64, from_client: bool) -> Diagram {
         127 => "websocket.len64",
         _ => "websocket.len7",
     };
-    push("Payload len", 7, code_s.clone(), t(len_key, &[("value", &code_s)]));
+    push(
+        "Payload len",
+        7,
+        code_s.clone(),
+        t(len_key, &[("value", &code_s)]),
+    );
     let len = grouped(f.payload_len);
     match code {
         126 => push(
@@ -683,7 +755,12 @@ pub fn websocket(f: &WsFrame, frame: u64, from_client: bool) -> Diagram {
         _ => {}
     }
     if let Some(key) = &f.masking_key {
-        push("Masking key", 32, key.clone(), t("websocket.key", &[("value", key)]));
+        push(
+            "Masking key",
+            32,
+            key.clone(),
+            t("websocket.key", &[("value", key)]),
+        );
     }
     let footnote = f.masked.then(|| t("websocket.why_mask", &[]));
     let from = if from_client {

@@ -150,15 +150,12 @@ pub fn draw(d: &Diagram, th: Theme) -> Vec<String> {
         for (k, f) in d.fields.iter().enumerate() {
             if label_row[k].0 == r {
                 let line = capitalized(&f.meaning);
-                lines.extend(wrap(&line, WIDTH - 2, 4).into_iter().enumerate().map(
-                    |(n, l)| {
-                        if n == 0 {
-                            l
-                        } else {
-                            format!("  {l}")
-                        }
-                    },
-                ));
+                lines.extend(
+                    wrap(&line, WIDTH - 2, 4)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(n, l)| if n == 0 { l } else { format!("  {l}") }),
+                );
             }
         }
     }

@@ -57,6 +57,67 @@ pub fn byte_layers(p: &Packet) -> Vec<u8> {
     v
 }
 
+/// The legend over a dump: one entry per layer present, in order, in its colour.
+pub fn legend(p: &Packet, th: Theme) -> String {
+    let mut legend = Vec::new();
+    for l in &p.dissection.layers {
+        legend.push(
+            th.layer(l.osi(), &format!("L{} {}", l.osi(), l.header.protocol()))
+                .into_owned(),
+        );
+    }
+    if p.dissection.payload.is_some() {
+        legend.push(th.layer(7, "L7 payload").into_owned());
+    }
+    format!("  {}", legend.join("  "))
+}
+
+/// The dump's lines, `per_row` bytes a line (16, or 8 in a narrow pane): offset, hex,
+/// ASCII, each byte in its layer's colour; the bytes in `marked` (`[start, end)`) in
+/// reverse video. Without colour a row of layer numbers under each line says the same.
+pub fn rows(p: &Packet, th: Theme, marked: Option<(usize, usize)>, per_row: usize) -> Vec<String> {
+    let data = &p.frame.data;
+    let layers = byte_layers(p);
+    let half = per_row / 2;
+    let is_marked = |i: usize| marked.is_some_and(|(s, e)| i >= s && i < e);
+    let mut lines = Vec::with_capacity(data.len() / per_row + 1);
+    for (row, chunk) in data.chunks(per_row).enumerate() {
+        let base = row * per_row;
+        let mut hex = String::new();
+        let mut ascii = String::new();
+        let mut marks = String::new();
+        for (i, b) in chunk.iter().enumerate() {
+            let osi = layers[base + i];
+            let m = is_marked(base + i);
+            if i == half && half > 0 {
+                hex.push(' ');
+                marks.push(' ');
+            }
+            hex.push_str(&th.layer_marked(osi, &format!("{b:02x}"), m));
+            hex.push(' ');
+            marks.push_str(&if osi == 0 {
+                "  ".to_string()
+            } else {
+                format!("L{osi}")
+            });
+            marks.push(' ');
+            let c = if b.is_ascii_graphic() || *b == b' ' {
+                *b as char
+            } else {
+                '.'
+            };
+            ascii.push_str(&th.layer_marked(osi, &c.to_string(), m));
+        }
+        let pad = per_row - chunk.len();
+        let padding = "   ".repeat(pad) + if chunk.len() <= half { " " } else { "" };
+        lines.push(format!("  {base:04x}  {hex}{padding} {ascii}"));
+        if !th.color {
+            lines.push(format!("        {}", marks.trim_end()));
+        }
+    }
+    lines
+}
+
 fn printable(b: u8) -> char {
     if b.is_ascii_graphic() || b == b' ' {
         b as char
@@ -268,7 +329,7 @@ fn sections(p: &Packet, ps: usize, pe: usize) -> Vec<Section> {
 
 impl HexRender {
     /// One row of up to 16 bytes from `start`: offset, hex, text column.
-    fn row(
+    fn dump_row(
         &self,
         out: &mut dyn Write,
         data: &[u8],
@@ -321,7 +382,7 @@ impl HexRender {
 
     /// Rows over `[s, e)`; a long run shows its first and last rows and a count.
     #[allow(clippy::too_many_arguments)]
-    fn rows(
+    fn dump_rows(
         &self,
         out: &mut dyn Write,
         data: &[u8],
@@ -348,7 +409,7 @@ impl HexRender {
             }
             let a = s + r * 16;
             let b = (a + 16).min(e);
-            self.row(
+            self.dump_row(
                 out,
                 &data[a..b],
                 a,
@@ -377,32 +438,21 @@ impl Render for HexRender {
                 super::escape(&line)
             ))
         )?;
-        // Legend: one entry per layer present, in order.
-        let mut legend = Vec::new();
-        for l in &p.dissection.layers {
-            legend.push(
-                th.layer(l.osi(), &format!("L{} {}", l.osi(), l.header.protocol()))
-                    .into_owned(),
-            );
-        }
-        if p.dissection.payload.is_some() {
-            legend.push(th.layer(7, "L7 payload").into_owned());
-        }
-        writeln!(out, "  {}", legend.join("  "))?;
+        writeln!(out, "{}", legend(p, th))?;
         let n = data.len();
         let (ps, pe) = match p.dissection.payload {
             Some((s, e)) if s < e.min(n) => (s, e.min(n)),
             _ => (n, n),
         };
         // The headers, coloured by layer.
-        self.rows(out, data, (0, ps), &layers, None, None, false)?;
+        self.dump_rows(out, data, (0, ps), &layers, None, None, false)?;
         for sec in sections(p, ps, pe) {
             for l in super::terminal::wrap(&sec.title, 80, 2) {
                 writeln!(out, "{}", th.layer_bold(7, &l))?;
             }
             match &sec.ws_header {
                 Some((roles, sentence)) => {
-                    self.rows(
+                    self.dump_rows(
                         out,
                         data,
                         (sec.start, sec.end),
@@ -415,7 +465,7 @@ impl Render for HexRender {
                         writeln!(out, "{l}")?;
                     }
                 }
-                None => self.rows(
+                None => self.dump_rows(
                     out,
                     data,
                     (sec.start, sec.end),
@@ -428,7 +478,7 @@ impl Render for HexRender {
         }
         if pe < n {
             // Bytes after the IP packet: Ethernet padding or a trailer.
-            self.rows(out, data, (pe, n), &layers, None, None, true)?;
+            self.dump_rows(out, data, (pe, n), &layers, None, None, true)?;
         }
         writeln!(out)
     }

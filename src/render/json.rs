@@ -55,6 +55,9 @@ struct JsonLayer<'a> {
     from: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     checks: Option<Vec<JsonNote>>,
+    /// Read from decrypted TLS records: the key log secret that opened them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decrypted: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -139,6 +142,7 @@ impl Render for JsonRender {
                     frames: None,
                     from: None,
                     checks: None,
+                    decrypted: None,
                 }
             })
             .collect();
@@ -176,7 +180,7 @@ impl Render for JsonRender {
             let mut text = String::new();
             explain::app_explain(&mut text, a);
             layers.push(JsonLayer {
-                osi: 7,
+                osi: a.message.osi(),
                 protocol: a.message.protocol(),
                 range: [a.range.0, a.range.1],
                 fields: Fields::app(&a.message),
@@ -184,6 +188,7 @@ impl Render for JsonRender {
                 frames: Some(&a.frames),
                 from: Some(if a.from_client { "client" } else { "server" }),
                 checks: (!checks.is_empty()).then_some(checks),
+                decrypted: a.decrypted,
             });
         }
         for n in &notes {

@@ -663,7 +663,9 @@ pub fn anatomy_agreement(capture: &Path) -> (BTreeMap<&'static str, (u32, u32)>,
             if want == got {
                 e.0 += 1;
             } else if misses.len() < 12 {
-                misses.push(format!("{name} frame {n} {key}: tshark {want:?}, wirewalk {got:?}"));
+                misses.push(format!(
+                    "{name} frame {n} {key}: tshark {want:?}, wirewalk {got:?}"
+                ));
             }
         };
         let tcp = p.and_then(|p| layer(p, "tcp"));
@@ -717,7 +719,11 @@ pub fn anatomy_agreement(capture: &Path) -> (BTreeMap<&'static str, (u32, u32)>,
                 bit(fins.get(i)) as u8,
                 ops[i],
                 masked as u8,
-                if masked { keys.next().unwrap_or_default() } else { String::new() },
+                if masked {
+                    keys.next().unwrap_or_default()
+                } else {
+                    String::new()
+                },
             ));
         }
         let got: Vec<String> = p
@@ -762,7 +768,11 @@ pub fn assert_anatomy_agrees(captures: &[PathBuf], min_pct: f64) {
     }
     println!("anatomy agreement with tshark: {all:?}");
     for (k, (a, t)) in &all {
-        let need = if *k == "websocket header" { 100.0 } else { min_pct };
+        let need = if *k == "websocket header" {
+            100.0
+        } else {
+            min_pct
+        };
         let pct = 100.0 * *a as f64 / (*t).max(1) as f64;
         assert!(
             pct >= need,
@@ -771,6 +781,9 @@ pub fn assert_anatomy_agrees(captures: &[PathBuf], min_pct: f64) {
         );
     }
     for k in ["window_scaled", "acks_frame", "bytes_in_flight", "irtt"] {
-        assert!(all.get(k).is_some_and(|s| s.1 > 0), "no TCP segment compared for {k}");
+        assert!(
+            all.get(k).is_some_and(|s| s.1 > 0),
+            "no TCP segment compared for {k}"
+        );
     }
 }
