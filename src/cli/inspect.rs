@@ -112,10 +112,12 @@ pub fn output_renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> 
         Box::new(SummaryRender::new(settings.theme))
     } else if view.diagram {
         Box::new(crate::render::diagram::DiagramRender::new(settings.theme))
+    } else if view.stats {
+        Box::new(crate::render::stats::StatsRender::new(settings.theme))
     } else if view.fields {
         Box::new(crate::render::fields::FieldsRender::new(settings.theme))
-    } else if view.hex {
-        Box::new(HexRender::new(settings.theme))
+    } else if view.hex || view.hex_all {
+        Box::new(HexRender::with_all(settings.theme, view.hex_all))
     } else {
         Box::new(TreeRender::new(TreeOptions {
             theme: settings.theme,

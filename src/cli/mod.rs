@@ -77,6 +77,10 @@ pub struct ViewArgs {
     /// A hex dump with each byte coloured by its layer.
     #[arg(long, group = "format")]
     pub hex: bool,
+    /// With --hex: every byte of long payloads too (by default a long run shows its
+    /// first and last rows and a count).
+    #[arg(long)]
+    pub hex_all: bool,
     /// A ladder diagram of each conversation: client and server, one arrow per packet.
     #[arg(long, group = "format")]
     pub diagram: bool,
@@ -84,6 +88,10 @@ pub struct ViewArgs {
     /// boxes and what each means (Ethernet, IP, TCP and its options, UDP, WebSocket).
     #[arg(long, group = "format")]
     pub fields: bool,
+    /// Per TCP conversation: the SYN's numbers, segments and data each way, throughput,
+    /// RTT samples, the smallest advertised window, retransmissions.
+    #[arg(long, group = "format")]
+    pub stats: bool,
     /// Values only, without the plain-language explanations.
     #[arg(long)]
     pub brief: bool,

@@ -824,3 +824,135 @@ mod tests {
         assert_eq!(sack_blocks(&raw, &tcp), ("5000–5500".to_string(), false));
     }
 }
+
+/// The TCP arithmetic said on a segment in the layer tree: the real window, the frame an
+/// ACK acknowledges, bytes in flight, the initial RTT, the ISN, the MSS, SACK blocks in
+/// relative numbers. `want(key)` says whether a once-per-conversation line is new.
+pub fn tcp_notes(tcp: &TcpInfo, ipv6: bool, want: &mut dyn FnMut(&str) -> bool) -> Vec<String> {
+    let n = |key: &str, args: &[(&str, &str)]| t(&format!("notes.{key}"), args);
+    let mut v = Vec::new();
+    let flags = tcp.flags();
+    let syn = flags.has(TcpFlags::SYN);
+    if let (true, Some(seq)) = (syn, tcp.seq_raw) {
+        if want("anatomy:isn") {
+            v.push(n("isn", &[("isn", &seq.to_string())]));
+        }
+        if flags.has(TcpFlags::ACK) {
+            if let Some(ack) = tcp.ack_raw {
+                let isn = ack.wrapping_sub(1).to_string();
+                v.push(n("ack_syn", &[("ack", &ack.to_string()), ("isn", &isn)]));
+            }
+        }
+        if let Some(mss) = tcp.mss {
+            let overhead: u64 = if ipv6 { 60 } else { 40 };
+            v.push(n(
+                if mss as u64 + overhead == 65_535 {
+                    "mss_lo"
+                } else {
+                    "mss"
+                },
+                &[
+                    ("mss", &grouped(mss as u64)),
+                    ("mtu", &grouped(mss as u64 + overhead)),
+                    ("overhead", &overhead.to_string()),
+                ],
+            ));
+        }
+    }
+    if let (Some(raw), Some(scaled)) = (tcp.window, tcp.window_scaled) {
+        if syn && tcp.window_scale.is_some() && want("anatomy:window_syn") {
+            v.push(n("window_syn", &[("raw", &grouped(raw as u64))]));
+        } else if !syn && raw > 0 && scaled != raw as u32 && want(&format!("anatomy:win:{scaled}")) {
+            let mult = scaled / raw as u32;
+            v.push(n(
+                "window_scaled",
+                &[
+                    ("raw", &raw.to_string()),
+                    ("mult", &grouped(mult as u64)),
+                    ("bytes", &grouped(scaled as u64)),
+                    ("shift", &mult.trailing_zeros().to_string()),
+                ],
+            ));
+        }
+    }
+    if let Some(f) = tcp.acks_frame {
+        let ack = tcp.ack.unwrap_or(0).to_string();
+        v.push(n("acks_frame", &[("frame", &f.to_string()), ("ack", &ack)]));
+    }
+    if let Some(b) = tcp.bytes_in_flight {
+        v.push(n("in_flight", &[("bytes", &grouped(b as u64))]));
+    }
+    if let Some(r) = tcp.irtt {
+        if want("anatomy:irtt") {
+            v.push(n("irtt", &[("ms", &format!("{:.3}", r * 1000.0))]));
+        }
+    }
+    if !tcp.sack.is_empty() {
+        let mut raw = Vec::new();
+        for (l, r) in &tcp.sack {
+            raw.extend(l.to_be_bytes());
+            raw.extend(r.to_be_bytes());
+        }
+        let (blocks, dsack) = sack_blocks(&raw, tcp);
+        v.push(n(if dsack { "dsack" } else { "sack" }, &[("blocks", &blocks)]));
+    }
+    v
+}
+
+/// The anatomy of a WebSocket frame, said on the frame in the layer tree: its header bit
+/// by bit, RSV1 under permessage-deflate, a control frame's payload as text when it is
+/// text, and why clients mask where a masked frame is first seen (`want("anatomy:mask")`).
+pub fn ws_notes(f: &WsFrame, want: &mut dyn FnMut(&str) -> bool) -> Vec<String> {
+    let n = |key: &str, args: &[(&str, &str)]| t(&format!("notes.{key}"), args);
+    let bit = |b: bool| if b { "1" } else { "0" };
+    let len = grouped(f.payload_len);
+    let length = n(
+        match f.length_code() {
+            126 => "ws_len16",
+            127 => "ws_len64",
+            _ => "ws_len7",
+        },
+        &[("len", &len)],
+    );
+    let key = f
+        .masking_key
+        .as_deref()
+        .map(|k| n("ws_key", &[("key", k)]))
+        .unwrap_or_default();
+    let op = f.opcode.to_string();
+    let mut v = vec![n(
+        "ws_anatomy",
+        &[
+            ("fin", bit(f.fin)),
+            ("rsv1", bit(f.rsv & 4 != 0)),
+            ("rsv2", bit(f.rsv & 2 != 0)),
+            ("rsv3", bit(f.rsv & 1 != 0)),
+            ("opcode", &op),
+            ("name", f.opcode_name),
+            ("mask", bit(f.masked)),
+            ("length", &length),
+            ("key", &key),
+        ],
+    )];
+    if f.compressed {
+        v.push(n("ws_rsv1", &[]));
+    }
+    if matches!(f.opcode, 9 | 10) {
+        if let Some(text) = f.data_hex.as_deref().and_then(control_text) {
+            v.push(n("control_text", &[("text", &text)]));
+        }
+    }
+    if f.masked && want("anatomy:mask") {
+        v.push(t("websocket.why_mask", &[]));
+    }
+    v
+}
+
+/// A ping or pong payload (hex) as text, when it is printable UTF-8.
+fn control_text(hex: &str) -> Option<String> {
+    let bytes: Option<Vec<u8>> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect();
+    let s = String::from_utf8(bytes?).ok()?;
+    (!s.is_empty() && s.chars().all(|c| !c.is_control())).then_some(s)
+}

@@ -1,19 +1,38 @@
-//! The hex dump: every byte coloured by the OSI layer it belongs to, with a legend.
-//! Without colour, a row of layer numbers under each line says the same.
+//! The hex dump: the headers' bytes coloured by the OSI layer they belong to, with a
+//! legend (without colour, a row of layer numbers under each line says the same), then
+//! the payload field by field: each application message on its own, a WebSocket frame's
+//! header apart from its payload with the masking key marked, and the unmasked text
+//! beside the masked bytes. Long runs of bytes show their first and last rows and a
+//! count, unless every byte is asked for (`--hex-all`).
 
 use std::io::{self, Write};
 
 use super::{terminal::finish_text, Render, Theme};
-use crate::analysis::Analyzer;
+use crate::analysis::app::AppMessage;
+use crate::analysis::websocket::WsFrame;
+use crate::analysis::{Analyzer, AppLayer};
+use crate::explain::text;
 use crate::pipeline::Packet;
+
+/// Sections longer than this many rows are shortened (without `--hex-all`).
+const LONG_ROWS: usize = 8;
+/// Rows kept at the start of a shortened section (one more is kept at its end).
+const HEAD_ROWS: usize = 3;
 
 pub struct HexRender {
     theme: Theme,
+    /// Every byte, however long the payload.
+    all: bool,
 }
 
 impl HexRender {
     pub fn new(theme: Theme) -> HexRender {
-        HexRender { theme }
+        HexRender { theme, all: false }
+    }
+
+    /// `all`: show every byte of long payloads too (`--hex-all`).
+    pub fn with_all(theme: Theme, all: bool) -> HexRender {
+        HexRender { theme, all }
     }
 }
 
@@ -99,9 +118,315 @@ pub fn rows(p: &Packet, th: Theme, marked: Option<(usize, usize)>, per_row: usiz
     lines
 }
 
+fn printable(b: u8) -> char {
+    if b.is_ascii_graphic() || b == b' ' {
+        b as char
+    } else {
+        '.'
+    }
+}
+
+/// One part of the payload: its bytes `[start, end)` in the frame, a title, and, for a
+/// masked WebSocket payload, the bytes unmasked (shown in the text column).
+struct Section {
+    start: usize,
+    end: usize,
+    title: String,
+    unmasked: Option<Vec<u8>>,
+    /// A WebSocket frame header: the byte roles and the sentence under it.
+    ws_header: Option<(Vec<&'static str>, String)>,
+}
+
+fn ws_header_roles(f: &WsFrame) -> Vec<&'static str> {
+    let mut v = vec!["F+", "M+"];
+    let ext = match f.length_code() {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    v.extend(std::iter::repeat_n("ln", ext));
+    if f.masked {
+        v.extend(std::iter::repeat_n("mk", 4));
+    }
+    v
+}
+
+fn ws_header_sentence(f: &WsFrame) -> String {
+    let code = f.length_code().to_string();
+    let len = crate::explain::anatomy::grouped(f.payload_len);
+    let length = text(
+        match f.length_code() {
+            126 => "anatomy.hex.len16",
+            127 => "anatomy.hex.len64",
+            _ => "anatomy.hex.len7",
+        },
+        &[("code", &code), ("len", &len)],
+    );
+    let key = f.masking_key.as_deref().map(spaced_hex).unwrap_or_default();
+    let (fin, rsv, op) = (
+        (f.fin as u8).to_string(),
+        format!("{:03b}", f.rsv),
+        f.opcode.to_string(),
+    );
+    let mask = text(
+        if f.masked {
+            "anatomy.hex.masked"
+        } else {
+            "anatomy.hex.unmasked"
+        },
+        &[("key", &key)],
+    );
+    text(
+        "anatomy.hex.ws_header",
+        &[
+            ("fin", &fin),
+            ("rsv", &rsv),
+            ("opcode", &op),
+            ("name", f.opcode_name),
+            ("length", &length),
+            ("mask", &mask),
+        ],
+    )
+}
+
+/// "0279d01c" → "02 79 d0 1c".
+fn spaced_hex(h: &str) -> String {
+    h.as_bytes()
+        .chunks(2)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn key_bytes(f: &WsFrame) -> Option<[u8; 4]> {
+    let h = f.masking_key.as_deref()?;
+    let mut k = [0u8; 4];
+    for (i, b) in k.iter_mut().enumerate() {
+        *b = u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(k)
+}
+
+/// A WebSocket frame's bytes in this frame, split into its header and its payload.
+fn ws_sections(f: &WsFrame, a: &AppLayer, out: &mut Vec<Section>, data: &[u8]) {
+    let (s, e) = a.range;
+    let here = e - s;
+    let total = f.header_len as u64 + f.payload_len;
+    // Where this frame's bytes begin within the WebSocket frame: its tail, if the frame
+    // began in an earlier segment.
+    let off = total.saturating_sub(here as u64) as usize;
+    let hl = f.header_len as usize;
+    let mut payload_start = s;
+    let frames = a
+        .frames
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if off < hl {
+        let h_end = (s + hl - off).min(e);
+        let roles = ws_header_roles(f)[off..].to_vec();
+        let (len, name) = (f.header_len.to_string(), f.opcode_name);
+        out.push(Section {
+            start: s,
+            end: h_end,
+            title: text(
+                "anatomy.hex.ws_header_title",
+                &[("len", &len), ("name", name)],
+            ),
+            unmasked: None,
+            ws_header: Some((roles, ws_header_sentence(f))),
+        });
+        payload_start = h_end;
+    }
+    if payload_start >= e {
+        return;
+    }
+    let done = off.saturating_sub(hl) as u64;
+    let unmasked = key_bytes(f).map(|k| {
+        data[payload_start..e]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ k[((done + i as u64) % 4) as usize])
+            .collect()
+    });
+    let (len, here_n) = (
+        crate::explain::anatomy::grouped(f.payload_len),
+        crate::explain::anatomy::grouped((e - payload_start) as u64),
+    );
+    let key = if unmasked.is_some() {
+        "anatomy.hex.ws_payload_masked"
+    } else {
+        "anatomy.hex.ws_payload"
+    };
+    let mut title = text(key, &[("len", &len), ("here", &here_n)]);
+    if a.frames.len() > 1 {
+        title.push(' ');
+        title.push_str(&text("anatomy.hex.frames", &[("frames", &frames)]));
+    }
+    out.push(Section {
+        start: payload_start,
+        end: e,
+        title,
+        unmasked,
+        ws_header: None,
+    });
+}
+
+/// The payload `[ps, pe)` of a packet cut into sections: each application message
+/// (not the ones carried inside another's bytes), and the bytes between them.
+fn sections(p: &Packet, ps: usize, pe: usize) -> Vec<Section> {
+    let data = &p.frame.data;
+    let mut msgs: Vec<Section> = Vec::new();
+    let mut covered = ps;
+    let mut apps: Vec<&AppLayer> = p
+        .analysis
+        .app
+        .iter()
+        .filter(|a| a.range.0 < a.range.1 && a.range.0 >= ps && a.range.1 <= pe)
+        .collect();
+    apps.sort_by_key(|a| a.range.0);
+    let raw = |s: usize, e: usize| Section {
+        start: s,
+        end: e,
+        title: text(
+            "anatomy.hex.payload",
+            &[("len", &crate::explain::anatomy::grouped((e - s) as u64))],
+        ),
+        unmasked: None,
+        ws_header: None,
+    };
+    for a in apps {
+        if a.range.0 < covered {
+            continue; // carried by the message before (same bytes)
+        }
+        if a.range.0 > covered {
+            msgs.push(raw(covered, a.range.0));
+        }
+        match &a.message {
+            AppMessage::WebSocket(f) => ws_sections(f, a, &mut msgs, data),
+            m => {
+                let len = crate::explain::anatomy::grouped((a.range.1 - a.range.0) as u64);
+                msgs.push(Section {
+                    start: a.range.0,
+                    end: a.range.1,
+                    title: text(
+                        "anatomy.hex.message",
+                        &[("protocol", m.protocol()), ("len", &len)],
+                    ),
+                    unmasked: None,
+                    ws_header: None,
+                });
+            }
+        }
+        covered = a.range.1;
+    }
+    if covered < pe {
+        msgs.push(raw(covered, pe));
+    }
+    msgs
+}
+
+impl HexRender {
+    /// One row of up to 16 bytes from `start`: offset, hex, text column.
+    fn dump_row(
+        &self,
+        out: &mut dyn Write,
+        data: &[u8],
+        start: usize,
+        layers: &[u8],
+        shown: Option<&[u8]>,
+        marks: Option<&[&str]>,
+    ) -> io::Result<()> {
+        let th = self.theme;
+        let mut hex = String::new();
+        let mut ascii = String::new();
+        let mut marks_line = String::new();
+        for (i, b) in data.iter().enumerate() {
+            let osi = layers[i];
+            if i == 8 {
+                hex.push(' ');
+                marks_line.push(' ');
+            }
+            let cell = format!("{b:02x}");
+            let role = marks.and_then(|m| m.get(i).copied());
+            hex.push_str(&if osi == 0 {
+                th.dim(&cell)
+            } else if role == Some("mk") {
+                th.warn(&cell)
+            } else {
+                th.layer(osi, &cell)
+            });
+            hex.push(' ');
+            match marks {
+                Some(m) => marks_line.push_str(m.get(i).copied().unwrap_or("  ")),
+                None if osi == 0 => marks_line.push_str("  "),
+                None => marks_line.push_str(&format!("L{osi}")),
+            }
+            marks_line.push(' ');
+            let c = printable(shown.map_or(*b, |s| s[i])).to_string();
+            ascii.push_str(&if osi == 0 {
+                th.dim(&c).into_owned()
+            } else {
+                th.layer(osi, &c).into_owned()
+            });
+        }
+        let pad = 16 - data.len();
+        let padding = "   ".repeat(pad) + if data.len() <= 8 { " " } else { "" };
+        writeln!(out, "  {start:04x}  {hex}{padding} {ascii}")?;
+        if !th.color || marks.is_some() {
+            writeln!(out, "        {}", marks_line.trim_end())?;
+        }
+        Ok(())
+    }
+
+    /// Rows over `[s, e)`; a long run shows its first and last rows and a count.
+    #[allow(clippy::too_many_arguments)]
+    fn dump_rows(
+        &self,
+        out: &mut dyn Write,
+        data: &[u8],
+        (s, e): (usize, usize),
+        layers: &[u8],
+        shown: Option<&[u8]>,
+        marks: Option<&[&str]>,
+        shorten: bool,
+    ) -> io::Result<()> {
+        let n = (e - s).div_ceil(16);
+        let short = shorten && !self.all && n > LONG_ROWS;
+        for r in 0..n {
+            if short && r == HEAD_ROWS {
+                let hidden = n - HEAD_ROWS - 1;
+                let bytes = crate::explain::anatomy::grouped(
+                    ((s + (n - 1) * 16) - (s + HEAD_ROWS * 16)) as u64,
+                );
+                let rows = hidden.to_string();
+                let line = text("anatomy.hex.shortened", &[("rows", &rows), ("bytes", &bytes)]);
+                writeln!(out, "        {}", self.theme.dim(&line))?;
+            }
+            if short && r >= HEAD_ROWS && r < n - 1 {
+                continue;
+            }
+            let a = s + r * 16;
+            let b = (a + 16).min(e);
+            self.dump_row(
+                out,
+                &data[a..b],
+                a,
+                &layers[a..b],
+                shown.map(|x| &x[a - s..b - s]),
+                marks.map(|m| &m[(a - s).min(m.len())..(b - s).min(m.len())]),
+            )?;
+        }
+        Ok(())
+    }
+}
+
 impl Render for HexRender {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, _an: &Analyzer) -> io::Result<()> {
         let th = self.theme;
+        let data = &p.frame.data;
+        let layers = byte_layers(p);
         let mut line = String::new();
         super::summary::describe(p, &mut line);
         writeln!(
@@ -114,8 +439,46 @@ impl Render for HexRender {
             ))
         )?;
         writeln!(out, "{}", legend(p, th))?;
-        for line in rows(p, th, None, 16) {
-            writeln!(out, "{line}")?;
+        let n = data.len();
+        let (ps, pe) = match p.dissection.payload {
+            Some((s, e)) if s < e.min(n) => (s, e.min(n)),
+            _ => (n, n),
+        };
+        // The headers, coloured by layer.
+        self.dump_rows(out, data, (0, ps), &layers, None, None, false)?;
+        for sec in sections(p, ps, pe) {
+            for l in super::terminal::wrap(&sec.title, 80, 2) {
+                writeln!(out, "{}", th.layer_bold(7, &l))?;
+            }
+            match &sec.ws_header {
+                Some((roles, sentence)) => {
+                    self.dump_rows(
+                        out,
+                        data,
+                        (sec.start, sec.end),
+                        &layers,
+                        None,
+                        Some(roles),
+                        false,
+                    )?;
+                    for l in super::terminal::wrap(sentence, 80, 8) {
+                        writeln!(out, "{l}")?;
+                    }
+                }
+                None => self.dump_rows(
+                    out,
+                    data,
+                    (sec.start, sec.end),
+                    &layers,
+                    sec.unmasked.as_deref(),
+                    None,
+                    true,
+                )?,
+            }
+        }
+        if pe < n {
+            // Bytes after the IP packet: Ethernet padding or a trailer.
+            self.dump_rows(out, data, (pe, n), &layers, None, None, true)?;
         }
         writeln!(out)
     }

@@ -9,6 +9,7 @@ pub mod hex;
 pub mod json;
 pub mod pcap_out;
 pub mod report;
+pub mod stats;
 pub mod summary;
 pub mod terminal;
 pub mod theme;

@@ -375,6 +375,11 @@ impl TreeRender {
                         self.is_new(key)
                     }
                 });
+                let mut details = details;
+                if let Header::Tcp(t) = &layer.header {
+                    let ipv6 = p.dissection.has("ipv6");
+                    details.extend(explain::anatomy::tcp_notes(t, ipv6, &mut |k| self.is_new(k)));
+                }
                 for d in details {
                     for line in wrap(&format!("· {}", escape(&d)), self.opts.width, LABEL_WIDTH) {
                         writeln!(out, "{line}")?;
@@ -459,6 +464,14 @@ impl TreeRender {
             }
             if self.opts.explain {
                 self.prose(out, &text)?;
+            }
+            if let (AppMessage::WebSocket(f), true) = (&a.message, self.opts.explain) {
+                let notes = explain::anatomy::ws_notes(f, &mut |k| self.is_new_in_capture(k));
+                for d in notes {
+                    for line in wrap(&format!("· {}", escape(&d)), self.opts.width, LABEL_WIDTH) {
+                        writeln!(out, "{line}")?;
+                    }
+                }
             }
             for c in checks {
                 for (i, line) in wrap(&escape(&c), self.opts.width, LABEL_WIDTH)
