@@ -264,6 +264,42 @@ pub fn start(
     })
 }
 
+/// `wirewalk serve`: only the page server — `/` is `cfg.teacher_page`, `/feed` its
+/// packets (every one so far, then each new one) — on `addr`, in a thread of its own.
+pub fn start_page(addr: SocketAddr, narrate: Narrator, cfg: Classroom) -> Result<(Feed, SocketAddr), super::SourceError> {
+    let listener = std::net::TcpListener::bind(addr)
+        .map_err(|e| super::SourceError(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener.local_addr().map_err(|e| super::SourceError(e.to_string()))?;
+    let (tx, rx) = mpsc::channel(65_536);
+    let lost = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let cfg = Arc::new(cfg);
+    let hub: SharedHub = Arc::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| super::SourceError(format!("cannot start the page server: {e}")))?;
+    std::thread::Builder::new()
+        .name("serve".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let _ = listener.set_nonblocking(true);
+                let Ok(listener) = TcpListener::from_std(listener) else {
+                    return;
+                };
+                tokio::spawn(route(rx, hub.clone(), cfg.clone()));
+                let n = narrate.clone();
+                let ports = (local.port(), local.port());
+                accept_loop(listener, narrate, move |s, peer| {
+                    let (h, c, n) = (hub.clone(), cfg.clone(), n.clone());
+                    async move { feed_connection(s, peer, h, c, ports, &n).await }
+                })
+                .await;
+            })
+        })
+        .map_err(|e| super::SourceError(format!("cannot start the page server: {e}")))?;
+    Ok((Feed { tx, lost }, local))
+}
+
 /// Accepts forever. A failing accept (out of file descriptors, for one) is said once
 /// and retried after a pause: the students already connected keep going.
 async fn accept_loop<F, Fut>(listener: TcpListener, narrate: Narrator, handle: F)
@@ -625,7 +661,7 @@ async fn feed_connection(
     let path = head.path.split('?').next().unwrap_or("").to_string();
     if !head.is_upgrade() {
         return match (head.method.as_str(), path.as_str()) {
-            ("GET", "/teacher") if peer.ip().is_loopback() => {
+            ("GET", "/teacher") | ("GET", "/") if peer.ip().is_loopback() => {
                 answer(&mut stream, &head, "200 OK", "text/html; charset=utf-8", &cfg.teacher_page).await
             }
             ("GET", "/teacher") => {
