@@ -789,7 +789,8 @@ mod tests {
 
     #[test]
     fn broken_peers_get_the_close_code_rfc_6455_names() {
-        let utf8 = std::str::from_utf8(&[0xff, 0xfe]).unwrap_err();
+        let bad = vec![0xffu8, 0xfe];
+        let utf8 = std::str::from_utf8(&bad).unwrap_err();
         assert_eq!(close_for(&WsError::Utf8(utf8.to_string())).unwrap().code, CloseCode::Invalid);
         assert_eq!(
             u16::from(close_for(&WsError::Protocol(ProtocolError::FragmentedControlFrame)).unwrap().code),
