@@ -24,7 +24,6 @@ use tokio_tungstenite::tungstenite::Message;
 struct Server {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
-    port: u16,
     feed_port: u16,
 }
 
@@ -91,7 +90,6 @@ fn serve(port: u16, nofile: Option<u32>) -> Server {
     Server {
         child,
         lines,
-        port,
         feed_port,
     }
 }

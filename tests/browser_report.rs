@@ -216,3 +216,53 @@ who = "client"
         assert_eq!(counts, json!([2, 0, 0, 0]));
     });
 }
+
+#[test]
+#[ignore = "needs chromium"]
+fn serve_feeds_the_page_live_as_the_capture_arrives_on_stdin() {
+    use std::io::Write as _;
+    let capture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ws-node.pcap");
+    let bytes = std::fs::read(&capture).unwrap();
+    let total = packet_count(&capture);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = wirewalk()
+        .args(["serve", "-", "--port", &port.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The header and the first records; the rest later, as a live capture would.
+    let half = bytes.len() / 2;
+    stdin.write_all(&bytes[..half]).unwrap();
+    stdin.flush().unwrap();
+    runtime().block_on(async {
+        let mut b = Browser::launch().await;
+        let tab = b.new_tab(1200, 900).await;
+        let url = format!("http://127.0.0.1:{port}/");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        // The server may take a moment to listen.
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "serve did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        b.goto(&tab, &url).await;
+        b.wait_for(&tab, "document.querySelectorAll('#packets tr.pkt').length > 0", Duration::from_secs(20)).await;
+        let first = b.eval(&tab, "document.querySelectorAll('#packets tr.pkt').length").await;
+        let first = first.as_u64().unwrap() as usize;
+        assert!(first < total, "only the first half so far: {first} of {total}");
+        stdin.write_all(&bytes[half..]).unwrap();
+        drop(stdin);
+        b.wait_for(
+            &tab,
+            &format!("document.querySelectorAll('#packets tr.pkt').length === {total} && /{total} packets/.test(document.getElementById('totals').textContent)"),
+            Duration::from_secs(20),
+        )
+        .await;
+        let arrows = b.eval(&tab, "document.querySelectorAll('.ladder .arrow').length").await;
+        assert_eq!(arrows, json!(total));
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -8,6 +8,7 @@ mod inspect;
 mod lesson;
 mod output;
 mod report;
+mod serve;
 mod simulate;
 mod tour;
 
@@ -63,6 +64,8 @@ pub enum Command {
     Lesson(lesson::LessonArgs),
     /// Write a capture as one self-contained HTML page: packets, layers, bytes, ladders.
     Report(report::ReportArgs),
+    /// The report page on 127.0.0.1, updated live as the capture is read (`-`: standard input).
+    Serve(serve::ServeArgs),
 }
 
 /// How to show packets: shared by every command that shows packets.
@@ -166,6 +169,7 @@ pub fn run() -> i32 {
         Some(Command::Simulate(args)) => simulate::run(&args, &settings),
         Some(Command::Lesson(args)) => lesson::run_lesson(&args, &settings),
         Some(Command::Report(args)) => report::run(&args, &settings),
+        Some(Command::Serve(args)) => serve::run(&args, &settings),
         None => tour::run(&tour::TourArgs::default(), &settings),
     };
     match result {
