@@ -66,7 +66,10 @@ fn in_a_pipe_the_tour_is_laid_out_to_columns_at_word_boundaries() {
         // line continues (the word "handshake" and "acknowledges" stay whole).
         assert!(text.contains("handshake"), "at {cols}");
         let widest = prose.iter().map(|l| l.chars().count()).max().unwrap();
-        assert!(widest > cols - 15, "the width is not used at {cols}: widest {widest}");
+        assert!(
+            widest > cols - 15,
+            "the width is not used at {cols}: widest {widest}"
+        );
     }
 }
 

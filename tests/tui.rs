@@ -175,7 +175,9 @@ fn has_faint(styled: &str) -> bool {
 fn faint_text_is_recognised_in_captured_escape_codes() {
     assert!(has_faint("a \x1b[2mfaint\x1b[0m"));
     assert!(has_faint("\x1b[1;2m"));
-    assert!(!has_faint("\x1b[32mgreen \x1b[38;5;2mindexed\x1b[38;2;2;2;2m"));
+    assert!(!has_faint(
+        "\x1b[32mgreen \x1b[38;5;2mindexed\x1b[38;2;2;2;2m"
+    ));
 }
 
 /// The row of the ladder for packet `n` (marked `▶` when it is the current one), from
@@ -198,8 +200,17 @@ fn tour_at(width: usize, height: usize, extra: &str) {
     // The first screen: packet 1 with its layers, the tour's introduction beside it.
     let first = t.wait_for("[1/18]");
     t.assert_fits(&first);
-    for needle in ["Packet 1 ·", "L1 Physical", "L2 Data link", "SYN", "The tour"] {
-        assert!(first.contains(needle), "no {needle:?} on the first screen:\n{first}");
+    for needle in [
+        "Packet 1 ·",
+        "L1 Physical",
+        "L2 Data link",
+        "SYN",
+        "The tour",
+    ] {
+        assert!(
+            first.contains(needle),
+            "no {needle:?} on the first screen:\n{first}"
+        );
     }
     assert!(!has_faint(&t.styled()), "faint text on the first screen");
 
@@ -212,7 +223,10 @@ fn tour_at(width: usize, height: usize, extra: &str) {
     let ack = t.wait_for("[3/18]");
     t.assert_fits(&ack);
     let row = ladder_row(&ack, 3).unwrap_or_else(|| panic!("no ladder row 3:\n{ack}"));
-    assert!(row.contains('▶'), "packet 3 is not marked as the current one: {row}");
+    assert!(
+        row.contains('▶'),
+        "packet 3 is not marked as the current one: {row}"
+    );
     assert_eq!(
         row.matches("ESTABLISHED").count(),
         2,
@@ -240,9 +254,16 @@ fn tour_at(width: usize, height: usize, extra: &str) {
     t.keys(&["q"]);
     let after = t.wait_for_within("EXIT=0", Duration::from_secs(3));
     assert!(asked.elapsed() < Duration::from_secs(2));
-    let after = if after.contains("icanon") { after } else { t.wait_for("icanon") };
+    let after = if after.contains("icanon") {
+        after
+    } else {
+        t.wait_for("icanon")
+    };
     assert!(!after.contains("-icanon"), "left in raw mode:\n{after}");
-    assert!(!after.contains("[5/18]"), "the tour's screen is still up:\n{after}");
+    assert!(
+        !after.contains("[5/18]"),
+        "the tour's screen is still up:\n{after}"
+    );
 }
 
 #[test]
@@ -281,7 +302,10 @@ fn a_resize_from_120x40_to_80x24_redraws_as_if_it_had_started_there() {
     small.keys(&["Right", "Right", "Right"]);
     small.wait_for("[3/18]");
     let fresh = small.settled();
-    assert_eq!(resized, fresh, "the resized screen differs from a fresh one");
+    assert_eq!(
+        resized, fresh,
+        "the resized screen differs from a fresh one"
+    );
 }
 
 #[test]
@@ -292,10 +316,20 @@ fn browse_opens_a_39k_packet_capture_and_jumps_to_the_last_packet_within_a_secon
     std::fs::create_dir_all(&dir).unwrap();
     let pcap = dir.join("bench.pcap");
     let ok = Command::new("python3")
-        .args([make, pcap.to_str().unwrap(), "--flows", "1500", "--messages", "8"])
+        .args([
+            make,
+            pcap.to_str().unwrap(),
+            "--flows",
+            "1500",
+            "--messages",
+            "8",
+        ])
         .status()
         .expect("python3 runs ../shared/bench/make_pcap.py");
-    assert!(ok.success(), "make_pcap.py failed (it lives in ../shared/bench)");
+    assert!(
+        ok.success(),
+        "make_pcap.py failed (it lives in ../shared/bench)"
+    );
     let total = 39150;
     let _turn = turn();
 

@@ -10,6 +10,8 @@ pub mod conversation;
 pub mod copies;
 pub mod engineio;
 pub mod http;
+pub mod inflight;
+pub mod protocols;
 pub mod reassembly;
 pub mod socketio;
 pub mod stream;
@@ -147,6 +149,8 @@ pub struct Analyzer {
     pub limits: Limits,
     /// Packets of conversations beyond the limit.
     pub untracked: u64,
+    /// TLS secrets (`--keylog`, `SSLKEYLOGFILE`, a capture's Decryption Secrets Blocks).
+    pub keys: Option<protocols::tls::SharedKeyLog>,
     /// The last few packets' fingerprints, to recognise a packet captured twice.
     copies: copies::Recent,
 }
@@ -164,6 +168,7 @@ impl Analyzer {
             sessions: Default::default(),
             limits,
             untracked: 0,
+            keys: None,
             copies: Default::default(),
         }
     }
@@ -263,8 +268,11 @@ impl Analyzer {
                 // The decoders are made when the first data arrives (a flood of SYNs costs
                 // nothing), starting from each side's first data byte when the SYN was seen.
                 let mut app = Box::new(stream::TcpApp::new(
-                    app::AppLimits {
-                        max_message: self.limits.max_message,
+                    protocols::Context {
+                        limits: app::AppLimits {
+                            max_message: self.limits.max_message,
+                        },
+                        keys: self.keys.clone(),
                     },
                     self.limits.max_reassembly,
                 ));

@@ -1,10 +1,11 @@
 //! The application layer of one TCP connection: both directions reassembled, fed to the
-//! HTTP/WebSocket decoders (`app`), and each decoded message mapped back to the frames
-//! that carried its bytes.
+//! protocol their first bytes choose (`protocols`), and each decoded message mapped back
+//! to the frames that carried its bytes.
 
 use std::collections::VecDeque;
 
-use super::app::{AppEvent, AppLimits, AppMessage, AppStream, Check, Dir};
+use super::app::{AppMessage, Check, Dir};
+use super::protocols::{Context, Decoded, Detector};
 use super::reassembly::{Piece, Reassembler};
 use crate::dissect::{TcpFlags, TcpInfo};
 
@@ -20,6 +21,8 @@ pub struct AppLayer {
     pub from_client: bool,
     /// A server's data message that no client message preceded: server push.
     pub push: bool,
+    /// Read from decrypted TLS records: the key log secret that opened them.
+    pub decrypted: Option<&'static str>,
 }
 
 /// Where each delivered run of stream bytes came from.
@@ -37,22 +40,25 @@ const MAX_RUNS: usize = 4096;
 #[derive(Debug)]
 pub struct TcpApp {
     reasm: [Reassembler; 2],
-    app: AppStream,
+    app: Detector,
     runs: [VecDeque<Run>; 2],
     /// Who sent the last complete WebSocket data message (true: the client).
     last_data_from_client: Option<bool>,
+    /// Whether the last WebSocket message was a server push (for what it carries).
+    carrier_push: bool,
 }
 
 impl TcpApp {
-    pub fn new(limits: AppLimits, max_held: usize) -> TcpApp {
+    pub fn new(cx: Context, max_held: usize) -> TcpApp {
         TcpApp {
             reasm: [
                 Reassembler::with_limit(max_held),
                 Reassembler::with_limit(max_held),
             ],
-            app: AppStream::new(limits),
+            app: Detector::new(cx),
             runs: Default::default(),
             last_data_from_client: None,
+            carrier_push: false,
         }
     }
 
@@ -68,7 +74,7 @@ impl TcpApp {
 
     /// What the connection carries, once recognised.
     pub fn application(&self) -> Option<&'static str> {
-        self.app.application().map(|a| a.name())
+        self.app.application()
     }
 
     /// Feeds one segment sent by `side`; returns the messages it completed.
@@ -92,7 +98,7 @@ impl TcpApp {
             return Vec::new();
         };
         let flags = tcp.flags();
-        let mut events: Vec<AppEvent> = Vec::new();
+        let mut events: Vec<Decoded> = Vec::new();
         // The peer's acknowledgement may show that a hole it waits for was lost to the capture.
         if flags.has(TcpFlags::ACK) {
             let mut gaps = Vec::new();
@@ -133,12 +139,12 @@ impl TcpApp {
             let layers: Vec<AppLayer> = events
                 .into_iter()
                 .filter_map(|e| {
-                    let side = if e.dir == Dir::ClientToServer {
+                    let side = if e.event.dir == Dir::ClientToServer {
                         client
                     } else {
                         1 - client
                     };
-                    done[side] = done[side].max(e.stream_range.1);
+                    done[side] = done[side].max(e.event.stream_range.1);
                     self.place(e, client, frame)
                 })
                 .collect();
@@ -156,7 +162,7 @@ impl TcpApp {
         side: usize,
         dir: Dir,
         pieces: impl Iterator<Item = Piece<'a>>,
-        events: &mut Vec<AppEvent>,
+        events: &mut Vec<Decoded>,
     ) {
         for p in pieces {
             match p {
@@ -185,7 +191,11 @@ impl TcpApp {
     }
 
     /// Maps an event back to its frames; drops the runs no later message can need.
-    fn place(&mut self, e: AppEvent, client: usize, current: u64) -> Option<AppLayer> {
+    fn place(&mut self, d: Decoded, client: usize, current: u64) -> Option<AppLayer> {
+        let Decoded {
+            event: e,
+            decrypted,
+        } = d;
         let side = if e.dir == Dir::ClientToServer {
             client
         } else {
@@ -211,11 +221,18 @@ impl TcpApp {
         }
         let from_client = e.dir == Dir::ClientToServer;
         let mut push = false;
-        if let AppMessage::WebSocket(w) = &e.message {
-            if w.message_len.is_some() && matches!(w.opcode, 0..=2) {
-                push = !from_client && self.last_data_from_client != Some(true);
-                self.last_data_from_client = Some(from_client);
+        match &e.message {
+            AppMessage::WebSocket(w) => {
+                if w.message_len.is_some() && matches!(w.opcode, 0..=2) {
+                    push = !from_client && self.last_data_from_client != Some(true);
+                    self.last_data_from_client = Some(from_client);
+                    self.carrier_push = push;
+                }
             }
+            // The Engine.IO and Socket.IO packets a message carries are pushed when it is.
+            AppMessage::EngineIo(_) | AppMessage::SocketIo(_) => push = self.carrier_push,
+            AppMessage::Http(_) => self.carrier_push = false,
+            AppMessage::Tls(_) | AppMessage::Stopped(_) => {}
         }
         Some(AppLayer {
             message: e.message,
@@ -224,6 +241,7 @@ impl TcpApp {
             range,
             from_client,
             push,
+            decrypted,
         })
     }
 }

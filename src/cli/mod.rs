@@ -7,6 +7,7 @@ mod demo;
 mod inspect;
 mod lesson;
 mod output;
+mod report;
 mod simulate;
 mod tour;
 
@@ -60,6 +61,8 @@ pub enum Command {
     },
     /// Self-paced lessons with quizzes: `lesson list`, `lesson start NAME`, `lesson check`.
     Lesson(lesson::LessonArgs),
+    /// Write a capture as one self-contained HTML page: packets, layers, bytes, ladders.
+    Report(report::ReportArgs),
 }
 
 /// How to show packets: shared by every command that shows packets.
@@ -77,6 +80,10 @@ pub struct ViewArgs {
     /// A ladder diagram of each conversation: client and server, one arrow per packet.
     #[arg(long, group = "format")]
     pub diagram: bool,
+    /// Each header drawn as RFC-style rows of 32 bits, this packet's values in the
+    /// boxes and what each means (Ethernet, IP, TCP and its options, UDP, WebSocket).
+    #[arg(long, group = "format")]
+    pub fields: bool,
     /// Values only, without the plain-language explanations.
     #[arg(long)]
     pub brief: bool,
@@ -106,6 +113,17 @@ pub struct ViewArgs {
     /// Show only packets that match, e.g. "tcp port 8080 and not rst".
     #[arg(short = 'f', long, value_name = "EXPR")]
     pub filter: Option<String>,
+    /// Also write the packets shown as one self-contained HTML page (open it in a browser).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Decrypt TLS with this key log (NSS format, as SSLKEYLOGFILE writes it; without the
+    /// flag, $SSLKEYLOGFILE is read when set).
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+    /// The key log that TLS connections read (the file's secrets, and those a capture
+    /// embeds); made by the command.
+    #[arg(skip)]
+    pub keys: Option<crate::analysis::protocols::tls::SharedKeyLog>,
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +157,7 @@ pub fn run() -> i32 {
         Some(Command::Tour(args)) => tour::run(&args, &settings),
         Some(Command::Simulate(args)) => simulate::run(&args, &settings),
         Some(Command::Lesson(args)) => lesson::run_lesson(&args, &settings),
+        Some(Command::Report(args)) => report::run(&args, &settings),
         None => tour::run(&tour::TourArgs::default(), &settings),
     };
     match result {

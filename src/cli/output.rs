@@ -44,7 +44,8 @@ impl Settings {
 /// The columns to lay text out in: the terminal's real width when standard output is
 /// one, else `$COLUMNS`, else 100 (the same layout in every pipe). Never below 40.
 fn width(stdout_tty: bool) -> usize {
-    let of = |s: Option<(terminal_size::Width, terminal_size::Height)>| s.map(|(w, _)| w.0 as usize);
+    let of =
+        |s: Option<(terminal_size::Width, terminal_size::Height)>| s.map(|(w, _)| w.0 as usize);
     let tty = if stdout_tty {
         of(terminal_size::terminal_size_of(io::stdout()))
     } else {

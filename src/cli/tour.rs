@@ -201,7 +201,13 @@ fn lines(walk: &Walk, args: &TourArgs, pause: bool, settings: &Settings) -> Resu
 
 /// The ladder of the current packet's conversation so far: all of it when the tour
 /// pauses (it grows under the learner's eyes), only the new row when it runs through.
-fn ladder(out: &mut dyn Write, walk: &Walk, i: usize, whole: bool, th: Theme) -> std::io::Result<()> {
+fn ladder(
+    out: &mut dyn Write,
+    walk: &Walk,
+    i: usize,
+    whole: bool,
+    th: Theme,
+) -> std::io::Result<()> {
     let Some((list, place)) = walk.conversation(i) else {
         return Ok(());
     };
@@ -213,7 +219,11 @@ fn ladder(out: &mut dyn Write, walk: &Walk, i: usize, whole: bool, th: Theme) ->
             }
         }
     }
-    let shown = if whole { &list[..=place] } else { &list[place..=place] };
+    let shown = if whole {
+        &list[..=place]
+    } else {
+        &list[place..=place]
+    };
     for &k in shown {
         writeln!(out, "{}", Row::of(&walk.packets[k]).draw(th))?;
     }

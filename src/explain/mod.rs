@@ -3,16 +3,22 @@
 //! subject, so that it is easy to review and translate; this module only picks the
 //! template and fills its `{placeholders}`.
 
+pub mod anatomy;
 mod app;
 mod layers;
+mod presentation;
 mod template;
+mod tls;
 
-pub use app::{app_explain, app_headline, app_short, check, session_summary};
+pub use app::{
+    app_asides, app_explain, app_headline, app_kind, app_main, app_short, check, session_summary,
+};
 pub use layers::{
     is_loopback, layer_details, layer_details_wanted, layer_explain, layer_headline,
     layer_headline_into, osi_name, physical, physical_explain, state_qualifier, tcp_intro,
-    tcp_kind, tcp_step,
+    tcp_kind, tcp_kind_in, tcp_step,
 };
+pub use presentation::{presentation, Presentation};
 pub use template::{text, text_into, texts, Args};
 
 use crate::analysis::Tag;
@@ -64,17 +70,31 @@ pub fn tag(t: Tag) -> String {
     text(&format!("tags.{}", t.name()), &[])
 }
 
-/// A topic for `wirewalk explain TOPIC`, if there is one by that name.
+/// A topic for `wirewalk explain TOPIC`, if there is one by that name (in topics.toml,
+/// or in a protocol's own file under `[topics]`).
 pub fn topic(name: &str) -> Option<String> {
-    let key = format!("topics.{}", name.to_ascii_lowercase());
-    texts().get(&key).map(|t| t.render(&[]))
+    let name = name.to_ascii_lowercase();
+    let key = format!("topics.{name}");
+    let own = format!(".topics.{name}");
+    texts()
+        .get(&key)
+        .or_else(|| {
+            texts()
+                .iter()
+                .find(|(k, _)| k.ends_with(&own))
+                .map(|(_, t)| t)
+        })
+        .map(|t| t.render(&[]))
 }
 
 /// The names of all topics, sorted.
 pub fn topics() -> Vec<&'static str> {
     let mut v: Vec<&'static str> = texts()
         .keys()
-        .filter_map(|k| k.strip_prefix("topics."))
+        .filter_map(|k| {
+            k.strip_prefix("topics.")
+                .or_else(|| k.split_once(".topics.").map(|(_, t)| t))
+        })
         .collect();
     v.sort_unstable();
     v

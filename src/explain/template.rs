@@ -9,9 +9,12 @@ const FILES: &[(&str, &str)] = &[
     ("http", include_str!("text/http.toml")),
     ("websocket", include_str!("text/websocket.toml")),
     ("socketio", include_str!("text/socketio.toml")),
+    ("tls", include_str!("text/tls.toml")),
     ("notes", include_str!("text/notes.toml")),
     ("tags", include_str!("text/tags.toml")),
     ("topics", include_str!("text/topics.toml")),
+    ("presentation", include_str!("text/presentation.toml")),
+    ("anatomy", include_str!("text/anatomy.toml")),
 ];
 
 /// A template split once into literal text and `{name}` holes.

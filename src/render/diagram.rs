@@ -165,7 +165,11 @@ pub fn conversation_heading(c: &crate::analysis::Conversation, th: Theme) -> Str
 }
 
 /// The conversation's heading over rows drawn with `Row::draw_in(th, arrow)`.
-pub fn conversation_heading_in(c: &crate::analysis::Conversation, th: Theme, arrow: usize) -> String {
+pub fn conversation_heading_in(
+    c: &crate::analysis::Conversation,
+    th: Theme,
+    arrow: usize,
+) -> String {
     heading_in(
         &c.endpoints[c.client()].to_string(),
         &c.endpoints[1 - c.client()].to_string(),

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Render;
 use crate::analysis::app::{AppMessage, Level as AppLevel};
+use crate::analysis::websocket::WsFrame;
 use crate::analysis::{Analyzer, Tag, TcpState};
 use crate::dissect::{Header, Level};
 use crate::explain;
@@ -16,7 +17,28 @@ use crate::pipeline::Packet;
 #[serde(untagged)]
 enum Fields<'a> {
     Header(&'a Header),
+    WebSocket(WsFields<'a>),
     App(&'a AppMessage),
+}
+
+/// A WebSocket frame's fields, with the header's length code beside them.
+#[derive(Serialize)]
+struct WsFields<'a> {
+    #[serde(flatten)]
+    frame: &'a WsFrame,
+    length_code: u8,
+}
+
+impl<'a> Fields<'a> {
+    fn app(m: &'a AppMessage) -> Fields<'a> {
+        match m {
+            AppMessage::WebSocket(frame) => Fields::WebSocket(WsFields {
+                frame,
+                length_code: frame.length_code(),
+            }),
+            other => Fields::App(other),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -33,6 +55,9 @@ struct JsonLayer<'a> {
     from: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     checks: Option<Vec<JsonNote>>,
+    /// Read from decrypted TLS records: the key log secret that opened them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decrypted: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -117,6 +142,7 @@ impl Render for JsonRender {
                     frames: None,
                     from: None,
                     checks: None,
+                    decrypted: None,
                 }
             })
             .collect();
@@ -154,14 +180,15 @@ impl Render for JsonRender {
             let mut text = String::new();
             explain::app_explain(&mut text, a);
             layers.push(JsonLayer {
-                osi: 7,
+                osi: a.message.osi(),
                 protocol: a.message.protocol(),
                 range: [a.range.0, a.range.1],
-                fields: Fields::App(&a.message),
+                fields: Fields::app(&a.message),
                 explain: text,
                 frames: Some(&a.frames),
                 from: Some(if a.from_client { "client" } else { "server" }),
                 checks: (!checks.is_empty()).then_some(checks),
+                decrypted: a.decrypted,
             });
         }
         for n in &notes {

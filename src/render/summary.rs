@@ -124,7 +124,12 @@ fn sock(ip: std::net::IpAddr, port: u16) -> String {
 /// application said, and the analysis tags (problems in red).
 pub fn write_line(s: &mut String, p: &Packet, first: crate::frame::Timestamp, th: Theme) {
     use std::fmt::Write as _;
-    let _ = write!(s, "{:>5} {:>11.6} ", p.frame.number, p.frame.time.since(first));
+    let _ = write!(
+        s,
+        "{:>5} {:>11.6} ",
+        p.frame.number,
+        p.frame.time.since(first)
+    );
     describe(p, s);
     for a in p.analysis.top_app_layers() {
         let head = crate::explain::app_headline(a);
@@ -139,7 +144,11 @@ pub fn write_line(s: &mut String, p: &Packet, first: crate::frame::Timestamp, th
         tags.push_str(t.name());
     }
     let problem = p.analysis.tags.iter().any(|t| t.is_problem());
-    s.push_str(&if problem { th.warn(&tags) } else { th.dim(&tags) });
+    s.push_str(&if problem {
+        th.warn(&tags)
+    } else {
+        th.dim(&tags)
+    });
 }
 
 impl Render for SummaryRender {

@@ -320,12 +320,7 @@ impl TreeRender {
                 self.section(out, 5, "session", p.dissection.payload);
                 self.session_lines(out, p, an)?;
             }
-            self.section(
-                out,
-                osi,
-                layer.header.protocol(),
-                Some(layer.range),
-            );
+            self.section(out, osi, layer.header.protocol(), Some(layer.range));
             let mut head = std::mem::take(&mut self.line);
             head.clear();
             explain::layer_headline_into(&mut head, layer);
@@ -338,8 +333,19 @@ impl TreeRender {
             )?;
             self.line = head;
             if self.opts.explain {
+                let sender = p.analysis.states.map(|st| {
+                    st[if p.analysis.from_client.unwrap_or(true) {
+                        0
+                    } else {
+                        1
+                    }]
+                });
+                let tcp_kind = match &layer.header {
+                    Header::Tcp(t) => explain::tcp_kind_in(t, sender),
+                    _ => "",
+                };
                 let kind = match &layer.header {
-                    Header::Tcp(t) => format!("tcp:{}", explain::tcp_kind(t)),
+                    Header::Tcp(_) => format!("tcp:{tcp_kind}"),
                     h => h.protocol().to_string(),
                 };
                 if let Header::Tcp(t) = &layer.header {
@@ -350,7 +356,7 @@ impl TreeRender {
                         text.push(' ');
                     }
                     if self.is_new(&kind) {
-                        explain::tcp_step(&mut text, t);
+                        explain::tcp_step(&mut text, t, tcp_kind);
                     }
                     self.prose(out, text.trim_end())?;
                 } else if if osi <= 3 {
@@ -391,19 +397,14 @@ impl TreeRender {
                 }
                 continue;
             }
-            let name = match &a.message {
-                AppMessage::Http(_) => "HTTP",
-                AppMessage::WebSocket(_) => "WebSocket",
-                AppMessage::EngineIo(_) => "Engine.IO",
-                AppMessage::SocketIo(_) => "Socket.IO",
-                AppMessage::Stopped(_) => "",
-            };
+            let name = a.message.display_name();
+            let osi = a.message.osi();
             writeln!(
                 out,
                 "{}{}  {}",
-                self.label(7),
-                th.layer_bold(7, name),
-                th.layer(7, &escape(&explain::app_headline(a)))
+                self.label(osi),
+                th.layer_bold(osi, name),
+                th.layer(osi, &escape(&explain::app_headline(a)))
             )?;
             if a.frames.len() > 1 {
                 let list: Vec<String> = a.frames.iter().map(|f| f.to_string()).collect();
@@ -420,7 +421,7 @@ impl TreeRender {
             }
             if let AppMessage::Http(h) = &a.message {
                 if self.opts.explain {
-                    for (k, v) in h.headers.iter().take(24) {
+                    for (k, v) in h.headers_as_sent().take(24) {
                         let (k, v) = (escape(k), escape(v));
                         let lines = wrap(&format!("{k}: {v}"), self.opts.width, LABEL_WIDTH);
                         for (n, line) in lines.iter().enumerate() {
@@ -439,16 +440,25 @@ impl TreeRender {
                     }
                 }
             }
+            // A message's own wording states its values: HTTP and Socket.IO get it every
+            // time. The general lessons (server push, what an emit reaches) come once.
             let mut text = String::new();
-            explain::app_explain(&mut text, a);
-            let kind = format!(
-                "app:{}",
-                explain::app_headline(a).split(' ').next().unwrap_or("")
-            );
-            if a.push || matches!(a.message, AppMessage::Http(_) | AppMessage::SocketIo(_)) {
+            explain::app_main(&mut text, a);
+            if !matches!(a.message, AppMessage::Http(_) | AppMessage::SocketIo(_))
+                && !self.is_new(&explain::app_kind(a))
+            {
+                text.clear();
+            }
+            for (key, aside) in explain::app_asides(a) {
+                if self.is_new(&key) {
+                    if !text.is_empty() {
+                        text.push(' ');
+                    }
+                    text.push_str(&aside);
+                }
+            }
+            if self.opts.explain {
                 self.prose(out, &text)?;
-            } else {
-                self.prose_once(out, &kind, || text)?;
             }
             for c in checks {
                 for (i, line) in wrap(&escape(&c), self.opts.width, LABEL_WIDTH)
@@ -576,22 +586,15 @@ impl TreeRender {
             .map(|t| t.has(TcpFlags::SYN))
             .unwrap_or(false);
         if !payload.is_empty() && !is_syn {
-            let texty = payload.iter().all(|&b| {
-                b == b'\r' || b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
-            }) && std::str::from_utf8(payload).is_ok();
-            let len = payload.len().to_string();
-            let (key, what) = if texty {
-                ("layers.presentation.text", "UTF-8 text")
-            } else {
-                ("layers.presentation.binary", "binary")
-            };
+            // What the bytes are, from the messages decoded in them (explain::presentation).
+            let l6 = explain::presentation(&p.analysis.app, payload);
             writeln!(
                 out,
                 "{}{}",
                 self.label(6),
-                self.opts.theme.layer(6, &format!("{len} bytes of {what}"))
+                self.opts.theme.layer(6, &escape(&l6.line))
             )?;
-            self.prose_once(out, key, || explain::text(key, &[("len", &len)]))?;
+            self.prose_once(out, &l6.key, || l6.text)?;
         }
         Ok(())
     }

@@ -47,6 +47,8 @@ struct State {
     format: Option<Format>,
     /// Byte order of the current pcapng section.
     big_endian: bool,
+    /// Where the TLS key logs of Decryption Secrets Blocks go.
+    keylog: Option<crate::analysis::protocols::tls::SharedKeyLog>,
 }
 
 /// Reads frames one at a time from a capture file.
@@ -151,6 +153,12 @@ impl PcapReader {
     /// Warnings about the file itself (a cut at the end, skipped blocks).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The TLS key logs embedded in the capture (pcapng Decryption Secrets Blocks, as
+    /// `editcap --inject-secrets` writes them) are added to `keys` as they are read.
+    pub fn set_keylog(&mut self, keys: crate::analysis::protocols::tls::SharedKeyLog) {
+        self.state.keylog = Some(keys);
     }
 
     /// Comments of the pcapng section header.
@@ -344,7 +352,7 @@ fn simplify(e: PcapError<&[u8]>) -> Stop {
     }
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
@@ -500,6 +508,15 @@ fn convert(
                 data: spb.data.to_vec(),
                 wire_len: spb.origlen,
             }))
+        }
+        PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) => {
+            if dsb.secrets_type == pcap_parser::pcapng::SecretsType::TlsKeyLog {
+                let len = (dsb.secrets_len as usize).min(dsb.data.len());
+                if let Some(Ok(mut k)) = state.keylog.as_ref().map(|k| k.lock()) {
+                    k.add_text(&String::from_utf8_lossy(&dsb.data[..len]));
+                }
+            }
+            Ok(None)
         }
         PcapBlockOwned::NG(Block::Unknown(u))
             if u.block_type == 2 || u.block_type == 2u32.swap_bytes() =>

@@ -31,7 +31,10 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     let area = f.area();
     let look = app.look();
     if look.big {
-        f.render_widget(Block::default().style(Style::default().bg(ratatui::style::Color::Black)), area);
+        f.render_widget(
+            Block::default().style(Style::default().bg(ratatui::style::Color::Black)),
+            area,
+        );
     }
     let [body, footer_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(2)]).areas(area);
@@ -54,8 +57,7 @@ fn browse(f: &mut Frame, app: &mut App, area: Rect) {
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
                 .areas(rest);
         let [ladder_area, hex_area] =
-            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)])
-                .areas(right);
+            Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(right);
         list(f, app, list_area);
         tree(f, app, tree_area);
         ladder(f, app, ladder_area);
@@ -86,7 +88,10 @@ fn tour(f: &mut Frame, app: &mut App, area: Rect) {
     // The headline: what happens in this packet, in a sentence.
     let headline = match &app.walk.captions[i] {
         Some(c) => format!("▶ {}", crate::render::escape(c)),
-        None => format!("▶ {}", app.walk.summary(i, crate::render::Theme::plain()).trim()),
+        None => format!(
+            "▶ {}",
+            app.walk.summary(i, crate::render::Theme::plain()).trim()
+        ),
     };
     let lines: Vec<Line> = crate::render::terminal::wrap(&headline, area.width as usize, 2)
         .into_iter()
@@ -139,11 +144,7 @@ fn beside(f: &mut Frame, app: &mut App, area: Rect) {
 fn pane(app: &App, which: Pane, title: String) -> Block<'static> {
     let look = app.look();
     let focus = app.pane == which;
-    let style = if focus {
-        look.heading()
-    } else {
-        look.plain()
-    };
+    let style = if focus { look.heading() } else { look.plain() };
     Block::bordered()
         .border_style(style)
         .title(Span::styled(title, style))
@@ -155,7 +156,11 @@ fn list(f: &mut Frame, app: &mut App, area: Rect) {
         app,
         Pane::List,
         match &app.filter {
-            Some(flt) => format!(" Packets {} of {} · filter: {flt} ", app.visible.len(), app.walk.len()),
+            Some(flt) => format!(
+                " Packets {} of {} · filter: {flt} ",
+                app.visible.len(),
+                app.walk.len()
+            ),
             None => format!(" Packets ({}) ", app.walk.len()),
         },
     );
@@ -361,7 +366,9 @@ fn keys(app: &App, width: usize) -> &'static str {
         Mode::Tour => "→/space next  ←/b back  ↑↓ layer  Enter fold  Tab hex/ladder  / search  f filter  e explain-all  ? help  q quit",
     };
     let short = match app.opts.mode {
-        Mode::Browse => "→ next ← back ↑↓ move ⏎ fold Tab pane / search f filter e all ? help q quit",
+        Mode::Browse => {
+            "→ next ← back ↑↓ move ⏎ fold Tab pane / search f filter e all ? help q quit"
+        }
         Mode::Tour => "→ next ← back ↑↓ layer ⏎ fold Tab hex / search f filter e all ? help q quit",
     };
     let tiny = "→ next ← back / search Tab pane ? help q quit";

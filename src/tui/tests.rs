@@ -11,7 +11,14 @@ use crate::pipeline::Pipeline;
 use crate::source::simulate::{simulate, SimOptions};
 
 fn walk() -> Walk {
-    let sim = simulate("websocket", &SimOptions { seed: 1, ..SimOptions::default() }).unwrap();
+    let sim = simulate(
+        "websocket",
+        &SimOptions {
+            seed: 1,
+            ..SimOptions::default()
+        },
+    )
+    .unwrap();
     Walk::new(
         "the simulated 'websocket' scenario".into(),
         Pipeline::new(),
@@ -84,7 +91,10 @@ fn the_tours_introduction_stays_until_the_first_key() {
     assert!(screen(&mut a, 120, 40).contains("Each packet is shown from the wire up"));
     key(&mut a, KeyCode::Right);
     let s = screen(&mut a, 120, 40);
-    assert!(s.contains("[1/18]") && !s.contains("from the wire up"), "{s}");
+    assert!(
+        s.contains("[1/18]") && !s.contains("from the wire up"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -152,7 +162,11 @@ fn a_layer_folds_and_its_bytes_are_the_ones_highlighted() {
     assert!(screen(&mut a, 120, 40).contains("+   L3 Network"));
     let c = a.cache.as_ref().unwrap();
     let ip = c.tree.sections.iter().find(|s| s.name == "ipv4").unwrap();
-    assert_eq!(ip.bytes, Some((14, 34)), "IPv4 header after 14 bytes of Ethernet");
+    assert_eq!(
+        ip.bytes,
+        Some((14, 34)),
+        "IPv4 header after 14 bytes of Ethernet"
+    );
 }
 
 #[test]
@@ -161,7 +175,10 @@ fn explain_all_repeats_what_was_said_earlier_in_the_conversation() {
     key(&mut a, KeyCode::Right);
     key(&mut a, KeyCode::Right);
     let once = screen(&mut a, 120, 60);
-    assert!(!once.contains("L2 moves a frame"), "said on packet 1 already");
+    assert!(
+        !once.contains("L2 moves a frame"),
+        "said on packet 1 already"
+    );
     key(&mut a, KeyCode::Char('e'));
     let all = screen(&mut a, 120, 60);
     assert!(all.contains("L2 moves a frame"), "{all}");

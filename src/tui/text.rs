@@ -46,7 +46,9 @@ impl Look {
         }
         if self.big {
             s.fg = Some(match s.fg {
-                None | Some(Color::Reset) | Some(Color::Gray) | Some(Color::DarkGray) => Color::White,
+                None | Some(Color::Reset) | Some(Color::Gray) | Some(Color::DarkGray) => {
+                    Color::White
+                }
                 Some(Color::Blue) => Color::LightBlue,
                 Some(Color::Green) => Color::LightGreen,
                 Some(Color::Yellow) => Color::LightYellow,
@@ -204,7 +206,10 @@ mod tests {
         assert!(!faint.style.add_modifier.contains(Modifier::DIM));
         let tcp = spans.iter().find(|s| s.content == "tcp").unwrap();
         assert_eq!(tcp.style.fg, Some(Color::Yellow));
-        let big = Look { color: true, big: true };
+        let big = Look {
+            color: true,
+            big: true,
+        };
         let lines = big.lines(b"\x1b[34mL2\x1b[0m plain");
         assert_eq!(lines[0].spans[0].style.fg, Some(Color::LightBlue));
         assert_eq!(lines[0].spans.last().unwrap().style.fg, Some(Color::White));

@@ -195,8 +195,5 @@ impl Walk {
 
 /// Which conversation a packet belongs to: (is TCP, stream index).
 fn key(p: &Packet) -> Option<(bool, u32)> {
-    Some((
-        p.analysis.transport? == Transport::Tcp,
-        p.analysis.stream?,
-    ))
+    Some((p.analysis.transport? == Transport::Tcp, p.analysis.stream?))
 }
