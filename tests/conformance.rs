@@ -137,7 +137,7 @@ fn malformed_captures_get_a_message_not_a_panic() {
             .extension()
             .is_some_and(|e| e == "pcap" || e == "pcapng")
         {
-            for flag in ["--json", "--summary", "--hex", "--brief"] {
+            for flag in ["--json", "--summary", "--hex", "--brief", "--fields"] {
                 let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
                     .args(["inspect", "--color", "never", flag])
                     .arg(&path)
@@ -382,4 +382,60 @@ fn nothing_is_said_of_a_field_whose_bytes_were_not_captured() {
         }
     }
     assert!(checked > 1000, "only {checked} layers checked");
+}
+
+/// Every capture (pcap or pcapng) in a folder.
+fn captures_in(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+#[ignore = "needs ../shared/captures and tshark; .ci/run runs it"]
+fn anatomy_fields_agree_with_tshark_on_the_shared_captures() {
+    let caps: Vec<PathBuf> = truth_files_in(&captures_dir())
+        .iter()
+        .map(|t| capture_of(t))
+        .collect();
+    // tshark 4.0 counts bytes in flight on three fast-retransmitted segments of
+    // tcp-retransmit-snaplen54.pcap differently; everything else agrees.
+    assert_anatomy_agrees(&caps, 99.5);
+}
+
+#[test]
+#[ignore = "needs tshark; .ci/run runs it"]
+fn anatomy_fields_agree_with_tshark_on_the_fixtures() {
+    let caps = captures_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"));
+    assert!(caps.len() >= 5, "{caps:?}");
+    assert_anatomy_agrees(&caps, 100.0);
+}
+
+#[test]
+#[ignore = "needs ../shared/captures; .ci/run runs it"]
+fn every_header_of_every_shared_capture_is_drawn_within_80_columns() {
+    let mut drawn = 0;
+    for cap in captures_in(&captures_dir()) {
+        let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
+            .args(["inspect", "--fields", "--color", "never"])
+            .arg(&cap)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for (i, line) in text.lines().enumerate() {
+            let w = line.chars().count();
+            assert!(
+                w <= 80,
+                "{} line {}: {w} columns: {line}",
+                cap.display(),
+                i + 1
+            );
+        }
+        drawn += text.matches("\n   0 1 2 3 4 5 6 7 8 9 0 1").count();
+    }
+    assert!(drawn >= 2000, "only {drawn} header diagrams drawn");
 }

@@ -25,8 +25,7 @@ fn fixture(name: &str, ext: &str) -> PathBuf {
 }
 
 fn expected(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture(name, "expected.json")).unwrap())
-        .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(fixture(name, "expected.json")).unwrap()).unwrap()
 }
 
 /// `wirewalk inspect --json [ARGS] FILE`, without SSLKEYLOGFILE from the environment.
@@ -70,7 +69,10 @@ fn layers(lines: &[Value], protocol: &str) -> Vec<(u64, Value)> {
 
 fn with_keys(name: &str) -> Vec<Value> {
     let keys = fixture(name, "keys");
-    inspect(&fixture(name, "pcap"), &["--keylog", keys.to_str().unwrap()])
+    inspect(
+        &fixture(name, "pcap"),
+        &["--keylog", keys.to_str().unwrap()],
+    )
 }
 
 fn hello<'a>(tls: &'a [(u64, Value)], t: &str) -> &'a Value {
@@ -93,7 +95,10 @@ fn the_handshake_says_what_the_peers_used() {
         assert_eq!(ch["handshake_code"], 1);
         let sh = &hello(&tls, "server_hello")["fields"];
         assert_eq!(sh["cipher_suite"], exp["tls"]["cipher_iana"], "{name}");
-        let version = exp["tls"]["version"].as_str().unwrap().replace("TLSv", "TLS ");
+        let version = exp["tls"]["version"]
+            .as_str()
+            .unwrap()
+            .replace("TLSv", "TLS ");
         assert_eq!(sh["negotiated_version"], version.as_str(), "{name}");
         // The server's ALPN answer: in the ServerHello (1.2) or EncryptedExtensions (1.3).
         let alpn: Vec<&Value> = tls
@@ -105,7 +110,10 @@ fn the_handshake_says_what_the_peers_used() {
         assert!(sh["osi"].is_null() && tls.iter().all(|(_, l)| l["osi"] == 6));
         if version == "TLS 1.3" {
             assert_eq!(sh["supported_versions"][0], "TLS 1.3");
-            assert_eq!(ch["client_version"], "TLS 1.2", "1.3 keeps 1.2 in the hello");
+            assert_eq!(
+                ch["client_version"], "TLS 1.2",
+                "1.3 keeps 1.2 in the hello"
+            );
         } else {
             // TLS 1.2: the certificate in clear, with what the script's openssl made.
             let cert = &hello(&tls, "certificate")["fields"]["certificates"][0];
@@ -120,14 +128,25 @@ fn the_handshake_says_what_the_peers_used() {
 
 #[test]
 fn decrypted_http_is_what_the_peers_sent() {
-    for name in ["tls13-python-https", "tls12-curl-aesgcm", "tls12-curl-chacha"] {
+    for name in [
+        "tls13-python-https",
+        "tls12-curl-aesgcm",
+        "tls12-curl-chacha",
+    ] {
         let lines = with_keys(name);
         let http = layers(&lines, "http");
         assert_eq!(http.len(), 2, "{name}: {http:?}");
         let (req, resp) = (&http[0].1, &http[1].1);
         assert_eq!(req["fields"]["method"], "GET");
         assert_eq!(req["fields"]["uri"], "/hello?lang=en");
-        assert_eq!(req["fields"]["headers"]["host"].as_str().unwrap().split(':').next(), Some("wirewalk.test"));
+        assert_eq!(
+            req["fields"]["headers"]["host"]
+                .as_str()
+                .unwrap()
+                .split(':')
+                .next(),
+            Some("wirewalk.test")
+        );
         assert_eq!(resp["fields"]["status"], 200);
         assert_eq!(resp["fields"]["body_len"], 35);
         let secret = if name.starts_with("tls13") {
@@ -135,7 +154,10 @@ fn decrypted_http_is_what_the_peers_sent() {
         } else {
             ("CLIENT_RANDOM", "CLIENT_RANDOM")
         };
-        assert_eq!((req["decrypted"].as_str(), resp["decrypted"].as_str()), (Some(secret.0), Some(secret.1)));
+        assert_eq!(
+            (req["decrypted"].as_str(), resp["decrypted"].as_str()),
+            (Some(secret.0), Some(secret.1))
+        );
         assert_eq!(req["from"], "client");
         // The conversation carries HTTP (inside TLS).
         let conv = lines.iter().find(|v| v["type"] == "conversation").unwrap();
@@ -165,12 +187,20 @@ fn decrypted_websocket_is_what_the_peers_sent() {
             .iter()
             .map(|(_, l)| l)
             .filter(|l| l["from"] == side && l["fields"]["message_len"].is_u64())
-            .map(|l| (l["fields"]["text"].as_str(), l["fields"]["data_hex"].as_str()))
+            .map(|l| {
+                (
+                    l["fields"]["text"].as_str(),
+                    l["fields"]["data_hex"].as_str(),
+                )
+            })
             .collect();
         assert_eq!(got, want, "{side}");
     }
     assert!(ws.iter().all(|(_, l)| l["decrypted"].is_string()));
-    let close = ws.iter().find(|(_, l)| l["fields"]["opcode_name"] == "close").unwrap();
+    let close = ws
+        .iter()
+        .find(|(_, l)| l["fields"]["opcode_name"] == "close")
+        .unwrap();
     assert_eq!(close.1["fields"]["close_code"], 1000);
     let conv = lines.iter().find(|v| v["type"] == "conversation").unwrap();
     assert_eq!(conv["application"], "websocket");
@@ -200,10 +230,16 @@ fn without_keys_it_says_why_once_and_shows_no_plaintext() {
         assert!(tls.iter().any(|(_, l)| l["fields"]["encrypted"] == true));
         assert!(tls.iter().all(|(_, l)| l["fields"]["decrypted"].is_null()));
         let notes = all_notes(&lines);
-        let said = notes.iter().filter(|n| n.contains("no key log was given")).count();
+        let said = notes
+            .iter()
+            .filter(|n| n.contains("no key log was given"))
+            .count();
         assert_eq!(said, 1, "{name}: {notes:?}");
         // The handshake in clear is still there.
-        assert_eq!(hello(&tls, "client_hello")["fields"]["sni"], "wirewalk.test");
+        assert_eq!(
+            hello(&tls, "client_hello")["fields"]["sni"],
+            "wirewalk.test"
+        );
         let conv = lines.iter().find(|v| v["type"] == "conversation").unwrap();
         assert_eq!(conv["application"], "tls");
     }
@@ -219,7 +255,10 @@ fn another_connections_key_log_is_named_as_such() {
     assert!(layers(&lines, "http").is_empty());
     let notes = all_notes(&lines);
     assert_eq!(
-        notes.iter().filter(|n| n.contains("has no secret for this connection")).count(),
+        notes
+            .iter()
+            .filter(|n| n.contains("has no secret for this connection"))
+            .count(),
         1,
         "{notes:?}"
     );
@@ -239,13 +278,20 @@ fn a_wrong_secret_fails_authentication_and_shows_nothing() {
                 l + "\n"
             })
             .collect();
-        let path = std::env::temp_dir().join(format!("wirewalk-wrong-{name}-{}.keys", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("wirewalk-wrong-{name}-{}.keys", std::process::id()));
         std::fs::write(&path, wrong).unwrap();
-        let lines = inspect(&fixture(name, "pcap"), &["--keylog", path.to_str().unwrap()]);
+        let lines = inspect(
+            &fixture(name, "pcap"),
+            &["--keylog", path.to_str().unwrap()],
+        );
         std::fs::remove_file(&path).ok();
         assert!(layers(&lines, "http").is_empty(), "{name}");
         let notes = all_notes(&lines);
-        let failed = notes.iter().filter(|n| n.contains("did not authenticate")).count();
+        let failed = notes
+            .iter()
+            .filter(|n| n.contains("did not authenticate"))
+            .count();
         assert_eq!(failed, 2, "{name}: one per direction: {notes:?}");
         let summary = lines.last().unwrap();
         assert!(summary.to_string().contains("did not authenticate"));
@@ -275,7 +321,10 @@ fn sslkeylogfile_from_the_environment() {
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(layers(&lines, "http").len(), 2);
 }
 
@@ -284,12 +333,23 @@ fn tshark_fields(pcap: &Path, keys: Option<&Path>) -> Vec<(u64, [String; 4])> {
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(pcap);
     if let Some(k) = keys {
-        cmd.arg("-o").arg(format!("tls.keylog_file:{}", k.display()));
+        cmd.arg("-o")
+            .arg(format!("tls.keylog_file:{}", k.display()));
     }
     let out = cmd
         .args(["-Y", "tls", "-T", "fields", "-e", "frame.number"])
-        .args(["-e", "tls.handshake.type", "-e", "tls.handshake.extensions_server_name"])
-        .args(["-e", "tls.handshake.ciphersuite", "-e", "tls.handshake.extensions_alpn_str"])
+        .args([
+            "-e",
+            "tls.handshake.type",
+            "-e",
+            "tls.handshake.extensions_server_name",
+        ])
+        .args([
+            "-e",
+            "tls.handshake.ciphersuite",
+            "-e",
+            "tls.handshake.extensions_alpn_str",
+        ])
         .output()
         .expect("run tshark");
     String::from_utf8(out.stdout)
@@ -309,7 +369,12 @@ fn our_fields(lines: &[Value]) -> Vec<(u64, [String; 4])> {
     let mut out = Vec::new();
     for p in lines.iter().filter(|v| v["type"] == "packet") {
         let mut f: [Vec<String>; 4] = Default::default();
-        for l in p["layers"].as_array().unwrap().iter().filter(|l| l["protocol"] == "tls") {
+        for l in p["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["protocol"] == "tls")
+        {
             let x = &l["fields"];
             if let Some(c) = x["handshake_code"].as_u64() {
                 // tshark numbers a HelloRetryRequest as the ServerHello it is (2).
@@ -364,7 +429,14 @@ fn decrypted_http_and_websocket_agree_with_tshark() {
             .arg("-o")
             .arg(format!("tls.keylog_file:{}", keys.display()))
             .args(["-Y", "http.request or http.response or websocket.payload"])
-            .args(["-T", "fields", "-e", "frame.number", "-e", "http.request.uri"])
+            .args([
+                "-T",
+                "fields",
+                "-e",
+                "frame.number",
+                "-e",
+                "http.request.uri",
+            ])
             .args(["-e", "http.response.code", "-e", "websocket.payload.text"])
             .output()
             .unwrap();
@@ -377,17 +449,45 @@ fn decrypted_http_and_websocket_agree_with_tshark() {
         let mut ours = Vec::new();
         for p in lines.iter().filter(|v| v["type"] == "packet") {
             let ls: Vec<&Value> = p["layers"].as_array().unwrap().iter().collect();
-            let uri: Vec<&str> = ls.iter().filter_map(|l| (l["protocol"] == "http").then(|| l["fields"]["uri"].as_str()).flatten()).collect();
-            let code: Vec<String> = ls.iter().filter_map(|l| (l["protocol"] == "http").then(|| l["fields"]["status"].as_u64()).flatten().map(|c| c.to_string())).collect();
-            let text: Vec<&str> = ls.iter().filter_map(|l| (l["protocol"] == "websocket").then(|| l["fields"]["text"].as_str()).flatten()).collect();
+            let uri: Vec<&str> = ls
+                .iter()
+                .filter_map(|l| {
+                    (l["protocol"] == "http")
+                        .then(|| l["fields"]["uri"].as_str())
+                        .flatten()
+                })
+                .collect();
+            let code: Vec<String> = ls
+                .iter()
+                .filter_map(|l| {
+                    (l["protocol"] == "http")
+                        .then(|| l["fields"]["status"].as_u64())
+                        .flatten()
+                        .map(|c| c.to_string())
+                })
+                .collect();
+            let text: Vec<&str> = ls
+                .iter()
+                .filter_map(|l| {
+                    (l["protocol"] == "websocket")
+                        .then(|| l["fields"]["text"].as_str())
+                        .flatten()
+                })
+                .collect();
             let any_ws = ls.iter().any(|l| l["protocol"] == "websocket");
             if uri.is_empty() && code.is_empty() && !any_ws {
                 continue;
             }
             ours.push(
-                format!("{}\t{}\t{}\t{}", p["number"], uri.join(","), code.join(","), text.join(","))
-                    .trim_end()
-                    .to_string(),
+                format!(
+                    "{}\t{}\t{}\t{}",
+                    p["number"],
+                    uri.join(","),
+                    code.join(","),
+                    text.join(",")
+                )
+                .trim_end()
+                .to_string(),
             );
         }
         assert_eq!(ours, theirs, "{name}");
@@ -410,7 +510,9 @@ fn keys_embedded_in_the_capture_decrypt_it() {
     let lines = inspect(&out, &[]);
     std::fs::remove_file(&out).ok();
     assert_eq!(layers(&lines, "http").len(), 2);
-    assert!(layers(&lines, "websocket").iter().any(|(_, l)| l["fields"]["text"] == "hello over wss"));
+    assert!(layers(&lines, "websocket")
+        .iter()
+        .any(|(_, l)| l["fields"]["text"] == "hello over wss"));
 }
 
 #[path = "support/harness.rs"]

@@ -464,3 +464,38 @@ fn link_and_network_boilerplate_is_said_once_per_capture() {
     );
     assert_eq!(out.matches("crossed the wire as").count(), 1, "{out}");
 }
+
+#[test]
+fn the_second_fin_answers_the_first_and_a_syn_window_is_not_scaled() {
+    let lo = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ws-node.pcap");
+    let out = tree(&lo);
+    // Node's server closes first (packet 20); the client's FIN (21) answers it.
+    assert_eq!(
+        out.matches("starts closing its half of the connection")
+            .count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.contains("the peer had already closed its half, and now this side closes its own"),
+        "{out}"
+    );
+    assert!(out.contains("A SYN's window is never scaled"), "{out}");
+    assert!(!out.contains("Window 65495: how many more bytes this side is ready to receive right now (before scaling)"), "{out}");
+}
+
+#[test]
+fn ece_and_cwr_on_a_syn_negotiate_ecn_and_signal_no_congestion() {
+    let mut data = syn_bytes();
+    data[47] |= 0xc0; // ECE and CWR beside SYN
+    let out = tree(&write("ecn-syn.pcap", &[frame(1, data, 0)]));
+    assert!(
+        out.contains("ECE on a SYN: part of negotiating ECN"),
+        "{out}"
+    );
+    assert!(!out.contains("the network signalled congestion"), "{out}");
+    assert!(
+        !out.contains("the sender heard the ECN signal and slowed down"),
+        "{out}"
+    );
+}

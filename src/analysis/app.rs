@@ -11,10 +11,10 @@ use serde::Serialize;
 
 use super::engineio::EioPacket;
 use super::http::HttpMessage;
-use super::socketio::SioPacket;
-use super::websocket::WsFrame;
 pub use super::protocols::http::AppStream;
 use super::protocols::tls::TlsRecord;
+use super::socketio::SioPacket;
+use super::websocket::WsFrame;
 
 /// The direction of a byte stream within a TCP connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -484,7 +484,6 @@ pub fn serialize_coded<S: Serializer>(
     }
     m.end()
 }
-
 
 #[cfg(test)]
 mod tests {

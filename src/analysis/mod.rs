@@ -10,6 +10,7 @@ pub mod conversation;
 pub mod copies;
 pub mod engineio;
 pub mod http;
+pub mod inflight;
 pub mod protocols;
 pub mod reassembly;
 pub mod socketio;

@@ -2,6 +2,7 @@
 //! sequence analysis (retransmission, duplicate ACK, zero window, …) that agrees with
 //! Wireshark's, flag for flag, on the shared captures.
 
+use super::inflight::InFlight;
 use super::tags::Tag;
 use crate::dissect::{TcpFlags, TcpInfo};
 use crate::frame::Timestamp;
@@ -52,6 +53,8 @@ pub struct Side {
     /// The SYN's options, kept for the handshake story.
     pub syn_mss: Option<u16>,
     pub syn_wscale: Option<u8>,
+    /// Segments sent and not yet acknowledged (acks_frame, bytes in flight).
+    pub inflight: InFlight,
 }
 
 impl Default for Side {
@@ -78,6 +81,7 @@ impl Default for Side {
             payload_bytes: 0,
             syn_mss: None,
             syn_wscale: None,
+            inflight: InFlight::default(),
         }
     }
 }
@@ -196,7 +200,8 @@ impl TcpConn {
             self.sides[from].is_first_ack = true;
         }
         if has_ack && !syn {
-            if let (Some(t0), None) = (self.last_syn_time, self.first_rtt) {
+            // A zero RTT counts as not measured yet, as in Wireshark (nstime_is_zero).
+            if let (Some(t0), None | Some(0.0)) = (self.last_syn_time, self.first_rtt) {
                 self.first_rtt = Some(time.since(t0));
             }
             self.sides[from].is_first_ack = false;
@@ -213,6 +218,8 @@ impl TcpConn {
             }
         }
 
+        self.arithmetic(from, tcp, seq, ack, seglen, flags, number, &tags);
+
         if tcp.checksum_ok == Some(false) && !tcp.checksum_partial {
             tags.push(Tag::BadChecksum);
         }
@@ -228,6 +235,64 @@ impl TcpConn {
             from,
             fin_incoming: [self.sides[c].fin_incoming, self.sides[1 - c].fin_incoming],
         }
+    }
+
+    /// The numbers tshark derives for a segment, written into `tcp`: the scaled window,
+    /// the frame this ACK acknowledges, bytes in flight, and the initial RTT (shown, as
+    /// tshark shows it, on segments that carry any sequence analysis).
+    #[allow(clippy::too_many_arguments)]
+    fn arithmetic(
+        &mut self,
+        from: usize,
+        tcp: &mut TcpInfo,
+        seq: u32,
+        ack: u32,
+        seglen: u32,
+        flags: TcpFlags,
+        number: u64,
+        tags: &[Tag],
+    ) {
+        let to = 1 - from;
+        let syn = flags.has(TcpFlags::SYN);
+        let window = tcp.window.unwrap_or(0) as u32;
+        let ws = self.sides[from].win_scale;
+        tcp.window_scaled = tcp
+            .window
+            .map(|_| if syn || ws < 0 { window } else { window << ws });
+        if flags.has(TcpFlags::ACK) {
+            self.sides[to].inflight.ack_seen();
+        }
+        if tags.contains(&Tag::LostSegment) {
+            self.sides[from].inflight.lost();
+        }
+        let syn_fin = flags.0 & (TcpFlags::SYN | TcpFlags::FIN) != 0;
+        if seglen > 0 || syn_fin {
+            let next = seq.wrapping_add(seglen).wrapping_add(syn_fin as u32);
+            self.sides[from].inflight.sent(number, seq, next);
+        }
+        tcp.acks_frame = self.sides[to].inflight.acked(ack);
+        let base = self.sides[from].base_seq.unwrap_or(0);
+        let counted = self.sides[from].inflight.in_flight(seglen, base);
+        tcp.bytes_in_flight = counted.flatten();
+        let analysed = counted.is_some()
+            || tcp.acks_frame.is_some()
+            || tags.iter().any(|t| {
+                !matches!(
+                    t,
+                    Tag::HandshakeSyn
+                        | Tag::HandshakeSynAck
+                        | Tag::HandshakeAck
+                        | Tag::Fin
+                        | Tag::Rst
+                        | Tag::BadChecksum
+                )
+            });
+        tcp.irtt = self.first_rtt.filter(|r| *r != 0.0 && analysed);
+    }
+
+    /// The initial round-trip time (SYN to the handshake's ACK), once measured.
+    pub fn initial_rtt(&self) -> Option<f64> {
+        self.first_rtt.filter(|r| *r != 0.0)
     }
 
     /// Wireshark's sequence analysis (tcp_analyze_sequence_number), check for check and

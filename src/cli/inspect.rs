@@ -16,12 +16,10 @@ use crate::source::pcap::PcapReader;
 use crate::source::SourceError;
 
 pub fn run(args: &InspectArgs, settings: &Settings) -> Result<(), Failure> {
-    let reader = if args.file.as_os_str() == "-" {
-        PcapReader::from_reader(std::io::stdin(), "standard input")
-    } else {
-        PcapReader::open(&args.file)
+    if args.interactive {
+        return super::browse::run(args, settings);
     }
-    .map_err(|e| Failure::Message(1, e.0))?;
+    let reader = open(args)?;
     let mut out = settings.stdout();
     let mut reader = reader;
     let mut view = args.view.clone();
@@ -40,7 +38,10 @@ fn keylog(view: &ViewArgs) -> Result<crate::analysis::protocols::tls::SharedKeyL
     let keys = view.keys.clone().unwrap_or_default();
     let (path, from_env) = match &view.keylog {
         Some(p) => (Some(p.clone()), false),
-        None => (std::env::var_os("SSLKEYLOGFILE").map(std::path::PathBuf::from), true),
+        None => (
+            std::env::var_os("SSLKEYLOGFILE").map(std::path::PathBuf::from),
+            true,
+        ),
     };
     if let Some(path) = path {
         match std::fs::read(&path) {
@@ -66,14 +67,53 @@ fn keylog(view: &ViewArgs) -> Result<crate::analysis::protocols::tls::SharedKeyL
     Ok(keys)
 }
 
-/// The renderer the view flags ask for.
-pub fn renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
+/// The capture the arguments name (`-`: standard input).
+pub fn open(args: &InspectArgs) -> Result<PcapReader, Failure> {
+    if args.file.as_os_str() == "-" {
+        PcapReader::from_reader(std::io::stdin(), "standard input")
+    } else {
+        PcapReader::open(&args.file)
+    }
+    .map_err(|e| Failure::Message(1, e.0))
+}
+
+/// The pipeline with the limits the view flags set.
+pub fn pipeline(view: &ViewArgs) -> Pipeline {
+    Pipeline {
+        analyzer: crate::analysis::Analyzer::with_limits(crate::analysis::Limits {
+            max_conversations: view.max_conversations,
+            max_message: view.max_message,
+            max_reassembly: view.max_reassembly,
+        }),
+    }
+}
+
+/// The renderer the view flags ask for, with a report beside it for `--report FILE`.
+pub fn renderer(
+    view: &ViewArgs,
+    settings: &Settings,
+    title: &str,
+) -> Result<Box<dyn Render>, Failure> {
+    let primary = output_renderer(view, settings);
+    Ok(match &view.report {
+        Some(path) => Box::new(crate::render::Tee(
+            primary,
+            super::report::to_file(path, title)?,
+        )),
+        None => primary,
+    })
+}
+
+/// The renderer of the command's own output.
+pub fn output_renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
     if view.json {
         Box::new(JsonRender::new())
     } else if view.summary {
         Box::new(SummaryRender::new(settings.theme))
     } else if view.diagram {
         Box::new(crate::render::diagram::DiagramRender::new(settings.theme))
+    } else if view.fields {
+        Box::new(crate::render::fields::FieldsRender::new(settings.theme))
     } else if view.hex {
         Box::new(HexRender::new(settings.theme))
     } else {
@@ -97,20 +137,44 @@ pub fn show<S>(
 where
     S: Iterator<Item = Result<Frame, SourceError>>,
 {
+    let title = super::report::command_title();
+    show_titled(source, view, settings, out, &title, warnings)
+}
+
+/// `show`, with the title a `--report` page carries.
+pub fn show_titled<S>(
+    source: &mut S,
+    view: &ViewArgs,
+    settings: &Settings,
+    out: &mut dyn Write,
+    title: &str,
+    warnings: impl Fn(&S) -> Vec<String>,
+) -> Result<(), Failure>
+where
+    S: Iterator<Item = Result<Frame, SourceError>>,
+{
+    let render = renderer(view, settings, title)?;
+    show_with(source, view, render, out, warnings)
+}
+
+/// `show` with a renderer of the caller's (the classroom's live pages, for one).
+pub fn show_with<S>(
+    source: &mut S,
+    view: &ViewArgs,
+    mut render: Box<dyn Render>,
+    out: &mut dyn Write,
+    warnings: impl Fn(&S) -> Vec<String>,
+) -> Result<(), Failure>
+where
+    S: Iterator<Item = Result<Frame, SourceError>>,
+{
     let filter = match &view.filter {
         Some(f) => {
             Some(Filter::parse(f).map_err(|e| Failure::Message(2, format!("bad filter: {e}")))?)
         }
         None => None,
     };
-    let mut render = renderer(view, settings);
-    let mut pipeline = Pipeline {
-        analyzer: crate::analysis::Analyzer::with_limits(crate::analysis::Limits {
-            max_conversations: view.max_conversations,
-            max_message: view.max_message,
-            max_reassembly: view.max_reassembly,
-        }),
-    };
+    let mut pipeline = pipeline(view);
     pipeline.analyzer.keys = Some(keylog(view)?);
     let mut shown = 0u64;
     let mut error = None;

@@ -1,11 +1,13 @@
 //! Command line: clap arguments resolved once into plain settings (colour, terminal,
 //! width), then the pipeline runs. Errors end as one line on stderr and an exit code.
 
+mod browse;
 mod capture;
 mod demo;
 mod inspect;
 mod lesson;
 mod output;
+mod report;
 mod simulate;
 mod tour;
 
@@ -45,6 +47,9 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Annotate a pcap or pcapng capture, packet by packet, layer by layer.
     Inspect(InspectArgs),
+    /// Browse a capture full screen: packet list, layers with explanations, bytes, ladder
+    /// (the same as `inspect -i`).
+    Browse(InspectArgs),
     /// Capture live (pnet) on an interface, loopback by default, and annotate each packet as it arrives.
     Capture(capture::CaptureArgs),
     /// A real server and client talking on loopback, captured and annotated live.
@@ -56,6 +61,8 @@ pub enum Command {
     },
     /// Self-paced lessons with quizzes: `lesson list`, `lesson start NAME`, `lesson check`.
     Lesson(lesson::LessonArgs),
+    /// Write a capture as one self-contained HTML page: packets, layers, bytes, ladders.
+    Report(report::ReportArgs),
 }
 
 /// How to show packets: shared by every command that shows packets.
@@ -73,6 +80,10 @@ pub struct ViewArgs {
     /// A ladder diagram of each conversation: client and server, one arrow per packet.
     #[arg(long, group = "format")]
     pub diagram: bool,
+    /// Each header drawn as RFC-style rows of 32 bits, this packet's values in the
+    /// boxes and what each means (Ethernet, IP, TCP and its options, UDP, WebSocket).
+    #[arg(long, group = "format")]
+    pub fields: bool,
     /// Values only, without the plain-language explanations.
     #[arg(long)]
     pub brief: bool,
@@ -102,6 +113,9 @@ pub struct ViewArgs {
     /// Show only packets that match, e.g. "tcp port 8080 and not rst".
     #[arg(short = 'f', long, value_name = "EXPR")]
     pub filter: Option<String>,
+    /// Also write the packets shown as one self-contained HTML page (open it in a browser).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Decrypt TLS with this key log (NSS format, as SSLKEYLOGFILE writes it; without the
     /// flag, $SSLKEYLOGFILE is read when set).
     #[arg(long, value_name = "FILE")]
@@ -116,6 +130,9 @@ pub struct ViewArgs {
 pub struct InspectArgs {
     /// The capture file (.pcap or .pcapng; `-` reads standard input).
     pub file: PathBuf,
+    /// Full screen: browse the packets with the keys (what `wirewalk browse FILE` does).
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
     #[command(flatten)]
     pub view: ViewArgs,
 }
@@ -133,12 +150,14 @@ pub fn run() -> i32 {
     let settings = Settings::resolve(cli.color);
     let result = match cli.command {
         Some(Command::Inspect(args)) => inspect::run(&args, &settings),
+        Some(Command::Browse(args)) => browse::run(&args, &settings),
         Some(Command::Capture(args)) => capture::run(&args, &settings),
         Some(Command::Demo(args)) => demo::run(&args, &settings),
         Some(Command::Explain { topic }) => explain(topic.as_deref(), &settings),
         Some(Command::Tour(args)) => tour::run(&args, &settings),
         Some(Command::Simulate(args)) => simulate::run(&args, &settings),
         Some(Command::Lesson(args)) => lesson::run_lesson(&args, &settings),
+        Some(Command::Report(args)) => report::run(&args, &settings),
         None => tour::run(&tour::TourArgs::default(), &settings),
     };
     match result {

@@ -26,11 +26,7 @@ impl Settings {
             ColorChoice::Auto => stdout_tty && !no_color,
         };
         colored::control::set_override(color);
-        let width = std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.parse().ok())
-            .filter(|w: &usize| *w >= 40)
-            .unwrap_or(100);
+        let width = width(stdout_tty);
         Settings {
             theme: Theme { color },
             width,
@@ -43,4 +39,19 @@ impl Settings {
     pub fn stdout(&self) -> Box<dyn Write> {
         Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock()))
     }
+}
+
+/// The columns to lay text out in: the terminal's real width when standard output is
+/// one, else `$COLUMNS`, else 100 (the same layout in every pipe). Never below 40.
+fn width(stdout_tty: bool) -> usize {
+    let of =
+        |s: Option<(terminal_size::Width, terminal_size::Height)>| s.map(|(w, _)| w.0 as usize);
+    let tty = if stdout_tty {
+        of(terminal_size::terminal_size_of(io::stdout()))
+    } else {
+        None
+    };
+    tty.or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
+        .unwrap_or(100)
+        .max(40)
 }

@@ -215,6 +215,20 @@ pub struct TcpInfo {
     pub sack: Vec<(u32, u32)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamps: Option<(u32, u32)>,
+    /// The window in bytes: `window` shifted by the sender's window scale from its SYN
+    /// (a SYN's own window is never scaled), as tshark's `tcp.window_size` (set by analysis).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_scaled: Option<u32>,
+    /// The frame of the segment this ACK acknowledges (`tcp.analysis.acks_frame`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acks_frame: Option<u64>,
+    /// Bytes sent and not yet acknowledged after this segment (`tcp.analysis.bytes_in_flight`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_in_flight: Option<u32>,
+    /// The initial round-trip time in seconds, SYN to the handshake's ACK
+    /// (`tcp.analysis.initial_rtt`, shown where tshark shows it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub irtt: Option<f64>,
 }
 
 impl TcpInfo {

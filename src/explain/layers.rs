@@ -368,12 +368,23 @@ pub fn tcp_kind(t: &TcpInfo) -> &'static str {
     }
 }
 
-fn tcp_explain(out: &mut String, t: &TcpInfo) {
-    tcp_words(out, t, true, true);
+/// The kind of segment, told by what the connection's state adds: a FIN that answers
+/// the peer's FIN (its sender is now in LAST-ACK) closes the second half, it does not
+/// start the closing.
+pub fn tcp_kind_in(t: &TcpInfo, sender: Option<crate::analysis::TcpState>) -> &'static str {
+    match (tcp_kind(t), sender) {
+        ("fin", Some(crate::analysis::TcpState::LastAck)) => "fin_reply",
+        (k, _) => k,
+    }
 }
 
-fn tcp_words(out: &mut String, t: &TcpInfo, intro: bool, step: bool) {
-    let key = match tcp_kind(t) {
+fn tcp_explain(out: &mut String, t: &TcpInfo) {
+    tcp_words(out, t, true, Some(tcp_kind(t)));
+}
+
+fn tcp_words(out: &mut String, t: &TcpInfo, intro: bool, step: Option<&str>) {
+    let key = match step.unwrap_or("") {
+        "fin_reply" => "layers.tcp.fin_reply",
         "partial" => "layers.tcp.partial",
         "rst" => "layers.tcp.rst",
         "synack" => "layers.tcp.synack",
@@ -413,22 +424,23 @@ fn tcp_words(out: &mut String, t: &TcpInfo, intro: bool, step: bool) {
     if intro {
         text_with(out, "layers.tcp.intro", &fill);
     }
-    if intro && step {
+    if intro && step.is_some() {
         out.push(' ');
     }
-    if step {
+    if step.is_some() {
         text_with(out, key, &fill);
     }
 }
 
 /// What TCP is for, with this segment's ports.
 pub fn tcp_intro(out: &mut String, t: &TcpInfo) {
-    tcp_words(out, t, true, false);
+    tcp_words(out, t, true, None);
 }
 
-/// What this kind of segment (SYN, data, FIN…) does, with its numbers.
-pub fn tcp_step(out: &mut String, t: &TcpInfo) {
-    tcp_words(out, t, false, true);
+/// What this kind of segment (SYN, data, FIN…, as `tcp_kind_in` tells) does, with its
+/// numbers.
+pub fn tcp_step(out: &mut String, t: &TcpInfo, kind: &str) {
+    tcp_words(out, t, false, Some(kind));
 }
 
 /// The TTL (IPv4) or hop limit (IPv6) note: each router lowers it by one and the router
@@ -516,16 +528,26 @@ pub fn layer_details_wanted(layer: &Layer, want: &mut dyn FnMut(&str) -> bool) -
             }
         }
         Header::Tcp(t) => {
+            // On a SYN, ECE and CWR negotiate ECN (RFC 3168): they signal no congestion.
+            let syn = t.has(TcpFlags::SYN);
             for name in t.flags().names() {
-                let key = format!("layers.flag.{name}");
+                let key = match (name, syn) {
+                    ("ECE" | "CWR", true) => format!("layers.flag.{name}_syn"),
+                    _ => format!("layers.flag.{name}"),
+                };
                 if want(&key) {
                     v.push(text(&key, &[]));
                 }
             }
-            // A RST's window means nothing: the connection is gone.
+            // A RST's window means nothing: the connection is gone. A SYN's is never scaled.
             if let Some(w) = t.window.filter(|_| !t.has(TcpFlags::RST)) {
-                if want("window") {
-                    v.push(text("layers.field.window", &[("window", &w.to_string())]));
+                let key = if syn {
+                    "layers.field.window_syn"
+                } else {
+                    "layers.field.window"
+                };
+                if want(key) {
+                    v.push(text(key, &[("window", &w.to_string())]));
                 }
             }
             if let Some(mss) = t.mss {

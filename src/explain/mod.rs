@@ -3,17 +3,22 @@
 //! subject, so that it is easy to review and translate; this module only picks the
 //! template and fills its `{placeholders}`.
 
+pub mod anatomy;
 mod app;
 mod layers;
+mod presentation;
 mod template;
 mod tls;
 
-pub use app::{app_explain, app_headline, app_short, check, session_summary};
+pub use app::{
+    app_asides, app_explain, app_headline, app_kind, app_main, app_short, check, session_summary,
+};
 pub use layers::{
     is_loopback, layer_details, layer_details_wanted, layer_explain, layer_headline,
     layer_headline_into, osi_name, physical, physical_explain, state_qualifier, tcp_intro,
-    tcp_kind, tcp_step,
+    tcp_kind, tcp_kind_in, tcp_step,
 };
+pub use presentation::{presentation, Presentation};
 pub use template::{text, text_into, texts, Args};
 
 use crate::analysis::Tag;

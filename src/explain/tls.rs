@@ -35,7 +35,10 @@ pub fn tls_short(r: &TlsRecord) -> String {
 pub fn tls_headline(r: &TlsRecord) -> String {
     let mut s = match r.handshake_type {
         Some(t) => format!("{t} · record {} · {} bytes", r.version, r.length),
-        None => format!("{} · record {} · {} bytes", r.record_type, r.version, r.length),
+        None => format!(
+            "{} · record {} · {} bytes",
+            r.record_type, r.version, r.length
+        ),
     };
     if let Some(sni) = &r.sni {
         s.push_str(&format!(" · SNI {sni}"));
@@ -243,7 +246,12 @@ mod tests {
         for (t, tls13, enc, dec) in [
             ("application_data", true, true, None),
             ("application_data", false, true, None),
-            ("application_data", true, true, Some("CLIENT_TRAFFIC_SECRET_0")),
+            (
+                "application_data",
+                true,
+                true,
+                Some("CLIENT_TRAFFIC_SECRET_0"),
+            ),
             ("handshake", false, true, None),
             ("alert", false, true, None),
             ("alert", false, false, None),

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Render;
 use crate::analysis::app::{AppMessage, Level as AppLevel};
+use crate::analysis::websocket::WsFrame;
 use crate::analysis::{Analyzer, Tag, TcpState};
 use crate::dissect::{Header, Level};
 use crate::explain;
@@ -16,7 +17,28 @@ use crate::pipeline::Packet;
 #[serde(untagged)]
 enum Fields<'a> {
     Header(&'a Header),
+    WebSocket(WsFields<'a>),
     App(&'a AppMessage),
+}
+
+/// A WebSocket frame's fields, with the header's length code beside them.
+#[derive(Serialize)]
+struct WsFields<'a> {
+    #[serde(flatten)]
+    frame: &'a WsFrame,
+    length_code: u8,
+}
+
+impl<'a> Fields<'a> {
+    fn app(m: &'a AppMessage) -> Fields<'a> {
+        match m {
+            AppMessage::WebSocket(frame) => Fields::WebSocket(WsFields {
+                frame,
+                length_code: frame.length_code(),
+            }),
+            other => Fields::App(other),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -161,7 +183,7 @@ impl Render for JsonRender {
                 osi: a.message.osi(),
                 protocol: a.message.protocol(),
                 range: [a.range.0, a.range.1],
-                fields: Fields::App(&a.message),
+                fields: Fields::app(&a.message),
                 explain: text,
                 frames: Some(&a.frames),
                 from: Some(if a.from_client { "client" } else { "server" }),

@@ -37,6 +37,8 @@ pub struct TreeRender {
     buf: Vec<u8>,
     /// A line being put together (reused).
     line: String,
+    /// Where each part of the packet being drawn begins (see `Section`).
+    sections: Vec<Section>,
 }
 
 /// The rule after a packet's title, cut to the width.
@@ -75,32 +77,45 @@ fn hash_of(s: &str) -> u64 {
     })
 }
 
-const LABEL_WIDTH: usize = 18;
+/// The column where a layer's values and explanations begin.
+pub const LABEL_WIDTH: usize = 18;
 
-/// Word-wraps `text` to `width` columns, every line indented by `indent` spaces.
+/// Word-wraps `text` to `width` columns, every line indented by `indent` spaces: at word
+/// boundaries (first fit, no hyphenation), a word longer than a line is cut.
 pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
     let avail = width.saturating_sub(indent).max(20);
-    let mut lines = Vec::new();
-    for para in text.split('\n') {
-        let mut line = String::new();
-        let mut len = 0;
-        for word in para.split(' ') {
-            let wlen = word.chars().count();
-            if len > 0 && len + 1 + wlen > avail {
-                lines.push(std::mem::take(&mut line));
-                len = 0;
-            }
-            if len > 0 {
-                line.push(' ');
-                len += 1;
-            }
-            line.push_str(word);
-            len += wlen;
-        }
-        lines.push(line);
-    }
     let pad = " ".repeat(indent);
-    lines.into_iter().map(|l| format!("{pad}{l}")).collect()
+    let opts = textwrap::Options::new(avail + indent)
+        .initial_indent(&pad)
+        .subsequent_indent(&pad)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    text.split('\n')
+        .flat_map(|para| {
+            if para.is_empty() {
+                vec![pad.clone()]
+            } else {
+                textwrap::wrap(para, &opts)
+                    .into_iter()
+                    .map(|l| l.into_owned())
+                    .collect()
+            }
+        })
+        .collect()
+}
+
+/// Where one part of a packet's tree begins in the drawn text, and what it stands for:
+/// the full-screen view folds a packet by these and highlights their bytes in the hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// Byte offset in the drawn text where the section's first line starts.
+    pub offset: usize,
+    /// The OSI layer (1–7; 0 for the analysis: tags, notes, states).
+    pub osi: u8,
+    /// A short name that stays the same from packet to packet ("tcp", "wire", "app").
+    pub name: &'static str,
+    /// The frame's bytes this section describes, `[start, end)`.
+    pub bytes: Option<(usize, usize)>,
 }
 
 impl TreeRender {
@@ -120,6 +135,7 @@ impl TreeRender {
                 .collect(),
             buf: Vec::new(),
             line: String::new(),
+            sections: Vec::new(),
         }
     }
 
@@ -172,7 +188,7 @@ impl TreeRender {
             return Ok(());
         }
         for line in wrap(&escape(text), self.opts.width, LABEL_WIDTH) {
-            writeln!(out, "{}", self.opts.theme.dim(&line))?;
+            writeln!(out, "{line}")?;
         }
         Ok(())
     }
@@ -240,9 +256,27 @@ impl Render for TreeRender {
 }
 
 impl TreeRender {
+    /// One packet's tree as text, and where each of its parts begins in it.
+    pub fn packet_sections(&mut self, p: &Packet, an: &Analyzer) -> (Vec<u8>, Vec<Section>) {
+        let mut buf = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = self.draw(&mut buf, p, an);
+        (buf, std::mem::take(&mut self.sections))
+    }
+
+    fn section(&mut self, out: &[u8], osi: u8, name: &'static str, bytes: Option<(usize, usize)>) {
+        self.sections.push(Section {
+            offset: out.len(),
+            osi,
+            name,
+            bytes,
+        });
+    }
+
     /// Draws one packet into `out`.
     fn draw(&mut self, out: &mut Vec<u8>, p: &Packet, an: &Analyzer) -> io::Result<()> {
         let th = self.opts.theme;
+        self.sections.clear();
         self.current = p
             .analysis
             .stream
@@ -269,6 +303,7 @@ impl TreeRender {
         self.line = line;
 
         // L1: the bits on the wire, where there was a wire.
+        self.section(out, 1, "wire", Some((0, p.frame.data.len())));
         let (l1_head, l1) = explain::physical(&p.frame, &p.dissection);
         writeln!(out, "{}{}", self.label(1), l1_head)?;
         if self.opts.explain && self.is_new_in_capture(l1) {
@@ -282,8 +317,10 @@ impl TreeRender {
                 _ => crate::dissect::layer_title(layer),
             };
             if osi == 7 {
+                self.section(out, 5, "session", p.dissection.payload);
                 self.session_lines(out, p, an)?;
             }
+            self.section(out, osi, layer.header.protocol(), Some(layer.range));
             let mut head = std::mem::take(&mut self.line);
             head.clear();
             explain::layer_headline_into(&mut head, layer);
@@ -296,8 +333,19 @@ impl TreeRender {
             )?;
             self.line = head;
             if self.opts.explain {
+                let sender = p.analysis.states.map(|st| {
+                    st[if p.analysis.from_client.unwrap_or(true) {
+                        0
+                    } else {
+                        1
+                    }]
+                });
+                let tcp_kind = match &layer.header {
+                    Header::Tcp(t) => explain::tcp_kind_in(t, sender),
+                    _ => "",
+                };
                 let kind = match &layer.header {
-                    Header::Tcp(t) => format!("tcp:{}", explain::tcp_kind(t)),
+                    Header::Tcp(_) => format!("tcp:{tcp_kind}"),
                     h => h.protocol().to_string(),
                 };
                 if let Header::Tcp(t) = &layer.header {
@@ -308,7 +356,7 @@ impl TreeRender {
                         text.push(' ');
                     }
                     if self.is_new(&kind) {
-                        explain::tcp_step(&mut text, t);
+                        explain::tcp_step(&mut text, t, tcp_kind);
                     }
                     self.prose(out, text.trim_end())?;
                 } else if if osi <= 3 {
@@ -335,9 +383,11 @@ impl TreeRender {
             }
         }
         if !p.dissection.layers.iter().any(|l| l.osi() == 7) {
+            self.section(out, 5, "session", p.dissection.payload);
             self.session_lines(out, p, an)?;
         }
         for a in &p.analysis.app {
+            self.section(out, 7, "app", p.dissection.payload);
             let checks: Vec<String> = a.checks.iter().map(explain::check).collect();
             if let AppMessage::Stopped(_) = a.message {
                 for c in checks {
@@ -371,28 +421,44 @@ impl TreeRender {
             }
             if let AppMessage::Http(h) = &a.message {
                 if self.opts.explain {
-                    for (k, v) in h.headers.iter().take(24) {
-                        writeln!(
-                            out,
-                            "{:w$}{}: {}",
-                            "",
-                            th.layer(7, &escape(k)),
-                            escape(v),
-                            w = LABEL_WIDTH
-                        )?;
+                    for (k, v) in h.headers_as_sent().take(24) {
+                        let (k, v) = (escape(k), escape(v));
+                        let lines = wrap(&format!("{k}: {v}"), self.opts.width, LABEL_WIDTH);
+                        for (n, line) in lines.iter().enumerate() {
+                            // The header's name in the layer's colour, the value plain.
+                            match line.trim_start().strip_prefix(k.as_ref()) {
+                                Some(rest) if n == 0 => writeln!(
+                                    out,
+                                    "{:w$}{}{rest}",
+                                    "",
+                                    th.layer(7, &k),
+                                    w = LABEL_WIDTH
+                                )?,
+                                _ => writeln!(out, "{line}")?,
+                            }
+                        }
                     }
                 }
             }
+            // A message's own wording states its values: HTTP and Socket.IO get it every
+            // time. The general lessons (server push, what an emit reaches) come once.
             let mut text = String::new();
-            explain::app_explain(&mut text, a);
-            let kind = format!(
-                "app:{}",
-                explain::app_headline(a).split(' ').next().unwrap_or("")
-            );
-            if a.push || matches!(a.message, AppMessage::Http(_) | AppMessage::SocketIo(_)) {
+            explain::app_main(&mut text, a);
+            if !matches!(a.message, AppMessage::Http(_) | AppMessage::SocketIo(_))
+                && !self.is_new(&explain::app_kind(a))
+            {
+                text.clear();
+            }
+            for (key, aside) in explain::app_asides(a) {
+                if self.is_new(&key) {
+                    if !text.is_empty() {
+                        text.push(' ');
+                    }
+                    text.push_str(&aside);
+                }
+            }
+            if self.opts.explain {
                 self.prose(out, &text)?;
-            } else {
-                self.prose_once(out, &kind, || text)?;
             }
             for c in checks {
                 for (i, line) in wrap(&escape(&c), self.opts.width, LABEL_WIDTH)
@@ -407,6 +473,14 @@ impl TreeRender {
                     writeln!(out, "{}", th.warn(&line))?;
                 }
             }
+        }
+        let analysis = !p.analysis.tags.is_empty()
+            || !p.dissection.notes.is_empty()
+            || !p.analysis.notes.is_empty()
+            || p.analysis.states.is_some()
+            || p.analysis.copy_of.is_some();
+        if analysis {
+            self.section(out, 0, "analysis", None);
         }
         if let Some((original, nth)) = p.analysis.copy_of {
             // A copy: Wireshark's tags are listed as what they are, its reading of a copy.
@@ -511,29 +585,16 @@ impl TreeRender {
             .tcp()
             .map(|t| t.has(TcpFlags::SYN))
             .unwrap_or(false);
-        // Bytes a TLS layer describes are not "binary of unknown meaning".
-        let tls = p
-            .analysis
-            .app
-            .iter()
-            .any(|a| matches!(a.message, AppMessage::Tls(_)));
-        if !payload.is_empty() && !is_syn && !tls {
-            let texty = payload.iter().all(|&b| {
-                b == b'\r' || b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
-            }) && std::str::from_utf8(payload).is_ok();
-            let len = payload.len().to_string();
-            let (key, what) = if texty {
-                ("layers.presentation.text", "UTF-8 text")
-            } else {
-                ("layers.presentation.binary", "binary")
-            };
+        if !payload.is_empty() && !is_syn {
+            // What the bytes are, from the messages decoded in them (explain::presentation).
+            let l6 = explain::presentation(&p.analysis.app, payload);
             writeln!(
                 out,
                 "{}{}",
                 self.label(6),
-                self.opts.theme.layer(6, &format!("{len} bytes of {what}"))
+                self.opts.theme.layer(6, &escape(&l6.line))
             )?;
-            self.prose_once(out, key, || explain::text(key, &[("len", &len)]))?;
+            self.prose_once(out, &l6.key, || l6.text)?;
         }
         Ok(())
     }

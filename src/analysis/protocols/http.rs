@@ -15,9 +15,7 @@
 use std::collections::VecDeque;
 
 use super::{Detect, Protocol};
-use crate::analysis::app::{
-    AppEvent, AppLimits, AppMessage, Application, Check, Dir, Stopped,
-};
+use crate::analysis::app::{AppEvent, AppLimits, AppMessage, Application, Check, Dir, Stopped};
 use crate::analysis::engineio::EioStream;
 use crate::analysis::http::{sniff, Feed, HttpDecoder, HttpKind, PendingRequest, Stop};
 use crate::analysis::websocket::{DeflateParams, WsDecoder};
@@ -107,7 +105,12 @@ impl AppStream {
         let mut events = Vec::new();
         match &mut self.modes[d] {
             Mode::Ignored => {}
-            Mode::WebSocket(ws) => ws.push(data, &mut events),
+            Mode::WebSocket(ws) => {
+                ws.push(data, &mut events);
+                let peer_closed =
+                    matches!(&self.modes[1 - d], Mode::WebSocket(w) if w.close_sent());
+                crate::analysis::websocket::mark_close_replies(&mut events, peer_closed);
+            }
             Mode::Hold { buf, broken, .. } => {
                 if buf.len() + data.len() > self.limits.max_message {
                     *broken = true;
@@ -821,10 +824,7 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
         let ev = s.end(S2C);
         assert_eq!(ev.len(), 1);
         let m = http(&ev[0]);
-        assert_eq!(
-            (m.body_len, m.body_framing),
-            (13, BodyFraming::Close)
-        );
+        assert_eq!((m.body_len, m.body_framing), (13, BodyFraming::Close));
         assert_eq!(ev[0].stream_range.1, resp.len() as u64);
         assert!(ev[0].checks.is_empty());
     }

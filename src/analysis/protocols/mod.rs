@@ -267,7 +267,9 @@ mod tests {
         assert_eq!(d.application(), None);
         let ev = d.push(C2S, b"T / HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_eq!(ev.len(), 1);
-        assert!(matches!(&ev[0].event.message, AppMessage::Http(m) if m.uri.as_deref() == Some("/")));
+        assert!(
+            matches!(&ev[0].event.message, AppMessage::Http(m) if m.uri.as_deref() == Some("/"))
+        );
         assert_eq!(ev[0].event.stream_range, (0, 27));
         assert_eq!(d.application(), Some("http"));
         let ev = d.push(S2C, b"HTTP/1.1 204 No Content\r\n\r\n");

@@ -296,12 +296,17 @@ mod tests {
         // RFC 8448's EncryptedExtensions, inner type handshake (22), two bytes of padding.
         let inner = hex("08 00 00 24 00 22 00 0a 00 14 00 12 00 1d 00 17 00 18 00 19 01 00 01 01 01 02 01 03 01 04 00 1c 00 02 40 01 00 00 00 00 16 00 00");
         let header = [0x17, 0x03, 0x03, 0x00, (inner.len() + 16) as u8];
-        let cipher = Aes128Gcm::new_from_slice(&hex("3f ce 51 60 09 c2 17 27 d0 f2 e4 e8 6e e4 03 bc")).unwrap();
+        let cipher =
+            Aes128Gcm::new_from_slice(&hex("3f ce 51 60 09 c2 17 27 d0 f2 e4 e8 6e e4 03 bc"))
+                .unwrap();
         let nonce = hex("5d 31 3e b2 67 12 76 ee 13 00 0b 30");
         let sealed = cipher
             .encrypt(
                 nonce.as_slice().into(),
-                Payload { msg: &inner, aad: &header },
+                Payload {
+                    msg: &inner,
+                    aad: &header,
+                },
             )
             .unwrap();
         let mut k = RecordKeys::tls13(suite, &secret).unwrap();
@@ -324,7 +329,10 @@ mod tests {
                 hash: Hash::Sha384
             })
         );
-        assert_eq!(Suite::of(0xcca8).map(|s| s.cipher), Some(Cipher::ChaCha20Poly1305));
+        assert_eq!(
+            Suite::of(0xcca8).map(|s| s.cipher),
+            Some(Cipher::ChaCha20Poly1305)
+        );
         assert_eq!(Suite::of(0xc02f).map(|s| s.cipher), Some(Cipher::Aes128Gcm));
         // AES-CBC with SHA-1: not opened.
         assert_eq!(Suite::of(0xc013), None);

@@ -4,8 +4,8 @@
 use sha2::{Digest, Sha256};
 use tls_parser::{
     parse_tls_client_hello_extensions, parse_tls_extensions, parse_tls_message_handshake,
-    parse_tls_server_hello_extensions, SignatureScheme, TlsCipherSuiteID, TlsExtension,
-    TlsMessage, TlsMessageHandshake,
+    parse_tls_server_hello_extensions, SignatureScheme, TlsCipherSuiteID, TlsExtension, TlsMessage,
+    TlsMessageHandshake,
 };
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
@@ -203,29 +203,29 @@ fn certs13(body: &[u8]) -> Option<Vec<&[u8]>> {
 fn certificate(der: &[u8]) -> Certificate {
     match X509Certificate::from_der(der) {
         Ok((_, c)) => {
-            let san = c
-                .subject_alternative_name()
-                .ok()
-                .flatten()
-                .map(|ext| {
-                    ext.value
-                        .general_names
-                        .iter()
-                        .filter_map(|n| match n {
-                            GeneralName::DNSName(s) => Some(s.to_string()),
-                            GeneralName::IPAddress(ip) => Some(match ip.len() {
-                                4 => std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3])
-                                    .to_string(),
-                                16 => <[u8; 16]>::try_from(*ip)
-                                    .map(|b| std::net::Ipv6Addr::from(b).to_string())
-                                    .unwrap_or_default(),
-                                _ => hex(ip),
-                            }),
-                            _ => None,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let san =
+                c.subject_alternative_name()
+                    .ok()
+                    .flatten()
+                    .map(|ext| {
+                        ext.value
+                            .general_names
+                            .iter()
+                            .filter_map(|n| match n {
+                                GeneralName::DNSName(s) => Some(s.to_string()),
+                                GeneralName::IPAddress(ip) => Some(match ip.len() {
+                                    4 => std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3])
+                                        .to_string(),
+                                    16 => <[u8; 16]>::try_from(*ip)
+                                        .map(|b| std::net::Ipv6Addr::from(b).to_string())
+                                        .unwrap_or_default(),
+                                    _ => hex(ip),
+                                }),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
             Certificate {
                 subject: c.subject().to_string(),
                 issuer: c.issuer().to_string(),
@@ -345,10 +345,7 @@ mod tests {
         assert!(is_grease(0x0a0a) && is_grease(0xfafa) && is_grease(0x3a3a));
         assert!(!is_grease(0x1301) && !is_grease(0x0a1a));
         assert_eq!(suite_name(0x1301), "TLS_AES_128_GCM_SHA256");
-        assert_eq!(
-            suite_name(0xc02f),
-            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
-        );
+        assert_eq!(suite_name(0xc02f), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
         assert_eq!(suite_name(0x2a2a), "GREASE");
         assert_eq!(version_name(0x0304), "TLS 1.3");
         assert_eq!(group_name(29), "x25519");

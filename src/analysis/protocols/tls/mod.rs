@@ -360,7 +360,14 @@ impl TlsStream {
         }
     }
 
-    fn push_record(&mut self, dir: Dir, range: (u64, u64), r: TlsRecord, checks: Vec<Check>, out: &mut Vec<AppEvent>) {
+    fn push_record(
+        &mut self,
+        dir: Dir,
+        range: (u64, u64),
+        r: TlsRecord,
+        checks: Vec<Check>,
+        out: &mut Vec<AppEvent>,
+    ) {
         if let Some(secret) = r.decrypted {
             self.marks.push((out.len(), secret));
         }
@@ -373,7 +380,15 @@ impl TlsStream {
     }
 
     /// One whole record at stream offset `at`.
-    fn record(&mut self, dir: Dir, at: u64, t: u8, version: u16, rec: &[u8], out: &mut Vec<AppEvent>) {
+    fn record(
+        &mut self,
+        dir: Dir,
+        at: u64,
+        t: u8,
+        version: u16,
+        rec: &[u8],
+        out: &mut Vec<AppEvent>,
+    ) {
         let d = dir.idx();
         let body = &rec[5..];
         let end = at + rec.len() as u64;
@@ -382,7 +397,9 @@ impl TlsStream {
             match t {
                 22 => {
                     let hs_end = self.sides[d].hs_at + self.sides[d].hs.len() as u64;
-                    self.sides[d].hs_map.add(hs_end, at + 5, body.len() as u64, None);
+                    self.sides[d]
+                        .hs_map
+                        .add(hs_end, at + 5, body.len() as u64, None);
                     self.sides[d].hs.extend_from_slice(body);
                     self.handshakes(dir, t, version, body.len(), out);
                 }
@@ -456,17 +473,25 @@ impl TlsStream {
                 }
                 let side = &mut self.sides[d];
                 let hs_end = side.hs_at + side.hs.len() as u64;
-                side.hs_map.add(hs_end, content_at, content.len() as u64, Some(secret));
+                side.hs_map
+                    .add(hs_end, content_at, content.len() as u64, Some(secret));
                 side.hs.extend_from_slice(&content);
                 self.handshakes(dir, t, version, body.len(), out);
             }
             23 => {
                 self.push_record(dir, (at, end), r, checks, out);
                 let side = &mut self.sides[d];
-                side.plain_map.add(side.plain_at, content_at, content.len() as u64, Some(secret));
+                side.plain_map.add(
+                    side.plain_at,
+                    content_at,
+                    content.len() as u64,
+                    Some(secret),
+                );
                 side.plain_at += content.len() as u64;
                 let cx = self.cx.clone();
-                let inner = self.inner.get_or_insert_with(|| Box::new(Detector::new(cx)));
+                let inner = self
+                    .inner
+                    .get_or_insert_with(|| Box::new(Detector::new(cx)));
                 let decoded = inner.push(dir, &content);
                 for ev in decoded {
                     let mut e = ev.event;
@@ -504,7 +529,15 @@ impl TlsStream {
             let n = u32::from_be_bytes([0, side.hs[1], side.hs[2], side.hs[3]]) as usize;
             if n > self.cx.limits.max_message.max(1 << 16) {
                 let at = side.hs_map.at(side.hs_at).map(|x| x.0).unwrap_or(0);
-                self.stop(dir, at, at + 4, Check::TlsMalformedHandshake { handshake_type: handshake::handshake_name(side.hs[0]).into() }, out);
+                self.stop(
+                    dir,
+                    at,
+                    at + 4,
+                    Check::TlsMalformedHandshake {
+                        handshake_type: handshake::handshake_name(side.hs[0]).into(),
+                    },
+                    out,
+                );
                 return;
             }
             if side.hs.len() < 4 + n {
@@ -513,7 +546,8 @@ impl TlsStream {
             let msg: Vec<u8> = self.sides[d].hs.drain(..4 + n).collect();
             let start = self.sides[d].hs_at;
             self.sides[d].hs_at += (4 + n) as u64;
-            let Some((range, secret)) = self.sides[d].hs_map.range(start, start + 4 + n as u64) else {
+            let Some((range, secret)) = self.sides[d].hs_map.range(start, start + 4 + n as u64)
+            else {
                 continue;
             };
             self.sides[d].hs_map.drop_before(start + 4 + n as u64);
@@ -604,7 +638,13 @@ impl Protocol for TlsStream {
         } else if !s.stopped {
             // Records cannot be found again after a hole: this direction stops.
             let at = s.at + s.buf.len() as u64;
-            self.stop(dir, at, at + missing, Check::StreamDesync { missing }, &mut out);
+            self.stop(
+                dir,
+                at,
+                at + missing,
+                Check::StreamDesync { missing },
+                &mut out,
+            );
         }
         out
     }
@@ -621,12 +661,23 @@ impl Protocol for TlsStream {
                 5
             };
             let at = s.at;
-            self.stop(dir, at, at + have as u64, Check::TlsIncompleteRecord { missing: (want - have) as u64 }, &mut out);
+            self.stop(
+                dir,
+                at,
+                at + have as u64,
+                Check::TlsIncompleteRecord {
+                    missing: (want - have) as u64,
+                },
+                &mut out,
+            );
         }
         if let Some(inner) = self.inner.as_mut() {
             for ev in inner.end(dir) {
                 let mut e = ev.event;
-                if let Some((range, secret)) = self.sides[e.dir.idx()].plain_map.range(e.stream_range.0, e.stream_range.1) {
+                if let Some((range, secret)) = self.sides[e.dir.idx()]
+                    .plain_map
+                    .range(e.stream_range.0, e.stream_range.1)
+                {
                     e.stream_range = range;
                     if let Some(s) = secret {
                         self.marks.push((out.len(), s));

@@ -10,7 +10,9 @@ use crate::source::pcap::PcapReader;
 use Dir::{ClientToServer as C2S, ServerToClient as S2C};
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Each direction's TCP payload, in capture order (the fixtures have no loss): the client
@@ -54,7 +56,9 @@ fn run(cx: &Context, segs: &[(Dir, Vec<u8>)], split: usize) -> Vec<(Dir, (u64, u
                         "tls {} {:?} {:?}",
                         r.record_type, r.handshake_type, e.decrypted
                     ),
-                    AppMessage::Http(h) => format!("http {:?} {:?} {:?}", h.uri, h.status, e.decrypted),
+                    AppMessage::Http(h) => {
+                        format!("http {:?} {:?} {:?}", h.uri, h.status, e.decrypted)
+                    }
                     m => m.protocol().to_string(),
                 };
                 out.push((e.event.dir, e.event.stream_range, what));
@@ -63,7 +67,11 @@ fn run(cx: &Context, segs: &[(Dir, Vec<u8>)], split: usize) -> Vec<(Dir, (u64, u
     }
     for dir in [C2S, S2C] {
         for e in d.end(dir) {
-            out.push((e.event.dir, e.event.stream_range, format!("end {}", e.event.message.protocol())));
+            out.push((
+                e.event.dir,
+                e.event.stream_range,
+                format!("end {}", e.event.message.protocol()),
+            ));
         }
     }
     out
@@ -75,7 +83,10 @@ fn records_split_across_segments_or_many_in_one() {
     let cx = cx(Some("tls12-curl-aesgcm.keys"));
     let whole = run(&cx, &segs, usize::MAX);
     let names: Vec<&str> = whole.iter().map(|e| e.2.as_str()).collect();
-    assert!(names.contains(&"tls handshake Some(\"client_hello\") None"), "{names:?}");
+    assert!(
+        names.contains(&"tls handshake Some(\"client_hello\") None"),
+        "{names:?}"
+    );
     assert!(names.contains(&"tls handshake Some(\"server_hello_done\") None"));
     assert!(names.contains(&"tls change_cipher_spec None None"));
     assert!(names.contains(&"tls handshake Some(\"finished\") Some(\"CLIENT_RANDOM\")"));
@@ -104,21 +115,29 @@ fn codes(cx: &Context, segs: &[(Dir, Vec<u8>)]) -> Vec<&'static str> {
     }
     out.extend(d.end(C2S));
     out.extend(d.end(S2C));
-    out.iter().flat_map(|e| e.event.checks.iter().map(|c| c.code())).collect()
+    out.iter()
+        .flat_map(|e| e.event.checks.iter().map(|c| c.code()))
+        .collect()
 }
 
 #[test]
 fn records_that_lie() {
     let none = cx(None);
     // A record header claiming 65535 bytes.
-    assert_eq!(codes(&none, &[(C2S, vec![0x16, 3, 1, 0xff, 0xff, 1, 2, 3])]), ["tls-bad-record-length"]);
+    assert_eq!(
+        codes(&none, &[(C2S, vec![0x16, 3, 1, 0xff, 0xff, 1, 2, 3])]),
+        ["tls-bad-record-length"]
+    );
     // A handshake cut short: the record claims 512 bytes, 40 came.
     let mut cut = vec![0x16, 3, 1, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc];
     cut.extend([0u8; 36]);
     assert_eq!(codes(&none, &[(C2S, cut)]), ["tls-incomplete-record"]);
     // A whole record whose handshake message does not parse.
     let bad_hello = vec![0x16, 3, 1, 0, 8, 1, 0, 0, 4, 3, 3, 0, 0];
-    assert_eq!(codes(&none, &[(C2S, bad_hello)]), ["tls-malformed-handshake"]);
+    assert_eq!(
+        codes(&none, &[(C2S, bad_hello)]),
+        ["tls-malformed-handshake"]
+    );
     // A valid alert, then bytes that are no record.
     let mut s = vec![0x15, 3, 3, 0, 2, 2, 40];
     s.extend_from_slice(b"GET / HTTP/1.1\r\n");
@@ -139,8 +158,13 @@ fn a_tampered_record_is_reported_not_shown() {
     let n = segs[i].1.len();
     segs[i].1[n - 20] ^= 0x40;
     let events = run(&cx, &segs, usize::MAX);
-    assert!(!events.iter().any(|e| e.2.starts_with("http Some")), "{events:?}");
-    assert!(events.iter().any(|e| e.2.starts_with("http None Some(200)")));
+    assert!(
+        !events.iter().any(|e| e.2.starts_with("http Some")),
+        "{events:?}"
+    );
+    assert!(events
+        .iter()
+        .any(|e| e.2.starts_with("http None Some(200)")));
     assert!(codes(&cx, &segs).contains(&"tls-auth-failed"));
 }
 
@@ -158,7 +182,10 @@ fn detect_tls() {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }
