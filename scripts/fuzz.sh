@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs each fuzz target briefly: the capture reader, one-frame dissection, the
-# HTTP/WebSocket decoder (AppStream) and every renderer.
+# HTTP/WebSocket decoder (AppStream), the protocols chosen by content (TLS…) and every
+# renderer.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 25 s, all four targets)
 #
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-25}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(capture_reader dissect app_stream render)
+[ ${#targets[@]} -eq 0 ] && targets=(capture_reader dissect app_stream protocol_stream render)
 captures="${WIREWALK_CAPTURES:-../shared/captures}"
 export RUSTC_BOOTSTRAP=1
 
@@ -69,6 +70,30 @@ PY
         printf '\x01\x00\x0b\x81\x85\x01\x02\x03\x04\x49\x67\x6f\x68\x6e\x04\x07\x81\x05hello' >"$dir/ws-text"
         printf '\x03\x04\x09\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00' >"$dir/ws-deflate"
         printf '\x01\x04\x0c\x82\x7f\x7f\xff\xff\xff\xff\xff\xff\xf0\x06\x10' >"$dir/ws-huge-length"
+        ;;
+    protocol_stream)
+        # The TLS fixtures' TCP payloads as push ops (bit 2: the server), with the key log.
+        python3 - "$dir" tests/fixtures/tls*.pcap <<'PY'
+import struct, sys
+out = sys.argv[1]
+for path in sys.argv[2:]:
+    b = open(path, "rb").read()
+    i, ops, client = 24, bytearray([1]), None
+    while i + 16 <= len(b):
+        n = struct.unpack_from("<I", b, i + 8)[0]
+        f = b[i + 16:i + 16 + n]
+        i += 16 + n
+        ip = 14
+        ihl = (f[ip] & 15) * 4
+        tcp = ip + ihl
+        port = struct.unpack_from(">H", f, tcp)[0]
+        client = client or port
+        data = f[tcp + (f[tcp + 12] >> 4) * 4:]
+        for k in range(0, len(data), 255):
+            chunk = data[k:k + 255]
+            ops += bytes([0 if port == client else 4, len(chunk)]) + chunk
+    open(f"{out}/{path.split('/')[-1]}.ops", "wb").write(bytes(ops))
+PY
         ;;
     esac
 }

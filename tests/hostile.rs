@@ -44,7 +44,10 @@ fn run(file: &Path, args: &[&str]) -> Run {
     let start = Instant::now();
     let bin = env!("CARGO_BIN_EXE_wirewalk");
     let gnu_time = Path::new("/usr/bin/time");
-    let rss_file = file.with_extension(format!("{}.rss", args.join("").trim_start_matches('-')));
+    let rss_file = file.with_extension(format!(
+        "{}.rss",
+        args.join("").trim_start_matches('-').replace('/', "_")
+    ));
     let mut cmd = if gnu_time.exists() {
         let mut c = Command::new(gnu_time);
         c.args(["-f", "rss=%M", "-o"]).arg(&rss_file).arg(bin);
@@ -818,6 +821,70 @@ fn application_lengths_that_lie() {
         ));
     }
     check_all("application", &vars);
+}
+
+/// TLS records that lie: a record length past the limit, a handshake cut short, a
+/// handshake message longer than its record, a ClientHello whose lists overrun it,
+/// records of every content type with garbage inside, and a real TLS 1.3 capture with
+/// bytes flipped, read with its key log (records that fail to authenticate).
+#[test]
+fn tls_records_that_lie() {
+    let mut vars = Vec::new();
+    let cases: [(&str, Vec<u8>); 5] = [
+        ("tls-record-len-65535", vec![0x16, 3, 1, 0xff, 0xff, 1, 0, 0, 4]),
+        ("tls-handshake-cut", {
+            let mut b = vec![0x16, 3, 1, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 3, 3];
+            b.extend([7u8; 30]);
+            b
+        }),
+        ("tls-handshake-len-past-record", vec![0x16, 3, 3, 0, 6, 2, 0xff, 0xff, 0xff, 3, 3]),
+        ("tls-hello-lists-overrun", {
+            // ClientHello: version, random, session id of 255, cipher list of 65535.
+            let mut body = vec![3, 3];
+            body.extend([0u8; 32]);
+            body.extend([0xff, 1, 2, 0xff, 0xff, 0x13, 0x01]);
+            let mut hs = vec![1, 0, 0, body.len() as u8];
+            hs.extend(&body);
+            let mut r = vec![0x16, 3, 1, 0, hs.len() as u8];
+            r.extend(hs);
+            r
+        }),
+        ("tls-every-type-garbage", {
+            let mut b = Vec::new();
+            for t in 20u8..=24 {
+                b.extend([t, 3, 3, 0, 9]);
+                b.extend([0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88, 0x77]);
+            }
+            b
+        }),
+    ];
+    for (name, bytes) in cases {
+        let mut cap = Capture::default();
+        let mut t = Tcp::open(&mut cap, 40443);
+        t.send(&mut cap, true, &bytes);
+        t.send(&mut cap, false, &bytes);
+        t.close(&mut cap);
+        vars.push(v(name, cap.bytes(PcapFormat::Pcap), Expect::Ends));
+    }
+    check_all("tls", &vars);
+    // A real capture, flipped, decrypted with its key log.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let real = std::fs::read(fixtures.join("tls13-python-wss.pcap")).unwrap();
+    let keys = fixtures.join("tls13-python-wss.keys");
+    let keys = keys.to_str().unwrap();
+    let mut flipped = Vec::new();
+    for k in 0..12 {
+        let mut b = real.clone();
+        // Past the file header and the handshake's packets, into the records.
+        let at = 1200 + k * (real.len() - 1300) / 12;
+        b[at] ^= 0x20;
+        flipped.push(v(format!("tls13-wss-flip-{at}"), b, Expect::Ends));
+    }
+    check_modes(
+        "tls-flipped",
+        &flipped,
+        &[&["--keylog", keys], &["--json", "--keylog", keys]],
+    );
 }
 
 /// Many conversations: every SYN from a new port starts one. Memory must stay bounded.

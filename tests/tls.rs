@@ -514,3 +514,37 @@ fn keys_embedded_in_the_capture_decrypt_it() {
         .iter()
         .any(|(_, l)| l["fields"]["text"] == "hello over wss"));
 }
+
+#[path = "support/harness.rs"]
+mod harness;
+
+/// The fuzz harness of `protocol_stream` on the fixtures' real bytes, whole and with bytes
+/// flipped (records that lie, fail to authenticate, break the handshake): no panic, every
+/// event inside the bytes of its direction.
+#[test]
+fn the_fuzz_harness_on_real_tls_bytes_whole_and_flipped() {
+    use wirewalk::dissect::dissect;
+    use wirewalk::source::pcap::PcapReader;
+    for name in FIXTURES {
+        let mut ops = vec![1u8];
+        let mut client = None;
+        for f in PcapReader::open(&fixture(name, "pcap")).unwrap() {
+            let f = f.unwrap();
+            let d = dissect(&f);
+            let Some(tcp) = d.tcp() else { continue };
+            let c = *client.get_or_insert(tcp.src_port);
+            for chunk in d.payload_bytes(&f).chunks(255) {
+                ops.push(if tcp.src_port == c { 0 } else { 4 });
+                ops.push(chunk.len() as u8);
+                ops.extend_from_slice(chunk);
+            }
+        }
+        harness::protocol_stream(&ops);
+        for k in 0..60 {
+            let mut bad = ops.clone();
+            let at = 1 + (k * 7919) % (bad.len() - 1);
+            bad[at] ^= 0x5a;
+            harness::protocol_stream(&bad);
+        }
+    }
+}

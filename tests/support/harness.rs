@@ -130,7 +130,7 @@ fn check_events(events: &[AppEvent], pos: &[u64; 2]) {
 /// byte (low 2 bits: push, push, gap, end; bit 2: direction) and, for a push, a length
 /// byte and that many bytes; for a gap, a length byte (bit 3: in KiB).
 pub fn app_stream(input: &[u8]) {
-    let Some((&settings, mut ops)) = input.split_first() else {
+    let Some((&settings, ops)) = input.split_first() else {
         return;
     };
     let limits = if settings & 4 != 0 {
@@ -161,6 +161,34 @@ pub fn app_stream(input: &[u8]) {
             &[RESPONSE, deflate, b"\r\n"].concat(),
         );
     }
+    for (op, at) in parse_ops(ops, pos) {
+        let ev = match op {
+            Op::Push(dir, bytes) => app.push(dir, bytes),
+            Op::Gap(dir, missing) => app.gap(dir, missing),
+            Op::End(dir) => app.end(dir),
+        };
+        pos = at;
+        check_events(&ev, &pos);
+    }
+    for dir in [Dir::ClientToServer, Dir::ServerToClient] {
+        let ev = app.end(dir);
+        check_events(&ev, &pos);
+    }
+}
+
+/// One step of a fuzzed connection.
+enum Op<'a> {
+    Push(Dir, &'a [u8]),
+    Gap(Dir, u64),
+    End(Dir),
+}
+
+/// The operations of a fuzz input: each one byte (low 2 bits: push, push, gap, end;
+/// bit 2: direction) and, for a push, a length byte and that many bytes; for a gap, a
+/// length byte (bit 3: in KiB). With each, both directions' positions after it.
+fn parse_ops(mut ops: &[u8], mut pos: [u64; 2]) -> Vec<(Op<'_>, [u64; 2])> {
+    let mut out = Vec::new();
+    let idx = |dir: Dir| if dir == Dir::ClientToServer { 0 } else { 1 };
     while let Some((&op, rest)) = ops.split_first() {
         ops = rest;
         let dir = if op & 4 == 0 {
@@ -174,7 +202,8 @@ pub fn app_stream(input: &[u8]) {
                     break;
                 };
                 let n = (n as usize).min(rest.len());
-                push(&mut app, &mut pos, dir, &rest[..n]);
+                pos[idx(dir)] += n as u64;
+                out.push((Op::Push(dir, &rest[..n]), pos));
                 ops = &rest[n..];
             }
             2 => {
@@ -182,24 +211,65 @@ pub fn app_stream(input: &[u8]) {
                     break;
                 };
                 ops = rest;
-                let missing = if op & 8 != 0 {
-                    n as u64 * 1024
-                } else {
-                    n as u64
-                };
+                let missing = if op & 8 != 0 { n as u64 * 1024 } else { n as u64 };
                 pos[idx(dir)] += missing;
-                let ev = app.gap(dir, missing);
-                check_events(&ev, &pos);
+                out.push((Op::Gap(dir, missing), pos));
             }
-            _ => {
-                let ev = app.end(dir);
-                check_events(&ev, &pos);
-            }
+            _ => out.push((Op::End(dir), pos)),
         }
     }
-    for dir in [Dir::ClientToServer, Dir::ServerToClient] {
-        let ev = app.end(dir);
+    out
+}
+
+/// A connection's application layer as the analysis runs it — the protocol chosen by
+/// the first bytes (TLS, HTTP, …) — on arbitrary operations (as for `app_stream`). The
+/// first input byte's bit 0 gives it the key log of the `tls13-python-wss` fixture, so
+/// inputs seeded from that capture reach decryption.
+pub fn protocol_stream(input: &[u8]) {
+    use wirewalk::analysis::protocols::{tls::KeyLog, Context, Detector};
+    let Some((&settings, ops)) = input.split_first() else {
+        return;
+    };
+    let mut cx = Context::default();
+    if settings & 1 != 0 {
+        let mut log = KeyLog::default();
+        log.add_text(include_str!("../fixtures/tls13-python-wss.keys"));
+        cx.keys = Some(std::sync::Arc::new(std::sync::Mutex::new(log)));
+    }
+    if settings & 4 != 0 {
+        cx.limits = AppLimits { max_message: 64 };
+    }
+    let mut d = Detector::new(cx);
+    let mut ops = parse_ops(ops, [0, 0]);
+    let last = ops.last().map(|o| o.1).unwrap_or_default();
+    ops.push((Op::End(Dir::ClientToServer), last));
+    ops.push((Op::End(Dir::ServerToClient), last));
+    for (op, pos) in ops {
+        let ev = match op {
+            Op::Push(dir, bytes) => d.push(dir, bytes),
+            Op::Gap(dir, missing) => d.gap(dir, missing),
+            Op::End(dir) => d.end(dir),
+        };
+        let ev: Vec<AppEvent> = ev.into_iter().map(|e| e.event).collect();
         check_events(&ev, &pos);
+        for e in &ev {
+            if let AppMessage::Tls(r) = &e.message {
+                let mut text = String::new();
+                explain::app_explain(
+                    &mut text,
+                    &wirewalk::analysis::AppLayer {
+                        message: AppMessage::Tls(r.clone()),
+                        checks: e.checks.clone(),
+                        frames: Vec::new(),
+                        range: (0, 0),
+                        from_client: true,
+                        push: false,
+                        decrypted: r.decrypted,
+                    },
+                );
+                assert!(!text.is_empty());
+            }
+        }
     }
 }
 
