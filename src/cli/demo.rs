@@ -10,16 +10,12 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 
 use super::capture::{after_open, open, Recording};
-use super::inspect::show;
+use super::inspect::{show, Reading};
 use super::{Failure, Settings, ViewArgs};
 use crate::source::demo::{self, DemoKind, DemoSource, Narrator};
 use crate::source::live::{self, CaptureFilter};
 
 #[derive(Debug, Args)]
-#[command(
-    after_help = "The demo captures on loopback, which needs CAP_NET_RAW: \
-`sudo setcap cap_net_raw+ep $(which wirewalk)` once, or sudo. Without it: `wirewalk simulate websocket`."
-)]
 pub struct DemoArgs {
     #[command(subcommand)]
     pub which: DemoCommand,
@@ -150,13 +146,12 @@ fn run_source(
 ) -> Result<(), Failure> {
     let mut source = recording.wrap(source);
     let mut out = std::io::stdout().lock();
-    let result = show(
-        &mut source,
-        view,
-        settings,
-        &mut out,
-        |r: &Recording<DemoSource>| r.inner.notes(),
-    );
+    let reading = Reading {
+        live: true,
+        flush_each: true,
+        ..Reading::default()
+    };
+    let result = show(&mut source, view, settings, &mut out, reading);
     out.flush().ok();
     source.finish(result)
 }

@@ -41,6 +41,7 @@ impl Default for TourArgs {
         TourArgs {
             sim: SimArgs {
                 scenario: "websocket".into(),
+                list: false,
                 seed: 1,
                 ipv6: false,
                 latency: None,
@@ -89,6 +90,9 @@ fn frames(args: &TourArgs) -> Result<(String, Vec<(Frame, Option<String>)>), Fai
 }
 
 pub fn run(args: &TourArgs, settings: &Settings) -> Result<(), Failure> {
+    if args.sim.list {
+        return super::simulate::list(settings);
+    }
     let mut pipeline = Pipeline::new();
     let (title, frames) = frames(args)?;
     let steps: Vec<Step> = frames

@@ -74,6 +74,8 @@ struct JsonWarning {
 /// Writes JSON Lines.
 #[derive(Default)]
 pub struct JsonRender {
+    /// Packet lines written (the summary's `shown`).
+    shown: u64,
     warnings: Vec<JsonWarning>,
     warnings_omitted: u64,
     /// One packet's line, serialized here and written in one call.
@@ -182,6 +184,7 @@ impl Render for JsonRender {
                 server: s,
             }),
         };
+        self.shown += 1;
         self.buf.clear();
         serde_json::to_writer(&mut self.buf, &pkt)?;
         self.buf.push(b'\n');
@@ -228,7 +231,9 @@ impl Render for JsonRender {
         };
         let summary = serde_json::json!({
             "type": "summary",
+            "version": env!("CARGO_PKG_VERSION"),
             "packets": t.packets,
+            "shown": self.shown,
             "bytes": t.bytes,
             "duration": duration,
             "conversations": {"tcp": tcp, "udp": udp},

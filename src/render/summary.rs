@@ -121,8 +121,11 @@ fn sock(ip: std::net::IpAddr, port: u16) -> String {
 }
 
 impl Render for SummaryRender {
-    fn packet(&mut self, out: &mut dyn Write, p: &Packet, _an: &Analyzer) -> io::Result<()> {
-        let first = *self.first_time.get_or_insert(p.frame.time);
+    fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
+        // Relative to the first packet of the capture (as Wireshark), not the first shown.
+        let first = *self
+            .first_time
+            .get_or_insert(an.totals.first.unwrap_or(p.frame.time));
         self.line.clear();
         describe(p, &mut self.line);
         for a in p.analysis.top_app_layers() {

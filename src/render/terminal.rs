@@ -135,7 +135,7 @@ impl TreeRender {
             .insert(hash_of(kind))
     }
 
-    /// Times are shown relative to this instant (by default, the first packet shown).
+    /// Times are shown relative to this instant (by default, the first packet of the capture).
     pub fn set_start(&mut self, t: crate::frame::Timestamp) {
         self.first_time = Some(t);
     }
@@ -177,7 +177,10 @@ impl TreeRender {
     /// Appends the header line of a packet to `t`.
     fn title_into(&mut self, t: &mut String, p: &Packet, an: &Analyzer) {
         use std::fmt::Write as _;
-        let first = *self.first_time.get_or_insert(p.frame.time);
+        // Relative to the first packet of the capture (as Wireshark), not the first shown.
+        let first = *self
+            .first_time
+            .get_or_insert(an.totals.first.unwrap_or(p.frame.time));
         let rel = p.frame.time.since(first);
         let _ = write!(
             t,
