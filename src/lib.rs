@@ -14,3 +14,4 @@ pub mod pipeline;
 pub mod proto;
 pub mod render;
 pub mod source;
+pub mod tui;

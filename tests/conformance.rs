@@ -137,7 +137,7 @@ fn malformed_captures_get_a_message_not_a_panic() {
             .extension()
             .is_some_and(|e| e == "pcap" || e == "pcapng")
         {
-            for flag in ["--json", "--summary", "--hex", "--brief"] {
+            for flag in ["--json", "--summary", "--hex", "--brief", "--fields"] {
                 let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
                     .args(["inspect", "--color", "never", flag])
                     .arg(&path)
@@ -312,4 +312,125 @@ fn websocket_texts_equal_tshark_unmasked_text() {
         }
     }
     assert!(compared >= 30, "only {compared} texts compared");
+}
+
+/// Where each TCP field ends in the header: a field is reported only when its bytes
+/// were captured.
+const TCP_FIELD_ENDS: [(&str, usize); 7] = [
+    ("seq_raw", 8),
+    ("ack_raw", 12),
+    ("header_len", 13),
+    ("flags", 14),
+    ("window", 16),
+    ("checksum", 18),
+    ("urgent_pointer", 20),
+];
+
+#[test]
+#[ignore = "needs ../shared/captures; .ci/run runs it"]
+fn nothing_is_said_of_a_field_whose_bytes_were_not_captured() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(captures_dir()).expect("shared captures") {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.ends_with(".pcap") || name.ends_with(".pcapng")) {
+            continue;
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wirewalk"))
+            .args(["inspect", "--json"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let p: serde_json::Value = serde_json::from_str(line).unwrap();
+            if p["type"] != "packet" {
+                continue;
+            }
+            let cap = p["captured_len"].as_u64().unwrap() as usize;
+            for l in p["layers"].as_array().unwrap() {
+                if l["osi"].as_u64().unwrap() > 4 {
+                    continue;
+                }
+                let (start, end) = (
+                    l["range"][0].as_u64().unwrap() as usize,
+                    l["range"][1].as_u64().unwrap() as usize,
+                );
+                assert!(
+                    end <= cap,
+                    "{name} #{}: {} ends at {end}, past the {cap} captured bytes",
+                    p["number"],
+                    l["protocol"]
+                );
+                if l["protocol"] == "tcp" {
+                    for (field, at) in TCP_FIELD_ENDS {
+                        if !l["fields"][field].is_null() {
+                            assert!(
+                                start + at <= cap,
+                                "{name} #{}: tcp {field} needs byte {} of {cap}",
+                                p["number"],
+                                start + at
+                            );
+                        }
+                    }
+                }
+                checked += 1;
+            }
+            for n in p["notes"].as_array().into_iter().flatten() {
+                let t = n["text"].as_str().unwrap();
+                assert!(!t.contains(".."), "{name} #{}: {t}", p["number"]);
+            }
+        }
+    }
+    assert!(checked > 1000, "only {checked} layers checked");
+}
+
+/// Every capture (pcap or pcapng) in a folder.
+fn captures_in(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+#[ignore = "needs ../shared/captures and tshark; .ci/run runs it"]
+fn anatomy_fields_agree_with_tshark_on_the_shared_captures() {
+    let caps: Vec<PathBuf> = truth_files_in(&captures_dir())
+        .iter()
+        .map(|t| capture_of(t))
+        .collect();
+    // tshark 4.0 counts bytes in flight on three fast-retransmitted segments of
+    // tcp-retransmit-snaplen54.pcap differently; everything else agrees.
+    assert_anatomy_agrees(&caps, 99.5);
+}
+
+#[test]
+#[ignore = "needs tshark; .ci/run runs it"]
+fn anatomy_fields_agree_with_tshark_on_the_fixtures() {
+    let caps = captures_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"));
+    assert!(caps.len() >= 5, "{caps:?}");
+    assert_anatomy_agrees(&caps, 100.0);
+}
+
+#[test]
+#[ignore = "needs ../shared/captures; .ci/run runs it"]
+fn every_header_of_every_shared_capture_is_drawn_within_80_columns() {
+    let mut drawn = 0;
+    for cap in captures_in(&captures_dir()) {
+        let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
+            .args(["inspect", "--fields", "--color", "never"])
+            .arg(&cap)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for (i, line) in text.lines().enumerate() {
+            let w = line.chars().count();
+            assert!(w <= 80, "{} line {}: {w} columns: {line}", cap.display(), i + 1);
+        }
+        drawn += text.matches("\n   0 1 2 3 4 5 6 7 8 9 0 1").count();
+    }
+    assert!(drawn >= 2000, "only {drawn} header diagrams drawn");
 }

@@ -90,3 +90,33 @@ fn summary_of_a_python_websockets_session() {
         ],
     );
 }
+
+#[test]
+fn packet_diagram_of_a_syn() {
+    check(
+        "sim-handshake-syn.fields.txt",
+        &["simulate", "handshake", "--fields", "--packet", "1"],
+    );
+}
+
+#[test]
+fn packet_diagram_of_a_masked_websocket_frame_with_a_16_bit_length() {
+    check(
+        "ws-python-plain-12.fields.txt",
+        &[
+            "inspect",
+            "--fields",
+            "--packet",
+            "12",
+            "tests/fixtures/ws-python-plain.pcap",
+        ],
+    );
+}
+
+#[test]
+fn packet_diagram_of_an_ipv6_packet() {
+    check(
+        "sim-websocket-ipv6-syn.fields.txt",
+        &["simulate", "websocket", "--ipv6", "--fields", "--packet", "1"],
+    );
+}

@@ -1,6 +1,7 @@
 //! The tour, as a newcomer meets it: `wirewalk` with no arguments. In a pipe it prints
-//! the whole walk-through and exits 0; in a terminal (driven here through tmux, as a
-//! person would) it pauses between packets, `b` goes back and `q` quits.
+//! the whole walk-through and exits 0; line by line in a terminal (`--no-tui`, driven
+//! here through tmux, as a person would) it pauses between packets, `b` goes back and
+//! `q` quits. The full-screen tour is tested in `tests/tui.rs`.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,6 +43,48 @@ fn in_a_pipe_the_tour_runs_straight_through() {
     assert!(!text.contains('\u{1b}'), "colour codes in a pipe");
 }
 
+#[test]
+fn in_a_pipe_the_tour_is_laid_out_to_columns_at_word_boundaries() {
+    for cols in [60usize, 100, 160] {
+        let out = Command::new(bin())
+            .args(["--color", "never"])
+            .env("COLUMNS", cols.to_string())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        // Explanations (the lines indented under a layer) fit the width and end on whole words.
+        let prose: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with(&" ".repeat(18)) && !l.trim().is_empty())
+            .collect();
+        assert!(prose.len() > 50, "few explanation lines at {cols}");
+        for l in &prose {
+            assert!(l.chars().count() <= cols, "wider than {cols}: {l:?}");
+        }
+        // Wrapped at word boundaries: no line of prose ends inside a word that the next
+        // line continues (the word "handshake" and "acknowledges" stay whole).
+        assert!(text.contains("handshake"), "at {cols}");
+        let widest = prose.iter().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest > cols - 15, "the width is not used at {cols}: widest {widest}");
+    }
+}
+
+#[test]
+fn colour_in_line_mode_leaves_explanations_in_normal_weight() {
+    let out = Command::new(bin())
+        .args(["--color", "always"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("74 bytes crossed the wire"))
+        .expect("the L1 explanation of packet 1");
+    assert!(!line.contains("\u{1b}[2m"), "faint explanation: {line:?}");
+}
+
 fn tmux(args: &[&str]) -> String {
     let out = Command::new("tmux")
         .args(["-L", "wirewalk-tour-test"])
@@ -74,12 +117,12 @@ fn wait_for(needle: &str) -> String {
 }
 
 #[test]
-#[ignore = "needs tmux; .ci/run runs it"]
-fn in_a_terminal_the_tour_pauses_goes_back_and_quits() {
+#[ignore = "needs tmux"]
+fn in_a_terminal_the_line_mode_tour_pauses_goes_back_and_quits() {
     let _ = tmux(&["kill-server"]);
     std::thread::sleep(Duration::from_millis(300));
     let cmd = format!(
-        "timeout --foreground 60 {} --color never; echo TOUR-EXIT=$?; sleep 30",
+        "timeout --foreground 60 {} tour --no-tui --color never; echo TOUR-EXIT=$?; sleep 30",
         bin()
     );
     tmux(&[
@@ -101,8 +144,11 @@ fn in_a_terminal_the_tour_pauses_goes_back_and_quits() {
     // The ladder grows: by packet 3 the three handshake arrows are drawn.
     assert!(screen.contains("   3 ESTABLISHED"), "{screen}");
     tmux(&["send-keys", "-t", "tour", "b", "Enter"]);
-    // Back to packet 2: its prompt comes a second time.
-    wait_for_n("[2/18] Enter / b / q", 2);
+    // Back to packet 2: its prompt comes a second time, and it shows what it showed going
+    // forward, explanations included.
+    let screen = wait_for_n("[2/18] Enter / b / q", 2);
+    let told = "Step 2 of the handshake";
+    assert_eq!(screen.matches(told).count(), 2, "{screen}");
     tmux(&["send-keys", "-t", "tour", "q", "Enter"]);
     let screen = wait_for("TOUR-EXIT=");
     assert!(screen.contains("TOUR-EXIT=0"), "{screen}");

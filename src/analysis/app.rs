@@ -470,7 +470,12 @@ impl AppStream {
         let mut events = Vec::new();
         match &mut self.modes[d] {
             Mode::Ignored => {}
-            Mode::WebSocket(ws) => ws.push(data, &mut events),
+            Mode::WebSocket(ws) => {
+                ws.push(data, &mut events);
+                let peer_closed =
+                    matches!(&self.modes[1 - d], Mode::WebSocket(w) if w.close_sent());
+                super::websocket::mark_close_replies(&mut events, peer_closed);
+            }
             Mode::Hold { buf, broken, .. } => {
                 if buf.len() + data.len() > self.limits.max_message {
                     *broken = true;

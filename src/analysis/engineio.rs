@@ -214,6 +214,10 @@ impl EioPacket {
         match self.packet_type {
             EioType::Ping if self.probe => "ping_probe",
             EioType::Pong if self.probe => "pong_probe",
+            // Engine.IO v3: the client pings, the server answers.
+            EioType::Open if self.version == 3 => "open_v3",
+            EioType::Ping if self.version == 3 => "ping_v3",
+            EioType::Pong if self.version == 3 => "pong_v3",
             EioType::Message if self.attachment.is_some() => "attachment",
             EioType::Message if self.binary => "message_binary",
             t => t.name(),

@@ -12,7 +12,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use super::app::Check;
-use super::websocket::{sec_websocket_accept, DeflateParams};
+use super::websocket::{sec_websocket_accept, DeflateParams, UpgradeRequest};
 
 /// The longest header block (request/status line + headers) accepted before giving up.
 pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
@@ -59,6 +59,10 @@ pub struct HttpMessage {
     /// order (repeated names joined with ", ").
     #[serde(serialize_with = "headers_as_object")]
     pub headers: Vec<(String, String)>,
+    /// The header names as the sender spelled them (`Sec-WebSocket-Key`), one per entry of
+    /// `headers`, for the text outputs; not serialized (SPEC keeps names lower-cased).
+    #[serde(skip)]
+    pub names_sent: Vec<String>,
     /// The body's length in bytes after removing chunked framing (bytes lost in a capture
     /// gap included).
     pub body_len: u64,
@@ -103,6 +107,10 @@ pub struct HttpMessage {
     /// True when `body` holds less than `body_len` (limit reached or bytes not captured).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub body_truncated: bool,
+    /// The WebSocket upgrade fields as the request sent them: on the request, and on the
+    /// response that answers it; not serialized.
+    #[serde(skip)]
+    pub upgrade_request: Option<Box<UpgradeRequest>>,
 }
 
 impl HttpMessage {
@@ -112,6 +120,25 @@ impl HttpMessage {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The headers with their names as sent, in order.
+    pub fn headers_as_sent(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter().enumerate().map(|(i, (n, v))| {
+            (
+                self.names_sent.get(i).map_or(n.as_str(), String::as_str),
+                v.as_str(),
+            )
+        })
+    }
+
+    /// A header's name as this message spelled it (the lower-case name when absent).
+    pub fn name_sent<'a>(&'a self, name: &'a str) -> &'a str {
+        self.headers
+            .iter()
+            .position(|(n, _)| n == name)
+            .and_then(|i| self.names_sent.get(i))
+            .map_or(name, String::as_str)
     }
 
     /// All values of a header joined with ", " (HTTP list semantics).
@@ -176,6 +203,7 @@ pub(crate) struct PendingRequest {
     pub method: String,
     pub websocket_upgrade: bool,
     pub websocket_key: Option<String>,
+    pub upgrade_request: Option<Box<UpgradeRequest>>,
 }
 
 /// Why [`HttpDecoder::feed`] stopped before the end of its input.
@@ -410,11 +438,11 @@ impl HttpDecoder {
                             } else if let Some(cur) = &mut self.cur {
                                 let m = &mut cur.1;
                                 if let Some(c) = line.iter().position(|&b| b == b':') {
-                                    let name =
-                                        String::from_utf8_lossy(&line[..c]).to_ascii_lowercase();
+                                    let sent = String::from_utf8_lossy(&line[..c]).into_owned();
                                     let value = ows_trim(&String::from_utf8_lossy(&line[c + 1..]))
                                         .to_string();
-                                    m.headers.push((name, value));
+                                    m.headers.push((sent.to_ascii_lowercase(), value));
+                                    m.names_sent.push(sent);
                                 }
                             }
                         }
@@ -570,6 +598,7 @@ impl HttpDecoder {
             HttpKind::Request => {
                 let websocket_upgrade = msg.is_websocket_upgrade();
                 if websocket_upgrade {
+                    msg.upgrade_request = Some(Box::new(UpgradeRequest::of(&msg)));
                     if let Some(key) = &msg.websocket_key {
                         msg.accept_expected = Some(sec_websocket_accept(key));
                     }
@@ -582,6 +611,7 @@ impl HttpDecoder {
                     method: msg.method.clone().unwrap_or_default(),
                     websocket_upgrade,
                     websocket_key: msg.websocket_key.clone(),
+                    upgrade_request: msg.upgrade_request.clone(),
                 });
                 if chunked {
                     BodyFraming::Chunked
@@ -601,6 +631,7 @@ impl HttpDecoder {
                 };
                 if let Some(r) = &req {
                     msg.request_method = Some(r.method.clone());
+                    msg.upgrade_request = r.upgrade_request.clone();
                 }
                 let upgrade_req = req.as_ref().is_some_and(|r| r.websocket_upgrade);
                 if status == 101 {
@@ -686,6 +717,7 @@ struct Head {
     version: u8,
     status: Option<u16>,
     reason: Option<String>,
+    /// Names as sent, and values.
     headers: Vec<(String, String)>,
 }
 
@@ -698,7 +730,12 @@ impl Head {
             version: format!("HTTP/1.{}", self.version),
             status: self.status,
             reason: self.reason,
-            headers: self.headers,
+            names_sent: self.headers.iter().map(|(n, _)| n.clone()).collect(),
+            headers: self
+                .headers
+                .into_iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v))
+                .collect(),
             body_len: 0,
             body_framing: BodyFraming::None,
             request_method: None,
@@ -714,6 +751,7 @@ impl Head {
             upgrade_refused: false,
             body: Vec::new(),
             body_truncated: false,
+            upgrade_request: None,
         };
         m.upgrade = m.header_joined("upgrade");
         m.websocket_key = m.header("sec-websocket-key").map(|s| s.trim().to_string());
@@ -781,7 +819,7 @@ fn parse_head(b: &[u8]) -> Result<Option<Head>, ()> {
         h.iter()
             .map(|h| {
                 (
-                    h.name.to_ascii_lowercase(),
+                    h.name.to_string(),
                     ows_trim(&String::from_utf8_lossy(h.value)).to_string(),
                 )
             })

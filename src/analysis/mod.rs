@@ -7,8 +7,10 @@
 
 pub mod app;
 pub mod conversation;
+pub mod copies;
 pub mod engineio;
 pub mod http;
+pub mod inflight;
 pub mod reassembly;
 pub mod socketio;
 pub mod stream;
@@ -34,6 +36,14 @@ pub struct PacketAnalysis {
     pub tags: Vec<Tag>,
     /// After this packet: [client's state, server's state].
     pub states: Option<[TcpState; 2]>,
+    /// [client, server]: a FIN from the other side is on its way to it (its state moves
+    /// when it has the FIN).
+    pub fin_incoming: [bool; 2],
+    /// [client, server]: how many packets each side had sent so far (0: not heard from).
+    pub sent: [u64; 2],
+    /// This packet is a copy of that earlier frame (same bytes, same instant), and the
+    /// how-manieth copy (1: the second recording).
+    pub copy_of: Option<(u64, u32)>,
     /// True when the client sent this packet.
     pub from_client: Option<bool>,
     /// This packet's position in its conversation, from 1.
@@ -106,7 +116,15 @@ pub struct Totals {
     pub problems: std::collections::BTreeMap<&'static str, u64>,
     /// Socket.IO sessions that moved from long-polling to WebSocket.
     pub sessions_upgraded: u64,
+    /// Per sending address (a few at most): transport checksums left unfinished by
+    /// checksum offload, and checksums that verified.
+    pub checksums: std::collections::BTreeMap<std::net::IpAddr, [u64; 2]>,
+    /// What the capture as a whole shows, said once at the end (not warnings).
+    pub info: Vec<String>,
 }
+
+/// How many senders' checksums are counted (the rest are not: memory stays bounded).
+const CHECKSUM_SENDERS: usize = 64;
 
 /// A Socket.IO session note as a packet note (its wording is in socketio.toml).
 fn session_note(n: &socketio::SessionNote) -> Note {
@@ -130,6 +148,8 @@ pub struct Analyzer {
     pub limits: Limits,
     /// Packets of conversations beyond the limit.
     pub untracked: u64,
+    /// The last few packets' fingerprints, to recognise a packet captured twice.
+    copies: copies::Recent,
 }
 
 impl Analyzer {
@@ -145,6 +165,7 @@ impl Analyzer {
             sessions: Default::default(),
             limits,
             untracked: 0,
+            copies: Default::default(),
         }
     }
 
@@ -171,8 +192,30 @@ impl Analyzer {
         let Some((src_ip, dst_ip)) = d.ip_addrs() else {
             return pa;
         };
+        pa.copy_of = self.copies.check(frame, d);
         let wire = frame.wire_len as u64;
-        if let Some(tcp) = d.tcp_mut().filter(|t| t.seq_raw.is_some()) {
+        let checked = match (d.tcp(), d.udp()) {
+            (Some(t), _) => t.checksum_ok.map(|ok| (ok, t.checksum_partial)),
+            (_, Some(u)) => u.checksum_ok.map(|ok| (ok, u.checksum_partial)),
+            _ => None,
+        };
+        if let Some((ok, partial)) = checked {
+            let n = self.totals.checksums.len();
+            if ok || partial {
+                if let Some(c) = match self.totals.checksums.get_mut(&src_ip) {
+                    Some(c) => Some(c),
+                    None if n < CHECKSUM_SENDERS => {
+                        Some(self.totals.checksums.entry(src_ip).or_default())
+                    }
+                    None => None,
+                } {
+                    c[if partial { 0 } else { 1 }] += 1;
+                }
+            }
+        }
+        // A TCP header cut before its flags and window cannot be followed: it is shown
+        // with the fields that were captured, and not analysed.
+        if let Some(tcp) = d.tcp_mut().filter(|t| t.window.is_some()) {
             let src = SocketAddr::new(src_ip, tcp.src_port);
             let dst = SocketAddr::new(dst_ip, tcp.dst_port);
             let flags = tcp.flags();
@@ -255,13 +298,18 @@ impl Analyzer {
                 [Some(c), Some(s)] => Some([c, s]),
                 _ => None,
             };
+            pa.fin_incoming = view.fin_incoming;
+            pa.sent = [conv.packets[client], conv.packets[1 - client]];
             pa.tags = view.tags;
             if pa.tags.contains(&Tag::Rst) {
                 // Why the reset: a SYN answered by RST is a refused connection (nothing
-                // listens there); after the handshake it is an abort.
+                // listens there); after the handshake it is an abort, unless the closing
+                // had already begun with a FIN.
                 let refused = conn.handshake.len() == 1;
                 let key = if refused {
                     "tcp.rst_refused"
+                } else if conn.fin_sent(0) || conn.fin_sent(1) {
+                    "tcp.rst_after_fin"
                 } else {
                     "tcp.rst_abort"
                 };
@@ -326,7 +374,7 @@ impl Analyzer {
             let side = conv.side_of(src);
             conv.packets[side] += 1;
             conv.bytes[side] += wire;
-            if udp.checksum_ok == Some(false) {
+            if udp.checksum_ok == Some(false) && !udp.checksum_partial {
                 pa.tags.push(Tag::BadChecksum);
             }
             pa.stream = Some(conv.index);
@@ -344,6 +392,38 @@ impl Analyzer {
 
     /// After the last packet: what the Socket.IO sessions never completed.
     pub fn finish(&mut self) {
+        // Unfinished checksums, with the inference a learner can check: if only the
+        // packets of some senders carry them, those senders are the capturing host(s).
+        let partial: Vec<_> = self
+            .totals
+            .checksums
+            .iter()
+            .filter(|(_, c)| c[0] > 0)
+            .collect();
+        if !partial.is_empty() {
+            let hosts: Vec<String> = partial.iter().map(|(ip, _)| ip.to_string()).collect();
+            let n: u64 = partial.iter().map(|(_, c)| c[0]).sum();
+            let others: u64 = self
+                .totals
+                .checksums
+                .iter()
+                .filter(|(_, c)| c[0] == 0)
+                .map(|(_, c)| c[1])
+                .sum();
+            let key = if others > 0 {
+                "notes.checksum.partial_some"
+            } else {
+                "notes.checksum.partial_all"
+            };
+            self.totals.info.push(crate::explain::text(
+                key,
+                &[
+                    ("count", &n.to_string()),
+                    ("hosts", &hosts.join(", ")),
+                    ("others", &others.to_string()),
+                ],
+            ));
+        }
         for (frame, n) in self.sessions.finish() {
             let text = crate::explain::note(&session_note(&n));
             self.totals.warnings.push(format!("packet {frame}: {text}"));

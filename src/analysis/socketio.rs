@@ -251,13 +251,44 @@ impl SioPacket {
     /// The key of this packet's wording in `socketio.toml`, table `[socketio]`:
     /// `CONNECT_client`, `CONNECT_server`, `DISCONNECT`, `EVENT`, `EVENT_ack`, `ACK`,
     /// `CONNECT_ERROR`, `BINARY_EVENT`, `BINARY_ACK`.
+    ///
+    /// An event from the client is the client's `socket.emit` (it has no other way to send
+    /// one); an event from the server (`*_server`) may come from `socket.emit`, `io.emit`,
+    /// a room's or a broadcast's emit: the packet is the same, so the wording says so.
     pub fn wording_key(&self, from_client: bool) -> &'static str {
         match self.packet_type {
             SioType::Connect if from_client => "CONNECT_client",
+            SioType::Connect if self.connect_sid().is_none() => "CONNECT_server_nosid",
             SioType::Connect => "CONNECT_server",
-            SioType::Event if self.ack_id.is_some() => "EVENT_ack",
+            SioType::Event if self.ack_id.is_some() && from_client => "EVENT_ack",
+            SioType::Event if self.ack_id.is_some() => "EVENT_ack_server",
+            SioType::Event if !from_client => "EVENT_server",
+            SioType::BinaryEvent if !from_client => "BINARY_EVENT_server",
             t => t.name(),
         }
+    }
+
+    /// The Socket.IO socket id a server's CONNECT gives (protocol v5), not the Engine.IO
+    /// session id of the open packet.
+    pub fn connect_sid(&self) -> Option<&str> {
+        if self.packet_type != SioType::Connect {
+            return None;
+        }
+        self.data.as_ref()?.get("sid")?.as_str()
+    }
+
+    /// True when an object among the arguments has a key `room` (or `rooms`): the
+    /// application's own data, since Socket.IO's packets never name rooms.
+    pub fn args_name_a_room(&self) -> bool {
+        let Some(Value::Array(a)) = &self.args else {
+            return false;
+        };
+        a.iter().any(|v| {
+            v.as_object().is_some_and(|o| {
+                o.keys()
+                    .any(|k| k.eq_ignore_ascii_case("room") || k.eq_ignore_ascii_case("rooms"))
+            })
+        })
     }
 
     /// Further teaching notes for this packet: keys of table `[lesson]` in
@@ -279,6 +310,9 @@ impl SioPacket {
         }
         if self.attachments > 0 {
             v.push("placeholders");
+        }
+        if self.args_name_a_room() {
+            v.push("room_in_args");
         }
         v
     }
@@ -421,6 +455,9 @@ pub struct Session {
     /// The last heartbeat (the open packet, then each ping): its time.
     #[serde(skip)]
     last_beat: Option<Timestamp>,
+    /// True until the first heartbeat ping after the open packet.
+    #[serde(skip)]
+    beat_is_open: bool,
     /// A ping not yet answered: frame, time, direction.
     #[serde(skip)]
     ping_out: Option<(u64, Timestamp, Dir)>,
@@ -460,6 +497,7 @@ impl Session {
             close_frame: None,
             pending_acks: Vec::new(),
             last_beat: None,
+            beat_is_open: false,
             ping_out: None,
             probe_time: None,
         }
@@ -483,14 +521,16 @@ pub enum SessionNote {
     UpgradeNoop,
     /// `5`: the session now uses the WebSocket.
     Upgraded { sid: String, polls: usize },
-    /// A heartbeat ping `ms` after the previous one (or the open), with `interval` announced.
-    Heartbeat { ms: f64, interval: u64 },
-    /// A ping later than pingInterval + pingTimeout after the previous one: the other side
-    /// would already have given up on the connection.
+    /// A heartbeat ping `ms` after the previous one (`first`: after the open packet), with
+    /// `interval` announced.
+    Heartbeat { ms: f64, interval: u64, first: bool },
+    /// A ping later than pingInterval + pingTimeout after the previous one (or the open):
+    /// the other side would already have given up on the connection.
     HeartbeatLate {
         ms: f64,
         interval: u64,
         timeout: u64,
+        first: bool,
     },
     /// A pong answering the ping of `frame` after `ms`.
     PongAnswers { frame: u64, ms: f64 },
@@ -518,7 +558,9 @@ impl SessionNote {
         "upgrade-noop",
         "upgraded",
         "heartbeat",
+        "heartbeat-first",
         "heartbeat-late",
+        "heartbeat-late-first",
         "pong-answers",
         "pong-late",
         "ack-answers",
@@ -533,8 +575,10 @@ impl SessionNote {
             SessionNote::UpgradeProbeAnswer { .. } => "upgrade-probe-answer",
             SessionNote::UpgradeNoop => "upgrade-noop",
             SessionNote::Upgraded { .. } => "upgraded",
-            SessionNote::Heartbeat { .. } => "heartbeat",
-            SessionNote::HeartbeatLate { .. } => "heartbeat-late",
+            SessionNote::Heartbeat { first: false, .. } => "heartbeat",
+            SessionNote::Heartbeat { first: true, .. } => "heartbeat-first",
+            SessionNote::HeartbeatLate { first: false, .. } => "heartbeat-late",
+            SessionNote::HeartbeatLate { first: true, .. } => "heartbeat-late-first",
             SessionNote::PongAnswers { .. } => "pong-answers",
             SessionNote::PongLate { .. } => "pong-late",
             SessionNote::AckAnswers { .. } => "ack-answers",
@@ -560,13 +604,16 @@ impl SessionNote {
             }
             SessionNote::UpgradeProbeAnswer { ms: m } => vec![("ms", ms(m))],
             SessionNote::UpgradeNoop => Vec::new(),
-            SessionNote::Heartbeat { ms: m, interval } => {
+            SessionNote::Heartbeat {
+                ms: m, interval, ..
+            } => {
                 vec![("ms", ms(m)), ("interval", interval.to_string())]
             }
             SessionNote::HeartbeatLate {
                 ms: m,
                 interval,
                 timeout,
+                ..
             } => {
                 vec![
                     ("ms", ms(m)),
@@ -761,6 +808,7 @@ fn eio(
                 s.ping_timeout = Some(o.ping_timeout);
                 s.upgrades = o.upgrades.clone();
                 s.last_beat = Some(time);
+                s.beat_is_open = true;
             }
         }
         EioType::Ping if p.probe => {
@@ -782,17 +830,24 @@ fn eio(
                 (s.last_beat, s.ping_interval, s.ping_timeout)
             {
                 let ms = ms_between(time, prev);
+                let first = s.beat_is_open;
                 if ms > (interval + timeout) as f64 {
                     notes.push(SessionNote::HeartbeatLate {
                         ms,
                         interval,
                         timeout,
+                        first,
                     });
                 } else {
-                    notes.push(SessionNote::Heartbeat { ms, interval });
+                    notes.push(SessionNote::Heartbeat {
+                        ms,
+                        interval,
+                        first,
+                    });
                 }
             }
             s.last_beat = Some(time);
+            s.beat_is_open = false;
             s.ping_out = Some((frame, time, dir));
         }
         EioType::Pong => {
@@ -1151,11 +1206,24 @@ mod tests {
             SessionNote::Heartbeat {
                 ms: 1.0,
                 interval: 1,
+                first: false,
+            },
+            SessionNote::Heartbeat {
+                ms: 1.0,
+                interval: 1,
+                first: true,
             },
             SessionNote::HeartbeatLate {
                 ms: 1.0,
                 interval: 1,
                 timeout: 1,
+                first: false,
+            },
+            SessionNote::HeartbeatLate {
+                ms: 1.0,
+                interval: 1,
+                timeout: 1,
+                first: true,
             },
             SessionNote::PongAnswers { frame: 1, ms: 1.0 },
             SessionNote::PongLate {
@@ -1449,7 +1517,8 @@ mod tests {
             n[1].1,
             [SessionNote::Heartbeat {
                 ms: 300.0,
-                interval: 300
+                interval: 300,
+                first: true,
             }]
         );
         let n = feed(&mut tr, &mut st, 0, 9, 303, C, &ws_text("3", true));
@@ -1460,7 +1529,8 @@ mod tests {
             [SessionNote::HeartbeatLate {
                 ms: 600.0,
                 interval: 300,
-                timeout: 200
+                timeout: 200,
+                first: false,
             }]
         );
         assert_eq!(n[1].1[0].level(), Level::Warning);

@@ -41,6 +41,8 @@ pub struct TcpApp {
     runs: [VecDeque<Run>; 2],
     /// Who sent the last complete WebSocket data message (true: the client).
     last_data_from_client: Option<bool>,
+    /// Whether the last WebSocket message was a server push (for what it carries).
+    carrier_push: bool,
 }
 
 impl TcpApp {
@@ -53,6 +55,7 @@ impl TcpApp {
             app: AppStream::new(limits),
             runs: Default::default(),
             last_data_from_client: None,
+            carrier_push: false,
         }
     }
 
@@ -211,11 +214,18 @@ impl TcpApp {
         }
         let from_client = e.dir == Dir::ClientToServer;
         let mut push = false;
-        if let AppMessage::WebSocket(w) = &e.message {
-            if w.message_len.is_some() && matches!(w.opcode, 0..=2) {
-                push = !from_client && self.last_data_from_client != Some(true);
-                self.last_data_from_client = Some(from_client);
+        match &e.message {
+            AppMessage::WebSocket(w) => {
+                if w.message_len.is_some() && matches!(w.opcode, 0..=2) {
+                    push = !from_client && self.last_data_from_client != Some(true);
+                    self.last_data_from_client = Some(from_client);
+                    self.carrier_push = push;
+                }
             }
+            // The Engine.IO and Socket.IO packets a message carries are pushed when it is.
+            AppMessage::EngineIo(_) | AppMessage::SocketIo(_) => push = self.carrier_push,
+            AppMessage::Http(_) => self.carrier_push = false,
+            AppMessage::Stopped(_) => {}
         }
         Some(AppLayer {
             message: e.message,

@@ -2,6 +2,7 @@
 //! sequence analysis (retransmission, duplicate ACK, zero window, …) that agrees with
 //! Wireshark's, flag for flag, on the shared captures.
 
+use super::inflight::InFlight;
 use super::tags::Tag;
 use crate::dissect::{TcpFlags, TcpInfo};
 use crate::frame::Timestamp;
@@ -40,6 +41,10 @@ pub struct Side {
     pub state: TcpState,
     /// Raw sequence number of this side's FIN, once sent.
     fin_seq: Option<u32>,
+    /// The peer's FIN is on its way to this side: its state moves when this side shows
+    /// it has the FIN (it acknowledges it), not when the capture sees the FIN go by —
+    /// the FIN may have crossed this side's own FIN, or overtaken bytes sent before it.
+    pub fin_incoming: bool,
     pub saw_syn: bool,
     pub isn: Option<u32>,
     pub packets: u64,
@@ -48,6 +53,8 @@ pub struct Side {
     /// The SYN's options, kept for the handshake story.
     pub syn_mss: Option<u16>,
     pub syn_wscale: Option<u8>,
+    /// Segments sent and not yet acknowledged (acks_frame, bytes in flight).
+    pub inflight: InFlight,
 }
 
 impl Default for Side {
@@ -66,6 +73,7 @@ impl Default for Side {
             last_tags: Vec::new(),
             state: TcpState::Closed,
             fin_seq: None,
+            fin_incoming: false,
             saw_syn: false,
             isn: None,
             packets: 0,
@@ -73,6 +81,7 @@ impl Default for Side {
             payload_bytes: 0,
             syn_mss: None,
             syn_wscale: None,
+            inflight: InFlight::default(),
         }
     }
 }
@@ -101,6 +110,8 @@ pub struct SegmentView {
     pub states: [Option<TcpState>; 2],
     /// The index of the sending side.
     pub from: usize,
+    /// [client, server]: a FIN from the other side is on its way to this one.
+    pub fin_incoming: [bool; 2],
 }
 
 impl TcpConn {
@@ -114,6 +125,11 @@ impl TcpConn {
     /// True once the connection was reset.
     pub fn finished(&self) -> bool {
         self.reset.is_some()
+    }
+
+    /// True once side `s` has sent its FIN.
+    pub fn fin_sent(&self, s: usize) -> bool {
+        self.sides[s].fin_seq.is_some()
     }
 
     /// True when a segment from side `from` starts a new conversation on the same ports
@@ -184,7 +200,8 @@ impl TcpConn {
             self.sides[from].is_first_ack = true;
         }
         if has_ack && !syn {
-            if let (Some(t0), None) = (self.last_syn_time, self.first_rtt) {
+            // A zero RTT counts as not measured yet, as in Wireshark (nstime_is_zero).
+            if let (Some(t0), None | Some(0.0)) = (self.last_syn_time, self.first_rtt) {
                 self.first_rtt = Some(time.since(t0));
             }
             self.sides[from].is_first_ack = false;
@@ -201,7 +218,9 @@ impl TcpConn {
             }
         }
 
-        if tcp.checksum_ok == Some(false) {
+        self.arithmetic(from, tcp, seq, ack, seglen, flags, number, &tags);
+
+        if tcp.checksum_ok == Some(false) && !tcp.checksum_partial {
             tags.push(Tag::BadChecksum);
         }
         self.story(from, seq, ack, seglen, flags, number, &mut tags);
@@ -214,7 +233,66 @@ impl TcpConn {
             tags,
             states: [Some(self.sides[c].state), Some(self.sides[1 - c].state)],
             from,
+            fin_incoming: [self.sides[c].fin_incoming, self.sides[1 - c].fin_incoming],
         }
+    }
+
+    /// The numbers tshark derives for a segment, written into `tcp`: the scaled window,
+    /// the frame this ACK acknowledges, bytes in flight, and the initial RTT (shown, as
+    /// tshark shows it, on segments that carry any sequence analysis).
+    #[allow(clippy::too_many_arguments)]
+    fn arithmetic(
+        &mut self,
+        from: usize,
+        tcp: &mut TcpInfo,
+        seq: u32,
+        ack: u32,
+        seglen: u32,
+        flags: TcpFlags,
+        number: u64,
+        tags: &[Tag],
+    ) {
+        let to = 1 - from;
+        let syn = flags.has(TcpFlags::SYN);
+        let window = tcp.window.unwrap_or(0) as u32;
+        let ws = self.sides[from].win_scale;
+        tcp.window_scaled = tcp
+            .window
+            .map(|_| if syn || ws < 0 { window } else { window << ws });
+        if flags.has(TcpFlags::ACK) {
+            self.sides[to].inflight.ack_seen();
+        }
+        if tags.contains(&Tag::LostSegment) {
+            self.sides[from].inflight.lost();
+        }
+        let syn_fin = flags.0 & (TcpFlags::SYN | TcpFlags::FIN) != 0;
+        if seglen > 0 || syn_fin {
+            let next = seq.wrapping_add(seglen).wrapping_add(syn_fin as u32);
+            self.sides[from].inflight.sent(number, seq, next);
+        }
+        tcp.acks_frame = self.sides[to].inflight.acked(ack);
+        let base = self.sides[from].base_seq.unwrap_or(0);
+        let counted = self.sides[from].inflight.in_flight(seglen, base);
+        tcp.bytes_in_flight = counted.flatten();
+        let analysed = counted.is_some()
+            || tcp.acks_frame.is_some()
+            || tags.iter().any(|t| {
+                !matches!(
+                    t,
+                    Tag::HandshakeSyn
+                        | Tag::HandshakeSynAck
+                        | Tag::HandshakeAck
+                        | Tag::Fin
+                        | Tag::Rst
+                        | Tag::BadChecksum
+                )
+            });
+        tcp.irtt = self.first_rtt.filter(|r| *r != 0.0 && analysed);
+    }
+
+    /// The initial round-trip time (SYN to the handshake's ACK), once measured.
+    pub fn initial_rtt(&self) -> Option<f64> {
+        self.first_rtt.filter(|r| *r != 0.0)
     }
 
     /// Wireshark's sequence analysis (tcp_analyze_sequence_number), check for check and
@@ -385,6 +463,17 @@ impl TcpConn {
         tags
     }
 
+    /// Side `x` now has its peer's FIN: its closing state moves on.
+    fn receive_fin(&mut self, x: usize) {
+        self.sides[x].fin_incoming = false;
+        self.sides[x].state = match self.sides[x].state {
+            TcpState::FinWait1 => TcpState::Closing,
+            TcpState::FinWait2 => TcpState::TimeWait,
+            TcpState::Established | TcpState::SynReceived => TcpState::CloseWait,
+            s => s,
+        };
+    }
+
     /// The connection's story: handshake and teardown frames, and each side's state.
     #[allow(clippy::too_many_arguments)]
     fn story(
@@ -456,6 +545,19 @@ impl TcpConn {
             }
         }
 
+        // When does a side have the peer's FIN (see `fin_incoming`)? When it acknowledges
+        // it; or when the peer sends anything after its FIN, since TCP delivers in order
+        // and the FIN reaches the receiver first.
+        if self.sides[to].fin_incoming && self.sides[from].fin_seq.is_some() && !rst {
+            self.receive_fin(to);
+        }
+        if has_ack && !rst && self.sides[from].fin_incoming {
+            if let Some(pf) = self.sides[to].fin_seq {
+                if gt(ack, pf) {
+                    self.receive_fin(from);
+                }
+            }
+        }
         // An ACK of the peer's FIN moves the peer along its closing states.
         if has_ack && !rst {
             if let Some(fs) = self.sides[to].fin_seq {
@@ -500,12 +602,8 @@ impl TcpConn {
                     | TcpState::TimeWait => self.sides[from].state,
                     _ => TcpState::FinWait1,
                 };
-                self.sides[to].state = match self.sides[to].state {
-                    TcpState::FinWait1 => TcpState::Closing,
-                    TcpState::FinWait2 => TcpState::TimeWait,
-                    TcpState::Established | TcpState::SynReceived => TcpState::CloseWait,
-                    s => s,
-                };
+                // The receiver's state moves once it has this FIN (see `fin_incoming`).
+                self.sides[to].fin_incoming = true;
             }
         }
         if rst {
@@ -515,6 +613,8 @@ impl TcpConn {
             }
             self.sides[from].state = TcpState::Closed;
             self.sides[to].state = TcpState::Closed;
+            self.sides[0].fin_incoming = false;
+            self.sides[1].fin_incoming = false;
         }
     }
 }

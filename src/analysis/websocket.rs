@@ -1,10 +1,210 @@
-//! WebSocket (RFC 6455): the opening handshake's key arithmetic and the frame decoder.
+//! WebSocket (RFC 6455): the opening handshake (its key arithmetic, and what a request
+//! sent of what section 4.1 requires) and the frame decoder.
 
 use serde::Serialize;
 
 use super::app::{AppEvent, AppMessage, Check, Dir};
 
 pub use crate::proto::websocket::{sec_websocket_accept, HANDSHAKE_GUID};
+
+use super::http::HttpMessage;
+
+/// The sample nonce of RFC 6455 section 1.3 (base64 of "the sample nonce"): a key copied
+/// from the RFC, not one picked at random.
+pub const RFC_SAMPLE_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+/// One header of an upgrade request: its name as sent and its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentHeader {
+    pub name: String,
+    pub value: String,
+}
+
+/// What an upgrade request actually carried of the fields RFC 6455 section 4.1 requires,
+/// kept on the request and on the response that answers it (so a refusal can point at
+/// the header that caused it).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct UpgradeRequest {
+    pub method: String,
+    /// `HTTP/1.1`.
+    pub version: String,
+    pub upgrade: Option<SentHeader>,
+    pub connection: Option<SentHeader>,
+    pub ws_version: Option<SentHeader>,
+    pub key: Option<SentHeader>,
+    pub origin: Option<SentHeader>,
+}
+
+/// One finding about an upgrade request: a required field present and right, or missing
+/// or wrong. `key()` names its wording (`websocket.toml`, table `[request]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finding {
+    MethodNotGet { method: String },
+    HttpTooOld { version: String },
+    UpgradeOk(SentHeader),
+    ConnectionOk(SentHeader),
+    ConnectionMissing,
+    ConnectionWithoutUpgrade(SentHeader),
+    VersionOk(SentHeader),
+    VersionMissing,
+    /// A number below 13: one of the drafts before RFC 6455.
+    VersionDraft(SentHeader),
+    VersionUnknown(SentHeader),
+    KeyOk(SentHeader),
+    /// The RFC's sample nonce.
+    KeySample(SentHeader),
+    /// Not base64 of 16 bytes (`len`: what it decodes to, if base64 at all).
+    KeyBad { header: SentHeader, len: Option<usize> },
+    KeyMissing,
+}
+
+impl UpgradeRequest {
+    /// The upgrade fields of a request (any request whose `Upgrade` names websocket).
+    pub fn of(m: &HttpMessage) -> UpgradeRequest {
+        let get = |name: &str| {
+            m.header_joined(name).map(|value| SentHeader {
+                name: m.name_sent(name).to_string(),
+                value: value.trim().to_string(),
+            })
+        };
+        UpgradeRequest {
+            method: m.method.clone().unwrap_or_default(),
+            version: m.version.clone(),
+            upgrade: get("upgrade"),
+            connection: get("connection"),
+            ws_version: get("sec-websocket-version"),
+            key: get("sec-websocket-key"),
+            origin: get("origin"),
+        }
+    }
+
+    /// Every required field, in the order of RFC 6455 section 4.1: present and right, or not.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut v = Vec::new();
+        if self.method != "GET" {
+            v.push(Finding::MethodNotGet {
+                method: self.method.clone(),
+            });
+        }
+        if self.version == "HTTP/1.0" {
+            v.push(Finding::HttpTooOld {
+                version: self.version.clone(),
+            });
+        }
+        if let Some(u) = &self.upgrade {
+            v.push(Finding::UpgradeOk(u.clone()));
+        }
+        v.push(match &self.connection {
+            None => Finding::ConnectionMissing,
+            Some(c)
+                if c.value
+                    .split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade")) =>
+            {
+                Finding::ConnectionOk(c.clone())
+            }
+            Some(c) => Finding::ConnectionWithoutUpgrade(c.clone()),
+        });
+        v.push(match &self.ws_version {
+            None => Finding::VersionMissing,
+            Some(h) if h.value == "13" => Finding::VersionOk(h.clone()),
+            Some(h) if h.value.parse::<u8>().is_ok_and(|n| n < 13) => {
+                Finding::VersionDraft(h.clone())
+            }
+            Some(h) => Finding::VersionUnknown(h.clone()),
+        });
+        v.push(match &self.key {
+            None => Finding::KeyMissing,
+            Some(k) if k.value == RFC_SAMPLE_KEY => Finding::KeySample(k.clone()),
+            Some(k) => {
+                use base64::Engine as _;
+                let len = base64::engine::general_purpose::STANDARD
+                    .decode(k.value.as_bytes())
+                    .ok()
+                    .map(|b| b.len());
+                if len == Some(16) {
+                    Finding::KeyOk(k.clone())
+                } else {
+                    Finding::KeyBad {
+                        header: k.clone(),
+                        len,
+                    }
+                }
+            }
+        });
+        v
+    }
+
+    /// The findings that break RFC 6455 (a server must refuse such a request).
+    pub fn problems(&self) -> Vec<Finding> {
+        self.findings()
+            .into_iter()
+            .filter(Finding::is_problem)
+            .collect()
+    }
+}
+
+impl Finding {
+    /// The key of its wording in `websocket.toml`, table `[request]`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Finding::MethodNotGet { .. } => "method_not_get",
+            Finding::HttpTooOld { .. } => "http_too_old",
+            Finding::UpgradeOk(_) => "upgrade_ok",
+            Finding::ConnectionOk(_) => "connection_ok",
+            Finding::ConnectionMissing => "connection_missing",
+            Finding::ConnectionWithoutUpgrade(_) => "connection_without_upgrade",
+            Finding::VersionOk(_) => "version_ok",
+            Finding::VersionMissing => "version_missing",
+            Finding::VersionDraft(_) => "version_draft",
+            Finding::VersionUnknown(_) => "version_unknown",
+            Finding::KeyOk(_) => "key_ok",
+            Finding::KeySample(_) => "key_sample",
+            Finding::KeyBad { len: Some(_), .. } => "key_bad_length",
+            Finding::KeyBad { len: None, .. } => "key_not_base64",
+            Finding::KeyMissing => "key_missing",
+        }
+    }
+
+    /// True when the request breaks RFC 6455 here. (The sample nonce is a valid key: it
+    /// is only not random.)
+    pub fn is_problem(&self) -> bool {
+        !matches!(
+            self,
+            Finding::UpgradeOk(_)
+                | Finding::ConnectionOk(_)
+                | Finding::VersionOk(_)
+                | Finding::KeyOk(_)
+                | Finding::KeySample(_)
+        )
+    }
+
+    /// Values for the wording's placeholders: `name`, `value`, `method`, `version`, `len`.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Finding::MethodNotGet { method } => vec![("method", method.clone())],
+            Finding::HttpTooOld { version } => vec![("version", version.clone())],
+            Finding::UpgradeOk(h)
+            | Finding::ConnectionOk(h)
+            | Finding::ConnectionWithoutUpgrade(h)
+            | Finding::VersionOk(h)
+            | Finding::VersionDraft(h)
+            | Finding::VersionUnknown(h)
+            | Finding::KeyOk(h)
+            | Finding::KeySample(h) => {
+                vec![("name", h.name.clone()), ("value", h.value.clone())]
+            }
+            Finding::KeyBad { header, len } => vec![
+                ("name", header.name.clone()),
+                ("value", header.value.clone()),
+                ("len", len.unwrap_or(0).to_string()),
+            ],
+            Finding::ConnectionMissing | Finding::VersionMissing | Finding::KeyMissing => {
+                Vec::new()
+            }
+        }
+    }
+}
 
 /// permessage-deflate (RFC 7692) parameters, as offered in a request or negotiated in a
 /// 101 response. A `*_max_window_bits` given without a value reads as 15.
@@ -146,6 +346,24 @@ pub struct WsFrame {
     /// A complete binary message's bytes (up to the limit); not serialized.
     #[serde(skip)]
     pub data: Option<Vec<u8>>,
+    /// A Close frame sent after the other side's Close: the reply that completes the
+    /// closing handshake (false for the Close that starts it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub close_reply: bool,
+}
+
+impl WsFrame {
+    /// The 7-bit length code of the header's second byte (`websocket.payload_length`):
+    /// the length itself up to 125, 126 when a 16-bit length follows, 127 when a 64-bit
+    /// one does. Read back from the header's size: 2 bytes, +2 or +8 for the extended
+    /// length, +4 for the masking key.
+    pub fn length_code(&self) -> u8 {
+        match self.header_len - if self.masked { 4 } else { 0 } {
+            4 => 126,
+            10 => 127,
+            _ => self.payload_len.min(125) as u8,
+        }
+    }
 }
 
 /// A parsed frame header.
@@ -378,7 +596,22 @@ pub(crate) struct WsDecoder {
     pub lost: bool,
 }
 
+/// Marks the Close frames among `events` as replies when the other direction had already
+/// sent its Close (`peer_closed`).
+pub(crate) fn mark_close_replies(events: &mut [AppEvent], peer_closed: bool) {
+    for e in events {
+        if let AppMessage::WebSocket(f) = &mut e.message {
+            f.close_reply = peer_closed && f.opcode == 0x8;
+        }
+    }
+}
+
 impl WsDecoder {
+    /// True once this direction sent a Close frame.
+    pub(crate) fn close_sent(&self) -> bool {
+        self.closed
+    }
+
     /// `deflate`: the negotiated permessage-deflate parameters, if any.
     /// `dir`: the direction reported in events; `from_client`: whether this direction is the
     /// one that sent the upgrade request (which decides the masking rules).
@@ -669,6 +902,7 @@ impl WsDecoder {
             header_len: h.header_len,
             truncated: !complete,
             data: None,
+            close_reply: false,
         };
         match cur.sink {
             Sink::Control if complete => {
@@ -850,5 +1084,31 @@ mod tests {
         let mut d = [0x9f, 0x4d, 0x51, 0x58];
         unmask(&mut d, [0x37, 0xfa, 0x21, 0x3d], 1);
         assert_eq!(&d, b"ello");
+    }
+
+    /// RFC 6455 section 5.7's examples: "Hello" masked (code 5), a 256-byte binary
+    /// frame (126, 16-bit length) and a 64 KiB one (127, 64-bit length).
+    #[test]
+    fn length_code_from_the_header() {
+        let frame = |bytes: &[u8]| {
+            let mut d = WsDecoder::new(Dir::ClientToServer, 0, true, None, 1 << 20);
+            let mut out = Vec::new();
+            d.push(bytes, &mut out);
+            d.end(&mut out);
+            match &out[0].message {
+                AppMessage::WebSocket(f) => f.clone(),
+                other => panic!("{other:?}"),
+            }
+        };
+        let hello = frame(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+        assert_eq!((hello.length_code(), hello.payload_len), (5, 5));
+        let mut b = vec![0x82, 0x7e, 0x01, 0x00];
+        b.resize(4 + 256, 0);
+        let f = frame(&b);
+        assert_eq!((f.length_code(), f.payload_len, f.header_len), (126, 256, 4));
+        let mut b = vec![0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0];
+        b.resize(10 + 65536, 0);
+        let f = frame(&b);
+        assert_eq!((f.length_code(), f.payload_len, f.header_len), (127, 65536, 10));
     }
 }

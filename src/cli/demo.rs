@@ -13,6 +13,7 @@ use super::capture::{after_open, open, Recording};
 use super::inspect::{show, Reading};
 use super::{Failure, Settings, ViewArgs};
 use crate::source::demo::{self, DemoKind, DemoSource, Narrator};
+use crate::source::demo_classroom::{Classroom, FeedItem};
 use crate::source::live::{self, CaptureFilter};
 
 #[derive(Debug, Args)]
@@ -58,6 +59,14 @@ pub struct WebSocketArgs {
         requires = "serve"
     )]
     pub interface: Option<String>,
+    /// With --serve: also accept WebSockets from pages served elsewhere (an origin such
+    /// as http://lab.example:3000, or * for any). By default only the server's own pages.
+    #[arg(long = "allow-origin", value_name = "ORIGIN", requires = "serve")]
+    pub allow_origin: Vec<String>,
+    /// With --serve: show every packet on the terminal too (by default one line per
+    /// event: who joined, who said what, what was refused).
+    #[arg(long, requires = "serve")]
+    pub packets: bool,
     #[command(flatten)]
     pub common: DemoCommon,
 }
@@ -65,7 +74,7 @@ pub struct WebSocketArgs {
 pub fn run(args: &DemoArgs, settings: &Settings) -> Result<(), Failure> {
     match &args.which {
         DemoCommand::Websocket(ws) => match &ws.serve {
-            Some(addr) => serve(addr, ws.interface.as_deref(), &ws.common, settings),
+            Some(addr) => serve(addr, ws, settings),
             None => scripted(DemoKind::WebSocket, &ws.common, settings),
         },
         DemoCommand::Socketio(common) => scripted(DemoKind::SocketIo, common, settings),
@@ -78,7 +87,8 @@ fn narrator(quiet: bool, settings: &Settings) -> Narrator {
     }
     let color = settings.theme.color && std::io::stderr().is_terminal();
     Arc::new(move |line: &str| {
-        let line = format!("▶ {line}");
+        // Names and messages come from students: escaped before the terminal sees them.
+        let line = format!("▶ {}", crate::render::escape(line));
         let mut err = std::io::stderr().lock();
         let _ = if color {
             writeln!(err, "\x1b[2m{line}\x1b[0m")
@@ -100,14 +110,10 @@ fn scripted(kind: DemoKind, common: &DemoCommon, settings: &Settings) -> Result<
     run_source(source, recording, &common.view, settings)
 }
 
-fn serve(
-    addr: &str,
-    iface: Option<&str>,
-    common: &DemoCommon,
-    settings: &Settings,
-) -> Result<(), Failure> {
+fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Failure> {
+    let common = &args.common;
     let addr = parse_addr(addr).map_err(|e| Failure::Message(2, e))?;
-    let iface = match iface {
+    let iface = match args.interface.as_deref() {
         Some(i) => i.to_string(),
         None => live::interface_for(addr.ip()).ok_or_else(|| {
             Failure::Message(
@@ -125,17 +131,64 @@ fn serve(
     let recording = Recording::new((), common.write.as_deref(), link)?;
     after_open()?;
     let narrate = narrator(common.quiet, settings);
-    let source =
-        demo::serve(addr, capture, narrate.clone()).map_err(|e| Failure::Message(1, e.0))?;
+    let teacher = crate::render::report::page(
+        &crate::render::report::live_data("the classroom, live", "/feed"),
+        true,
+    );
+    let classroom = Classroom {
+        teacher_page: teacher,
+        allowed_origins: args.allow_origin.clone(),
+        ..Classroom::default()
+    };
+    let (source, served) =
+        demo::serve(addr, capture, narrate.clone(), classroom).map_err(|e| Failure::Message(1, e.0))?;
     let shown = if addr.ip().is_unspecified() {
-        format!("<this machine's address>:{}", addr.port())
+        format!("<this machine's address>:{}", served.chat_addr.port())
     } else {
-        addr.to_string()
+        served.chat_addr.to_string()
     };
     narrate(&format!(
-        "chat server on http://{shown}/ — open it in a browser; capturing on {iface}; Ctrl-C ends"
+        "classroom on http://{shown}/ — students open it in a browser; the teacher's page is http://127.0.0.1:{}/teacher; capturing on {iface}; Ctrl-C ends",
+        served.feed_addr.port()
     ));
-    run_source(source, recording, &common.view, settings)
+    let feed = served.feed.clone();
+    let port = served.chat_addr.port();
+    let live = crate::render::report::LiveRender::new(
+        Some(port),
+        Box::new(move |client, json| {
+            feed.send(FeedItem {
+                client,
+                json: json.into(),
+            })
+        }),
+    );
+    let v = &common.view;
+    let asked = args.packets || v.wants_json() || v.summary || v.hex || v.diagram;
+    let primary: Box<dyn crate::render::Render> = if asked {
+        super::inspect::renderer(v, settings, &super::report::command_title())?
+    } else {
+        Box::new(crate::render::report::Quiet)
+    };
+    let render = Box::new(crate::render::Tee(primary, Box::new(live)));
+    let mut source = recording.wrap(source);
+    let mut out = std::io::stdout().lock();
+    let feed = served.feed.clone();
+    let reading = Reading {
+        live: true,
+        flush_each: true,
+        more_notes: Some(Box::new(move || {
+            let lost = feed.lost();
+            if lost > 0 {
+                vec![format!("{lost} packets were captured faster than the pages could be sent them and are missing from the pages (not from the capture)")]
+            } else {
+                Vec::new()
+            }
+        })),
+        ..Reading::default()
+    };
+    let result = super::inspect::show_with(&mut source, v, settings, render, &mut out, reading);
+    out.flush().ok();
+    source.finish(result)
 }
 
 fn run_source(

@@ -7,6 +7,7 @@
 //! the capture's first packet.
 
 use std::io::Write;
+use std::path::Path;
 
 use super::output::{is_stdout, CaptureOut};
 use super::progress::Progress;
@@ -70,63 +71,110 @@ pub struct Reading {
     /// `-w`: the packets shown are also written here.
     pub save: Option<CaptureOut>,
     pub progress: Option<Progress>,
+    /// What the caller has to add at the end (the classroom: packets its pages missed).
+    pub more_notes: Option<Box<dyn Fn() -> Vec<String>>>,
 }
 
 pub fn run(args: &InspectArgs, settings: &Settings) -> Result<(), Failure> {
-    let path = args
-        .read
-        .as_ref()
-        .or(args.file.as_ref())
-        .ok_or_else(|| Failure::Message(2, "give a capture file: `wirewalk inspect FILE` (or -r FILE; - reads standard input)".into()))?;
+    if args.interactive {
+        return super::browse::run(args, settings);
+    }
+    let path = capture_path(args);
     let stdin = is_stdout(path);
     let save = match &args.write {
         Some(w) => Some(CaptureOut::create(w, stdin)?),
         None => None,
     };
     let pcap_on_stdout = args.write.as_deref().is_some_and(is_stdout);
-    let mut progress = None;
-    let reader = if stdin {
-        PcapReader::from_reader(std::io::stdin(), "standard input")
-    } else {
-        match std::fs::File::open(path) {
-            Ok(file) if file.metadata().map(|m| m.is_file()).unwrap_or(false) => {
-                let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-                let show_bar = settings.stderr_tty && (!settings.stdout_tty || args.quiet || pcap_on_stdout);
-                let (counting, bar) = Progress::for_file(file, len, show_bar);
-                progress = bar;
-                PcapReader::from_reader(counting, &path.display().to_string())
-            }
-            // A missing file or a directory: the reader's own message says what to do.
-            _ => PcapReader::open(path),
-        }
-    }
-    .map_err(|e| Failure::Message(1, e.0))?;
-    let mut reader = reader;
+    let show_bar = settings.stderr_tty && (!settings.stdout_tty || args.quiet || pcap_on_stdout);
+    let (mut reader, progress) = open_file(path, show_bar)?;
     let mut out: Box<dyn Write> = if pcap_on_stdout {
         Box::new(std::io::sink())
     } else {
         settings.stdout()
     };
     let reading = Reading {
-        live: false,
         flush_each: stdin,
         quiet: args.quiet || pcap_on_stdout,
         save,
         progress,
+        ..Reading::default()
     };
     let result = show(&mut reader, &args.view, settings, &mut out, reading);
     out.flush()?;
     result
 }
 
-/// The renderer the view flags ask for.
-pub fn renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
+/// The capture the arguments name: `-r FILE` or the FILE argument (clap makes sure there
+/// is exactly one).
+pub fn capture_path(args: &InspectArgs) -> &Path {
+    args.read
+        .as_deref()
+        .or(args.file.as_deref())
+        .unwrap_or(Path::new("-"))
+}
+
+/// The capture the arguments name (`-`: standard input).
+pub fn open(args: &InspectArgs) -> Result<PcapReader, Failure> {
+    open_file(capture_path(args), false).map(|(r, _)| r)
+}
+
+/// Opens a capture (`-`: standard input, read as it arrives), with a progress bar on
+/// stderr for a large file when `bar` allows one.
+fn open_file(path: &Path, bar: bool) -> Result<(PcapReader, Option<Progress>), Failure> {
+    let fail = |e: SourceError| Failure::Message(1, e.0);
+    if is_stdout(path) {
+        return Ok((PcapReader::from_reader(std::io::stdin(), "standard input").map_err(fail)?, None));
+    }
+    match std::fs::File::open(path) {
+        Ok(file) if file.metadata().map(|m| m.is_file()).unwrap_or(false) => {
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let (counting, progress) = Progress::for_file(file, len, bar);
+            let reader = PcapReader::from_reader(counting, &path.display().to_string()).map_err(fail)?;
+            Ok((reader, progress))
+        }
+        // A missing file or a directory: the reader's own message says what to do.
+        _ => Ok((PcapReader::open(path).map_err(fail)?, None)),
+    }
+}
+
+/// The pipeline with the limits the view flags set.
+pub fn pipeline(view: &ViewArgs) -> Pipeline {
+    Pipeline {
+        analyzer: crate::analysis::Analyzer::with_limits(crate::analysis::Limits {
+            max_conversations: view.max_conversations,
+            max_message: view.max_message,
+            max_reassembly: view.max_reassembly,
+        }),
+    }
+}
+
+/// The renderer the view flags ask for, with a report beside it for `--report FILE`.
+pub fn renderer(
+    view: &ViewArgs,
+    settings: &Settings,
+    title: &str,
+) -> Result<Box<dyn Render>, Failure> {
+    let primary = output_renderer(view, settings);
+    Ok(match &view.report {
+        Some(path) => Box::new(crate::render::Tee(
+            primary,
+            super::report::to_file(path, title)?,
+        )),
+        None => primary,
+    })
+}
+
+/// The renderer of the command's own output.
+pub fn output_renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
     if view.wants_json() {
         Box::new(JsonRender::new())
     } else if view.summary {
         Box::new(SummaryRender::new(settings.theme))
     } else if view.diagram {
         Box::new(crate::render::diagram::DiagramRender::new(settings.theme))
+    } else if view.fields {
+        Box::new(crate::render::fields::FieldsRender::new(settings.theme))
     } else if view.hex {
         Box::new(HexRender::new(settings.theme))
     } else {
@@ -148,20 +196,39 @@ pub fn show<S: Source>(
     view: &ViewArgs,
     settings: &Settings,
     out: &mut dyn Write,
+    reading: Reading,
+) -> Result<(), Failure> {
+    let title = super::report::command_title();
+    show_titled(source, view, settings, out, &title, reading)
+}
+
+/// `show`, with the title a `--report` page carries.
+pub fn show_titled<S: Source>(
+    source: &mut S,
+    view: &ViewArgs,
+    settings: &Settings,
+    out: &mut dyn Write,
+    title: &str,
+    reading: Reading,
+) -> Result<(), Failure> {
+    let render = renderer(view, settings, title)?;
+    show_with(source, view, settings, render, out, reading)
+}
+
+/// `show` with a renderer of the caller's (the classroom's live pages, for one).
+pub fn show_with<S: Source>(
+    source: &mut S,
+    view: &ViewArgs,
+    settings: &Settings,
+    mut render: Box<dyn Render>,
+    out: &mut dyn Write,
     mut reading: Reading,
 ) -> Result<(), Failure> {
     let filter = match view.filter_text() {
         Some(f) => Some(Filter::parse(f).map_err(|e| Failure::Message(2, format!("bad filter: {e}")))?),
         None => None,
     };
-    let mut render = renderer(view, settings);
-    let mut pipeline = Pipeline {
-        analyzer: crate::analysis::Analyzer::with_limits(crate::analysis::Limits {
-            max_conversations: view.max_conversations,
-            max_message: view.max_message,
-            max_reassembly: view.max_reassembly,
-        }),
-    };
+    let mut pipeline = pipeline(view);
     let (mut read, mut shown) = (0u64, 0u64);
     let mut stream_seen = false;
     let mut error = None;
@@ -213,6 +280,9 @@ pub fn show<S: Source>(
     // What the source and the analysis warn about: stderr for people, and the JSON
     // summary for programs (with the damage, which ends the run below).
     let mut notes = source.notes();
+    if let Some(more) = &reading.more_notes {
+        notes.extend(more());
+    }
     notes.extend(an.totals.warnings.iter().cloned());
     let damage = error.map(|e| e.0).or_else(|| source.damage());
     if view.wants_json() {

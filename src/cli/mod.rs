@@ -1,6 +1,7 @@
 //! Command line: clap arguments resolved once into plain settings (colour, terminal,
 //! width), then the pipeline runs. Errors end as one line on stderr and an exit code.
 
+mod browse;
 mod capture;
 mod demo;
 mod help;
@@ -9,6 +10,7 @@ mod lesson;
 mod manual;
 mod output;
 mod progress;
+mod report;
 mod simulate;
 mod tour;
 
@@ -52,6 +54,9 @@ pub enum Command {
     /// Annotate a pcap or pcapng capture, packet by packet, layer by layer.
     #[command(after_help = help::INSPECT)]
     Inspect(InspectArgs),
+    /// Browse a capture full screen: packet list, layers with explanations, bytes, ladder
+    /// (the same as `inspect -i`).
+    Browse(InspectArgs),
     /// Capture live (pnet) on an interface, loopback by default, and annotate each packet as it arrives.
     #[command(after_help = help::CAPTURE)]
     Capture(capture::CaptureArgs),
@@ -79,6 +84,8 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Write a capture as one self-contained HTML page: packets, layers, bytes, ladders.
+    Report(report::ReportArgs),
 }
 
 /// How to show packets: shared by every command that shows packets. The short options
@@ -103,6 +110,10 @@ pub struct ViewArgs {
     /// A ladder diagram of each conversation: client and server, one arrow per packet.
     #[arg(long, group = "format")]
     pub diagram: bool,
+    /// Each header drawn as RFC-style rows of 32 bits, this packet's values in the
+    /// boxes and what each means (Ethernet, IP, TCP and its options, UDP, WebSocket).
+    #[arg(long, group = "format")]
+    pub fields: bool,
     /// Values only, without the plain-language explanations.
     #[arg(long)]
     pub brief: bool,
@@ -136,6 +147,9 @@ pub struct ViewArgs {
     /// Accepted for tcpdump's -n and -nn: addresses and ports are never resolved to names.
     #[arg(short = 'n', action = ArgAction::Count)]
     pub numeric: u8,
+    /// Also write the packets shown as one self-contained HTML page (open it in a browser).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// `-c N`: tcpdump rejects 0 ("invalid packet count"), and so does wirewalk.
@@ -190,6 +204,9 @@ pub struct InspectArgs {
     /// No packet, only the summary at the end (tshark's -q).
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Full screen: browse the packets with the keys (what `wirewalk browse FILE` does).
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
     #[command(flatten)]
     pub view: ViewArgs,
 }
@@ -207,6 +224,7 @@ pub fn run() -> i32 {
     let settings = Settings::resolve(cli.color);
     let result = match cli.command {
         Some(Command::Inspect(args)) => inspect::run(&args, &settings),
+        Some(Command::Browse(args)) => browse::run(&args, &settings),
         Some(Command::Capture(args)) => capture::run(&args, &settings),
         Some(Command::Demo(args)) => demo::run(&args, &settings),
         Some(Command::Explain { topic }) => explain(topic.as_deref(), &settings),
@@ -215,6 +233,7 @@ pub fn run() -> i32 {
         Some(Command::Lesson(args)) => lesson::run_lesson(&args, &settings),
         Some(Command::Completions { shell }) => manual::completions(shell),
         Some(Command::Man { dir }) => manual::man(dir.as_deref()),
+        Some(Command::Report(args)) => report::run(&args, &settings),
         None => tour::run(&tour::TourArgs::default(), &settings),
     };
     match result {

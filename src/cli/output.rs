@@ -24,6 +24,7 @@ pub struct Settings {
 
 impl Settings {
     pub fn resolve(choice: ColorChoice) -> Settings {
+        let stdout_tty = io::stdout().is_terminal();
         match choice {
             ColorChoice::Always => anstream::ColorChoice::Always,
             ColorChoice::Never => anstream::ColorChoice::Never,
@@ -35,16 +36,12 @@ impl Settings {
         let err_color = wants(anstream::AutoStream::choice(&io::stderr()));
         // The renderers colour with `colored`; it follows the decision for stdout.
         colored::control::set_override(color);
-        let width = std::env::var("COLUMNS")
-            .ok()
-            .and_then(|c| c.parse().ok())
-            .filter(|w: &usize| *w >= 40)
-            .unwrap_or(100);
+        let width = width(stdout_tty);
         Settings {
             theme: Theme { color },
             err_theme: Theme { color: err_color },
             width,
-            stdout_tty: io::stdout().is_terminal(),
+            stdout_tty,
             stdin_tty: io::stdin().is_terminal(),
             stderr_tty: io::stderr().is_terminal(),
         }
@@ -141,4 +138,18 @@ impl CaptureOut {
         );
         Ok(n)
     }
+}
+
+/// The columns to lay text out in: the terminal's real width when standard output is
+/// one, else `$COLUMNS`, else 100 (the same layout in every pipe). Never below 40.
+fn width(stdout_tty: bool) -> usize {
+    let of = |s: Option<(terminal_size::Width, terminal_size::Height)>| s.map(|(w, _)| w.0 as usize);
+    let tty = if stdout_tty {
+        of(terminal_size::terminal_size_of(io::stdout()))
+    } else {
+        None
+    };
+    tty.or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
+        .unwrap_or(100)
+        .max(40)
 }

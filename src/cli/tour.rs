@@ -1,7 +1,12 @@
 //! `wirewalk` / `wirewalk tour`: the guided walk-through. One packet at a time, layer by
 //! layer, with what is happening in a sentence, and the ladder diagram of the
-//! conversation growing as it goes; Enter goes on, `b` back, `q` quits. When standard
-//! input is not a terminal it runs straight through.
+//! conversation growing as it goes.
+//!
+//! In a terminal it runs full screen (`crate::tui`): keys without Enter, one packet a
+//! screen, the ladder beside it; `--big` for a projector. With `--no-tui`, or when
+//! standard output is not a terminal, it prints line by line, laid out to the terminal's
+//! width: Enter goes on, `b` back, `q` quits, and when standard input is not a terminal
+//! it runs straight through.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -11,11 +16,12 @@ use clap::Args;
 use super::simulate::SimArgs;
 use super::{Failure, Settings};
 use crate::frame::Frame;
-use crate::pipeline::{Packet, Pipeline};
+use crate::pipeline::Pipeline;
 use crate::render::diagram::{conversation_heading, Row};
 use crate::render::terminal::{TreeOptions, TreeRender};
-use crate::render::Render;
+use crate::render::{Render, Theme};
 use crate::source::pcap::PcapReader;
+use crate::tui::{App, Mode, ViewOptions, Walk};
 
 #[derive(Debug, Args)]
 pub struct TourArgs {
@@ -34,6 +40,12 @@ pub struct TourArgs {
     /// Values only, without the plain-language explanations.
     #[arg(long)]
     pub brief: bool,
+    /// Line by line, even in a terminal (no full-screen view).
+    #[arg(long)]
+    pub no_tui: bool,
+    /// Projector mode: high contrast, no faint text, bright colours.
+    #[arg(long)]
+    pub big: bool,
 }
 
 impl Default for TourArgs {
@@ -50,14 +62,10 @@ impl Default for TourArgs {
             live: false,
             no_pause: false,
             brief: false,
+            no_tui: false,
+            big: false,
         }
     }
-}
-
-/// One step of the tour: a packet and the sentence that says what happens in it.
-struct Step {
-    packet: Packet,
-    caption: Option<String>,
 }
 
 /// The frames to walk through, with the simulator's captions when there are any.
@@ -93,24 +101,38 @@ pub fn run(args: &TourArgs, settings: &Settings) -> Result<(), Failure> {
     if args.sim.list {
         return super::simulate::list(settings);
     }
-    let mut pipeline = Pipeline::new();
     let (title, frames) = frames(args)?;
-    let steps: Vec<Step> = frames
-        .into_iter()
-        .map(|(f, caption)| Step {
-            packet: pipeline.process(f),
-            caption,
-        })
-        .collect();
+    let walk = Walk::new(title, Pipeline::new(), frames);
     let pause = settings.stdin_tty && !args.no_pause;
+    if pause && settings.stdout_tty && !args.no_tui {
+        let mut app = App::new(
+            walk,
+            ViewOptions {
+                mode: Mode::Tour,
+                color: settings.theme.color,
+                big: args.big,
+                brief: args.brief,
+                explain_all: false,
+            },
+        );
+        app.intro = Some(crate::explain::text("layers.tour.intro", &[]));
+        crate::tui::run(&mut app)?;
+        return Ok(());
+    }
+    lines(&walk, args, pause, settings)
+}
+
+/// The tour line by line: each packet's tree, then its conversation's ladder.
+fn lines(walk: &Walk, args: &TourArgs, pause: bool, settings: &Settings) -> Result<(), Failure> {
     let mut out = settings.stdout();
     let th = settings.theme;
     writeln!(
         out,
         "{}",
         th.bold(&format!(
-            "wirewalk tour: {} packets of {title}, from the wire up.",
-            steps.len()
+            "wirewalk tour: {} packets of {}, from the wire up.",
+            walk.len(),
+            walk.title
         ))
     )?;
     for line in crate::render::terminal::wrap(
@@ -132,31 +154,33 @@ pub fn run(args: &TourArgs, settings: &Settings) -> Result<(), Failure> {
         explain: !args.brief,
         repeat: false,
     };
-    let rows: Vec<Row> = steps.iter().map(|s| Row::of(&s.packet)).collect();
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
+    // Straight through, one tree in order; with pauses each packet is drawn on its own
+    // (as it was when going forward: going back shows the same text).
     let mut tree = TreeRender::new(opts);
-    if let Some(first) = steps.first() {
-        tree.set_start(first.packet.frame.time);
-    }
+    tree.set_start(walk.start());
     let mut i = 0usize;
-    while i < steps.len() {
-        let step = &steps[i];
-        if let Some(c) = &step.caption {
+    while i < walk.len() {
+        if let Some(c) = &walk.captions[i] {
             writeln!(
                 out,
                 "{}",
                 th.bold(&format!("▶ {}", crate::render::escape(c)))
             )?;
         }
-        tree.packet(&mut out, &step.packet, &pipeline.analyzer)?;
-        ladder(&mut out, &steps, &rows, i, pause, &pipeline, settings)?;
+        if pause {
+            out.write_all(&walk.tree(i, opts).text)?;
+        } else {
+            tree.packet(&mut out, &walk.packets[i], &walk.analyzer)?;
+        }
+        ladder(&mut out, walk, i, pause, th)?;
         out.flush()?;
         if pause {
             write!(
                 out,
                 "{}",
-                th.dim(&format!("[{}/{}] Enter / b / q › ", i + 1, steps.len()))
+                th.dim(&format!("[{}/{}] Enter / b / q › ", i + 1, walk.len()))
             )?;
             out.flush()?;
             let mut line = String::new();
@@ -174,50 +198,28 @@ pub fn run(args: &TourArgs, settings: &Settings) -> Result<(), Failure> {
         }
         i += 1;
     }
-    crate::render::terminal::finish_text(&mut out, &pipeline.analyzer, &[], th)?;
+    crate::render::terminal::finish_text(&mut out, &walk.analyzer, &[], th)?;
     out.flush()?;
     Ok(())
 }
 
 /// The ladder of the current packet's conversation so far: all of it when the tour
 /// pauses (it grows under the learner's eyes), only the new row when it runs through.
-fn ladder(
-    out: &mut dyn Write,
-    steps: &[Step],
-    rows: &[Row],
-    i: usize,
-    whole: bool,
-    pipeline: &Pipeline,
-    settings: &Settings,
-) -> std::io::Result<()> {
-    let th = settings.theme;
-    let p = &steps[i].packet;
-    let key = (p.analysis.transport, p.analysis.stream);
-    if key.1.is_none() {
+fn ladder(out: &mut dyn Write, walk: &Walk, i: usize, whole: bool, th: Theme) -> std::io::Result<()> {
+    let Some((list, place)) = walk.conversation(i) else {
         return Ok(());
-    }
-    let mine: Vec<usize> = (0..=i)
-        .filter(|&k| {
-            (
-                steps[k].packet.analysis.transport,
-                steps[k].packet.analysis.stream,
-            ) == key
-        })
-        .collect();
-    if whole || mine.len() == 1 {
-        if let (Some(tr), Some(s)) = key {
-            if let Some(c) = pipeline.analyzer.conversation(tr, s) {
+    };
+    let p = &walk.packets[i];
+    if whole || place == 0 {
+        if let (Some(tr), Some(s)) = (p.analysis.transport, p.analysis.stream) {
+            if let Some(c) = walk.analyzer.conversation(tr, s) {
                 writeln!(out, "{}", conversation_heading(c, th))?;
             }
         }
     }
-    let shown: &[usize] = if whole {
-        &mine
-    } else {
-        &mine[mine.len() - 1..]
-    };
+    let shown = if whole { &list[..=place] } else { &list[place..=place] };
     for &k in shown {
-        writeln!(out, "{}", rows[k].draw(th))?;
+        writeln!(out, "{}", Row::of(&walk.packets[k]).draw(th))?;
     }
     writeln!(out)
 }

@@ -177,6 +177,13 @@ pub struct TcpInfo {
     pub ack: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq_raw: Option<u32>,
+    /// A header cut before its flags: the sequence and acknowledgement fields that were
+    /// captured, shown as bytes of the packet but not read as TCP numbers (tshark reads
+    /// no field of a TCP header shorter than 20 bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut_seq_field: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut_ack_field: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ack_raw: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -192,6 +199,10 @@ pub struct TcpInfo {
     /// None when the checksum could not be verified (segment cut, or IP fragment).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checksum_ok: Option<bool>,
+    /// The checksum field holds only the pseudo-header's partial sum: checksum offload
+    /// left it for the network card, after the capture point (see `checksum_ok`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub checksum_partial: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub urgent_pointer: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -204,6 +215,20 @@ pub struct TcpInfo {
     pub sack: Vec<(u32, u32)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamps: Option<(u32, u32)>,
+    /// The window in bytes: `window` shifted by the sender's window scale from its SYN
+    /// (a SYN's own window is never scaled), as tshark's `tcp.window_size` (set by analysis).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_scaled: Option<u32>,
+    /// The frame of the segment this ACK acknowledges (`tcp.analysis.acks_frame`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acks_frame: Option<u64>,
+    /// Bytes sent and not yet acknowledged after this segment (`tcp.analysis.bytes_in_flight`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_in_flight: Option<u32>,
+    /// The initial round-trip time in seconds, SYN to the handshake's ACK
+    /// (`tcp.analysis.initial_rtt`, shown where tshark shows it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub irtt: Option<f64>,
 }
 
 impl TcpInfo {
@@ -227,6 +252,9 @@ pub struct UdpInfo {
     /// None when not verifiable (cut) or not used (checksum 0 over IPv4).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checksum_ok: Option<bool>,
+    /// The field holds only the pseudo-header's partial sum (checksum offload).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub checksum_partial: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

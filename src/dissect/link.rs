@@ -9,12 +9,7 @@ use super::{
 };
 
 fn cut(d: &mut Dissection, layer: &'static str, need: usize, have: usize) -> Next {
-    d.notes.push(
-        Note::warning("cut.header")
-            .arg("layer", layer)
-            .arg("need", need)
-            .arg("have", have),
-    );
+    d.cut_header(layer, need, have);
     Next::Done
 }
 

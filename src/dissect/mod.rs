@@ -77,9 +77,25 @@ pub struct Dissection {
     /// True when the transport payload in the frame is shorter than the headers say
     /// (the capture's snap length cut it).
     pub payload_cut: bool,
+    /// The header the captured bytes ended in, if they ended inside one:
+    /// (its name, the bytes of it that were captured, the bytes it needs).
+    pub cut_in: Option<(&'static str, usize, usize)>,
+    /// Where the IP packet ends in the frame by its own length field, when it says.
+    pub ip_end: Option<usize>,
 }
 
 impl Dissection {
+    /// The captured bytes ran out inside the `layer` header: `have` of its `need` bytes.
+    pub(crate) fn cut_header(&mut self, layer: &'static str, need: usize, have: usize) {
+        self.notes.push(
+            Note::warning("cut.header")
+                .arg("layer", layer)
+                .arg("need", need)
+                .arg("have", have),
+        );
+        self.cut_in = Some((layer, have, need));
+    }
+
     pub fn tcp(&self) -> Option<&TcpInfo> {
         self.layers.iter().find_map(|l| match &l.header {
             Header::Tcp(t) => Some(t),
@@ -171,20 +187,103 @@ pub fn dissect(frame: &Frame) -> Dissection {
             Next::Done => break,
         };
     }
-    if frame.is_cut() {
-        let last = d
-            .layers
-            .last()
-            .map(|l| l.header.protocol())
-            .unwrap_or("link");
-        d.notes.push(
-            Note::info("cut.snaplen")
-                .arg("captured", frame.data.len())
-                .arg("wire", frame.wire_len)
-                .arg("layer", last),
-        );
+    if let Some(n) = cut_note(frame, &d) {
+        d.notes.push(n);
     }
     d
+}
+
+/// How much a link adds around the IP packet at most (its header, a VLAN tag or two,
+/// padding to the 60-byte minimum frame, a trailer): more than this beyond the length the
+/// IP header declares, and the record's "length on the wire" cannot be true.
+const LINK_SLACK: usize = 128;
+
+/// Whether the record's length on the wire can be believed: not when it exceeds, by more
+/// than any link adds, the length that the packet's own IP header declares.
+pub fn wire_len_plausible(frame: &Frame, d: &Dissection) -> bool {
+    match d.ip_end {
+        Some(end) => (frame.wire_len as usize) <= end + LINK_SLACK,
+        None => true,
+    }
+}
+
+/// Where the capture cut the packet, found from the lengths its headers declare: inside a
+/// header, inside the payload, or only in the padding after the IP packet.
+fn cut_note(frame: &Frame, d: &Dissection) -> Option<Note> {
+    if !frame.is_cut() {
+        return None;
+    }
+    let (captured, wire) = (frame.data.len(), frame.wire_len);
+    let base = |key| Note::info(key).arg("captured", captured).arg("wire", wire);
+    if !wire_len_plausible(frame, d) {
+        let ip_len = d.ip_end.unwrap_or(0)
+            - d.layers
+                .iter()
+                .find(|l| l.osi() == 3)
+                .map(|l| l.range.0)
+                .unwrap_or(0);
+        return Some(
+            Note::warning("cut.implausible")
+                .arg("captured", captured)
+                .arg("wire", wire)
+                .arg("ip_len", ip_len),
+        );
+    }
+    if let Some((layer, have, _need)) = d.cut_in {
+        return Some(base("cut.in_header").arg("layer", layer).arg("have", have));
+    }
+    if let Some(end) = d.ip_end {
+        if captured >= end {
+            let ip_start = d
+                .layers
+                .iter()
+                .find(|l| l.osi() == 3)
+                .map(|l| l.range.0)
+                .unwrap_or(0);
+            return Some(
+                base("cut.padding")
+                    .arg("missing", wire as usize - captured)
+                    .arg("ip_len", end - ip_start),
+            );
+        }
+    }
+    match (d.payload, d.layers.last()) {
+        (Some((s, e)), Some(last)) if d.payload_cut => {
+            let announced = d
+                .ip_end
+                .map(|end| end.saturating_sub(s))
+                .unwrap_or(wire as usize - s);
+            Some(
+                base("cut.in_payload")
+                    .arg("layer", layer_title(last))
+                    .arg("kept", e.saturating_sub(s))
+                    .arg("payload", announced),
+            )
+        }
+        (_, Some(last)) => Some(base("cut.after").arg("layer", layer_title(last))),
+        (_, None) => Some(base("cut.after").arg("layer", frame.link.name())),
+    }
+}
+
+/// A header's name as a learner reads it in a sentence.
+pub fn layer_title(l: &Layer) -> &'static str {
+    match l.header.protocol() {
+        "ethernet" => "Ethernet",
+        "linux-sll" => "Linux cooked (SLL)",
+        "linux-sll2" => "Linux cooked (SLL2)",
+        "null" => "BSD loopback",
+        "nflog" => "NFLOG",
+        "vlan" => "802.1Q VLAN",
+        "arp" => "ARP",
+        "ipv4" => "IPv4",
+        "ipv6" => "IPv6",
+        "tcp" => "TCP",
+        "udp" => "UDP",
+        "icmp" => "ICMP",
+        "icmpv6" => "ICMPv6",
+        "dns" => "DNS",
+        other => other,
+    }
 }
 
 #[cfg(test)]

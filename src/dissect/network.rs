@@ -16,14 +16,21 @@ fn ones_complement_ok(bytes: &[u8]) -> bool {
 /// Reads the IP header at `off` and hands the payload to the transport layer.
 pub(super) fn ip(d: &mut Dissection, data: &[u8], off: usize) {
     let slice = &data[off.min(data.len())..];
-    if slice.is_empty() {
-        d.notes.push(
-            Note::warning("cut.header")
-                .arg("layer", "IP")
-                .arg("need", 20)
-                .arg("have", 0),
-        );
-        return;
+    // A header cut by the capture is a cut, said in the header's own terms (how many of
+    // its bytes are here), not a malformed header.
+    match slice.first().map(|b| b >> 4) {
+        None => return d.cut_header("IP", 20, 0),
+        Some(4) if slice.len() < 20 => return d.cut_header("IPv4", 20, slice.len()),
+        Some(4) if ((slice[0] & 0x0f) as usize * 4) > slice.len() => {
+            return d.cut_header("IPv4", (slice[0] & 0x0f) as usize * 4, slice.len())
+        }
+        Some(6) if slice.len() < 40 => return d.cut_header("IPv6", 40, slice.len()),
+        Some(4) | Some(6) => {}
+        Some(v) => {
+            d.notes
+                .push(Note::warning("ip.bad_version").arg("version", v));
+            return;
+        }
     }
     let (ip, ext_err) = match LaxIpSlice::from_slice(slice) {
         Ok(ok) => ok,
@@ -36,6 +43,16 @@ pub(super) fn ip(d: &mut Dissection, data: &[u8], off: usize) {
         d.notes
             .push(Note::warning("ip.extension_error").arg("error", e));
     }
+    d.ip_end = match &ip {
+        LaxIpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            (h.total_len() as usize >= h.slice().len()).then(|| off + h.total_len() as usize)
+        }
+        LaxIpSlice::Ipv6(v6) => {
+            let n = v6.header().payload_length() as usize;
+            (n > 0).then(|| off + 40 + n)
+        }
+    };
     let ctx = match &ip {
         LaxIpSlice::Ipv4(v4) => {
             let h = v4.header();
@@ -199,6 +216,8 @@ fn ipv4_fallback(d: &mut Dissection, slice: &[u8], off: usize, why: &str) {
             return;
         }
     }
+    // etherparse's own wording, without its closing period (the template has one).
+    let why = why.trim_end_matches('.').trim();
     d.notes
         .push(Note::warning("ip.malformed").arg("error", why));
 }

@@ -54,6 +54,17 @@ impl IpContext {
         n.arg("checksum", format!("0x{checksum:04x}"))
     }
 
+    /// True when a checksum field holds exactly the pseudo-header's sum: the unfinished
+    /// checksum a kernel leaves for the network card to complete (checksum offload), seen
+    /// by a capture on the sending machine before the card, and always on loopback.
+    fn is_partial(self, protocol: u8, len: usize, stored: u16) -> bool {
+        // etherparse sums in native byte order: read its result back as the field's bytes.
+        let native = !self.pseudo_sum(protocol, len).ones_complement();
+        let partial = u16::from_be_bytes(native.to_ne_bytes());
+        let zeroish = |v: u16| v == 0 || v == 0xffff;
+        stored == partial || zeroish(stored) && zeroish(partial)
+    }
+
     /// True when the transport checksum (included in `bytes`) verifies.
     fn verify(self, protocol: u8, bytes: &[u8]) -> bool {
         self.pseudo_sum(protocol, bytes.len())
@@ -97,21 +108,32 @@ fn tcp(
     ip: IpContext,
 ) {
     if cap.len() < 20 {
-        let mut info = TcpInfo::default();
-        if cap.len() >= 4 {
-            info.src_port = u16::from_be_bytes([cap[0], cap[1]]);
-            info.dst_port = u16::from_be_bytes([cap[2], cap[3]]);
+        // Keep exactly the fields whose bytes were captured, and nothing else: a field
+        // that was not captured is not described (no flags: no kind of segment).
+        let be16 =
+            |i: usize| (cap.len() >= i + 2).then(|| u16::from_be_bytes([cap[i], cap[i + 1]]));
+        let be32 = |i: usize| {
+            (cap.len() >= i + 4)
+                .then(|| u32::from_be_bytes([cap[i], cap[i + 1], cap[i + 2], cap[i + 3]]))
+        };
+        if let (Some(src_port), Some(dst_port)) = (be16(0), be16(2)) {
+            let info = TcpInfo {
+                src_port,
+                dst_port,
+                cut_seq_field: be32(4),
+                cut_ack_field: be32(8),
+                header_len: (cap.len() >= 13).then(|| (cap[12] >> 4) * 4),
+                flags: be16(12).map(|f| TcpFlags(f & 0x0fff)),
+                window: be16(14),
+                checksum: be16(16),
+                ..TcpInfo::default()
+            };
             d.layers.push(Layer {
                 range: (start, start + cap.len()),
                 header: Header::Tcp(info),
             });
         }
-        d.notes.push(
-            Note::warning("cut.header")
-                .arg("layer", "TCP")
-                .arg("need", 20)
-                .arg("have", cap.len()),
-        );
+        d.cut_header("TCP", 20, cap.len());
         return;
     }
     let hlen = (cap[12] >> 4) as usize * 4;
@@ -158,14 +180,19 @@ fn tcp(
                 .arg("need", hlen)
                 .arg("have", cap.len()),
         );
+        d.cut_in = Some(("TCP", cap.len(), hlen));
     }
     if complete {
         // etherparse checks the header once more; the sum covers header and payload.
         let ok = TcpSlice::from_slice(cap).is_ok() && ip.verify(6, cap);
         info.checksum_ok = Some(ok);
-        if !ok {
+        let stored = info.checksum.unwrap_or(0);
+        if !ok && ip.is_partial(6, cap.len(), stored) {
+            // Not an error of this packet: said once per capture, not noted here.
+            info.checksum_partial = true;
+        } else if !ok {
             d.notes
-                .push(ip.bad_checksum_note("tcp.bad_checksum", info.checksum.unwrap_or(0)));
+                .push(ip.bad_checksum_note("tcp.bad_checksum", stored));
         }
     }
     let hend = start + cap.len().min(hlen);
@@ -218,12 +245,7 @@ fn read_options(info: &mut TcpInfo, opts: &[u8]) {
 
 fn udp(d: &mut Dissection, cap: &[u8], start: usize, complete: bool, ip: IpContext) {
     if cap.len() < 8 {
-        d.notes.push(
-            Note::warning("cut.header")
-                .arg("layer", "UDP")
-                .arg("need", 8)
-                .arg("have", cap.len()),
-        );
+        d.cut_header("UDP", 8, cap.len());
         return;
     }
     let be16 = |i: usize| u16::from_be_bytes([cap[i], cap[i + 1]]);
@@ -234,7 +256,8 @@ fn udp(d: &mut Dissection, cap: &[u8], start: usize, complete: bool, ip: IpConte
     } else {
         None
     };
-    if checksum_ok == Some(false) {
+    let checksum_partial = checksum_ok == Some(false) && ip.is_partial(17, cap.len(), checksum);
+    if checksum_ok == Some(false) && !checksum_partial {
         d.notes
             .push(ip.bad_checksum_note("udp.bad_checksum", checksum));
     }
@@ -253,6 +276,7 @@ fn udp(d: &mut Dissection, cap: &[u8], start: usize, complete: bool, ip: IpConte
             length,
             checksum,
             checksum_ok,
+            checksum_partial,
         }),
     });
     let pend = start + cap.len().min((length as usize).max(8));
@@ -266,12 +290,7 @@ fn udp(d: &mut Dissection, cap: &[u8], start: usize, complete: bool, ip: IpConte
 fn icmp(d: &mut Dissection, cap: &[u8], start: usize, complete: bool, v6: Option<IpContext>) {
     if cap.len() < 4 {
         let layer = if v6.is_some() { "ICMPv6" } else { "ICMP" };
-        d.notes.push(
-            Note::warning("cut.header")
-                .arg("layer", layer)
-                .arg("need", 8)
-                .arg("have", cap.len()),
-        );
+        d.cut_header(layer, 4, cap.len());
         return;
     }
     let (icmp_type, code) = (cap[0], cap[1]);

@@ -5,10 +5,13 @@
 use super::template::{text, text_into};
 use crate::analysis::app::{AppMessage, Check};
 use crate::analysis::http::{BodyFraming, HttpKind, HttpMessage};
-use crate::analysis::websocket::WsFrame;
+use crate::analysis::websocket::{Finding, SentHeader, UpgradeRequest, WsFrame};
 use crate::analysis::AppLayer;
 
 const PREVIEW: usize = 72;
+
+/// The kind of the server-push aside (WebSocket's and Socket.IO's say the same thing).
+const PUSH_ASIDE: &str = "aside:server_push";
 
 fn preview(s: &str) -> String {
     let mut out: String = s.chars().take(PREVIEW).collect();
@@ -87,8 +90,12 @@ pub fn app_headline(l: &AppLayer) -> String {
             if let Some(id) = p.ack_id {
                 s.push_str(&format!(" #{id}"));
             }
-            if p.packet_type.is_event() {
+            if p.packet_type.is_event() && l.from_client {
                 s.push_str(&format!(" socket.emit({})", preview(&p.emit_js())));
+            } else if p.packet_type.is_event() {
+                // Which server call sent it (socket.emit, io.emit, a room's) is not in
+                // the packet.
+                s.push_str(&format!(" {} · an emit on the server", preview(&p.emit_js())));
             } else if let Some(a) = &p.args {
                 s.push_str(&format!(" {}", preview(&a.to_string())));
             }
@@ -138,19 +145,48 @@ fn ws_headline(w: &WsFrame) -> String {
     s
 }
 
-/// Appends the explanation of an application layer.
+/// The wording of a WebSocket opcode: a Close that answers a Close is the reply.
+fn ws_opcode_key(w: &WsFrame) -> &'static str {
+    if w.close_reply {
+        "close_reply"
+    } else {
+        w.opcode_name
+    }
+}
+
+/// What kind of explanation this application message gets, for saying each kind once per
+/// conversation: `websocket:text`, `websocket:close_reply`, `socketio:EVENT_server`.
+pub fn app_kind(l: &AppLayer) -> String {
+    match &l.message {
+        AppMessage::Http(h) => format!("http:{:?}", h.kind),
+        AppMessage::WebSocket(w) => format!("websocket:{}", ws_opcode_key(w)),
+        AppMessage::EngineIo(e) => format!("engineio:{}", e.wording_key()),
+        AppMessage::SocketIo(p) => format!("socketio:{}", p.wording_key(l.from_client)),
+        AppMessage::Stopped(_) => String::new(),
+    }
+}
+
+/// Appends the explanation of an application layer: its own wording, then every aside
+/// (the JSON output's `explain`).
 pub fn app_explain(out: &mut String, l: &AppLayer) {
+    app_main(out, l);
+    for (_, aside) in app_asides(l) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&aside);
+    }
+}
+
+/// The wording of this message itself, from its values.
+pub fn app_main(out: &mut String, l: &AppLayer) {
     match &l.message {
         AppMessage::Http(h) => http_explain(out, h),
         AppMessage::WebSocket(w) => {
-            text_into(out, &format!("websocket.opcode.{}", w.opcode_name), &[]);
+            text_into(out, &format!("websocket.opcode.{}", ws_opcode_key(w)), &[]);
             if let Some(key) = &w.masking_key {
                 out.push(' ');
                 text_into(out, "websocket.frame.unmask", &[("masking_key", key)]);
-            }
-            if l.push {
-                out.push(' ');
-                text_into(out, "websocket.frame.server_push", &[]);
             }
         }
         AppMessage::EngineIo(e) => {
@@ -170,13 +206,40 @@ pub fn app_explain(out: &mut String, l: &AppLayer) {
                 &format!("socketio.socketio.{}", p.wording_key(l.from_client)),
                 &args,
             );
-            for key in p.lesson_keys(l.from_client) {
-                out.push(' ');
-                text_into(out, &format!("socketio.lesson.{key}"), &args);
-            }
         }
         AppMessage::Stopped(_) => {}
     }
+}
+
+/// General lessons this message is an example of, each with its key (the text outputs
+/// give each once per conversation): server push, what an emit reaches, acks…
+pub fn app_asides(l: &AppLayer) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    if let AppMessage::SocketIo(p) = &l.message {
+        let params = p.params();
+        let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        for key in p.lesson_keys(l.from_client) {
+            if key == "server_push" && !l.push {
+                // An event that follows the client's own (an echo, a broadcast of it)
+                // was not sent unasked.
+                continue;
+            }
+            let t = text(&format!("socketio.lesson.{key}"), &args);
+            // One server-push lesson, whichever layer gives it first.
+            let kind = if key == "server_push" {
+                PUSH_ASIDE.to_string()
+            } else {
+                format!("socketio.lesson.{key}")
+            };
+            v.push((kind, t));
+        }
+    } else if l.push && matches!(l.message, AppMessage::WebSocket(_)) {
+        v.push((
+            PUSH_ASIDE.to_string(),
+            text("websocket.frame.server_push", &[]),
+        ));
+    }
+    v
 }
 
 fn http_explain(out: &mut String, h: &HttpMessage) {
@@ -188,11 +251,8 @@ fn http_explain(out: &mut String, h: &HttpMessage) {
                 h.uri.as_deref().unwrap_or(""),
             );
             text_into(out, "http.message.request", &[("method", m), ("uri", u)]);
-            if let Some(key) = &h.websocket_key {
-                out.push(' ');
-                text_into(out, "websocket.upgrade.request", &[]);
-                out.push(' ');
-                text_into(out, "websocket.upgrade.key", &[("websocket_key", key)]);
+            if let Some(req) = &h.upgrade_request {
+                upgrade_request_explain(out, req);
             }
         }
         HttpKind::Response => {
@@ -217,6 +277,7 @@ fn http_explain(out: &mut String, h: &HttpMessage) {
             if h.upgrade_refused {
                 out.push(' ');
                 text_into(out, "websocket.upgrade.refused", &[("status", &status)]);
+                refusal_explain(out, h);
             }
             if let Some(p) = &h.websocket_protocol {
                 out.push(' ');
@@ -236,6 +297,126 @@ fn http_explain(out: &mut String, h: &HttpMessage) {
     };
     out.push(' ');
     text_into(out, framing, &[("body_len", &body_len)]);
+}
+
+/// What the upgrade request sent of each field RFC 6455 requires, from its own values.
+fn upgrade_request_explain(out: &mut String, req: &UpgradeRequest) {
+    out.push(' ');
+    text_into(out, "websocket.upgrade.request", &[]);
+    let findings = req.findings();
+    for f in &findings {
+        let params = f.params();
+        let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        out.push(' ');
+        text_into(out, &format!("websocket.request.{}", f.key()), &args);
+    }
+    if findings.iter().any(Finding::is_problem) {
+        out.push(' ');
+        text_into(out, "websocket.upgrade.request_problems", &[]);
+    }
+}
+
+/// Why a server refused an upgrade, pointing at the request's header where the status
+/// names one, and what its body says.
+fn refusal_explain(out: &mut String, h: &HttpMessage) {
+    let req = h.upgrade_request.as_deref();
+    let sent = |f: fn(&UpgradeRequest) -> &Option<SentHeader>| req.and_then(|r| f(r).clone());
+    out.push(' ');
+    match h.status {
+        Some(426) => {
+            let supported = h.header_joined("sec-websocket-version");
+            let name = h.name_sent("sec-websocket-version");
+            match (sent(|r| &r.ws_version), supported) {
+                (Some(v), Some(sup)) => text_into(
+                    out,
+                    "websocket.upgrade.refused_426",
+                    &[
+                        ("request_version_name", &v.name),
+                        ("request_version", &v.value),
+                        ("name", name),
+                        ("supported", &sup),
+                    ],
+                ),
+                (Some(v), None) => text_into(
+                    out,
+                    "websocket.upgrade.refused_426_unlisted",
+                    &[
+                        ("request_version_name", &v.name),
+                        ("request_version", &v.value),
+                    ],
+                ),
+                (None, sup) => text_into(
+                    out,
+                    "websocket.upgrade.refused_426_no_version",
+                    &[("supported", sup.as_deref().unwrap_or("not listed"))],
+                ),
+            }
+        }
+        Some(400) => {
+            let problems = req.map(UpgradeRequest::problems).unwrap_or_default();
+            if problems.is_empty() {
+                text_into(out, "websocket.upgrade.refused_400_clean", &[]);
+            } else {
+                let list: Vec<String> = problems
+                    .iter()
+                    .map(|f| {
+                        let params = f.params();
+                        let args: Vec<(&str, &str)> =
+                            params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                        let s = text(&format!("websocket.request.{}", f.key()), &args);
+                        lower_first(s.trim_end_matches('.'))
+                    })
+                    .collect();
+                text_into(
+                    out,
+                    "websocket.upgrade.refused_400",
+                    &[("problems", &list.join("; "))],
+                );
+            }
+        }
+        Some(403) => match sent(|r| &r.origin) {
+            Some(o) => text_into(
+                out,
+                "websocket.upgrade.refused_403",
+                &[("origin", &format!("{}: {}", o.name, o.value))],
+            ),
+            None => text_into(out, "websocket.upgrade.refused_403_no_origin", &[]),
+        },
+        _ => {
+            out.pop();
+        }
+    }
+    if h.body_len > 0 && !h.body.is_empty() {
+        out.push(' ');
+        let len = h.body_len.to_string();
+        match std::str::from_utf8(&h.body) {
+            Ok(t) => text_into(
+                out,
+                "websocket.upgrade.body",
+                &[("body_len", &len), ("body", &preview(t.trim_end()))],
+            ),
+            Err(_) => {
+                let hex: String = h.body.iter().take(16).map(|b| format!("{b:02x}")).collect();
+                text_into(
+                    out,
+                    "websocket.upgrade.body_binary",
+                    &[("body_len", &len), ("body_hex", &hex)],
+                )
+            }
+        }
+    }
+}
+
+/// "The method is POST" → "the method is POST" (a sentence used inside another).
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        // Keep a header name's capital ("Sec-WebSocket-Key: …").
+        Some(f) if s.starts_with("The ") || s.starts_with("There ") => {
+            f.to_lowercase().chain(c).collect()
+        }
+        _ => s.to_string(),
+    }
 }
 
 /// The wording of a protocol check.

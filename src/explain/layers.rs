@@ -164,26 +164,41 @@ pub fn layer_headline_into(out: &mut String, layer: &Layer) {
             }
         }
         Header::Tcp(t) => {
-            let _ = write!(out, "{} → {}  [", t.src_port, t.dst_port);
-            for (i, n) in t.flags().names().enumerate() {
-                if i > 0 {
-                    out.push(' ');
+            let _ = write!(out, "{} → {}", t.src_port, t.dst_port);
+            if t.flags.is_some() {
+                out.push_str("  [");
+                for (i, n) in t.flags().names().enumerate() {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    out.push_str(n);
                 }
-                out.push_str(n);
+                out.push(']');
             }
-            out.push(']');
-            if let (Some(seq), Some(raw)) = (t.seq, t.seq_raw) {
-                let _ = write!(out, "  seq {seq} (raw {raw})");
+            match (t.seq, t.seq_raw) {
+                (Some(seq), Some(raw)) => {
+                    let _ = write!(out, "  seq {seq} (raw {raw})");
+                }
+                _ => {
+                    if let Some(raw) = t.cut_seq_field {
+                        let _ = write!(out, "  seq field {raw}");
+                    }
+                }
             }
             if t.has(TcpFlags::ACK) {
                 if let (Some(ack), Some(raw)) = (t.ack, t.ack_raw) {
                     let _ = write!(out, "  ack {ack} (raw {raw})");
                 }
+            } else if let (None, Some(raw)) = (t.flags, t.cut_ack_field) {
+                // The flags were not captured: whether this field counts is unknown.
+                let _ = write!(out, "  ack field {raw}");
             }
             if let Some(w) = t.window {
                 let _ = write!(out, "  win {w}");
             }
-            let _ = write!(out, "  len {}", t.payload_len());
+            if let Some(len) = t.payload_len {
+                let _ = write!(out, "  len {len}");
+            }
         }
         _ => out.push_str(&layer_headline(layer)),
     }
@@ -236,9 +251,14 @@ pub fn layer_explain(out: &mut String, layer: &Layer) {
         Header::Arp(_) => text_into(out, "layers.arp.text", &[]),
         Header::Ipv4(ip) => {
             let (src, dst, ttl) = (ip.src.to_string(), ip.dst.to_string(), ip.ttl.to_string());
+            let key = if ip.src.is_loopback() || ip.dst.is_loopback() {
+                "layers.ipv4.loopback"
+            } else {
+                "layers.ipv4.text"
+            };
             text_into(
                 out,
-                "layers.ipv4.text",
+                key,
                 &[
                     ("src", &src),
                     ("dst", &dst),
@@ -253,9 +273,14 @@ pub fn layer_explain(out: &mut String, layer: &Layer) {
                 ip.dst.to_string(),
                 ip.hop_limit.to_string(),
             );
+            let key = if ip.src.is_loopback() || ip.dst.is_loopback() {
+                "layers.ipv6.loopback"
+            } else {
+                "layers.ipv6.text"
+            };
             text_into(
                 out,
-                "layers.ipv6.text",
+                key,
                 &[
                     ("src", &src),
                     ("dst", &dst),
@@ -325,7 +350,10 @@ fn icmp_kind(t: u8, v6: bool) -> String {
 /// Which kind of TCP segment this is, for the wording: syn, synack, fin, rst, data, ack.
 pub fn tcp_kind(t: &TcpInfo) -> &'static str {
     let f = t.flags();
-    if f.has(TcpFlags::RST) {
+    if t.flags.is_none() {
+        // The flags byte was not captured: what kind of segment this is is unknown.
+        "partial"
+    } else if f.has(TcpFlags::RST) {
         "rst"
     } else if f.has(TcpFlags::SYN) && f.has(TcpFlags::ACK) {
         "synack"
@@ -340,12 +368,24 @@ pub fn tcp_kind(t: &TcpInfo) -> &'static str {
     }
 }
 
-fn tcp_explain(out: &mut String, t: &TcpInfo) {
-    tcp_words(out, t, true, true);
+/// The kind of segment, told by what the connection's state adds: a FIN that answers
+/// the peer's FIN (its sender is now in LAST-ACK) closes the second half, it does not
+/// start the closing.
+pub fn tcp_kind_in(t: &TcpInfo, sender: Option<crate::analysis::TcpState>) -> &'static str {
+    match (tcp_kind(t), sender) {
+        ("fin", Some(crate::analysis::TcpState::LastAck)) => "fin_reply",
+        (k, _) => k,
+    }
 }
 
-fn tcp_words(out: &mut String, t: &TcpInfo, intro: bool, step: bool) {
-    let key = match tcp_kind(t) {
+fn tcp_explain(out: &mut String, t: &TcpInfo) {
+    tcp_words(out, t, true, Some(tcp_kind(t)));
+}
+
+fn tcp_words(out: &mut String, t: &TcpInfo, intro: bool, step: Option<&str>) {
+    let key = match step.unwrap_or("") {
+        "fin_reply" => "layers.tcp.fin_reply",
+        "partial" => "layers.tcp.partial",
         "rst" => "layers.tcp.rst",
         "synack" => "layers.tcp.synack",
         "syn" => "layers.tcp.syn",
@@ -367,6 +407,16 @@ fn tcp_words(out: &mut String, t: &TcpInfo, intro: bool, step: bool) {
             "last" => write!(o, "{}", (seq as u64 + len as u64).saturating_sub(1)),
             "next" => write!(o, "{}", seq.wrapping_add(len)),
             "window" => write!(o, "{}", t.window.unwrap_or(0)),
+            "captured" => write!(
+                o,
+                "{}",
+                match (t.cut_seq_field, t.cut_ack_field) {
+                    (Some(_), Some(_)) =>
+                        "the ports, the sequence number and the acknowledgement field",
+                    (Some(_), None) => "the ports and the sequence number",
+                    _ => "the ports",
+                }
+            ),
             _ => return false,
         }
         .is_ok()
@@ -374,22 +424,50 @@ fn tcp_words(out: &mut String, t: &TcpInfo, intro: bool, step: bool) {
     if intro {
         text_with(out, "layers.tcp.intro", &fill);
     }
-    if intro && step {
+    if intro && step.is_some() {
         out.push(' ');
     }
-    if step {
+    if step.is_some() {
         text_with(out, key, &fill);
     }
 }
 
 /// What TCP is for, with this segment's ports.
 pub fn tcp_intro(out: &mut String, t: &TcpInfo) {
-    tcp_words(out, t, true, false);
+    tcp_words(out, t, true, None);
 }
 
-/// What this kind of segment (SYN, data, FIN…) does, with its numbers.
-pub fn tcp_step(out: &mut String, t: &TcpInfo) {
-    tcp_words(out, t, false, true);
+/// What this kind of segment (SYN, data, FIN…, as `tcp_kind_in` tells) does, with its
+/// numbers.
+pub fn tcp_step(out: &mut String, t: &TcpInfo, kind: &str) {
+    tcp_words(out, t, false, Some(kind));
+}
+
+/// The TTL (IPv4) or hop limit (IPv6) note: each router lowers it by one and the router
+/// that brings it to 0 drops the packet, so a value of N lets N − 1 more routers forward
+/// it; on loopback no router ever sees the packet.
+fn hop_note(field: &str, value: u8, loopback: bool) -> String {
+    let guess = match value {
+        0..=64 => "64 (Linux, macOS, Android)",
+        65..=128 => "128 (Windows)",
+        _ => "255 (network equipment)",
+    };
+    let key = match (field, loopback) {
+        ("ttl", false) => "layers.field.ttl",
+        ("ttl", true) => "layers.field.ttl_loopback",
+        (_, false) => "layers.field.hop_limit",
+        (_, true) => "layers.field.hop_limit_loopback",
+    };
+    let (v, more) = (value.to_string(), value.saturating_sub(1).to_string());
+    text(
+        key,
+        &[
+            ("ttl", &v),
+            ("hop_limit", &v),
+            ("more", &more),
+            ("start", guess),
+        ],
+    )
 }
 
 /// Notes on the notable fields of a layer, one sentence each (the tree shows them).
@@ -404,16 +482,9 @@ pub fn layer_details_wanted(layer: &Layer, want: &mut dyn FnMut(&str) -> bool) -
     let mut v = Vec::new();
     match &layer.header {
         Header::Ipv4(ip) => {
+            let lo = ip.src.is_loopback() || ip.dst.is_loopback();
             if want(&format!("ttl:{}", ip.ttl)) {
-                let guess = match ip.ttl {
-                    0..=64 => "64 (Linux, macOS, Android)",
-                    65..=128 => "128 (Windows)",
-                    _ => "255 (network equipment)",
-                };
-                v.push(text(
-                    "layers.field.ttl",
-                    &[("ttl", &ip.ttl.to_string()), ("start", guess)],
-                ));
+                v.push(hop_note("ttl", ip.ttl, lo));
             }
             if ip.dont_fragment && want("df") {
                 v.push(text("layers.field.df", &[]));
@@ -440,11 +511,9 @@ pub fn layer_details_wanted(layer: &Layer, want: &mut dyn FnMut(&str) -> bool) -
             }
         }
         Header::Ipv6(ip) => {
+            let lo = ip.src.is_loopback() || ip.dst.is_loopback();
             if want(&format!("hop_limit:{}", ip.hop_limit)) {
-                v.push(text(
-                    "layers.field.hop_limit",
-                    &[("hop_limit", &ip.hop_limit.to_string())],
-                ));
+                v.push(hop_note("hop_limit", ip.hop_limit, lo));
             }
             if !ip.extension_headers.is_empty() && want("ipv6_ext") {
                 let names: Vec<String> = ip
@@ -459,15 +528,26 @@ pub fn layer_details_wanted(layer: &Layer, want: &mut dyn FnMut(&str) -> bool) -
             }
         }
         Header::Tcp(t) => {
+            // On a SYN, ECE and CWR negotiate ECN (RFC 3168): they signal no congestion.
+            let syn = t.has(TcpFlags::SYN);
             for name in t.flags().names() {
-                let key = format!("layers.flag.{name}");
+                let key = match (name, syn) {
+                    ("ECE" | "CWR", true) => format!("layers.flag.{name}_syn"),
+                    _ => format!("layers.flag.{name}"),
+                };
                 if want(&key) {
                     v.push(text(&key, &[]));
                 }
             }
-            if let Some(w) = t.window {
-                if want("window") {
-                    v.push(text("layers.field.window", &[("window", &w.to_string())]));
+            // A RST's window means nothing: the connection is gone. A SYN's is never scaled.
+            if let Some(w) = t.window.filter(|_| !t.has(TcpFlags::RST)) {
+                let key = if syn {
+                    "layers.field.window_syn"
+                } else {
+                    "layers.field.window"
+                };
+                if want(key) {
+                    v.push(text(key, &[("window", &w.to_string())]));
                 }
             }
             if let Some(mss) = t.mss {
@@ -503,6 +583,11 @@ pub fn layer_details_wanted(layer: &Layer, want: &mut dyn FnMut(&str) -> bool) -
                 Some(true) if want("tcp_checksum_ok") => {
                     v.push(text("layers.field.tcp_checksum_ok", &[]))
                 }
+                Some(false) if t.checksum_partial => {
+                    if want("checksum_partial") {
+                        v.push(text("layers.field.checksum_partial", &[]))
+                    }
+                }
                 Some(false) if want("tcp_checksum_bad") => {
                     v.push(text("layers.field.tcp_checksum_bad", &[]))
                 }
@@ -514,11 +599,94 @@ pub fn layer_details_wanted(layer: &Layer, want: &mut dyn FnMut(&str) -> bool) -
                 if want("udp_no_checksum") {
                     v.push(text("layers.field.udp_no_checksum", &[]));
                 }
-            } else if u.checksum_ok == Some(false) && want("tcp_checksum_bad") {
-                v.push(text("layers.field.tcp_checksum_bad", &[]));
+            } else if u.checksum_partial {
+                if want("checksum_partial") {
+                    v.push(text("layers.field.checksum_partial", &[]));
+                }
+            } else if u.checksum_ok == Some(false) && want("udp_checksum_bad") {
+                v.push(text("layers.field.udp_checksum_bad", &[]));
             }
         }
         _ => {}
     }
     v
+}
+
+/// Whether a packet stayed inside one machine: the loopback interface (zero MACs, BSD
+/// loopback framing) or loopback addresses (127.0.0.0/8, ::1).
+pub fn is_loopback(frame: &crate::frame::Frame, d: &crate::dissect::Dissection) -> bool {
+    use crate::frame::Link;
+    if matches!(frame.link, Link::Null | Link::Loop) {
+        return true;
+    }
+    let zero_macs = d.layers.iter().any(
+        |l| matches!(&l.header, Header::Ethernet(e) if e.src.0 == [0; 6] && e.dst.0 == [0; 6]),
+    );
+    zero_macs
+        || d.ip_addrs()
+            .is_some_and(|(s, t)| s.is_loopback() || t.is_loopback())
+}
+
+/// What a capture can say of layer 1 for this packet: (the headline, the template key).
+/// Only an Ethernet capture of a real interface saw a wire; loopback, cooked, NFLOG and
+/// raw captures did not, and a record length no link can explain is called implausible.
+pub fn physical(
+    frame: &crate::frame::Frame,
+    d: &crate::dissect::Dissection,
+) -> (String, &'static str) {
+    use crate::frame::Link;
+    let (wire, cap) = (frame.wire_len, frame.data.len());
+    if !crate::dissect::wire_len_plausible(frame, d) {
+        return (
+            format!("{wire} bytes claimed (implausible), {cap} captured"),
+            "layers.physical.implausible",
+        );
+    }
+    let key = if frame.is_cut() {
+        "layers.physical.cut"
+    } else if is_loopback(frame, d) {
+        "layers.physical.loopback"
+    } else {
+        match frame.link {
+            Link::Ethernet => "layers.physical.ethernet",
+            Link::LinuxSll | Link::LinuxSll2 => "layers.physical.cooked",
+            Link::Nflog => "layers.physical.nflog",
+            Link::Null | Link::Loop => "layers.physical.loopback",
+            Link::Raw | Link::Other(_) => "layers.physical.raw",
+        }
+    };
+    let wired = frame.link == Link::Ethernet && !is_loopback(frame, d);
+    let head = if wired {
+        format!("{wire} bytes on the wire, {cap} captured")
+    } else {
+        format!("{wire} bytes, {cap} captured")
+    };
+    (head, key)
+}
+
+/// The sentence for layer 1 (see `physical`).
+pub fn physical_explain(frame: &crate::frame::Frame, key: &str) -> String {
+    let (w, c, b) = (
+        frame.wire_len.to_string(),
+        frame.data.len().to_string(),
+        (frame.wire_len as u64 * 8).to_string(),
+    );
+    text(key, &[("wire", &w), ("captured", &c), ("bits", &b)])
+}
+
+/// What a side's state does not say by itself: that it is assumed (the side has sent
+/// nothing yet), or that a FIN is on its way to it (its state moves once it has it).
+pub fn state_qualifier(
+    state: crate::analysis::TcpState,
+    unheard: bool,
+    fin_incoming: bool,
+) -> String {
+    use crate::analysis::TcpState;
+    if unheard && state == TcpState::Listen {
+        text("layers.state.assumed_listen", &[])
+    } else if fin_incoming {
+        text("layers.state.fin_incoming", &[])
+    } else {
+        String::new()
+    }
 }

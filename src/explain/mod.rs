@@ -3,15 +3,21 @@
 //! subject, so that it is easy to review and translate; this module only picks the
 //! template and fills its `{placeholders}`.
 
+pub mod anatomy;
 mod app;
 mod layers;
+mod presentation;
 mod template;
 
-pub use app::{app_explain, app_headline, app_short, check, session_summary};
-pub use layers::{
-    layer_details, layer_details_wanted, layer_explain, layer_headline, layer_headline_into,
-    osi_name, tcp_intro, tcp_kind, tcp_step,
+pub use app::{
+    app_asides, app_explain, app_headline, app_kind, app_main, app_short, check, session_summary,
 };
+pub use layers::{
+    is_loopback, layer_details, layer_details_wanted, layer_explain, layer_headline,
+    layer_headline_into, osi_name, physical, physical_explain, state_qualifier, tcp_intro,
+    tcp_kind, tcp_kind_in, tcp_step,
+};
+pub use presentation::{presentation, Presentation};
 pub use template::{text, text_into, texts, Args};
 
 use crate::analysis::Tag;
@@ -27,6 +33,35 @@ pub fn note(n: &Note) -> String {
     } else {
         text(&format!("socketio.session.{}", n.key), &args)
     }
+}
+
+/// A packet captured twice: what it is, why captures do that, and what Wireshark's tags
+/// (listed) would have it be.
+pub fn copy(original: u64, nth: u32, link: crate::frame::Link, tags: &[Tag]) -> String {
+    let why = if link == crate::frame::Link::Nflog {
+        "notes.copy.nflog"
+    } else {
+        "notes.copy.twice"
+    };
+    let names: Vec<&str> = tags
+        .iter()
+        .filter(|t| t.is_problem())
+        .map(|t| t.name())
+        .collect();
+    let times = match nth {
+        1 => "twice".to_string(),
+        2 => "three times".to_string(),
+        n => format!("{} times", n + 1),
+    };
+    let mut s = text(
+        why,
+        &[("original", &original.to_string()), ("times", &times)],
+    );
+    if !names.is_empty() {
+        s.push(' ');
+        s.push_str(&text("notes.copy.tags", &[("tags", &names.join(", "))]));
+    }
+    s
 }
 
 /// What an analysis tag means, for a learner.

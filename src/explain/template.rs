@@ -12,6 +12,8 @@ const FILES: &[(&str, &str)] = &[
     ("notes", include_str!("text/notes.toml")),
     ("tags", include_str!("text/tags.toml")),
     ("topics", include_str!("text/topics.toml")),
+    ("presentation", include_str!("text/presentation.toml")),
+    ("anatomy", include_str!("text/anatomy.toml")),
 ];
 
 /// A template split once into literal text and `{name}` holes.

@@ -8,7 +8,10 @@ fn every_text_file_parses() {
 
 #[test]
 fn templates_fill_their_holes() {
-    let t = text("layers.field.ttl", &[("ttl", "64"), ("start", "64")]);
+    let t = text(
+        "layers.field.ttl",
+        &[("ttl", "64"), ("more", "63"), ("start", "64")],
+    );
     assert!(t.starts_with("TTL 64:"), "{t}");
     assert!(!t.contains('{'));
 }

@@ -97,38 +97,45 @@ pub fn arrow_label(p: &Packet) -> String {
 
 impl Row {
     pub fn of(p: &Packet) -> Row {
-        let osi = if p.analysis.app.is_empty() {
-            p.dissection
-                .layers
-                .last()
-                .map(|l| l.osi())
-                .unwrap_or(4)
-                .min(7)
-        } else {
-            7
-        };
+        let osi = top_osi(p);
         Row {
             number: p.frame.number,
             from_client: p.analysis.from_client.unwrap_or(true),
             label: arrow_label(p),
             osi,
-            states: p
-                .analysis
-                .states
-                .map(|[c, s]| (c.name().to_string(), s.name().to_string())),
+            states: p.analysis.states.map(|st| {
+                // `*`: a FIN is on its way to that side; `?`: assumed, nothing heard yet.
+                let mark = |i: usize| {
+                    let mut n = st[i].name().to_string();
+                    if p.analysis.fin_incoming[i] {
+                        n.push('*');
+                    } else if p.analysis.sent[i] == 0 && st[i] == crate::analysis::TcpState::Listen
+                    {
+                        n.push('?');
+                    }
+                    n
+                };
+                (mark(0), mark(1))
+            }),
             problem: p.analysis.tags.iter().any(|t| t.is_problem()),
         }
     }
 
     /// The row as text: number, client state, arrow with its label, server state.
     pub fn draw(&self, th: Theme) -> String {
-        let room = ARROW - 4;
+        self.draw_in(th, ARROW)
+    }
+
+    /// The row with an arrow `arrow` columns long (at least 12): for a narrower pane.
+    pub fn draw_in(&self, th: Theme, arrow: usize) -> String {
+        let arrow_w = arrow.max(12);
+        let room = arrow_w - 4;
         let mut label: String = self.label.chars().take(room).collect();
         if self.label.chars().count() > room {
             label.pop();
             label.push('…');
         }
-        let fill = ARROW - 3 - label.chars().count();
+        let fill = arrow_w - 3 - label.chars().count();
         let (left, right) = (fill / 2, fill - fill / 2);
         let arrow = if self.from_client {
             format!("─{}{label}{}─▶", "─".repeat(left), "─".repeat(right))
@@ -154,16 +161,44 @@ impl Row {
 
 /// The two columns' heading for a conversation: who is the client, who the server.
 pub fn conversation_heading(c: &crate::analysis::Conversation, th: Theme) -> String {
-    heading(
+    conversation_heading_in(c, th, ARROW)
+}
+
+/// The conversation's heading over rows drawn with `Row::draw_in(th, arrow)`.
+pub fn conversation_heading_in(c: &crate::analysis::Conversation, th: Theme, arrow: usize) -> String {
+    heading_in(
         &c.endpoints[c.client()].to_string(),
         &c.endpoints[1 - c.client()].to_string(),
         th,
+        arrow,
     )
+}
+
+/// The columns a row takes besides its arrow (number, the two states, spaces).
+pub const ROW_MARGIN: usize = NUM + STATE + STATE + 2;
+
+/// The OSI layer a packet's row and summary line are coloured by: the highest one in it.
+pub fn top_osi(p: &Packet) -> u8 {
+    if p.analysis.app.is_empty() {
+        p.dissection
+            .layers
+            .last()
+            .map(|l| l.osi())
+            .unwrap_or(4)
+            .min(7)
+    } else {
+        7
+    }
 }
 
 /// The two columns' heading, from the two endpoints' names.
 pub fn heading(client: &str, server: &str, th: Theme) -> String {
-    let width = NUM + STATE + ARROW + STATE;
+    heading_in(client, server, th, ARROW)
+}
+
+/// The heading over rows drawn with `Row::draw_in(th, arrow)`.
+pub fn heading_in(client: &str, server: &str, th: Theme, arrow: usize) -> String {
+    let width = NUM + STATE + arrow.max(12) + STATE;
     let c = format!("client {client}");
     let s = format!("server {server}");
     let gap = width
@@ -254,14 +289,52 @@ impl Render for DiagramRender {
             if tr == Transport::Udp {
                 writeln!(out, "{}", th.dim(&explain::text("layers.diagram.udp", &[])))?;
             }
+            // A SYN answered by RST: seen from the end, nothing ever listened — the server
+            // side was CLOSED from the start, which the ladder now says on every row.
+            let refused = c
+                .tcp
+                .as_ref()
+                .is_some_and(|t| t.handshake.len() == 1 && t.reset.is_some());
+            let fix = |r: &Row| -> Row {
+                let mut r = r.clone();
+                if refused {
+                    if let Some((_, s)) = r.states.as_mut() {
+                        if s == "LISTEN?" {
+                            *s = "CLOSED".into();
+                        }
+                    }
+                }
+                r
+            };
             for r in &ladder.head {
-                writeln!(out, "{}", r.draw(th))?;
+                writeln!(out, "{}", fix(r).draw(th))?;
             }
             if ladder.skipped > 0 {
                 writeln!(out, "{}", th.dim(&format!("{:>w$} ⋮ {} packets not drawn (--stream {stream} --summary lists them all)", "", ladder.skipped, w = NUM - 1)))?;
             }
             for r in &ladder.tail {
-                writeln!(out, "{}", r.draw(th))?;
+                writeln!(out, "{}", fix(r).draw(th))?;
+            }
+            let rows = || {
+                ladder.head.iter().chain(&ladder.tail).filter_map(|r| {
+                    r.states.clone().map(|st| {
+                        if refused {
+                            (st.0, st.1.replace("LISTEN?", "CLOSED"))
+                        } else {
+                            st
+                        }
+                    })
+                })
+            };
+            for (mark, key) in [
+                ('*', "layers.diagram.fin_incoming"),
+                ('?', "layers.diagram.assumed"),
+            ] {
+                if rows().any(|(c, s)| c.ends_with(mark) || s.ends_with(mark)) {
+                    for line in crate::render::terminal::wrap(&explain::text(key, &[]), 80, 2) {
+                        writeln!(out, "{}", th.dim(&line))?;
+                    }
+                }
             }
             if let Some(t) = &c.tcp {
                 let s = c.summary();

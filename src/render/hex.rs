@@ -38,11 +38,70 @@ pub fn byte_layers(p: &Packet) -> Vec<u8> {
     v
 }
 
+/// The legend over a dump: one entry per layer present, in order, in its colour.
+pub fn legend(p: &Packet, th: Theme) -> String {
+    let mut legend = Vec::new();
+    for l in &p.dissection.layers {
+        legend.push(
+            th.layer(l.osi(), &format!("L{} {}", l.osi(), l.header.protocol()))
+                .into_owned(),
+        );
+    }
+    if p.dissection.payload.is_some() {
+        legend.push(th.layer(7, "L7 payload").into_owned());
+    }
+    format!("  {}", legend.join("  "))
+}
+
+/// The dump's lines, `per_row` bytes a line (16, or 8 in a narrow pane): offset, hex,
+/// ASCII, each byte in its layer's colour; the bytes in `marked` (`[start, end)`) in
+/// reverse video. Without colour a row of layer numbers under each line says the same.
+pub fn rows(p: &Packet, th: Theme, marked: Option<(usize, usize)>, per_row: usize) -> Vec<String> {
+    let data = &p.frame.data;
+    let layers = byte_layers(p);
+    let half = per_row / 2;
+    let is_marked = |i: usize| marked.is_some_and(|(s, e)| i >= s && i < e);
+    let mut lines = Vec::with_capacity(data.len() / per_row + 1);
+    for (row, chunk) in data.chunks(per_row).enumerate() {
+        let base = row * per_row;
+        let mut hex = String::new();
+        let mut ascii = String::new();
+        let mut marks = String::new();
+        for (i, b) in chunk.iter().enumerate() {
+            let osi = layers[base + i];
+            let m = is_marked(base + i);
+            if i == half && half > 0 {
+                hex.push(' ');
+                marks.push(' ');
+            }
+            hex.push_str(&th.layer_marked(osi, &format!("{b:02x}"), m));
+            hex.push(' ');
+            marks.push_str(&if osi == 0 {
+                "  ".to_string()
+            } else {
+                format!("L{osi}")
+            });
+            marks.push(' ');
+            let c = if b.is_ascii_graphic() || *b == b' ' {
+                *b as char
+            } else {
+                '.'
+            };
+            ascii.push_str(&th.layer_marked(osi, &c.to_string(), m));
+        }
+        let pad = per_row - chunk.len();
+        let padding = "   ".repeat(pad) + if chunk.len() <= half { " " } else { "" };
+        lines.push(format!("  {base:04x}  {hex}{padding} {ascii}"));
+        if !th.color {
+            lines.push(format!("        {}", marks.trim_end()));
+        }
+    }
+    lines
+}
+
 impl Render for HexRender {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, _an: &Analyzer) -> io::Result<()> {
         let th = self.theme;
-        let data = &p.frame.data;
-        let layers = byte_layers(p);
         let mut line = String::new();
         super::summary::describe(p, &mut line);
         writeln!(
@@ -54,59 +113,9 @@ impl Render for HexRender {
                 super::escape(&line)
             ))
         )?;
-        // Legend: one entry per layer present, in order.
-        let mut legend = Vec::new();
-        for l in &p.dissection.layers {
-            legend.push(
-                th.layer(l.osi(), &format!("L{} {}", l.osi(), l.header.protocol()))
-                    .into_owned(),
-            );
-        }
-        if p.dissection.payload.is_some() {
-            legend.push(th.layer(7, "L7 payload").into_owned());
-        }
-        writeln!(out, "  {}", legend.join("  "))?;
-        for (row, chunk) in data.chunks(16).enumerate() {
-            let base = row * 16;
-            let mut hex = String::new();
-            let mut ascii = String::new();
-            let mut marks = String::new();
-            for (i, b) in chunk.iter().enumerate() {
-                let osi = layers[base + i];
-                if i == 8 {
-                    hex.push(' ');
-                    marks.push(' ');
-                }
-                let cell = format!("{b:02x}");
-                hex.push_str(&if osi == 0 {
-                    th.dim(&cell)
-                } else {
-                    th.layer(osi, &cell)
-                });
-                hex.push(' ');
-                marks.push_str(&if osi == 0 {
-                    "  ".to_string()
-                } else {
-                    format!("L{osi}")
-                });
-                marks.push(' ');
-                let c = if b.is_ascii_graphic() || *b == b' ' {
-                    *b as char
-                } else {
-                    '.'
-                };
-                ascii.push_str(&if osi == 0 {
-                    th.dim(&c.to_string()).into_owned()
-                } else {
-                    th.layer(osi, &c.to_string()).into_owned()
-                });
-            }
-            let pad = 16 - chunk.len();
-            let padding = "   ".repeat(pad) + if chunk.len() <= 8 { " " } else { "" };
-            writeln!(out, "  {base:04x}  {hex}{padding} {ascii}")?;
-            if !th.color {
-                writeln!(out, "        {}", marks.trim_end())?;
-            }
+        writeln!(out, "{}", legend(p, th))?;
+        for line in rows(p, th, None, 16) {
+            writeln!(out, "{line}")?;
         }
         writeln!(out)
     }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Render;
 use crate::analysis::app::{AppMessage, Level as AppLevel};
+use crate::analysis::websocket::WsFrame;
 use crate::analysis::{Analyzer, Tag, TcpState};
 use crate::dissect::{Header, Level};
 use crate::explain;
@@ -16,7 +17,28 @@ use crate::pipeline::Packet;
 #[serde(untagged)]
 enum Fields<'a> {
     Header(&'a Header),
+    WebSocket(WsFields<'a>),
     App(&'a AppMessage),
+}
+
+/// A WebSocket frame's fields, with the header's length code beside them.
+#[derive(Serialize)]
+struct WsFields<'a> {
+    #[serde(flatten)]
+    frame: &'a WsFrame,
+    length_code: u8,
+}
+
+impl<'a> Fields<'a> {
+    fn app(m: &'a AppMessage) -> Fields<'a> {
+        match m {
+            AppMessage::WebSocket(frame) => Fields::WebSocket(WsFields {
+                frame,
+                length_code: frame.length_code(),
+            }),
+            other => Fields::App(other),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -63,6 +85,9 @@ struct JsonPacket<'a> {
     notes: Vec<JsonNote>,
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<JsonStates>,
+    /// This packet is a second copy of that frame (captured twice), not a new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    copy_of: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -156,7 +181,7 @@ impl Render for JsonRender {
                 osi: 7,
                 protocol: a.message.protocol(),
                 range: [a.range.0, a.range.1],
-                fields: Fields::App(&a.message),
+                fields: Fields::app(&a.message),
                 explain: text,
                 frames: Some(&a.frames),
                 from: Some(if a.from_client { "client" } else { "server" }),
@@ -183,6 +208,7 @@ impl Render for JsonRender {
                 client: c,
                 server: s,
             }),
+            copy_of: p.analysis.copy_of.map(|(n, _)| n),
         };
         self.shown += 1;
         self.buf.clear();
@@ -241,6 +267,7 @@ impl Render for JsonRender {
             "socketio_sessions": an.sessions.sessions(),
             "warnings": self.warnings,
             "warnings_omitted": self.warnings_omitted,
+            "notes": t.info,
         });
         serde_json::to_writer(&mut *out, &summary)?;
         out.write_all(b"\n")

@@ -4,9 +4,11 @@
 
 pub mod diagram;
 pub mod escape;
+pub mod fields;
 pub mod hex;
 pub mod json;
 pub mod pcap_out;
+pub mod report;
 pub mod summary;
 pub mod terminal;
 pub mod theme;
@@ -29,4 +31,24 @@ pub trait Render {
         an: &Analyzer,
         source_warnings: &[String],
     ) -> io::Result<()>;
+}
+
+/// Two renderers fed the same packets: the command's own output and a report beside it
+/// (`--report FILE`).
+pub struct Tee(pub Box<dyn Render>, pub Box<dyn Render>);
+
+impl Render for Tee {
+    fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
+        self.0.packet(out, p, an)?;
+        self.1.packet(out, p, an)
+    }
+    fn finish(
+        &mut self,
+        out: &mut dyn Write,
+        an: &Analyzer,
+        source_warnings: &[String],
+    ) -> io::Result<()> {
+        self.0.finish(out, an, source_warnings)?;
+        self.1.finish(out, an, source_warnings)
+    }
 }

@@ -120,6 +120,28 @@ fn sock(ip: std::net::IpAddr, port: u16) -> String {
     }
 }
 
+/// A packet's whole line: number, seconds since `first`, what it is, what the
+/// application said, and the analysis tags (problems in red).
+pub fn write_line(s: &mut String, p: &Packet, first: crate::frame::Timestamp, th: Theme) {
+    use std::fmt::Write as _;
+    let _ = write!(s, "{:>5} {:>11.6} ", p.frame.number, p.frame.time.since(first));
+    describe(p, s);
+    for a in p.analysis.top_app_layers() {
+        let head = crate::explain::app_headline(a);
+        if !head.is_empty() {
+            s.push_str(" │ ");
+            s.push_str(&escape(&head));
+        }
+    }
+    let mut tags = String::new();
+    for t in &p.analysis.tags {
+        tags.push(' ');
+        tags.push_str(t.name());
+    }
+    let problem = p.analysis.tags.iter().any(|t| t.is_problem());
+    s.push_str(&if problem { th.warn(&tags) } else { th.dim(&tags) });
+}
+
 impl Render for SummaryRender {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
         // Relative to the first packet of the capture (as Wireshark), not the first shown.
@@ -127,33 +149,8 @@ impl Render for SummaryRender {
             .first_time
             .get_or_insert(an.totals.first.unwrap_or(p.frame.time));
         self.line.clear();
-        describe(p, &mut self.line);
-        for a in p.analysis.top_app_layers() {
-            let head = crate::explain::app_headline(a);
-            if !head.is_empty() {
-                self.line.push_str(" │ ");
-                self.line.push_str(&escape(&head));
-            }
-        }
-        let mut tags = String::new();
-        for t in &p.analysis.tags {
-            tags.push(' ');
-            tags.push_str(t.name());
-        }
-        let problem = p.analysis.tags.iter().any(|t| t.is_problem());
-        let tags = if problem {
-            self.theme.warn(&tags)
-        } else {
-            self.theme.dim(&tags)
-        };
-        writeln!(
-            out,
-            "{:>5} {:>11.6} {}{}",
-            p.frame.number,
-            p.frame.time.since(first),
-            self.line,
-            tags
-        )
+        write_line(&mut self.line, p, first, self.theme);
+        writeln!(out, "{}", self.line)
     }
 
     fn finish(

@@ -37,6 +37,8 @@ pub struct TreeRender {
     buf: Vec<u8>,
     /// A line being put together (reused).
     line: String,
+    /// Where each part of the packet being drawn begins (see `Section`).
+    sections: Vec<Section>,
 }
 
 /// The rule after a packet's title, cut to the width.
@@ -44,6 +46,9 @@ const RULE: &str = "────────────────────
 
 /// How many conversations' explanations are remembered before starting afresh.
 const SEEN_LIMIT: usize = 4096;
+
+/// The scope of explanations given once per capture rather than per conversation.
+const CAPTURE_WIDE: u32 = u32::MAX - 1;
 
 /// The set's values are FNV hashes already: hashing them again would be wasted work.
 #[derive(Default, Clone, Copy)]
@@ -72,32 +77,45 @@ fn hash_of(s: &str) -> u64 {
     })
 }
 
-const LABEL_WIDTH: usize = 18;
+/// The column where a layer's values and explanations begin.
+pub const LABEL_WIDTH: usize = 18;
 
-/// Word-wraps `text` to `width` columns, every line indented by `indent` spaces.
+/// Word-wraps `text` to `width` columns, every line indented by `indent` spaces: at word
+/// boundaries (first fit, no hyphenation), a word longer than a line is cut.
 pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
     let avail = width.saturating_sub(indent).max(20);
-    let mut lines = Vec::new();
-    for para in text.split('\n') {
-        let mut line = String::new();
-        let mut len = 0;
-        for word in para.split(' ') {
-            let wlen = word.chars().count();
-            if len > 0 && len + 1 + wlen > avail {
-                lines.push(std::mem::take(&mut line));
-                len = 0;
-            }
-            if len > 0 {
-                line.push(' ');
-                len += 1;
-            }
-            line.push_str(word);
-            len += wlen;
-        }
-        lines.push(line);
-    }
     let pad = " ".repeat(indent);
-    lines.into_iter().map(|l| format!("{pad}{l}")).collect()
+    let opts = textwrap::Options::new(avail + indent)
+        .initial_indent(&pad)
+        .subsequent_indent(&pad)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation);
+    text.split('\n')
+        .flat_map(|para| {
+            if para.is_empty() {
+                vec![pad.clone()]
+            } else {
+                textwrap::wrap(para, &opts)
+                    .into_iter()
+                    .map(|l| l.into_owned())
+                    .collect()
+            }
+        })
+        .collect()
+}
+
+/// Where one part of a packet's tree begins in the drawn text, and what it stands for:
+/// the full-screen view folds a packet by these and highlights their bytes in the hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// Byte offset in the drawn text where the section's first line starts.
+    pub offset: usize,
+    /// The OSI layer (1–7; 0 for the analysis: tags, notes, states).
+    pub osi: u8,
+    /// A short name that stays the same from packet to packet ("tcp", "wire", "app").
+    pub name: &'static str,
+    /// The frame's bytes this section describes, `[start, end)`.
+    pub bytes: Option<(usize, usize)>,
 }
 
 impl TreeRender {
@@ -117,22 +135,30 @@ impl TreeRender {
                 .collect(),
             buf: Vec::new(),
             line: String::new(),
+            sections: Vec::new(),
         }
     }
 
     /// True the first time `kind` comes up in the current conversation (always, with
     /// `repeat`): a learner is told each thing once, not on every packet.
     fn is_new(&mut self, kind: &str) -> bool {
+        self.is_new_in(self.current, kind)
+    }
+
+    /// True the first time `kind` comes up in the whole capture: what layers 1–3 are for
+    /// is the same in every conversation, so it is said once.
+    fn is_new_in_capture(&mut self, kind: &str) -> bool {
+        self.is_new_in(CAPTURE_WIDE, kind)
+    }
+
+    fn is_new_in(&mut self, scope: u32, kind: &str) -> bool {
         if self.opts.repeat {
             return true;
         }
         if self.seen.len() > SEEN_LIMIT {
             self.seen.clear();
         }
-        self.seen
-            .entry(self.current)
-            .or_default()
-            .insert(hash_of(kind))
+        self.seen.entry(scope).or_default().insert(hash_of(kind))
     }
 
     /// Times are shown relative to this instant (by default, the first packet of the capture).
@@ -162,7 +188,7 @@ impl TreeRender {
             return Ok(());
         }
         for line in wrap(&escape(text), self.opts.width, LABEL_WIDTH) {
-            writeln!(out, "{}", self.opts.theme.dim(&line))?;
+            writeln!(out, "{line}")?;
         }
         Ok(())
     }
@@ -233,9 +259,27 @@ impl Render for TreeRender {
 }
 
 impl TreeRender {
+    /// One packet's tree as text, and where each of its parts begins in it.
+    pub fn packet_sections(&mut self, p: &Packet, an: &Analyzer) -> (Vec<u8>, Vec<Section>) {
+        let mut buf = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = self.draw(&mut buf, p, an);
+        (buf, std::mem::take(&mut self.sections))
+    }
+
+    fn section(&mut self, out: &[u8], osi: u8, name: &'static str, bytes: Option<(usize, usize)>) {
+        self.sections.push(Section {
+            offset: out.len(),
+            osi,
+            name,
+            bytes,
+        });
+    }
+
     /// Draws one packet into `out`.
     fn draw(&mut self, out: &mut Vec<u8>, p: &Packet, an: &Analyzer) -> io::Result<()> {
         let th = self.opts.theme;
+        self.sections.clear();
         self.current = p
             .analysis
             .stream
@@ -261,51 +305,30 @@ impl TreeRender {
         writeln!(out, "{}", th.bold(&line))?;
         self.line = line;
 
-        // L1: the bits on the wire.
-        let (wire, cap) = (p.frame.wire_len, p.frame.data.len());
-        let l1 = if p.frame.is_cut() {
-            "layers.physical.cut"
-        } else {
-            "layers.physical.text"
-        };
-        writeln!(
-            out,
-            "{}{} bytes on the wire, {} captured",
-            self.label(1),
-            wire,
-            cap
-        )?;
-        self.prose_once(out, l1, || {
-            let (w, c, b) = (
-                wire.to_string(),
-                cap.to_string(),
-                (wire as u64 * 8).to_string(),
-            );
-            explain::text(l1, &[("wire", &w), ("captured", &c), ("bits", &b)])
-        })?;
+        // L1: the bits on the wire, where there was a wire.
+        self.section(out, 1, "wire", Some((0, p.frame.data.len())));
+        let (l1_head, l1) = explain::physical(&p.frame, &p.dissection);
+        writeln!(out, "{}{}", self.label(1), l1_head)?;
+        if self.opts.explain && self.is_new_in_capture(l1) {
+            self.prose(out, &explain::physical_explain(&p.frame, l1))?;
+        }
 
         for layer in &p.dissection.layers {
             let osi = layer.osi();
             let name = match layer.header.protocol() {
                 "ethernet" => "Ethernet II",
-                "linux-sll" => "Linux cooked (SLL)",
-                "linux-sll2" => "Linux cooked (SLL2)",
-                "null" => "BSD loopback",
-                "nflog" => "NFLOG",
-                "vlan" => "802.1Q VLAN",
-                "arp" => "ARP",
-                "ipv4" => "IPv4",
-                "ipv6" => "IPv6",
-                "tcp" => "TCP",
-                "udp" => "UDP",
-                "icmp" => "ICMP",
-                "icmpv6" => "ICMPv6",
-                "dns" => "DNS",
-                other => other,
+                _ => crate::dissect::layer_title(layer),
             };
             if osi == 7 {
+                self.section(out, 5, "session", p.dissection.payload);
                 self.session_lines(out, p, an)?;
             }
+            self.section(
+                out,
+                osi,
+                layer.header.protocol(),
+                Some(layer.range),
+            );
             let mut head = std::mem::take(&mut self.line);
             head.clear();
             explain::layer_headline_into(&mut head, layer);
@@ -318,8 +341,19 @@ impl TreeRender {
             )?;
             self.line = head;
             if self.opts.explain {
+                let sender = p.analysis.states.map(|st| {
+                    st[if p.analysis.from_client.unwrap_or(true) {
+                        0
+                    } else {
+                        1
+                    }]
+                });
+                let tcp_kind = match &layer.header {
+                    Header::Tcp(t) => explain::tcp_kind_in(t, sender),
+                    _ => "",
+                };
                 let kind = match &layer.header {
-                    Header::Tcp(t) => format!("tcp:{}", explain::tcp_kind(t)),
+                    Header::Tcp(_) => format!("tcp:{tcp_kind}"),
                     h => h.protocol().to_string(),
                 };
                 if let Header::Tcp(t) = &layer.header {
@@ -330,15 +364,25 @@ impl TreeRender {
                         text.push(' ');
                     }
                     if self.is_new(&kind) {
-                        explain::tcp_step(&mut text, t);
+                        explain::tcp_step(&mut text, t, tcp_kind);
                     }
                     self.prose(out, text.trim_end())?;
-                } else if self.is_new(&kind) {
+                } else if if osi <= 3 {
+                    self.is_new_in_capture(&kind)
+                } else {
+                    self.is_new(&kind)
+                } {
                     let mut text = String::new();
                     explain::layer_explain(&mut text, layer);
                     self.prose(out, &text)?;
                 }
-                let details = explain::layer_details_wanted(layer, &mut |key| self.is_new(key));
+                let details = explain::layer_details_wanted(layer, &mut |key| {
+                    if osi <= 3 || key == "checksum_partial" {
+                        self.is_new_in_capture(key)
+                    } else {
+                        self.is_new(key)
+                    }
+                });
                 for d in details {
                     for line in wrap(&format!("· {}", escape(&d)), self.opts.width, LABEL_WIDTH) {
                         writeln!(out, "{line}")?;
@@ -347,9 +391,11 @@ impl TreeRender {
             }
         }
         if !p.dissection.layers.iter().any(|l| l.osi() == 7) {
+            self.section(out, 5, "session", p.dissection.payload);
             self.session_lines(out, p, an)?;
         }
         for a in &p.analysis.app {
+            self.section(out, 7, "app", p.dissection.payload);
             let checks: Vec<String> = a.checks.iter().map(explain::check).collect();
             if let AppMessage::Stopped(_) = a.message {
                 for c in checks {
@@ -388,28 +434,44 @@ impl TreeRender {
             }
             if let AppMessage::Http(h) = &a.message {
                 if self.opts.explain {
-                    for (k, v) in h.headers.iter().take(24) {
-                        writeln!(
-                            out,
-                            "{:w$}{}: {}",
-                            "",
-                            th.layer(7, &escape(k)),
-                            escape(v),
-                            w = LABEL_WIDTH
-                        )?;
+                    for (k, v) in h.headers_as_sent().take(24) {
+                        let (k, v) = (escape(k), escape(v));
+                        let lines = wrap(&format!("{k}: {v}"), self.opts.width, LABEL_WIDTH);
+                        for (n, line) in lines.iter().enumerate() {
+                            // The header's name in the layer's colour, the value plain.
+                            match line.trim_start().strip_prefix(k.as_ref()) {
+                                Some(rest) if n == 0 => writeln!(
+                                    out,
+                                    "{:w$}{}{rest}",
+                                    "",
+                                    th.layer(7, &k),
+                                    w = LABEL_WIDTH
+                                )?,
+                                _ => writeln!(out, "{line}")?,
+                            }
+                        }
                     }
                 }
             }
+            // A message's own wording states its values: HTTP and Socket.IO get it every
+            // time. The general lessons (server push, what an emit reaches) come once.
             let mut text = String::new();
-            explain::app_explain(&mut text, a);
-            let kind = format!(
-                "app:{}",
-                explain::app_headline(a).split(' ').next().unwrap_or("")
-            );
-            if a.push || matches!(a.message, AppMessage::Http(_) | AppMessage::SocketIo(_)) {
+            explain::app_main(&mut text, a);
+            if !matches!(a.message, AppMessage::Http(_) | AppMessage::SocketIo(_))
+                && !self.is_new(&explain::app_kind(a))
+            {
+                text.clear();
+            }
+            for (key, aside) in explain::app_asides(a) {
+                if self.is_new(&key) {
+                    if !text.is_empty() {
+                        text.push(' ');
+                    }
+                    text.push_str(&aside);
+                }
+            }
+            if self.opts.explain {
                 self.prose(out, &text)?;
-            } else {
-                self.prose_once(out, &kind, || text)?;
             }
             for c in checks {
                 for (i, line) in wrap(&escape(&c), self.opts.width, LABEL_WIDTH)
@@ -425,7 +487,28 @@ impl TreeRender {
                 }
             }
         }
+        let analysis = !p.analysis.tags.is_empty()
+            || !p.dissection.notes.is_empty()
+            || !p.analysis.notes.is_empty()
+            || p.analysis.states.is_some()
+            || p.analysis.copy_of.is_some();
+        if analysis {
+            self.section(out, 0, "analysis", None);
+        }
+        if let Some((original, nth)) = p.analysis.copy_of {
+            // A copy: Wireshark's tags are listed as what they are, its reading of a copy.
+            writeln!(
+                out,
+                "{}",
+                th.warn(&format!("  = a copy of packet {original}"))
+            )?;
+            let link = p.frame.link;
+            self.prose(out, &explain::copy(original, nth, link, &p.analysis.tags))?;
+        }
         for tag in &p.analysis.tags {
+            if p.analysis.copy_of.is_some() && tag.is_problem() {
+                continue;
+            }
             let mark = if tag.is_problem() {
                 th.warn(&format!("  ! {}", tag.name())).into_owned()
             } else {
@@ -450,14 +533,20 @@ impl TreeRender {
                 }
             }
         }
-        if let Some([c, s]) = p.analysis.states {
-            writeln!(
-                out,
-                "  {} client {} · server {}",
-                th.dim("state"),
-                th.bold(c.name()),
-                th.bold(s.name())
-            )?;
+        if let Some(states) = p.analysis.states {
+            let mut line = format!("  {}", th.dim("state"));
+            for (i, who) in ["client", "server"].into_iter().enumerate() {
+                if i == 1 {
+                    line.push_str(" ·");
+                }
+                line.push_str(&format!(" {who} {}", th.bold(states[i].name())));
+                line.push_str(&explain::state_qualifier(
+                    states[i],
+                    p.analysis.sent[i] == 0,
+                    p.analysis.fin_incoming[i],
+                ));
+            }
+            writeln!(out, "{line}")?;
         }
         writeln!(out)
     }
@@ -510,22 +599,10 @@ impl TreeRender {
             .map(|t| t.has(TcpFlags::SYN))
             .unwrap_or(false);
         if !payload.is_empty() && !is_syn {
-            let texty = payload.iter().all(|&b| {
-                b == b'\r' || b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
-            }) && std::str::from_utf8(payload).is_ok();
-            let len = payload.len().to_string();
-            let (key, what) = if texty {
-                ("layers.presentation.text", "UTF-8 text")
-            } else {
-                ("layers.presentation.binary", "binary")
-            };
-            writeln!(
-                out,
-                "{}{}",
-                self.label(6),
-                self.opts.theme.layer(6, &format!("{len} bytes of {what}"))
-            )?;
-            self.prose_once(out, key, || explain::text(key, &[("len", &len)]))?;
+            // What the bytes are, from the messages decoded in them (explain::presentation).
+            let l6 = explain::presentation(&p.analysis.app, payload);
+            writeln!(out, "{}{}", self.label(6), self.opts.theme.layer(6, &escape(&l6.line)))?;
+            self.prose_once(out, &l6.key, || l6.text)?;
         }
         Ok(())
     }
@@ -563,6 +640,11 @@ pub fn finish_text(
     for sess in an.sessions.sessions() {
         for line in wrap(&crate::explain::session_summary(sess), 100, 2) {
             writeln!(out, "{}", th.layer(7, &line))?;
+        }
+    }
+    for i in &t.info {
+        for line in wrap(&format!("· {}", escape(i)), 100, 2) {
+            writeln!(out, "{line}")?;
         }
     }
     for w in source_warnings {

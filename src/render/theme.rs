@@ -46,6 +46,20 @@ impl Theme {
         }
     }
 
+    /// `text` in the colour of OSI layer `osi`, in reverse video when `marked` (the
+    /// bytes of the part of a packet the learner has selected).
+    pub fn layer_marked<'a>(&self, osi: u8, text: &'a str, marked: bool) -> Cow<'a, str> {
+        if !marked {
+            return if osi == 0 { self.dim(text) } else { self.layer(osi, text) };
+        }
+        if self.color {
+            let c = if osi == 0 { Color::White } else { layer_color(osi) };
+            Cow::Owned(text.color(c).reversed().to_string())
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+
     pub fn dim<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if self.color {
             Cow::Owned(text.dimmed().to_string())

@@ -102,7 +102,7 @@ pub fn start(
         let listener = TcpListener::from_std(listener)?;
         match kind {
             DemoKind::WebSocket => {
-                tokio::spawn(ws_server(listener, narrate.clone(), None));
+                tokio::spawn(ws_server(listener, narrate.clone()));
                 ws_client(port, &narrate).await
             }
             DemoKind::SocketIo => {
@@ -114,26 +114,20 @@ pub fn start(
     Ok(source(capture, port, rx, true))
 }
 
-/// Starts the chat server of `demo websocket --serve` on `addr`; runs until Ctrl-C.
+/// Starts the classroom of `demo websocket --serve` on `addr` (src/source/demo_classroom.rs);
+/// runs until Ctrl-C.
 pub fn serve(
     addr: SocketAddr,
     capture: LiveCapture,
     narrate: Narrator,
-) -> Result<DemoSource, SourceError> {
-    let listener = std::net::TcpListener::bind(addr)
-        .map_err(|e| SourceError(format!("cannot listen on {addr}: {e}")))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| SourceError(e.to_string()))?
-        .port();
+    classroom: super::demo_classroom::Classroom,
+) -> Result<(DemoSource, super::demo_classroom::Served), SourceError> {
     let (tx, rx) = mpsc::channel();
-    spawn_runtime(tx, None, move || async move {
-        listener.set_nonblocking(true)?;
-        let listener = TcpListener::from_std(listener)?;
-        let (chat, _) = tokio::sync::broadcast::channel(64);
-        ws_server(listener, narrate, Some(chat)).await
+    let served = super::demo_classroom::start(addr, narrate, classroom, |fut| {
+        spawn_runtime(tx, None, move || fut)
     })?;
-    Ok(source(capture, port, rx, false))
+    let port = served.chat_addr.port();
+    Ok((source(capture, port, rx, false), served))
 }
 
 fn source(
@@ -155,7 +149,7 @@ fn source(
     }
 }
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn spawn_runtime<F, Fut>(
     tx: mpsc::Sender<Event>,
@@ -296,23 +290,12 @@ impl Conn {
 // ---------------------------------------------------------------------------------
 // WebSocket: server (scripted demo and chat) and the scripted client.
 
-const CHAT_PAGE: &str = include_str!("demo_chat.html");
-
-async fn ws_server(
-    listener: TcpListener,
-    narrate: Narrator,
-    chat: Option<tokio::sync::broadcast::Sender<String>>,
-) -> Result<(), BoxError> {
+async fn ws_server(listener: TcpListener, narrate: Narrator) -> Result<(), BoxError> {
     loop {
         let (stream, peer) = listener.accept().await?;
         let narrate = narrate.clone();
-        let chat = chat.clone();
         tokio::spawn(async move {
-            let result = match chat {
-                None => ws_echo(stream, &narrate).await,
-                Some(chat) => chat_connection(stream, peer, chat, &narrate).await,
-            };
-            if let Err(e) = result {
+            if let Err(e) = ws_echo(stream, &narrate).await {
                 narrate(&format!("server: connection from {peer} ended: {e}"));
             }
         });
@@ -371,73 +354,6 @@ async fn ws_client(port: u16, narrate: &Narrator) -> Result<(), BoxError> {
     tokio::time::sleep(PACE).await;
     narrate("client: sends a close frame (1000, normal closure)");
     close_and_drain(ws, "lesson over", narrate).await?;
-    Ok(())
-}
-
-/// One visitor of the chat page: the page itself, or a WebSocket joining the chat.
-async fn chat_connection(
-    mut stream: TcpStream,
-    peer: SocketAddr,
-    chat: tokio::sync::broadcast::Sender<String>,
-    narrate: &Narrator,
-) -> Result<(), BoxError> {
-    // Look at the request head without consuming it: tungstenite reads it again.
-    let mut head = vec![0u8; 8192];
-    let n = loop {
-        let n = tokio::time::timeout(Duration::from_secs(10), stream.peek(&mut head)).await??;
-        if n == 0 || head[..n].windows(4).any(|w| w == b"\r\n\r\n") || n == head.len() {
-            break n;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
-    let text = String::from_utf8_lossy(&head[..n]).to_ascii_lowercase();
-    if !text.contains("upgrade: websocket") {
-        let mut buf = vec![0u8; n];
-        stream.read_exact(&mut buf).await?;
-        let (status, ctype, body) =
-            if text.starts_with("get / ") || text.starts_with("get /index.html ") {
-                ("200 OK", "text/html; charset=utf-8", CHAT_PAGE)
-            } else {
-                ("404 Not Found", "text/plain", "not found\n")
-            };
-        let response = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(response.as_bytes()).await?;
-        stream.shutdown().await?;
-        return Ok(());
-    }
-    let ws = tokio_tungstenite::accept_async(stream).await?;
-    narrate(&format!("server: {peer} joined the chat over WebSocket"));
-    let (mut sink, mut stream) = ws.split();
-    let mut rx = chat.subscribe();
-    let name = format!("guest-{}", peer.port());
-    sink.send(Message::text(format!(
-        "server: welcome, {name}! (pushed by the server, unasked)"
-    )))
-    .await?;
-    let _ = chat.send(format!("server: {name} joined"));
-    loop {
-        tokio::select! {
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(t))) => {
-                    let t: String = t.chars().take(500).collect();
-                    let _ = chat.send(format!("{name}: {t}"));
-                }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
-            },
-            out = rx.recv() => match out {
-                Ok(line) => sink.send(Message::text(line)).await?,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(_) => break,
-            },
-        }
-    }
-    let _ = sink.close().await;
-    let _ = chat.send(format!("server: {name} left"));
-    narrate(&format!("server: {peer} left the chat"));
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! capture. Every source yields `Frame`s; nothing downstream knows which one it was.
 
 pub mod demo;
+pub mod demo_classroom;
 pub mod live;
 pub mod pcap;
 pub mod simulate;

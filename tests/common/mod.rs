@@ -622,3 +622,155 @@ pub fn assert_agrees_with_tshark(capture: &Path, min_pct: f64) {
         misses.join("\n  ")
     );
 }
+
+/// The anatomy fields against tshark, computed now with `tshark -T fields`: per TCP
+/// segment the scaled window, the frame acknowledged, bytes in flight and the initial
+/// RTT; per WebSocket frame FIN, RSV, opcode, MASK, masking key, length code and length.
+/// Returns field → (agree, total), and the first mismatches.
+pub fn anatomy_agreement(capture: &Path) -> (BTreeMap<&'static str, (u32, u32)>, Vec<String>) {
+    const TCP: [(&str, &str); 4] = [
+        ("tcp.window_size", "window_scaled"),
+        ("tcp.analysis.acks_frame", "acks_frame"),
+        ("tcp.analysis.bytes_in_flight", "bytes_in_flight"),
+        ("tcp.analysis.initial_rtt", "irtt"),
+    ];
+    const WS: [&str; 8] = [
+        "websocket.fin",
+        "websocket.rsv",
+        "websocket.opcode",
+        "websocket.mask",
+        "websocket.masking_key",
+        "websocket.payload_length",
+        "websocket.payload_length_ext_16",
+        "websocket.payload_length_ext_64",
+    ];
+    let mut fields = vec!["frame.number"];
+    fields.extend(TCP.iter().map(|(t, _)| *t));
+    fields.extend(WS);
+    let rows = tshark_rows(capture, &fields, ",");
+    let ours = run_json(capture);
+    let mut stats: BTreeMap<&'static str, (u32, u32)> = BTreeMap::new();
+    let mut misses = Vec::new();
+    let name = capture.file_name().unwrap().to_string_lossy().to_string();
+    for r in &rows {
+        let Ok(n) = r["frame.number"].parse::<u64>() else {
+            continue;
+        };
+        let p = ours.get(&n);
+        let mut check = |key: &'static str, want: String, got: String| {
+            let e = stats.entry(key).or_default();
+            e.1 += 1;
+            if want == got {
+                e.0 += 1;
+            } else if misses.len() < 12 {
+                misses.push(format!("{name} frame {n} {key}: tshark {want:?}, wirewalk {got:?}"));
+            }
+        };
+        let tcp = p.and_then(|p| layer(p, "tcp"));
+        if tcp.is_some() || !r["tcp.window_size"].is_empty() {
+            for (t, k) in TCP {
+                let want = first(&r[t]).to_string();
+                let got = tcp.and_then(|l| l["fields"].get(k));
+                let got = match (k, got) {
+                    ("irtt", Some(v)) => format!("{:.9}", v.as_f64().unwrap_or(-1.0)),
+                    (_, v) => show(v),
+                };
+                check(k, want, got);
+            }
+        }
+        if r["websocket.opcode"].is_empty() {
+            continue;
+        }
+        let list = |k: &str| -> Vec<String> {
+            r[k].split(',')
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        let (fins, rsvs, ops, masks, l7) = (
+            list("websocket.fin"),
+            list("websocket.rsv"),
+            list("websocket.opcode"),
+            list("websocket.mask"),
+            list("websocket.payload_length"),
+        );
+        let mut keys = list("websocket.masking_key").into_iter();
+        let mut e16 = list("websocket.payload_length_ext_16").into_iter();
+        let mut e64 = list("websocket.payload_length_ext_64").into_iter();
+        let bit = |v: Option<&String>| matches!(v.map(|s| s.as_str()), Some("1" | "True"));
+        let mut want = Vec::new();
+        for i in 0..ops.len() {
+            let masked = bit(masks.get(i));
+            let code = l7.get(i).cloned().unwrap_or_default();
+            let len = match code.as_str() {
+                "126" => e16.next().unwrap_or_default(),
+                "127" => e64.next().unwrap_or_default(),
+                x => x.to_string(),
+            };
+            let rsv = rsvs
+                .get(i)
+                .and_then(|x| u8::from_str_radix(x.trim_start_matches("0x"), 16).ok())
+                .map(|x| x.to_string())
+                .unwrap_or_default();
+            want.push(format!(
+                "fin={} rsv={rsv} opcode={} mask={} key={} code={code} len={len}",
+                bit(fins.get(i)) as u8,
+                ops[i],
+                masked as u8,
+                if masked { keys.next().unwrap_or_default() } else { String::new() },
+            ));
+        }
+        let got: Vec<String> = p
+            .and_then(|p| p["layers"].as_array())
+            .map(|a| {
+                a.iter()
+                    .filter(|l| l["protocol"] == "websocket")
+                    .map(|l| {
+                        let f = &l["fields"];
+                        format!(
+                            "fin={} rsv={} opcode={} mask={} key={} code={} len={}",
+                            show(f.get("fin")),
+                            show(f.get("rsv")),
+                            show(f.get("opcode")),
+                            show(f.get("masked")),
+                            show(f.get("masking_key")),
+                            show(f.get("length_code")),
+                            show(f.get("payload_len")),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        check("websocket header", want.join(" | "), got.join(" | "));
+    }
+    (stats, misses)
+}
+
+/// Asserts the anatomy fields agree with tshark on every capture given: at least
+/// `min_pct` per TCP field over all of them, and every WebSocket header exactly.
+pub fn assert_anatomy_agrees(captures: &[PathBuf], min_pct: f64) {
+    let mut all: BTreeMap<&'static str, (u32, u32)> = BTreeMap::new();
+    let mut misses = Vec::new();
+    for c in captures {
+        let (stats, m) = anatomy_agreement(c);
+        for (k, (a, t)) in stats {
+            let e = all.entry(k).or_default();
+            e.0 += a;
+            e.1 += t;
+        }
+        misses.extend(m);
+    }
+    println!("anatomy agreement with tshark: {all:?}");
+    for (k, (a, t)) in &all {
+        let need = if *k == "websocket header" { 100.0 } else { min_pct };
+        let pct = 100.0 * *a as f64 / (*t).max(1) as f64;
+        assert!(
+            pct >= need,
+            "{k}: {pct:.2}% ({a} of {t}) agree with tshark, below {need}%:\n  {}",
+            misses.join("\n  ")
+        );
+    }
+    for k in ["window_scaled", "acks_frame", "bytes_in_flight", "irtt"] {
+        assert!(all.get(k).is_some_and(|s| s.1 > 0), "no TCP segment compared for {k}");
+    }
+}

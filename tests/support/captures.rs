@@ -96,6 +96,12 @@ impl Tcp {
         }
     }
 
+    /// Sets the next sequence numbers of the client and the server (to build segments
+    /// out of their natural order).
+    pub fn set_seq(&mut self, client: u32, server: u32) {
+        self.seq = [client, server];
+    }
+
     /// SYN, SYN-ACK, ACK.
     pub fn open(cap: &mut Capture, port: u16) -> Tcp {
         let mut t = Tcp::new(port);
@@ -146,6 +152,9 @@ impl Tcp {
         if flags & PSH != 0 {
             b = b.psh();
         }
+        if flags & RST != 0 {
+            b = b.rst();
+        }
         if flags & ACK != 0 {
             b = b.ack(self.seq[d]);
         }
@@ -157,6 +166,7 @@ impl Tcp {
 
 pub const FIN: u8 = 1;
 pub const SYN: u8 = 2;
+pub const RST: u8 = 4;
 pub const PSH: u8 = 8;
 pub const ACK: u8 = 16;
 

@@ -251,6 +251,10 @@ pub fn render_all(
             Box::new(wirewalk::render::diagram::DiagramRender::new(theme)),
         ),
         ("hex", Box::new(HexRender::new(theme))),
+        (
+            "fields",
+            Box::new(wirewalk::render::fields::FieldsRender::new(theme)),
+        ),
         ("json", Box::new(JsonRender::new())),
     ];
     let mut outputs = Vec::new();

@@ -1254,7 +1254,7 @@ impl<'a> Engine<'a> {
                 '2' => format!(
                     "Socket.IO EVENT \"{}\" {args}{ack} — {}",
                     step.event.clone().unwrap_or_default(),
-                    if side == SERVER { "socket.emit on the server; the client's socket.on hears it" } else { "socket.emit on the client; the server's socket.on hears it" }
+                    if side == SERVER { "an emit on the server (socket.emit, io.emit or a room's: the packet is the same); the client's socket.on hears it" } else { "socket.emit on the client; the server's socket.on hears it" }
                 ),
                 '3' => format!("Socket.IO ACK #{} {args} — the answer to the event that asked for it", step.ack_id.unwrap_or(0)),
                 '4' => "Socket.IO CONNECT_ERROR: the namespace refused the socket".into(),

@@ -1,0 +1,134 @@
+//! L6, the presentation layer: what a packet's payload bytes are — text, binary,
+//! compressed, masked, encrypted — said from the messages the analysis decoded in them
+//! (a WebSocket text frame is UTF-8 text once unmasked, even though its bytes on the wire
+//! are not), and from the bytes themselves only when nothing was decoded.
+
+use super::template::text;
+use crate::analysis::app::AppMessage;
+use crate::analysis::AppLayer;
+
+/// The L6 line and its explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presentation {
+    /// The short value for the L6 line: `20 bytes: a WebSocket frame header …`.
+    pub line: String,
+    /// The explanation's key, for giving it once per conversation.
+    pub key: String,
+    pub text: String,
+}
+
+/// What the `payload` of a packet is, from the application messages with bytes in it.
+pub fn presentation(apps: &[AppLayer], payload: &[u8]) -> Presentation {
+    let len = payload.len().to_string();
+    let socketio = apps
+        .iter()
+        .any(|a| matches!(a.message, AppMessage::EngineIo(_) | AppMessage::SocketIo(_)));
+    let here: Vec<&AppLayer> = apps
+        .iter()
+        .filter(|a| a.range.1 > a.range.0)
+        .filter(|a| matches!(a.message, AppMessage::Http(_) | AppMessage::WebSocket(_)))
+        .collect();
+    let (name, args): (&str, Vec<(&str, String)>) = match here.first().map(|a| &a.message) {
+        Some(AppMessage::Http(h)) => {
+            let encoding = h
+                .header("content-encoding")
+                .filter(|e| !e.eq_ignore_ascii_case("identity"));
+            let text_body = std::str::from_utf8(&h.body).is_ok();
+            match encoding {
+                Some(e) => (
+                    "http_binary",
+                    vec![("encoding", format!(" (Content-Encoding: {e})"))],
+                ),
+                None if !text_body => ("http_binary", vec![("encoding", String::new())]),
+                None => (
+                    "http_text",
+                    vec![(
+                        "body",
+                        if h.body_len > 0 {
+                            " and a text body".to_string()
+                        } else {
+                            String::new()
+                        },
+                    )],
+                ),
+            }
+        }
+        Some(AppMessage::WebSocket(w)) => {
+            let is_text = w.opcode == 1 || w.text.is_some();
+            let masked = if w.masked {
+                ", masked with XOR".to_string()
+            } else {
+                String::new()
+            };
+            let carried = if socketio && is_text {
+                text("presentation.carried.socketio", &[])
+            } else {
+                String::new()
+            };
+            let name = match w.opcode {
+                8 => "ws_close",
+                9 | 10 => "ws_control",
+                _ if w.compressed && is_text => "ws_compressed",
+                _ if w.compressed => "ws_compressed_binary",
+                0 if w.text.is_none() && w.message_len.is_none() => "ws_continuation",
+                _ if is_text && w.masked => "ws_text_masked",
+                _ if is_text => "ws_text",
+                _ => "ws_binary",
+            };
+            let close_parts = match (w.close_code, w.close_reason.as_deref()) {
+                (Some(_), Some(r)) if !r.is_empty() => "code_reason",
+                (Some(_), _) => "code",
+                _ => "empty",
+            };
+            (
+                name,
+                vec![
+                    ("masked", masked),
+                    ("carried", carried),
+                    (
+                        "close_parts",
+                        text(&format!("presentation.close_parts.{close_parts}"), &[]),
+                    ),
+                ],
+            )
+        }
+        _ if looks_like_tls(payload) => ("tls", Vec::new()),
+        _ => {
+            // Nothing decoded: say only what the bytes themselves show.
+            let texty = payload.iter().all(|&b| {
+                b == b'\r' || b == b'\n' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80
+            }) && std::str::from_utf8(payload).is_ok();
+            let (key, what) = if texty {
+                ("layers.presentation.text", "UTF-8 text")
+            } else {
+                ("layers.presentation.binary", "binary")
+            };
+            return Presentation {
+                line: format!("{len} bytes of {what}"),
+                key: key.to_string(),
+                text: text(key, &[("len", &len)]),
+            };
+        }
+    };
+    let mut args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    args.push(("len", &len));
+    let mut line = text(&format!("presentation.{name}.line"), &args);
+    if here.len() > 1 {
+        line.push_str(&format!(" (and {} more message(s))", here.len() - 1));
+    }
+    Presentation {
+        line,
+        key: format!("presentation.{name}"),
+        text: text(&format!("presentation.{name}.text"), &args),
+    }
+}
+
+/// A TLS record header: type 20–23 (change cipher spec, alert, handshake, application
+/// data), version 3.0–3.4, and a length no longer than 2^14 + 2048.
+fn looks_like_tls(b: &[u8]) -> bool {
+    b.len() >= 5
+        && (20..=23).contains(&b[0])
+        && b[1] == 3
+        && b[2] <= 4
+        && u16::from_be_bytes([b[3], b[4]]) <= 18432
+}

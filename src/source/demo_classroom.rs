@@ -1,0 +1,763 @@
+//! The classroom of `demo websocket --serve`: a chat server whose students each see,
+//! beside the chat, their own packets explained live, and a `/teacher` page that shows
+//! every student's ladder.
+//!
+//! Two listeners. The chat port (captured) serves the chat page and its WebSocket. The
+//! feed port (never captured, so explaining a packet makes no packet to explain) serves
+//! `/teacher` and the WebSockets that carry the pipeline's packets to the pages: each
+//! student's own, the teacher all of them.
+//!
+//! Nothing is dropped silently: every student has a bounded queue; a student whose
+//! queue is full is told, disconnected (1008) and named to the others, who lose
+//! nothing; a student sending faster than the rate limit gets each refused message
+//! back with the reason. Request heads must arrive within a timeout (slowloris), a
+//! failing `accept()` (EMFILE) pauses instead of ending the server, an `Origin` that
+//! is not the server's own is refused (403) unless allowed, invalid UTF-8 is closed
+//! with 1007 and a protocol error (a fragmented control frame) with 1002.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::demo::{BoxError, Narrator};
+
+const CHAT_PAGE: &str = include_str!("demo_chat.html");
+
+/// The classroom's limits and pages; `Default` is what `--serve` uses.
+#[derive(Debug, Clone)]
+pub struct Classroom {
+    /// The teacher's page (the report page in live mode), served on the feed port.
+    pub teacher_page: String,
+    /// Origins accepted besides the server's own (`--allow-origin`); `*` allows any.
+    pub allowed_origins: Vec<String>,
+    /// Chat lines waiting for one student before that student is called too slow.
+    pub queue: usize,
+    /// Messages a student may send at once, and per second after that.
+    pub burst: f64,
+    pub per_second: f64,
+    /// Longest accepted message (bytes), and frame.
+    pub max_message: usize,
+    /// How long a request head may take to arrive.
+    pub head_timeout: Duration,
+    /// Packets remembered per student for a page that connects its feed late (the
+    /// handshake comes before the page can ask), and for the teacher.
+    pub history: usize,
+    pub teacher_history: usize,
+}
+
+impl Default for Classroom {
+    fn default() -> Classroom {
+        Classroom {
+            teacher_page: String::new(),
+            allowed_origins: Vec::new(),
+            queue: 8192,
+            burst: 200.0,
+            per_second: 20.0,
+            max_message: 64 * 1024,
+            head_timeout: Duration::from_secs(5),
+            history: 64,
+            teacher_history: 2000,
+        }
+    }
+}
+
+/// One explained packet for the pages: the client it belongs to, and its JSON.
+#[derive(Debug, Clone)]
+pub struct FeedItem {
+    pub client: Option<SocketAddr>,
+    pub json: Arc<str>,
+}
+
+/// Where the pipeline hands each explained packet (from the main thread).
+#[derive(Clone)]
+pub struct Feed {
+    tx: mpsc::Sender<FeedItem>,
+    lost: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Feed {
+    /// Queues a packet for the pages; if the classroom cannot keep up, counts it (the
+    /// count is said at the end and to the pages).
+    pub fn send(&self, item: FeedItem) {
+        if self.tx.try_send(item).is_err() {
+            self.lost.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    pub fn lost(&self) -> u64 {
+        self.lost.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// What a student's writer sends.
+enum Out {
+    Line(Arc<str>),
+}
+
+struct Student {
+    addr: SocketAddr,
+    nick: String,
+    tx: mpsc::Sender<Out>,
+    kick: Option<oneshot::Sender<String>>,
+}
+
+struct FeedSub {
+    /// None: the teacher (every packet).
+    student: Option<SocketAddr>,
+    tx: mpsc::Sender<Arc<str>>,
+    skipped: u64,
+}
+
+#[derive(Default)]
+struct Hub {
+    students: HashMap<u64, Student>,
+    feeds: HashMap<u64, FeedSub>,
+    tokens: HashMap<String, SocketAddr>,
+    history: HashMap<SocketAddr, VecDeque<Arc<str>>>,
+    history_order: VecDeque<SocketAddr>,
+    teacher_history: VecDeque<Arc<str>>,
+    next_id: u64,
+    seq: u64,
+}
+
+type SharedHub = Arc<Mutex<Hub>>;
+
+fn lock(h: &SharedHub) -> std::sync::MutexGuard<'_, Hub> {
+    h.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Hub {
+    /// Sends a line to every student, in one order for all. A student whose queue is
+    /// full is disconnected and named; the others get everything.
+    fn broadcast(&mut self, line: serde_json::Value, narrate: &Narrator) {
+        self.seq += 1;
+        let mut line = line;
+        line["seq"] = serde_json::json!(self.seq);
+        let text: Arc<str> = line.to_string().into();
+        let mut slow = Vec::new();
+        for (id, s) in &self.students {
+            if s.tx.try_send(Out::Line(text.clone())).is_err() {
+                slow.push(*id);
+            }
+        }
+        for id in slow {
+            if let Some(mut s) = self.students.remove(&id) {
+                let why = format!(
+                    "{} ({}) was disconnected: too slow to keep up ({} messages waiting)",
+                    s.nick,
+                    s.addr,
+                    s.tx.max_capacity()
+                );
+                narrate(&why);
+                if let Some(k) = s.kick.take() {
+                    let _ = k.send(
+                        "your page was too slow to keep up with the chat, so the server disconnected it; reconnecting gives you the chat from now on".into(),
+                    );
+                }
+                self.broadcast(serde_json::json!({"t": "notice", "text": why}), narrate);
+            }
+        }
+    }
+
+    fn remember(&mut self, item: &FeedItem, cfg: &Classroom) {
+        if let Some(addr) = item.client {
+            if !self.history.contains_key(&addr) {
+                self.history_order.push_back(addr);
+                // Bounded however many clients come and go.
+                while self.history_order.len() > 4096 {
+                    if let Some(old) = self.history_order.pop_front() {
+                        self.history.remove(&old);
+                    }
+                }
+            }
+            let h = self.history.entry(addr).or_default();
+            h.push_back(item.json.clone());
+            if h.len() > cfg.history {
+                h.pop_front();
+            }
+        }
+        self.teacher_history.push_back(item.json.clone());
+        if self.teacher_history.len() > cfg.teacher_history {
+            self.teacher_history.pop_front();
+        }
+    }
+
+    fn deliver(&mut self, item: &FeedItem) {
+        for f in self.feeds.values_mut() {
+            if f.student.is_some() && f.student != item.client {
+                continue;
+            }
+            if f.skipped > 0 {
+                let note: Arc<str> = serde_json::json!({"type": "skipped", "count": f.skipped})
+                    .to_string()
+                    .into();
+                if f.tx.try_send(note).is_ok() {
+                    f.skipped = 0;
+                }
+            }
+            if f.skipped > 0 || f.tx.try_send(item.json.clone()).is_err() {
+                f.skipped += 1;
+            }
+        }
+    }
+}
+
+/// The running classroom: its frames come from the capture as for any demo.
+pub struct Served {
+    pub feed: Feed,
+    /// The feed port's address (the teacher's page is `http://ADDR/teacher`).
+    pub feed_addr: SocketAddr,
+    pub chat_addr: SocketAddr,
+}
+
+/// Binds both listeners and starts the classroom on the demo runtime. Runs until the
+/// process ends.
+pub fn start(
+    addr: SocketAddr,
+    narrate: Narrator,
+    cfg: Classroom,
+    spawn: impl FnOnce(std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), BoxError>> + Send>>) -> Result<(), super::SourceError>,
+) -> Result<Served, super::SourceError> {
+    let chat = std::net::TcpListener::bind(addr)
+        .map_err(|e| super::SourceError(format!("cannot listen on {addr}: {e}")))?;
+    let feed = std::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0))
+        .map_err(|e| super::SourceError(format!("cannot listen on {}: {e}", addr.ip())))?;
+    let chat_addr = chat.local_addr().map_err(|e| super::SourceError(e.to_string()))?;
+    let feed_addr = feed.local_addr().map_err(|e| super::SourceError(e.to_string()))?;
+    let (tx, rx) = mpsc::channel(65_536);
+    let lost = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let cfg = Arc::new(cfg);
+    let hub: SharedHub = Arc::default();
+    spawn(Box::pin(async move {
+        chat.set_nonblocking(true)?;
+        feed.set_nonblocking(true)?;
+        let chat = TcpListener::from_std(chat)?;
+        let feed = TcpListener::from_std(feed)?;
+        tokio::spawn(route(rx, hub.clone(), cfg.clone()));
+        let (h2, c2, n2) = (hub.clone(), cfg.clone(), narrate.clone());
+        let ports = (chat_addr.port(), feed_addr.port());
+        tokio::spawn(accept_loop(feed, n2.clone(), move |s, peer| {
+            let (h, c, n) = (h2.clone(), c2.clone(), n2.clone());
+            async move { feed_connection(s, peer, h, c, ports, &n).await }
+        }));
+        let n3 = narrate.clone();
+        accept_loop(chat, narrate, move |s, peer| {
+            let (h, c, n) = (hub.clone(), cfg.clone(), n3.clone());
+            async move { chat_connection(s, peer, h, c, feed_addr, &n).await }
+        })
+        .await;
+        Ok(())
+    }))?;
+    Ok(Served {
+        feed: Feed { tx, lost },
+        feed_addr,
+        chat_addr,
+    })
+}
+
+/// Accepts forever. A failing accept (out of file descriptors, for one) is said once
+/// and retried after a pause: the students already connected keep going.
+async fn accept_loop<F, Fut>(listener: TcpListener, narrate: Narrator, handle: F)
+where
+    F: Fn(TcpStream, SocketAddr) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), BoxError>> + Send + 'static,
+{
+    let mut failing = false;
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                failing = false;
+                let fut = handle(stream, peer);
+                let n = narrate.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = fut.await {
+                        n(&format!("connection from {peer} ended: {e}"));
+                    }
+                });
+            }
+            Err(e) => {
+                if !failing {
+                    narrate(&format!(
+                        "cannot accept a new connection ({e}); the server keeps the ones it has and tries again"
+                    ));
+                    failing = true;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn route(mut rx: mpsc::Receiver<FeedItem>, hub: SharedHub, cfg: Arc<Classroom>) {
+    while let Some(item) = rx.recv().await {
+        let mut h = lock(&hub);
+        h.remember(&item, &cfg);
+        h.deliver(&item);
+    }
+}
+
+/// A request head, read (peeked: tungstenite reads it again) within the timeout.
+struct Head {
+    len: usize,
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Head {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn is_upgrade(&self) -> bool {
+        self.header("upgrade")
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+    }
+    fn query(&self, key: &str) -> Option<String> {
+        let q = self.path.split_once('?')?.1;
+        q.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k == key).then(|| percent_decode(v))
+        })
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or(""), 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn read_head(stream: &mut TcpStream, timeout: Duration) -> Result<Option<Head>, BoxError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut buf = vec![0u8; 8192];
+    loop {
+        let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
+            Ok(r) => r?,
+            Err(_) => return Ok(None),
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        let mut headers = [httparse::EMPTY_HEADER; 48];
+        let mut req = httparse::Request::new(&mut headers);
+        match req.parse(&buf[..n]) {
+            Ok(httparse::Status::Complete(len)) => {
+                return Ok(Some(Head {
+                    len,
+                    method: req.method.unwrap_or("").to_string(),
+                    path: req.path.unwrap_or("").to_string(),
+                    headers: req
+                        .headers
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.name.to_string(),
+                                String::from_utf8_lossy(h.value).into_owned(),
+                            )
+                        })
+                        .collect(),
+                }));
+            }
+            Ok(httparse::Status::Partial) if n < buf.len() => {}
+            _ => {
+                let _ = respond(stream, "400 Bad Request", "text/plain", "bad request\n").await;
+                return Ok(None);
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        // Peek returns at once while the head is incomplete: wait for more bytes.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn respond(stream: &mut TcpStream, status: &str, ctype: &str, body: &str) -> Result<(), BoxError> {
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await?;
+    Ok(())
+}
+
+/// Consumes the peeked head, answers with a page or a refusal.
+async fn answer(stream: &mut TcpStream, head: &Head, status: &str, ctype: &str, body: &str) -> Result<(), BoxError> {
+    let mut b = vec![0u8; head.len];
+    stream.read_exact(&mut b).await?;
+    respond(stream, status, ctype, body).await
+}
+
+/// A `Host` header safe to write into a page: letters, digits, dots, colons, brackets.
+fn clean_host(h: Option<&str>) -> Option<String> {
+    let h = h?.trim();
+    (!h.is_empty()
+        && h.len() < 256
+        && h.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".:-[]".contains(c)))
+    .then(|| h.to_string())
+}
+
+/// The Origin check: none (not a browser), the server's own (same host and port as the
+/// request's Host, or the chat port's for the feed), or one allowed by a flag.
+fn origin_ok(head: &Head, own: &[String], cfg: &Classroom) -> bool {
+    let Some(origin) = head.header("origin") else {
+        return true;
+    };
+    if cfg.allowed_origins.iter().any(|a| a == "*" || a == origin) {
+        return true;
+    }
+    let host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .unwrap_or("");
+    own.iter().any(|o| o == host)
+}
+
+fn ws_config(cfg: &Classroom) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(cfg.max_message))
+        .max_frame_size(Some(cfg.max_message))
+}
+
+/// The close a broken peer gets: 1007 for text that is not UTF-8, 1009 for too big,
+/// 1002 for other protocol errors (a fragmented control frame, for one).
+fn close_for(e: &WsError) -> Option<CloseFrame> {
+    let (code, reason) = match e {
+        WsError::Utf8(_) => (CloseCode::Invalid, "text that is not UTF-8"),
+        WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
+            (CloseCode::Size, "message too big")
+        }
+        WsError::Protocol(ProtocolError::FragmentedControlFrame) => {
+            (CloseCode::Protocol, "fragmented control frame")
+        }
+        WsError::Protocol(_) => (CloseCode::Protocol, "protocol error"),
+        _ => return None,
+    };
+    Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    })
+}
+
+/// One connection to the chat port: the page, or a student's WebSocket.
+async fn chat_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    hub: SharedHub,
+    cfg: Arc<Classroom>,
+    feed_addr: SocketAddr,
+    narrate: &Narrator,
+) -> Result<(), BoxError> {
+    let Some(head) = read_head(&mut stream, cfg.head_timeout).await? else {
+        return Ok(());
+    };
+    let host = clean_host(head.header("host"));
+    let own: Vec<String> = host.iter().cloned().collect();
+    if !head.is_upgrade() {
+        let path = head.path.split('?').next().unwrap_or("");
+        return match (head.method.as_str(), path) {
+            ("GET", "/") | ("GET", "/index.html") => {
+                let page = CHAT_PAGE.replace("{{feed_port}}", &feed_addr.port().to_string());
+                answer(&mut stream, &head, "200 OK", "text/html; charset=utf-8", &page).await
+            }
+            _ => answer(&mut stream, &head, "404 Not Found", "text/plain", "not found\n").await,
+        };
+    }
+    if !origin_ok(&head, &own, &cfg) {
+        narrate(&format!(
+            "refused a WebSocket from {peer}: its page came from {} (allow it with --allow-origin)",
+            head.header("origin").unwrap_or("")
+        ));
+        return answer(&mut stream, &head, "403 Forbidden", "text/plain", "this server accepts WebSockets only from its own pages\n").await;
+    }
+    let nick: String = head
+        .query("nick")
+        .map(|n| n.chars().filter(|c| !c.is_control()).take(24).collect::<String>())
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| format!("guest-{}", peer.port()));
+    let ws = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&cfg))).await?;
+    let (mut sink, mut incoming) = ws.split();
+    let (tx, mut rx) = mpsc::channel(cfg.queue);
+    let (kick_tx, mut kick_rx) = oneshot::channel::<String>();
+    let token = token();
+    let id = {
+        let mut h = lock(&hub);
+        h.next_id += 1;
+        let id = h.next_id;
+        h.students.insert(
+            id,
+            Student {
+                addr: peer,
+                nick: nick.clone(),
+                tx,
+                kick: Some(kick_tx),
+            },
+        );
+        h.tokens.insert(token.clone(), peer);
+        id
+    };
+    narrate(&format!("{nick} ({peer}) joined"));
+    sink.send(Message::text(
+        serde_json::json!({
+            "t": "hello", "you": peer.to_string(), "nick": nick, "token": token,
+            "feed_port": feed_addr.port(),
+            "text": format!("welcome, {nick}! This line was pushed by the server, unasked."),
+        })
+        .to_string(),
+    ))
+    .await?;
+    lock(&hub).broadcast(
+        serde_json::json!({"t": "notice", "text": format!("{nick} ({peer}) joined")}),
+        narrate,
+    );
+    // The rate limit: a bucket of `burst` messages refilled at `per_second`.
+    let mut tokens = cfg.burst;
+    let mut last = Instant::now();
+    let mut sent = 0u64;
+    let end: Option<CloseFrame> = loop {
+        tokio::select! {
+            m = incoming.next() => match m {
+                Some(Ok(Message::Text(t))) => {
+                    sent += 1;
+                    let now = Instant::now();
+                    tokens = (tokens + now.duration_since(last).as_secs_f64() * cfg.per_second).min(cfg.burst);
+                    last = now;
+                    if tokens < 1.0 {
+                        let why = format!("you are sending faster than {} messages a second; message {sent} was not delivered", cfg.per_second);
+                        narrate(&format!("refused message {sent} from {nick} ({peer}): over the rate limit"));
+                        let line = serde_json::json!({"t": "refused", "n": sent, "text": t.as_str(), "why": why}).to_string();
+                        if sink.send(Message::text(line)).await.is_err() { break None; }
+                        continue;
+                    }
+                    tokens -= 1.0;
+                    let text: String = t.as_str().chars().take(500).collect();
+                    narrate(&format!("{nick}: {text}"));
+                    lock(&hub).broadcast(serde_json::json!({"t": "msg", "from": nick, "addr": peer.to_string(), "n": sent, "text": text}), narrate);
+                }
+                Some(Ok(Message::Close(_))) | None => break None,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    let close = close_for(&e);
+                    if let Some(c) = &close {
+                        narrate(&format!("{nick} ({peer}) closed with {}: {}", u16::from(c.code), c.reason));
+                    }
+                    break close;
+                }
+            },
+            out = rx.recv() => match out {
+                Some(Out::Line(line)) => if sink.send(Message::text(line.to_string())).await.is_err() { break None; },
+                None => break None,
+            },
+            why = &mut kick_rx => {
+                let why = why.unwrap_or_default();
+                let _ = sink.send(Message::text(serde_json::json!({"t": "notice", "text": why}).to_string())).await;
+                break Some(CloseFrame { code: CloseCode::Policy, reason: "too slow to keep up".into() });
+            }
+        }
+    };
+    let was_member = {
+        let mut h = lock(&hub);
+        h.tokens.remove(&token);
+        h.students.remove(&id).is_some()
+    };
+    match end {
+        Some(c) => {
+            let _ = sink.send(Message::Close(Some(c))).await;
+        }
+        None => {
+            let _ = sink.close().await;
+        }
+    }
+    if was_member {
+        lock(&hub).broadcast(
+            serde_json::json!({"t": "notice", "text": format!("{nick} ({peer}) left")}),
+            narrate,
+        );
+    }
+    narrate(&format!("{nick} ({peer}) left"));
+    Ok(())
+}
+
+/// One connection to the feed port: the teacher's page, or a page's packet feed.
+async fn feed_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    hub: SharedHub,
+    cfg: Arc<Classroom>,
+    ports: (u16, u16),
+    _narrate: &Narrator,
+) -> Result<(), BoxError> {
+    let Some(head) = read_head(&mut stream, cfg.head_timeout).await? else {
+        return Ok(());
+    };
+    let path = head.path.split('?').next().unwrap_or("").to_string();
+    if !head.is_upgrade() {
+        return match (head.method.as_str(), path.as_str()) {
+            ("GET", "/teacher") if peer.ip().is_loopback() => {
+                answer(&mut stream, &head, "200 OK", "text/html; charset=utf-8", &cfg.teacher_page).await
+            }
+            ("GET", "/teacher") => {
+                answer(&mut stream, &head, "403 Forbidden", "text/plain", "the teacher's page opens only on the teacher's machine (127.0.0.1)\n").await
+            }
+            _ => answer(&mut stream, &head, "404 Not Found", "text/plain", "not found\n").await,
+        };
+    }
+    // The server's own pages: the chat port's and this one's, on the host asked for.
+    let own: Vec<String> = clean_host(head.header("host"))
+        .map(|h| {
+            let name = h.rsplit_once(':').map(|(n, _)| n.to_string()).unwrap_or(h);
+            vec![format!("{name}:{}", ports.0), format!("{name}:{}", ports.1)]
+        })
+        .unwrap_or_default();
+    let known = head
+        .query("token")
+        .map(|t| lock(&hub).tokens.get(&t).copied());
+    let student = match known {
+        Some(found) => match found {
+            Some(a) => Some(a),
+            None => {
+                return answer(&mut stream, &head, "403 Forbidden", "text/plain", "unknown token: join the chat first\n").await;
+            }
+        },
+        None if peer.ip().is_loopback() && path == "/feed" => None,
+        None => {
+            return answer(&mut stream, &head, "403 Forbidden", "text/plain", "a token is needed\n").await;
+        }
+    };
+    if !origin_ok(&head, &own, &cfg) {
+        return answer(&mut stream, &head, "403 Forbidden", "text/plain", "this server accepts WebSockets only from its own pages\n").await;
+    }
+    let ws = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&cfg))).await?;
+    let (mut sink, mut incoming) = ws.split();
+    let (tx, mut rx) = mpsc::channel::<Arc<str>>(4096);
+    let id = {
+        let mut h = lock(&hub);
+        h.next_id += 1;
+        let id = h.next_id;
+        let past: Vec<Arc<str>> = match student {
+            Some(a) => h.history.get(&a).map(|v| v.iter().cloned().collect()).unwrap_or_default(),
+            None => h.teacher_history.iter().cloned().collect(),
+        };
+        for p in past {
+            let _ = tx.try_send(p);
+        }
+        h.feeds.insert(id, FeedSub { student, tx, skipped: 0 });
+        id
+    };
+    loop {
+        tokio::select! {
+            m = incoming.next() => match m {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            out = rx.recv() => match out {
+                Some(line) => if sink.send(Message::text(line.to_string())).await.is_err() { break; },
+                None => break,
+            },
+        }
+    }
+    lock(&hub).feeds.remove(&id);
+    let _ = sink.close().await;
+    Ok(())
+}
+
+/// A token that names a student's feed: unguessable enough for a classroom.
+fn token() -> String {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    format!("{:016x}", h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(path: &str, headers: &[(&str, &str)]) -> Head {
+        Head {
+            len: 0,
+            method: "GET".into(),
+            path: path.into(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    #[test]
+    fn origins_other_than_the_servers_own_are_refused_unless_allowed() {
+        let cfg = Classroom::default();
+        let own = vec!["127.0.0.1:8080".to_string()];
+        assert!(origin_ok(&head("/ws", &[]), &own, &cfg), "no Origin: not a browser");
+        assert!(origin_ok(&head("/ws", &[("Origin", "http://127.0.0.1:8080")]), &own, &cfg));
+        assert!(!origin_ok(&head("/ws", &[("Origin", "http://evil.example")]), &own, &cfg));
+        assert!(!origin_ok(&head("/ws", &[("Origin", "http://127.0.0.1:9999")]), &own, &cfg));
+        let allow = Classroom {
+            allowed_origins: vec!["http://evil.example".into()],
+            ..Classroom::default()
+        };
+        assert!(origin_ok(&head("/ws", &[("Origin", "http://evil.example")]), &own, &allow));
+    }
+
+    #[test]
+    fn nicknames_come_percent_decoded_from_the_query() {
+        let h = head("/ws?nick=Ada%20L&x=1", &[]);
+        assert_eq!(h.query("nick").as_deref(), Some("Ada L"));
+        assert_eq!(head("/ws?nick=%E2%9C%93", &[]).query("nick").as_deref(), Some("✓"));
+        assert_eq!(head("/ws?nick=50%", &[]).query("nick").as_deref(), Some("50%"));
+        assert_eq!(head("/ws", &[]).query("nick"), None);
+    }
+
+    #[test]
+    fn hosts_with_markup_are_not_written_into_pages() {
+        assert_eq!(clean_host(Some("127.0.0.1:8080")).as_deref(), Some("127.0.0.1:8080"));
+        assert_eq!(clean_host(Some("[::1]:8080")).as_deref(), Some("[::1]:8080"));
+        assert_eq!(clean_host(Some("x\"><script>")), None);
+    }
+
+    #[test]
+    fn broken_peers_get_the_close_code_rfc_6455_names() {
+        let utf8 = std::str::from_utf8(&[0xff, 0xfe]).unwrap_err();
+        assert_eq!(close_for(&WsError::Utf8(utf8.to_string())).unwrap().code, CloseCode::Invalid);
+        assert_eq!(
+            u16::from(close_for(&WsError::Protocol(ProtocolError::FragmentedControlFrame)).unwrap().code),
+            1002
+        );
+    }
+}

@@ -1,0 +1,225 @@
+//! From the renderers' coloured text to ratatui lines: the tree, hex and ladder are
+//! drawn once, by `render/`, for line mode and this view alike; here their colours
+//! become styles, faint text becomes normal weight, and lines are fitted to a pane.
+
+use ansi_to_tui::IntoText;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+
+/// How the view looks: the usual colours, or the projector's high contrast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Look {
+    /// Colours at all (`--color never` and NO_COLOR turn them off).
+    pub color: bool,
+    /// Projector mode: bright colours, plain text in white, headings bold.
+    pub big: bool,
+}
+
+impl Look {
+    /// The style of plain text.
+    pub fn plain(&self) -> Style {
+        if self.big {
+            Style::default().fg(Color::White)
+        } else {
+            Style::default()
+        }
+    }
+
+    /// A heading: the caption of a tour step, a pane's title.
+    pub fn heading(&self) -> Style {
+        let s = Style::default().add_modifier(Modifier::BOLD);
+        if self.big {
+            s.fg(Color::White)
+        } else {
+            s
+        }
+    }
+
+    /// Restyles a span the renderers coloured: no faint text anywhere (it is hard to
+    /// read on a projector, and explanations are what a learner reads), and in
+    /// projector mode the dark colours made bright.
+    pub fn fix(&self, style: Style) -> Style {
+        let mut s = style.remove_modifier(Modifier::DIM);
+        if !self.color {
+            s.fg = None;
+            s.bg = None;
+        }
+        if self.big {
+            s.fg = Some(match s.fg {
+                None | Some(Color::Reset) | Some(Color::Gray) | Some(Color::DarkGray) => Color::White,
+                Some(Color::Blue) => Color::LightBlue,
+                Some(Color::Green) => Color::LightGreen,
+                Some(Color::Yellow) => Color::LightYellow,
+                Some(Color::Cyan) => Color::LightCyan,
+                Some(Color::Magenta) => Color::LightMagenta,
+                Some(Color::Red) => Color::LightRed,
+                Some(c) => c,
+            });
+        }
+        s
+    }
+
+    /// Coloured text (ANSI escapes, as the renderers write it) as lines.
+    pub fn lines(&self, text: &[u8]) -> Vec<Line<'static>> {
+        let parsed = match text.into_text() {
+            Ok(t) => t.lines,
+            // Not expected (the renderers write only SGR codes); show the text without them.
+            Err(_) => String::from_utf8_lossy(text)
+                .lines()
+                .map(|l| Line::from(l.to_string()))
+                .collect(),
+        };
+        parsed
+            .into_iter()
+            .map(|l| {
+                Line::from(
+                    l.spans
+                        .into_iter()
+                        .map(|s| Span::styled(s.content, self.fix(s.style)))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect()
+    }
+
+    /// One line of coloured text.
+    pub fn line(&self, text: &str) -> Line<'static> {
+        self.lines(text.as_bytes())
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+    }
+
+    /// The colour of OSI layer `osi`, as the renderers use it (see `render::theme`).
+    pub fn layer(&self, osi: u8) -> Style {
+        if !self.color {
+            return self.plain();
+        }
+        let c = match crate::render::theme::layer_color(osi) {
+            colored::Color::Blue => Color::Blue,
+            colored::Color::Green => Color::Green,
+            colored::Color::Yellow => Color::Yellow,
+            colored::Color::Cyan => Color::Cyan,
+            colored::Color::BrightMagenta => Color::LightMagenta,
+            colored::Color::Magenta => Color::Magenta,
+            _ => Color::White,
+        };
+        self.fix(Style::default().fg(c))
+    }
+
+    pub fn warn(&self) -> Style {
+        if self.color {
+            self.fix(Style::default().fg(Color::Red).add_modifier(Modifier::BOLD))
+        } else {
+            Style::default().add_modifier(Modifier::BOLD)
+        }
+    }
+}
+
+/// The width of a line in columns (every character the renderers write is one column:
+/// capture bytes are escaped before they reach them).
+pub fn width(line: &Line) -> usize {
+    line.spans.iter().map(|s| s.content.chars().count()).sum()
+}
+
+/// Cuts a line into lines of at most `width` columns (a long headline goes on under
+/// itself rather than past the pane's edge), the lines after the first indented by
+/// `indent` columns when that leaves room.
+pub fn fit(line: Line<'static>, width: usize, indent: usize) -> Vec<Line<'static>> {
+    let width = width.max(1);
+    if self::width(&line) <= width {
+        return vec![line];
+    }
+    let indent = if indent * 2 < width { indent } else { 0 };
+    let mut out = Vec::new();
+    let mut cur: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    // Spaces at a break are dropped: the next line starts with the next word.
+    let mut at_break = false;
+    for span in line.spans {
+        let mut piece = String::new();
+        for ch in span.content.chars() {
+            if at_break && ch == ' ' {
+                continue;
+            }
+            at_break = false;
+            if used == width {
+                if !piece.is_empty() {
+                    cur.push(Span::styled(std::mem::take(&mut piece), span.style));
+                }
+                out.push(Line::from(std::mem::take(&mut cur)));
+                cur.push(Span::raw(" ".repeat(indent)));
+                used = indent;
+                if ch == ' ' {
+                    at_break = true;
+                    continue;
+                }
+            }
+            piece.push(ch);
+            used += 1;
+        }
+        if !piece.is_empty() {
+            cur.push(Span::styled(piece, span.style));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(Line::from(cur));
+    }
+    out
+}
+
+/// Cuts a line to at most `width` columns, an ellipsis at the end when it was longer.
+pub fn cut(line: Line<'static>, width: usize) -> Line<'static> {
+    if self::width(&line) <= width {
+        return line;
+    }
+    let mut spans = Vec::new();
+    let mut left = width.saturating_sub(1);
+    for span in line.spans {
+        if left == 0 {
+            break;
+        }
+        let s: String = span.content.chars().take(left).collect();
+        left -= s.chars().count();
+        spans.push(Span::styled(s, span.style));
+    }
+    spans.push(Span::raw("…"));
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faint_text_becomes_normal_weight_and_colours_stay() {
+        let look = Look {
+            color: true,
+            big: false,
+        };
+        let lines = look.lines(b"\x1b[2mfaint\x1b[0m \x1b[33mtcp\x1b[0m");
+        assert_eq!(lines.len(), 1);
+        let spans = &lines[0].spans;
+        let faint = spans.iter().find(|s| s.content == "faint").unwrap();
+        assert!(!faint.style.add_modifier.contains(Modifier::DIM));
+        let tcp = spans.iter().find(|s| s.content == "tcp").unwrap();
+        assert_eq!(tcp.style.fg, Some(Color::Yellow));
+        let big = Look { color: true, big: true };
+        let lines = big.lines(b"\x1b[34mL2\x1b[0m plain");
+        assert_eq!(lines[0].spans[0].style.fg, Some(Color::LightBlue));
+        assert_eq!(lines[0].spans.last().unwrap().style.fg, Some(Color::White));
+    }
+
+    #[test]
+    fn fitting_cuts_at_the_width_and_keeps_every_character() {
+        let line = Line::from(vec![Span::raw("abcdef"), Span::raw("ghij")]);
+        let lines = fit(line, 4, 0);
+        let texts: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        assert_eq!(texts, ["abcd", "efgh", "ij"]);
+        let lines = fit(Line::from("abcdefghij"), 6, 2);
+        let texts: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        assert_eq!(texts, ["abcdef", "  ghij"]);
+        assert_eq!(cut(Line::from("abcdef"), 4).to_string(), "abc…");
+        assert_eq!(cut(Line::from("abc"), 4).to_string(), "abc");
+    }
+}
