@@ -59,7 +59,9 @@ fn the_handshake_says_its_arithmetic() {
     let json = tcp_fields(PLAIN);
     let isn = json[&1]["seq_raw"].as_u64().unwrap();
     assert!(
-        p[&1].contains(&format!("The initial sequence number {isn} is chosen at random (RFC 6528)")),
+        p[&1].contains(&format!(
+            "The initial sequence number {isn} is chosen at random (RFC 6528)"
+        )),
         "{}",
         p[&1]
     );
@@ -69,15 +71,24 @@ fn the_handshake_says_its_arithmetic() {
         "{}",
         p[&1]
     );
-    assert!(p[&1].contains("The SYN's own window (65,495) is never scaled"), "{}", p[&1]);
     assert!(
-        p[&2].contains(&format!("Acknowledgement {} = the peer's ISN {isn} + 1", isn + 1)),
+        p[&1].contains("The SYN's own window (65,495) is never scaled"),
+        "{}",
+        p[&1]
+    );
+    assert!(
+        p[&2].contains(&format!(
+            "Acknowledgement {} = the peer's ISN {isn} + 1",
+            isn + 1
+        )),
         "{}",
         p[&2]
     );
     // The ACK completing the handshake: window 64 with the SYN's scale 10.
     assert!(
-        p[&3].contains("Window: 64 × 1,024 = 65,536 bytes (the scale factor 10 from this side's SYN)"),
+        p[&3].contains(
+            "Window: 64 × 1,024 = 65,536 bytes (the scale factor 10 from this side's SYN)"
+        ),
         "{}",
         p[&3]
     );
@@ -96,7 +107,11 @@ fn acks_and_bytes_in_flight_are_said_with_the_numbers_of_the_json() {
     let mut said = 0;
     for (n, f) in &json {
         if let Some(a) = f["acks_frame"].as_u64() {
-            assert!(p[n].contains(&format!("This ACK acknowledges frame {a} ")), "{}", p[n]);
+            assert!(
+                p[n].contains(&format!("This ACK acknowledges frame {a} ")),
+                "{}",
+                p[n]
+            );
             said += 1;
         }
         if let Some(b) = f["bytes_in_flight"].as_u64() {
@@ -121,7 +136,11 @@ fn a_websocket_frame_header_is_read_bit_by_bit() {
     let first_masked = (1..=12)
         .find(|n| p[n].contains("MASK 1 ·"))
         .expect("a masked frame");
-    assert!(p[&first_masked].contains("RFC 6455 §10.3"), "{}", p[&first_masked]);
+    assert!(
+        p[&first_masked].contains("RFC 6455 §10.3"),
+        "{}",
+        p[&first_masked]
+    );
 }
 
 #[test]
@@ -137,5 +156,9 @@ fn a_ping_payload_is_shown_as_text() {
 #[test]
 fn ipv6_mss_is_the_mtu_less_60() {
     let p = packets(&wirewalk(&["simulate", "handshake", "--ipv6"]));
-    assert!(p[&1].contains("MSS arithmetic: 1,440 = an MTU of 1,500 − 60"), "{}", p[&1]);
+    assert!(
+        p[&1].contains("MSS arithmetic: 1,440 = an MTU of 1,500 − 60"),
+        "{}",
+        p[&1]
+    );
 }

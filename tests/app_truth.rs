@@ -39,9 +39,7 @@ fn write(test: &str, cap: &Capture) -> PathBuf {
 /// The text of one packet of a tree output, wrapped lines joined back with spaces.
 fn packet(tree: &str, n: u64) -> String {
     let head = format!("── Packet {n} ·");
-    let start = tree
-        .find(&head)
-        .unwrap_or_else(|| panic!("no packet {n}"));
+    let start = tree.find(&head).unwrap_or_else(|| panic!("no packet {n}"));
     let rest = &tree[start + head.len()..];
     let end = rest.find("── Packet ").unwrap_or(rest.len());
     unwrap(&rest[..end])
@@ -55,9 +53,7 @@ fn unwrap(s: &str) -> String {
 /// The number of the packet whose tree text contains `needle`.
 fn packet_with(tree: &str, needle: &str) -> u64 {
     (1..=200u64)
-        .find(|&n| {
-            tree.contains(&format!("── Packet {n} ·")) && packet(tree, n).contains(needle)
-        })
+        .find(|&n| tree.contains(&format!("── Packet {n} ·")) && packet(tree, n).contains(needle))
         .unwrap_or_else(|| panic!("no packet with {needle:?}"))
 }
 
@@ -133,7 +129,10 @@ fn the_upgrade_is_described_from_its_own_headers() {
     );
     // JSON keeps the names lower-cased (SPEC).
     let json = wirewalk(&["inspect", f.to_str().unwrap(), "--json", "--packet", "4"]);
-    assert!(json.contains(r#""sec-websocket-key":"dGhlIHNhbXBsZSBub25jZQ==""#), "{json}");
+    assert!(
+        json.contains(r#""sec-websocket-key":"dGhlIHNhbXBsZSBub25jZQ==""#),
+        "{json}"
+    );
 }
 
 /// Class "templates instead of the packet": a Close that answers a Close completes the
@@ -162,9 +161,14 @@ fn a_close_that_answers_a_close_is_the_reply() {
     let f = write("close", &cap);
     let tree = wirewalk(&["inspect", f.to_str().unwrap()]);
     let (first, reply) = (packet(&tree, 6), packet(&tree, 7));
-    assert!(first.contains("Close (8): starts the closing handshake"), "{first}");
     assert!(
-        reply.contains("Close (8) in answer to the other side's Close: this completes the closing handshake"),
+        first.contains("Close (8): starts the closing handshake"),
+        "{first}"
+    );
+    assert!(
+        reply.contains(
+            "Close (8) in answer to the other side's Close: this completes the closing handshake"
+        ),
         "{reply}"
     );
     assert!(!reply.contains("starts the closing handshake"), "{reply}");
@@ -198,11 +202,17 @@ fn the_presentation_line_says_what_the_bytes_are() {
                 .find(|l| l.starts_with("  L6 Presentation"))
                 .unwrap_or_else(|| panic!("no L6 line in {block}"));
             assert!(l6.contains("UTF-8 text"), "{l6}");
-            assert!(!l6.contains("binary data") && !l6.ends_with("bytes of binary"), "{l6}");
+            assert!(
+                !l6.contains("binary data") && !l6.ends_with("bytes of binary"),
+                "{l6}"
+            );
         }
     }
     let binary = packet(&sim, packet_with(&sim, "binary · masked"));
-    assert!(binary.contains("then binary data, masked with XOR"), "{binary}");
+    assert!(
+        binary.contains("then binary data, masked with XOR"),
+        "{binary}"
+    );
     // Compressed (permessage-deflate), from a real Python websockets peer.
     let deflate = wirewalk(&["inspect", "tests/fixtures/ws-python-deflate.pcap"]);
     assert!(
@@ -210,13 +220,16 @@ fn the_presentation_line_says_what_the_bytes_are() {
         "no compressed L6 line"
     );
     // The negotiated parameters, from the 101 (and no wording key left unfilled).
-    assert!(unwrap(&deflate).contains("server_max_window_bits=12: the server looks back at most 2^12 bytes"));
+    assert!(unwrap(&deflate)
+        .contains("server_max_window_bits=12: the server looks back at most 2^12 bytes"));
     for out in [&deflate, &sim] {
         assert!(!out.contains("websocket.upgrade.") && !out.contains("websocket.request."));
     }
     // Socket.IO: text frames carry its packets.
     let sio = wirewalk(&["simulate", "socketio"]);
-    assert!(unwrap(&sio).contains("then UTF-8 text masked with XOR: Engine.IO/Socket.IO packets, JSON"));
+    assert!(
+        unwrap(&sio).contains("then UTF-8 text masked with XOR: Engine.IO/Socket.IO packets, JSON")
+    );
     // Not decoded, but a TLS record header: said so, not "binary".
     let mut cap = Capture::default();
     let mut t = Tcp::open(&mut cap, 41200);
@@ -227,7 +240,10 @@ fn the_presentation_line_says_what_the_bytes_are() {
     );
     let f = write("tls", &cap);
     let tls = packet(&wirewalk(&["inspect", f.to_str().unwrap()]), 4);
-    assert!(tls.contains("L6 Presentation 10 bytes of TLS records (encrypted)"), "{tls}");
+    assert!(
+        tls.contains("L6 Presentation 10 bytes of TLS records (encrypted)"),
+        "{tls}"
+    );
     assert!(!tls.contains("10 bytes of binary"), "{tls}");
 }
 
@@ -237,10 +253,17 @@ fn the_presentation_line_says_what_the_bytes_are() {
 #[test]
 fn socketio_events_are_attributed_only_as_far_as_the_packet_shows() {
     let sim = wirewalk(&["simulate", "socketio"]);
-    let client = packet(&sim, packet_with(&sim, "EVENT / socket.emit('chat message'"));
+    let client = packet(
+        &sim,
+        packet_with(&sim, "EVENT / socket.emit('chat message'"),
+    );
     assert!(client.contains("client → server"), "{client}");
-    assert!(client.contains("this is what the client's socket.emit('chat message', 'hi everyone') sends"));
-    let n = packet_with(&sim, "EVENT / 'chat message', 'hi everyone' · an emit on the server");
+    assert!(client
+        .contains("this is what the client's socket.emit('chat message', 'hi everyone') sends"));
+    let n = packet_with(
+        &sim,
+        "EVENT / 'chat message', 'hi everyone' · an emit on the server",
+    );
     let server = packet(&sim, n);
     assert!(server.contains("server → client"), "{server}");
     assert!(
@@ -251,7 +274,10 @@ fn socketio_events_are_attributed_only_as_far_as_the_packet_shows() {
     assert!(!server.contains("this is what socket.emit"), "{server}");
     // The tour's caption and the headline no longer name different calls for one packet.
     let tour = unwrap(&wirewalk(&["tour", "socketio", "--no-pause"]));
-    assert!(!tour.contains("socket.emit on the server"), "tour names socket.emit");
+    assert!(
+        !tour.contains("socket.emit on the server"),
+        "tour names socket.emit"
+    );
     assert!(tour.contains("in this scenario the server calls io.emit"));
     // Two ids.
     assert!(unwrap(&sim).contains("It gives the Engine.IO session its id (ecu7SaMl74_NF9uCxrgz)"));
@@ -312,7 +338,10 @@ fn the_first_heartbeat_is_timed_from_the_open_packet() {
         .unwrap_or_else(|| panic!("{p}"));
     let rest = &p[at + "Heartbeat: the session's first ping, ".len()..];
     let ms: f64 = rest.split(' ').next().unwrap().parse().unwrap();
-    assert!((24_990.0..=25_010.0).contains(&ms), "ping {ms} ms after open");
+    assert!(
+        (24_990.0..=25_010.0).contains(&ms),
+        "ping {ms} ms after open"
+    );
     assert!(rest.contains("ms after the open packet that announced pingInterval 25000 ms"));
     assert!(!p.contains("after the previous one"), "{p}");
 }
@@ -332,7 +361,11 @@ fn the_server_push_lesson_is_given_once_per_conversation() {
         1,
         "{sio}"
     );
-    assert_eq!(sio.matches("The packet does not say who else received it").count(), 1);
+    assert_eq!(
+        sio.matches("The packet does not say who else received it")
+            .count(),
+        1
+    );
     let all = unwrap(&wirewalk(&["simulate", "socketio", "--explain-all"]));
     assert!(
         all.matches(push_ws).count() + all.matches(push_sio).count() > 1,

@@ -221,11 +221,15 @@ who = "client"
 #[ignore = "needs chromium"]
 fn serve_feeds_the_page_live_as_the_capture_arrives_on_stdin() {
     use std::io::Write as _;
-    let capture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/ws-node.pcap");
+    let capture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ws-node.pcap");
     let bytes = std::fs::read(&capture).unwrap();
     let total = packet_count(&capture);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = wirewalk()
         .args(["serve", "-", "--port", &port.to_string()])
         .stdin(std::process::Stdio::piped())

@@ -1,6 +1,6 @@
 //! Lessons: `lesson check` on every built-in lesson and on a fixture with a wrong answer
 //! key; the runner driven through a `BufRead` and a `Vec<u8>`; and a person at a
-//! terminal, played through tmux (skipped when tmux is missing).
+//! terminal, played through tmux (`#[ignore]`d: `.ci/run` runs it with `-- --ignored`).
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -393,11 +393,12 @@ fn have_tmux() -> bool {
 }
 
 #[test]
+#[ignore = "needs tmux; .ci/run runs it"]
 fn a_person_takes_a_lesson_in_tmux() {
-    if !have_tmux() {
-        eprintln!("tmux not found: skipped");
-        return;
-    }
+    assert!(
+        have_tmux(),
+        "tmux is not installed (apt-get install -y tmux)"
+    );
     let dir = temp_dir("tmux");
     let lesson = fixture("tiny.toml");
     let command = format!(

@@ -1,10 +1,11 @@
 //! Live capture, end to end, without real root and without touching a real interface:
 //! each test runs the binary inside `unshare --user --map-root-user --net`, a private
 //! network namespace whose own `lo` it may capture on. The privilege test runs the
-//! binary as `nobody` (needs root to switch; skipped otherwise).
+//! binary as `nobody` (needs root to switch).
 //!
-//! Every child runs under coreutils `timeout`, so nothing here can hang. Checks that
-//! need tshark are skipped (with a note) where it is not installed.
+//! Every child runs under coreutils `timeout`, so nothing here can hang. These tests need
+//! user namespaces (and tshark, root), so they are `#[ignore]`d: `.ci/run` runs them with
+//! `-- --ignored`, where a missing tool is a failure that says so, not a skip.
 
 use std::collections::HashSet;
 mod common;
@@ -24,8 +25,8 @@ fn have(cmd: &str, arg: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// True when this machine lets an unprivileged user make a private network namespace.
-fn namespaces_work() -> bool {
+/// Asserts that this machine lets an unprivileged user make a private network namespace.
+fn require_namespaces() {
     let ok = Command::new("timeout")
         .args([
             "10",
@@ -40,10 +41,11 @@ fn namespaces_work() -> bool {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    if !ok {
-        eprintln!("skipped: `unshare --user --map-root-user --net` is not available here");
-    }
-    ok
+    assert!(
+        ok,
+        "`unshare --user --map-root-user --net` does not work here: these tests need user \
+         namespaces (util-linux's unshare, iproute2's ip, kernel.unprivileged_userns_clone=1)"
+    );
 }
 
 /// Runs a shell script inside a fresh private network namespace with `lo` up.
@@ -128,10 +130,10 @@ fn assert_each_packet_once(packets: &[&Value]) {
 }
 
 fn tshark(file: &Path, args: &[&str]) -> Option<String> {
-    if !have("tshark", "--version") {
-        eprintln!("skipped the tshark checks: tshark is not installed");
-        return None;
-    }
+    assert!(
+        have("tshark", "--version"),
+        "tshark is not installed (apt-get install -y tshark); these checks compare with it"
+    );
     let out = Command::new("timeout")
         .arg("60")
         .arg("tshark")
@@ -149,10 +151,9 @@ fn tshark(file: &Path, args: &[&str]) -> Option<String> {
 }
 
 #[test]
+#[ignore = "needs unshare (user namespaces) and tshark; .ci/run runs it"]
 fn demo_websocket_captures_each_packet_once_with_handshake_upgrade_and_teardown() {
-    if !namespaces_work() {
-        return;
-    }
+    require_namespaces();
     let dir = temp_dir("ws");
     let pcap = dir.join("ws.pcapng");
     let started = std::time::Instant::now();
@@ -286,17 +287,14 @@ fn demo_websocket_captures_each_packet_once_with_handshake_upgrade_and_teardown(
         .count();
     assert_eq!(count, packets.len(), "the -w file holds what was shown");
     // tshark reads the capture the demo wrote and agrees with wirewalk field by field.
-    if have("tshark", "-v") {
-        common::assert_agrees_with_tshark(&pcap, 99.0);
-    }
+    common::assert_agrees_with_tshark(&pcap, 99.0);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
+#[ignore = "needs unshare (user namespaces) and tshark; .ci/run runs it"]
 fn demo_socketio_polls_upgrades_and_tears_both_connections_down() {
-    if !namespaces_work() {
-        return;
-    }
+    require_namespaces();
     let dir = temp_dir("sio");
     let pcap = dir.join("sio.pcap");
     let out = in_namespace(
@@ -359,10 +357,9 @@ fn demo_socketio_polls_upgrades_and_tears_both_connections_down() {
 }
 
 #[test]
+#[ignore = "needs unshare (user namespaces); .ci/run runs it"]
 fn capture_stops_after_count_and_flushes_on_ctrl_c() {
-    if !namespaces_work() {
-        return;
-    }
+    require_namespaces();
     let dir = temp_dir("cap");
     let counted = dir.join("counted.jsonl");
     let pcapng = dir.join("interrupted.pcapng");
@@ -405,16 +402,17 @@ fn capture_stops_after_count_and_flushes_on_ctrl_c() {
 }
 
 #[test]
+#[ignore = "needs root and setpriv; .ci/run runs it"]
 fn capture_without_privilege_says_what_to_do_in_one_line() {
     let root = Command::new("id")
         .arg("-u")
         .output()
         .map(|o| o.stdout.starts_with(b"0"))
         .unwrap_or(false);
-    if !root || !have("setpriv", "--version") {
-        eprintln!("skipped: needs root and setpriv to run the binary as nobody");
-        return;
-    }
+    assert!(
+        root && have("setpriv", "--version"),
+        "needs root and setpriv (util-linux) to run the binary as nobody"
+    );
     // The binary must be readable and executable by nobody.
     let dir = temp_dir("nobody");
     let bin = dir.join("wirewalk");

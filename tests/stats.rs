@@ -45,7 +45,10 @@ fn the_lab_questions_are_answered_from_the_packets() {
     let stats = flat(&wirewalk(&["inspect", "--stats", file]));
     let tcp = tcp_layers(&wirewalk(&["inspect", "--json", file]));
     let isn = tcp[0].1["seq_raw"].as_u64().unwrap();
-    assert!(stats.contains(&format!("SYN in frame 1: sequence number {isn} (raw)")), "{stats}");
+    assert!(
+        stats.contains(&format!("SYN in frame 1: sequence number {isn} (raw)")),
+        "{stats}"
+    );
     assert!(
         stats.contains(&format!("ack {} = the client's ISN {isn} + 1", isn + 1)),
         "{stats}"
@@ -78,13 +81,21 @@ fn the_lab_questions_are_answered_from_the_packets() {
     let server = stats.split("Server → client: ").nth(1).unwrap();
     let min = wirewalk::explain::anatomy::grouped(min);
     assert!(
-        server.contains(&format!("smallest advertised window {min} bytes (frame {frame})")),
+        server.contains(&format!(
+            "smallest advertised window {min} bytes (frame {frame})"
+        )),
         "{stats}"
     );
     assert!(stats.contains("0 retransmitted"), "{stats}");
     let samples = tcp.iter().filter(|(_, f)| f["acks_frame"].is_u64()).count();
-    assert!(stats.contains(&format!("RTT samples: {samples} ")), "{stats}");
-    assert!(stats.contains("Initial RTT (SYN to the handshake's ACK): 0.038 ms"), "{stats}");
+    assert!(
+        stats.contains(&format!("RTT samples: {samples} ")),
+        "{stats}"
+    );
+    assert!(
+        stats.contains("Initial RTT (SYN to the handshake's ACK): 0.038 ms"),
+        "{stats}"
+    );
 }
 
 #[test]

@@ -21,7 +21,8 @@ pub fn run(args: &InspectArgs, settings: &Settings) -> Result<(), Failure> {
             None
         }
     });
-    let title = format!("{}", args.file.display());
+    let path = inspect::capture_path(args);
+    let title = format!("{}", path.display());
     let mut walk = Walk::new(title, inspect::pipeline(view), frames);
     let mut notes = reader.warnings().to_vec();
     notes.append(&mut walk.warnings);
@@ -32,7 +33,7 @@ pub fn run(args: &InspectArgs, settings: &Settings) -> Result<(), Failure> {
         let why = notes.first().cloned().unwrap_or_default();
         return Err(Failure::Message(
             1,
-            format!("{} has no packets to browse {why}", args.file.display()),
+            format!("{} has no packets to browse {why}", path.display()),
         ));
     }
     let mut app = App::new(

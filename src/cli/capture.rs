@@ -2,26 +2,22 @@
 //! Also the pieces `demo` shares: opening a capture (the one place privileges are
 //! checked and dropped) and recording what passes to a capture file.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
 
-use super::inspect::show;
+use super::inspect::{show, Reading, Source};
+use super::output::{is_stdout, CaptureOut};
 use super::{Failure, Settings, ViewArgs};
 use crate::frame::{Frame, Link};
-use crate::render::pcap_out::PcapWriter;
+use crate::source::demo::DemoSource;
 use crate::source::live::{self, CaptureFilter, LiveCapture, OpenError};
 use crate::source::SourceError;
 
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Capturing needs CAP_NET_RAW: `sudo setcap cap_net_raw+ep $(which wirewalk)` once, or sudo. \
-Ctrl-C ends the capture cleanly (the summary is shown, the -w file is complete)."
-)]
 pub struct CaptureArgs {
     /// The interface to capture on (default: the loopback interface).
     #[arg(short = 'i', long = "interface", value_name = "IFACE")]
@@ -38,7 +34,8 @@ pub struct CaptureArgs {
     /// Stop after this long: 30 (seconds), 30s, 500ms, 2m.
     #[arg(short = 'd', long, value_name = "TIME", value_parser = parse_duration)]
     pub duration: Option<Duration>,
-    /// Also write the captured packets to FILE (pcapng if it ends in .pcapng, else pcap).
+    /// Also write the captured packets to FILE (pcapng if it ends in .pcapng, else pcap);
+    /// `-w -` writes pcap to standard output instead of the text, as tcpdump does.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
     #[command(flatten)]
@@ -47,7 +44,7 @@ pub struct CaptureArgs {
 
 pub fn run(args: &CaptureArgs, settings: &Settings) -> Result<(), Failure> {
     if args.list {
-        return list(args.view.json);
+        return list(args.view.wants_json());
     }
     let iface = args.interface.clone().unwrap_or_else(live::loopback_name);
     let filter = CaptureFilter {
@@ -58,14 +55,19 @@ pub fn run(args: &CaptureArgs, settings: &Settings) -> Result<(), Failure> {
     let link = capture.link();
     let mut source = Recording::new(capture, args.write.as_deref(), link)?;
     after_open()?;
-    let mut out = std::io::stdout().lock();
-    let result = show(
-        &mut source,
-        &args.view,
-        settings,
-        &mut out,
-        |r: &Recording<LiveCapture>| r.inner.notes(),
-    );
+    let to_stdout = args.write.as_deref().is_some_and(is_stdout);
+    let mut out: Box<dyn Write> = if to_stdout {
+        Box::new(std::io::sink())
+    } else {
+        Box::new(std::io::stdout().lock())
+    };
+    let reading = Reading {
+        live: true,
+        flush_each: true,
+        quiet: to_stdout,
+        ..Reading::default()
+    };
+    let result = show(&mut source, &args.view, settings, &mut out, reading);
     out.flush().ok();
     source.finish(result)
 }
@@ -120,20 +122,15 @@ pub(super) fn after_open() -> Result<(), Failure> {
 /// Passes frames through, writing each to the `-w` file as it goes.
 pub(super) struct Recording<I> {
     pub inner: I,
-    writer: Option<(PcapWriter<BufWriter<File>>, PathBuf)>,
+    writer: Option<CaptureOut>,
     failed: bool,
 }
 
 impl<I> Recording<I> {
     /// Creates the file now, while privileges still allow it.
-    pub fn new(inner: I, path: Option<&Path>, link: Link) -> Result<Self, Failure> {
+    pub fn new(inner: I, path: Option<&Path>, _link: Link) -> Result<Self, Failure> {
         let writer = match path {
-            Some(p) => Some((
-                PcapWriter::create(p, link).map_err(|e| {
-                    Failure::Message(1, format!("cannot create {}: {e}", p.display()))
-                })?,
-                p.to_path_buf(),
-            )),
+            Some(p) => Some(CaptureOut::create(p, true)?),
             None => None,
         };
         Ok(Recording {
@@ -154,24 +151,25 @@ impl<I> Recording<I> {
 
     /// Flushes the file and reports it; returns the run's result (its error first).
     pub fn finish(self, result: Result<(), Failure>) -> Result<(), Failure> {
-        if let Some((w, path)) = self.writer {
-            let n = w.frames();
-            match w.finish() {
-                Ok(_) => eprintln!(
-                    "wirewalk: wrote {n} packet{} to {}",
-                    if n == 1 { "" } else { "s" },
-                    path.display()
-                ),
-                Err(e) => {
-                    result?;
-                    return Err(Failure::Message(
-                        1,
-                        format!("cannot write {}: {e}", path.display()),
-                    ));
-                }
+        if let Some(w) = self.writer {
+            if let Err(e) = w.finish() {
+                result?;
+                return Err(e);
             }
         }
         result
+    }
+}
+
+impl Source for Recording<LiveCapture> {
+    fn notes(&self) -> Vec<String> {
+        self.inner.notes()
+    }
+}
+
+impl Source for Recording<DemoSource> {
+    fn notes(&self) -> Vec<String> {
+        self.inner.notes()
     }
 }
 
@@ -183,13 +181,10 @@ impl<I: Iterator<Item = Result<Frame, SourceError>>> Iterator for Recording<I> {
             return None;
         }
         let item = self.inner.next()?;
-        if let (Ok(frame), Some((w, path))) = (&item, self.writer.as_mut()) {
+        if let (Ok(frame), Some(w)) = (&item, self.writer.as_mut()) {
             if let Err(e) = w.write(frame) {
                 self.failed = true;
-                return Some(Err(SourceError(format!(
-                    "cannot write {}: {e}",
-                    path.display()
-                ))));
+                return Some(Err(SourceError(format!("cannot write {}: {e}", w.name()))));
             }
         }
         Some(item)

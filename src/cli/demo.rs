@@ -10,17 +10,13 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 
 use super::capture::{after_open, open, Recording};
-use super::inspect::show;
+use super::inspect::{show, Reading};
 use super::{Failure, Settings, ViewArgs};
 use crate::source::demo::{self, DemoKind, DemoSource, Narrator};
 use crate::source::demo_classroom::{Classroom, FeedItem};
 use crate::source::live::{self, CaptureFilter};
 
 #[derive(Debug, Args)]
-#[command(
-    after_help = "The demo captures on loopback, which needs CAP_NET_RAW: \
-`sudo setcap cap_net_raw+ep $(which wirewalk)` once, or sudo. Without it: `wirewalk simulate websocket`."
-)]
 pub struct DemoArgs {
     #[command(subcommand)]
     pub which: DemoCommand,
@@ -167,7 +163,7 @@ fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Fa
         }),
     );
     let v = &common.view;
-    let asked = args.packets || v.json || v.summary || v.hex || v.diagram;
+    let asked = args.packets || v.wants_json() || v.summary || v.hex || v.diagram;
     let primary: Box<dyn crate::render::Render> = if asked {
         super::inspect::renderer(v, settings, &super::report::command_title())?
     } else {
@@ -176,20 +172,21 @@ fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Fa
     let render = Box::new(crate::render::Tee(primary, Box::new(live)));
     let mut source = recording.wrap(source);
     let mut out = std::io::stdout().lock();
-    let result = super::inspect::show_with(
-        &mut source,
-        v,
-        render,
-        &mut out,
-        |r: &Recording<DemoSource>| {
-            let mut notes = r.inner.notes();
-            let lost = served.feed.lost();
+    let feed = served.feed.clone();
+    let reading = Reading {
+        live: true,
+        flush_each: true,
+        more_notes: Some(Box::new(move || {
+            let lost = feed.lost();
             if lost > 0 {
-                notes.push(format!("{lost} packets were captured faster than the pages could be sent them and are missing from the pages (not from the capture)"));
+                vec![format!("{lost} packets were captured faster than the pages could be sent them and are missing from the pages (not from the capture)")]
+            } else {
+                Vec::new()
             }
-            notes
-        },
-    );
+        })),
+        ..Reading::default()
+    };
+    let result = super::inspect::show_with(&mut source, v, settings, render, &mut out, reading);
     out.flush().ok();
     source.finish(result)
 }
@@ -202,13 +199,12 @@ fn run_source(
 ) -> Result<(), Failure> {
     let mut source = recording.wrap(source);
     let mut out = std::io::stdout().lock();
-    let result = show(
-        &mut source,
-        view,
-        settings,
-        &mut out,
-        |r: &Recording<DemoSource>| r.inner.notes(),
-    );
+    let reading = Reading {
+        live: true,
+        flush_each: true,
+        ..Reading::default()
+    };
+    let result = show(&mut source, view, settings, &mut out, reading);
     out.flush().ok();
     source.finish(result)
 }

@@ -1,8 +1,16 @@
 //! `wirewalk inspect FILE`: read the capture streaming, run every frame through the
 //! pipeline, show the ones asked for.
+//!
+//! Every source is read to its end (a live one until `-c` or Ctrl-C), whatever is
+//! selected: `--packet`, `-c`, `--stream` and the filter choose what is shown, never what
+//! is analysed, so a conversation's warnings judge all its packets and times count from
+//! the capture's first packet.
 
 use std::io::Write;
+use std::path::Path;
 
+use super::output::{is_stdout, CaptureOut};
+use super::progress::Progress;
 use super::{Failure, InspectArgs, Settings, ViewArgs};
 use crate::filter::Filter;
 use crate::frame::Frame;
@@ -15,19 +23,87 @@ use crate::render::Render;
 use crate::source::pcap::PcapReader;
 use crate::source::SourceError;
 
+/// A source of frames, with what it has to say about itself at the end.
+pub trait Source: Iterator<Item = Result<Frame, SourceError>> {
+    /// Warnings about the source (skipped blocks, dropped packets).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// The input was damaged (cut short) but read up to the damage: exit code 1.
+    fn damage(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Source for PcapReader {
+    fn notes(&self) -> Vec<String> {
+        let n = self.warnings().len() - usize::from(self.cut().is_some());
+        self.warnings()[..n].to_vec()
+    }
+    fn damage(&self) -> Option<String> {
+        self.cut().map(str::to_string)
+    }
+}
+
+/// Frames without anything to say about themselves (the simulator's).
+pub struct Frames<I>(pub I);
+
+impl<I: Iterator<Item = Result<Frame, SourceError>>> Iterator for Frames<I> {
+    type Item = Result<Frame, SourceError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
+}
+
+impl<I: Iterator<Item = Result<Frame, SourceError>>> Source for Frames<I> {}
+
+/// How a source is read.
+#[derive(Default)]
+pub struct Reading {
+    /// A live source never ends by itself: stop once `-c` packets are shown (a file is
+    /// always read to its end).
+    pub live: bool,
+    /// Flush the output after every packet (a pipe or a live source: each packet is seen
+    /// as it arrives).
+    pub flush_each: bool,
+    /// `-q`: no packet, only the end.
+    pub quiet: bool,
+    /// `-w`: the packets shown are also written here.
+    pub save: Option<CaptureOut>,
+    pub progress: Option<Progress>,
+    /// What the caller has to add at the end (the classroom: packets its pages missed).
+    pub more_notes: Option<Box<dyn Fn() -> Vec<String>>>,
+}
+
 pub fn run(args: &InspectArgs, settings: &Settings) -> Result<(), Failure> {
     if args.interactive {
         return super::browse::run(args, settings);
     }
-    let reader = open(args)?;
-    let mut out = settings.stdout();
-    let mut reader = reader;
+    let path = capture_path(args);
+    let stdin = is_stdout(path);
+    let save = match &args.write {
+        Some(w) => Some(CaptureOut::create(w, stdin)?),
+        None => None,
+    };
+    let pcap_on_stdout = args.write.as_deref().is_some_and(is_stdout);
+    let show_bar = settings.stderr_tty && (!settings.stdout_tty || args.quiet || pcap_on_stdout);
+    let (mut reader, progress) = open_file(path, show_bar)?;
+    let mut out: Box<dyn Write> = if pcap_on_stdout {
+        Box::new(std::io::sink())
+    } else {
+        settings.stdout()
+    };
+    let reading = Reading {
+        flush_each: stdin,
+        quiet: args.quiet || pcap_on_stdout,
+        save,
+        progress,
+        ..Reading::default()
+    };
     let mut view = args.view.clone();
     let keys = view.keys.get_or_insert_with(Default::default).clone();
     reader.set_keylog(keys);
-    let result = show(&mut reader, &view, settings, &mut out, |r| {
-        r.warnings().to_vec()
-    });
+    let result = show(&mut reader, &view, settings, &mut out, reading);
     out.flush()?;
     result
 }
@@ -67,14 +143,41 @@ fn keylog(view: &ViewArgs) -> Result<crate::analysis::protocols::tls::SharedKeyL
     Ok(keys)
 }
 
+/// The capture the arguments name: `-r FILE` or the FILE argument (clap makes sure there
+/// is exactly one).
+pub fn capture_path(args: &InspectArgs) -> &Path {
+    args.read
+        .as_deref()
+        .or(args.file.as_deref())
+        .unwrap_or(Path::new("-"))
+}
+
 /// The capture the arguments name (`-`: standard input).
 pub fn open(args: &InspectArgs) -> Result<PcapReader, Failure> {
-    if args.file.as_os_str() == "-" {
-        PcapReader::from_reader(std::io::stdin(), "standard input")
-    } else {
-        PcapReader::open(&args.file)
+    open_file(capture_path(args), false).map(|(r, _)| r)
+}
+
+/// Opens a capture (`-`: standard input, read as it arrives), with a progress bar on
+/// stderr for a large file when `bar` allows one.
+fn open_file(path: &Path, bar: bool) -> Result<(PcapReader, Option<Progress>), Failure> {
+    let fail = |e: SourceError| Failure::Message(1, e.0);
+    if is_stdout(path) {
+        return Ok((
+            PcapReader::from_reader(std::io::stdin(), "standard input").map_err(fail)?,
+            None,
+        ));
     }
-    .map_err(|e| Failure::Message(1, e.0))
+    match std::fs::File::open(path) {
+        Ok(file) if file.metadata().map(|m| m.is_file()).unwrap_or(false) => {
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let (counting, progress) = Progress::for_file(file, len, bar);
+            let reader =
+                PcapReader::from_reader(counting, &path.display().to_string()).map_err(fail)?;
+            Ok((reader, progress))
+        }
+        // A missing file or a directory: the reader's own message says what to do.
+        _ => Ok((PcapReader::open(path).map_err(fail)?, None)),
+    }
 }
 
 /// The pipeline with the limits the view flags set.
@@ -106,7 +209,7 @@ pub fn renderer(
 
 /// The renderer of the command's own output.
 pub fn output_renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> {
-    if view.json {
+    if view.wants_json() {
         Box::new(JsonRender::new())
     } else if view.summary {
         Box::new(SummaryRender::new(settings.theme))
@@ -128,49 +231,44 @@ pub fn output_renderer(view: &ViewArgs, settings: &Settings) -> Box<dyn Render> 
     }
 }
 
-/// Runs frames from any source through the pipeline and the chosen renderer.
-pub fn show<S>(
+/// Runs frames from any source through the pipeline and the chosen renderer: every
+/// frame is analysed, the selected ones are shown. Warnings go to standard error (and
+/// into the JSON summary); a damaged source ends with exit code 1 after what could be
+/// read was shown.
+pub fn show<S: Source>(
     source: &mut S,
     view: &ViewArgs,
     settings: &Settings,
     out: &mut dyn Write,
-    warnings: impl Fn(&S) -> Vec<String>,
-) -> Result<(), Failure>
-where
-    S: Iterator<Item = Result<Frame, SourceError>>,
-{
+    reading: Reading,
+) -> Result<(), Failure> {
     let title = super::report::command_title();
-    show_titled(source, view, settings, out, &title, warnings)
+    show_titled(source, view, settings, out, &title, reading)
 }
 
 /// `show`, with the title a `--report` page carries.
-pub fn show_titled<S>(
+pub fn show_titled<S: Source>(
     source: &mut S,
     view: &ViewArgs,
     settings: &Settings,
     out: &mut dyn Write,
     title: &str,
-    warnings: impl Fn(&S) -> Vec<String>,
-) -> Result<(), Failure>
-where
-    S: Iterator<Item = Result<Frame, SourceError>>,
-{
+    reading: Reading,
+) -> Result<(), Failure> {
     let render = renderer(view, settings, title)?;
-    show_with(source, view, render, out, warnings)
+    show_with(source, view, settings, render, out, reading)
 }
 
 /// `show` with a renderer of the caller's (the classroom's live pages, for one).
-pub fn show_with<S>(
+pub fn show_with<S: Source>(
     source: &mut S,
     view: &ViewArgs,
+    settings: &Settings,
     mut render: Box<dyn Render>,
     out: &mut dyn Write,
-    warnings: impl Fn(&S) -> Vec<String>,
-) -> Result<(), Failure>
-where
-    S: Iterator<Item = Result<Frame, SourceError>>,
-{
-    let filter = match &view.filter {
+    mut reading: Reading,
+) -> Result<(), Failure> {
+    let filter = match view.filter_text() {
         Some(f) => {
             Some(Filter::parse(f).map_err(|e| Failure::Message(2, format!("bad filter: {e}")))?)
         }
@@ -178,8 +276,10 @@ where
     };
     let mut pipeline = pipeline(view);
     pipeline.analyzer.keys = Some(keylog(view)?);
-    let mut shown = 0u64;
+    let (mut read, mut shown) = (0u64, 0u64);
+    let mut stream_seen = false;
     let mut error = None;
+    let mut write_error = None;
     for item in source.by_ref() {
         let frame = match item {
             Ok(f) => f,
@@ -189,30 +289,118 @@ where
             }
         };
         let packet = pipeline.process(frame);
-        if view.packet.is_some_and(|n| n != packet.frame.number)
-            || view
-                .stream
-                .is_some_and(|s| packet.analysis.stream != Some(s))
-            || filter.as_ref().is_some_and(|f| !f.matches(&packet))
-        {
+        read += 1;
+        if let Some(p) = &reading.progress {
+            p.packet(read);
+        }
+        let in_stream = view
+            .stream
+            .is_none_or(|s| packet.analysis.stream == Some(s));
+        stream_seen |= view.stream.is_some() && in_stream;
+        let wanted = view.packet.is_none_or(|n| n == packet.frame.number)
+            && in_stream
+            && view.count.is_none_or(|c| shown < c)
+            && filter.as_ref().is_none_or(|f| f.matches(&packet));
+        if !wanted {
             continue;
         }
-        render.packet(out, &packet, &pipeline.analyzer)?;
         shown += 1;
-        if view.count.is_some_and(|c| shown >= c) || view.packet.is_some() {
+        if let Some(save) = reading.save.as_mut() {
+            if let Err(e) = save.write(&packet.frame) {
+                write_error = Some(Failure::Message(
+                    1,
+                    format!("cannot write {}: {e}", save.name()),
+                ));
+                break;
+            }
+        }
+        if !reading.quiet {
+            render.packet(out, &packet, &pipeline.analyzer)?;
+            if reading.flush_each {
+                out.flush()?;
+            }
+        }
+        if reading.live && (view.count.is_some_and(|c| shown >= c) || view.packet.is_some()) {
             break;
         }
     }
-    pipeline.analyzer.finish();
-    let mut notes = warnings(source);
-    notes.extend(pipeline.analyzer.totals.warnings.iter().cloned());
-    if let Some(e) = &error {
-        notes.push(e.0.clone());
+    if let Some(p) = &reading.progress {
+        p.done();
     }
-    render.finish(out, &pipeline.analyzer, &notes)?;
-    match error {
-        // Packets before a corrupt record were shown; the command still failed.
-        Some(e) => Err(Failure::Message(1, e.0)),
-        None => Ok(()),
+    pipeline.analyzer.finish();
+    let an = &pipeline.analyzer;
+    // What the source and the analysis warn about: stderr for people, and the JSON
+    // summary for programs (with the damage, which ends the run below).
+    let mut notes = source.notes();
+    if let Some(more) = &reading.more_notes {
+        notes.extend(more());
+    }
+    notes.extend(an.totals.warnings.iter().cloned());
+    let damage = error.map(|e| e.0).or_else(|| source.damage());
+    if view.wants_json() {
+        let mut all = notes.clone();
+        all.extend(damage.iter().cloned());
+        render.finish(out, an, &all)?;
+    } else {
+        render.finish(out, an, &[])?;
+        if !reading.quiet && shown != read {
+            writeln!(
+                out,
+                "{}",
+                settings.theme.dim(&format!(
+                    "Showed {shown} of the {read} packets read (the analysis covers all {read})."
+                ))
+            )?;
+        }
+    }
+    out.flush()?;
+    for n in &notes {
+        settings.warn(n);
+    }
+    if let Some(save) = reading.save.take() {
+        save.finish()?;
+    }
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    if let Some(d) = damage {
+        // The packets before the damage were shown; the command still failed.
+        return Err(Failure::Message(1, d));
+    }
+    if let Some(n) = view.packet {
+        if n > read {
+            return Err(Failure::Message(
+                2,
+                format!(
+                    "--packet {n}: there is no such packet; the capture has {read} (1 to {read})"
+                ),
+            ));
+        }
+    }
+    if let Some(s) = view.stream {
+        if !stream_seen {
+            let tcp = an
+                .conversations()
+                .filter(|c| c.transport == crate::analysis::Transport::Tcp)
+                .count();
+            let udp = an.conversations().count() - tcp;
+            return Err(Failure::Message(
+                2,
+                format!(
+                    "--stream {s}: there is no such conversation; the capture has {} and {} (each counted from 0; `--diagram` draws them)",
+                    plural(tcp, "TCP stream"),
+                    plural(udp, "UDP stream")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn plural(n: usize, what: &str) -> String {
+    match n {
+        0 => format!("no {what}"),
+        1 => format!("1 {what} (0)"),
+        n => format!("{n} {what}s (0 to {})", n - 1),
     }
 }

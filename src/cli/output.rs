@@ -1,43 +1,145 @@
-//! Output settings decided once: colour (flag, NO_COLOR, terminal), width, and the
-//! buffered standard output every command writes to.
+//! Output settings decided once: colour (anstream's rules: `--color`, NO_COLOR, CLICOLOR,
+//! CLICOLOR_FORCE, TERM=dumb, a terminal or not) for standard output and for standard
+//! error, the width, the buffered standard output every command writes to, warnings on
+//! standard error, and `-w FILE` / `-w -` capture files.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
-use super::ColorChoice;
+use super::{ColorChoice, Failure};
+use crate::frame::{Frame, Link};
+use crate::render::pcap_out::{PcapFormat, PcapWriter};
 use crate::render::Theme;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     pub theme: Theme,
+    /// The colours of what goes to standard error (warnings), decided for that stream.
+    pub err_theme: Theme,
     pub width: usize,
     pub stdout_tty: bool,
     pub stdin_tty: bool,
+    pub stderr_tty: bool,
 }
 
 impl Settings {
     pub fn resolve(choice: ColorChoice) -> Settings {
         let stdout_tty = io::stdout().is_terminal();
-        let no_color = std::env::var_os("NO_COLOR")
-            .map(|v| !v.is_empty())
-            .unwrap_or(false);
-        let color = match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => stdout_tty && !no_color,
-        };
+        match choice {
+            ColorChoice::Always => anstream::ColorChoice::Always,
+            ColorChoice::Never => anstream::ColorChoice::Never,
+            ColorChoice::Auto => anstream::ColorChoice::Auto,
+        }
+        .write_global();
+        let wants = |choice: anstream::ColorChoice| choice != anstream::ColorChoice::Never;
+        let color = wants(anstream::AutoStream::choice(&io::stdout()));
+        let err_color = wants(anstream::AutoStream::choice(&io::stderr()));
+        // The renderers colour with `colored`; it follows the decision for stdout.
         colored::control::set_override(color);
         let width = width(stdout_tty);
         Settings {
             theme: Theme { color },
+            err_theme: Theme { color: err_color },
             width,
             stdout_tty,
             stdin_tty: io::stdin().is_terminal(),
+            stderr_tty: io::stderr().is_terminal(),
         }
     }
 
     /// Standard output, buffered (one lock for the whole run).
     pub fn stdout(&self) -> Box<dyn Write> {
         Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock()))
+    }
+
+    /// A warning on standard error, escaped (it may quote bytes from a capture).
+    pub fn warn(&self, text: &str) {
+        eprintln!(
+            "wirewalk: {} {}",
+            self.err_theme.warn("warning:"),
+            crate::render::escape(text)
+        );
+    }
+}
+
+/// Where `-w` writes: a file, or standard output for `-w -` (pcap, as tcpdump does).
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// A capture being written by `-w`: created at once (so a bad path fails before any
+/// work), its header written with the first frame's link type.
+pub struct CaptureOut {
+    path: PathBuf,
+    out: Option<Box<dyn Write>>,
+    writer: Option<PcapWriter<Box<dyn Write>>>,
+    format: PcapFormat,
+    /// Flush after every frame (live sources, standard output).
+    flush_each: bool,
+}
+
+impl CaptureOut {
+    pub fn create(path: &Path, flush_each: bool) -> Result<CaptureOut, Failure> {
+        let (out, format): (Box<dyn Write>, PcapFormat) = if is_stdout(path) {
+            (Box::new(BufWriter::new(io::stdout())), PcapFormat::Pcap)
+        } else {
+            let file = std::fs::File::create(path).map_err(|e| {
+                Failure::Message(1, format!("cannot create {}: {e}", path.display()))
+            })?;
+            (Box::new(BufWriter::new(file)), PcapFormat::from_path(path))
+        };
+        Ok(CaptureOut {
+            path: path.to_path_buf(),
+            out: Some(out),
+            writer: None,
+            format,
+            flush_each: flush_each || is_stdout(path),
+        })
+    }
+
+    /// Standard output when `-w -`, else the file's name.
+    pub fn name(&self) -> String {
+        if is_stdout(&self.path) {
+            "standard output".into()
+        } else {
+            self.path.display().to_string()
+        }
+    }
+
+    pub fn write(&mut self, frame: &Frame) -> io::Result<()> {
+        if self.writer.is_none() {
+            let out = self
+                .out
+                .take()
+                .expect("the output exists until the first frame");
+            self.writer = Some(PcapWriter::new(out, frame.link, self.format)?);
+        }
+        let w = self.writer.as_mut().expect("made above");
+        w.write(frame)?;
+        if self.flush_each {
+            w.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the file (a capture of no packet still gets its header) and says how many
+    /// packets it holds, on standard error.
+    pub fn finish(mut self) -> Result<u64, Failure> {
+        let name = self.name();
+        let fail = |e: io::Error| Failure::Message(1, format!("cannot write {name}: {e}"));
+        if self.writer.is_none() {
+            let out = self.out.take().expect("no frame was written");
+            self.writer = Some(PcapWriter::new(out, Link::Ethernet, self.format).map_err(fail)?);
+        }
+        let w = self.writer.take().expect("made above");
+        let n = w.frames();
+        w.finish().map_err(fail)?;
+        eprintln!(
+            "wirewalk: wrote {n} packet{} to {}",
+            if n == 1 { "" } else { "s" },
+            name
+        );
+        Ok(n)
     }
 }
 

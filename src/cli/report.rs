@@ -59,9 +59,14 @@ pub fn run(args: &ReportArgs, settings: &Settings) -> Result<(), Failure> {
     // The one-line summary is the cheapest primary output; it goes nowhere.
     view.summary = true;
     let mut sink = std::io::sink();
-    let result = inspect::show_titled(&mut reader, &view, settings, &mut sink, &title, |r| {
-        r.warnings().to_vec()
-    });
+    let result = inspect::show_titled(
+        &mut reader,
+        &view,
+        settings,
+        &mut sink,
+        &title,
+        inspect::Reading::default(),
+    );
     if result.is_ok() || output.exists() {
         eprintln!(
             "wirewalk: wrote {} — open it in a browser",

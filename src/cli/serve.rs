@@ -56,11 +56,19 @@ pub fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
     )
     .map_err(|e| Failure::Message(1, e.0))?;
     live::stop_on_interrupt();
-    eprintln!("wirewalk: serving {} on http://{addr}/ — open it in a browser; Ctrl-C ends", escape(&title));
+    eprintln!(
+        "wirewalk: serving {} on http://{addr}/ — open it in a browser; Ctrl-C ends",
+        escape(&title)
+    );
     let f = feed.clone();
     let live = LiveRender::new(
         None,
-        Box::new(move |client, json| f.send(FeedItem { client, json: json.into() })),
+        Box::new(move |client, json| {
+            f.send(FeedItem {
+                client,
+                json: json.into(),
+            })
+        }),
     );
     let v = &args.view;
     let primary: Box<dyn crate::render::Render> = if v.json || v.summary || v.hex || v.diagram {
@@ -69,9 +77,18 @@ pub fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
         Box::new(Quiet)
     };
     let mut out = settings.stdout();
-    let result = inspect::show_with(&mut reader, v, Box::new(Tee(primary, Box::new(live))), &mut out, |r| {
-        r.warnings().to_vec()
-    });
+    let reading = inspect::Reading {
+        flush_each: true,
+        ..inspect::Reading::default()
+    };
+    let result = inspect::show_with(
+        &mut reader,
+        v,
+        settings,
+        Box::new(Tee(primary, Box::new(live))),
+        &mut out,
+        reading,
+    );
     use std::io::Write as _;
     out.flush()?;
     result?;

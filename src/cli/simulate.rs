@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{inspect, Failure, Settings, ViewArgs};
-use crate::render::pcap_out::PcapWriter;
+use super::inspect::{self, Frames, Reading};
+use super::output::{is_stdout, CaptureOut};
+use super::{Failure, Settings, ViewArgs};
 use crate::source::simulate::{builtin_scenarios, simulate, SimOptions, SimPacket};
 use crate::source::SourceError;
 
@@ -17,6 +18,9 @@ pub struct SimArgs {
     /// rejected, lost-syn) or the path of a scenario file (.toml); --list shows them.
     #[arg(default_value = "websocket")]
     pub scenario: String,
+    /// List the built-in scenarios.
+    #[arg(long)]
+    pub list: bool,
     /// The same seed gives the same bytes; another seed, other numbers.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -32,12 +36,10 @@ pub struct SimArgs {
 pub struct SimulateArgs {
     #[command(flatten)]
     pub sim: SimArgs,
-    /// Write the packets to FILE (.pcapng for pcapng, anything else pcap), for Wireshark.
+    /// Write the packets to FILE (.pcapng for pcapng, anything else pcap), for Wireshark;
+    /// `-w -` writes pcap to standard output instead of the text.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
-    /// List the built-in scenarios.
-    #[arg(long)]
-    pub list: bool,
     #[command(flatten)]
     pub view: ViewArgs,
 }
@@ -61,44 +63,47 @@ impl SimArgs {
     }
 }
 
-pub fn run(args: &SimulateArgs, settings: &Settings) -> Result<(), Failure> {
+/// The built-in scenarios, one a line (`simulate --list`, `tour --list`).
+pub fn list(settings: &Settings) -> Result<(), Failure> {
     let mut out = settings.stdout();
-    if args.list {
-        for (name, what) in builtin_scenarios() {
-            writeln!(out, "{:<10} {what}", settings.theme.bold(name))?;
-        }
-        out.flush()?;
-        return Ok(());
+    for (name, what) in builtin_scenarios() {
+        writeln!(out, "{:<10} {what}", settings.theme.bold(name))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn run(args: &SimulateArgs, settings: &Settings) -> Result<(), Failure> {
+    if args.sim.list {
+        return list(settings);
     }
     let packets = args.sim.run()?;
+    let to_stdout = args.write.as_deref().is_some_and(is_stdout);
     if let Some(path) = &args.write {
         write_capture(path, &packets)?;
-        if !args.view.json && !args.view.summary && !args.view.hex {
-            eprintln!(
-                "wirewalk: wrote {} packets to {}",
-                packets.len(),
-                path.display()
-            );
-        }
     }
-    let mut frames = packets.into_iter().map(|p| Ok::<_, SourceError>(p.frame));
-    let result = inspect::show(&mut frames, &args.view, settings, &mut out, |_| Vec::new());
+    let mut out: Box<dyn Write> = if to_stdout {
+        Box::new(std::io::sink())
+    } else {
+        settings.stdout()
+    };
+    let mut frames = Frames(packets.into_iter().map(|p| Ok::<_, SourceError>(p.frame)));
+    let reading = Reading {
+        quiet: to_stdout,
+        ..Reading::default()
+    };
+    let result = inspect::show(&mut frames, &args.view, settings, &mut out, reading);
     out.flush()?;
     result
 }
 
-/// Writes simulated packets to a capture file.
+/// Writes simulated packets to a capture file (or standard output for `-`).
 pub fn write_capture(path: &std::path::Path, packets: &[SimPacket]) -> Result<(), Failure> {
-    let fail =
-        |e: std::io::Error| Failure::Message(1, format!("cannot write {}: {e}", path.display()));
-    let link = packets
-        .first()
-        .map(|p| p.frame.link)
-        .unwrap_or(crate::frame::Link::Ethernet);
-    let mut w = PcapWriter::create(path, link).map_err(fail)?;
+    let mut w = CaptureOut::create(path, false)?;
     for p in packets {
-        w.write(&p.frame).map_err(fail)?;
+        w.write(&p.frame)
+            .map_err(|e| Failure::Message(1, format!("cannot write {}: {e}", w.name())))?;
     }
-    w.finish().map_err(fail)?;
+    w.finish()?;
     Ok(())
 }

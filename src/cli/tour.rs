@@ -53,6 +53,7 @@ impl Default for TourArgs {
         TourArgs {
             sim: SimArgs {
                 scenario: "websocket".into(),
+                list: false,
                 seed: 1,
                 ipv6: false,
                 latency: None,
@@ -97,6 +98,9 @@ fn frames(args: &TourArgs) -> Result<(String, Vec<(Frame, Option<String>)>), Fai
 }
 
 pub fn run(args: &TourArgs, settings: &Settings) -> Result<(), Failure> {
+    if args.sim.list {
+        return super::simulate::list(settings);
+    }
     let (title, frames) = frames(args)?;
     let walk = Walk::new(title, Pipeline::new(), frames);
     let pause = settings.stdin_tty && !args.no_pause;

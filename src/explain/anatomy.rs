@@ -862,7 +862,8 @@ pub fn tcp_notes(tcp: &TcpInfo, ipv6: bool, want: &mut dyn FnMut(&str) -> bool) 
     if let (Some(raw), Some(scaled)) = (tcp.window, tcp.window_scaled) {
         if syn && tcp.window_scale.is_some() && want("anatomy:window_syn") {
             v.push(n("window_syn", &[("raw", &grouped(raw as u64))]));
-        } else if !syn && raw > 0 && scaled != raw as u32 && want(&format!("anatomy:win:{scaled}")) {
+        } else if !syn && raw > 0 && scaled != raw as u32 && want(&format!("anatomy:win:{scaled}"))
+        {
             let mult = scaled / raw as u32;
             v.push(n(
                 "window_scaled",
@@ -894,7 +895,10 @@ pub fn tcp_notes(tcp: &TcpInfo, ipv6: bool, want: &mut dyn FnMut(&str) -> bool) 
             raw.extend(r.to_be_bytes());
         }
         let (blocks, dsack) = sack_blocks(&raw, tcp);
-        v.push(n(if dsack { "dsack" } else { "sack" }, &[("blocks", &blocks)]));
+        v.push(n(
+            if dsack { "dsack" } else { "sack" },
+            &[("blocks", &blocks)],
+        ));
     }
     v
 }

@@ -230,7 +230,11 @@ pub fn app_main(out: &mut String, l: &AppLayer) {
 }
 
 /// What a 101 response agreed on for permessage-deflate, parameter by parameter.
-fn deflate_explain(out: &mut String, h: &HttpMessage, p: &crate::analysis::websocket::DeflateParams) {
+fn deflate_explain(
+    out: &mut String,
+    h: &HttpMessage,
+    p: &crate::analysis::websocket::DeflateParams,
+) {
     let value = h.websocket_extensions.as_deref().unwrap_or("");
     let name = h.name_sent("sec-websocket-extensions");
     out.push(' ');
@@ -240,12 +244,24 @@ fn deflate_explain(out: &mut String, h: &HttpMessage, p: &crate::analysis::webso
         &[("name", name), ("value", value)],
     );
     for (side, no_takeover, bits) in [
-        ("server", p.server_no_context_takeover, p.server_max_window_bits),
-        ("client", p.client_no_context_takeover, p.client_max_window_bits),
+        (
+            "server",
+            p.server_no_context_takeover,
+            p.server_max_window_bits,
+        ),
+        (
+            "client",
+            p.client_no_context_takeover,
+            p.client_max_window_bits,
+        ),
     ] {
         if no_takeover {
             out.push(' ');
-            text_into(out, "websocket.upgrade.no_context_takeover", &[("side", side)]);
+            text_into(
+                out,
+                "websocket.upgrade.no_context_takeover",
+                &[("side", side)],
+            );
         }
         if let Some(b) = bits {
             out.push(' ');

@@ -401,7 +401,10 @@ impl HexRender {
                     ((s + (n - 1) * 16) - (s + HEAD_ROWS * 16)) as u64,
                 );
                 let rows = hidden.to_string();
-                let line = text("anatomy.hex.shortened", &[("rows", &rows), ("bytes", &bytes)]);
+                let line = text(
+                    "anatomy.hex.shortened",
+                    &[("rows", &rows), ("bytes", &bytes)],
+                );
                 writeln!(out, "        {}", self.theme.dim(&line))?;
             }
             if short && r >= HEAD_ROWS && r < n - 1 {

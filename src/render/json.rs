@@ -102,6 +102,8 @@ struct JsonWarning {
 /// Writes JSON Lines.
 #[derive(Default)]
 pub struct JsonRender {
+    /// Packet lines written (the summary's `shown`).
+    shown: u64,
     warnings: Vec<JsonWarning>,
     warnings_omitted: u64,
     /// One packet's line, serialized here and written in one call.
@@ -213,6 +215,7 @@ impl Render for JsonRender {
             }),
             copy_of: p.analysis.copy_of.map(|(n, _)| n),
         };
+        self.shown += 1;
         self.buf.clear();
         serde_json::to_writer(&mut self.buf, &pkt)?;
         self.buf.push(b'\n');
@@ -259,7 +262,9 @@ impl Render for JsonRender {
         };
         let summary = serde_json::json!({
             "type": "summary",
+            "version": env!("CARGO_PKG_VERSION"),
             "packets": t.packets,
+            "shown": self.shown,
             "bytes": t.bytes,
             "duration": duration,
             "conversations": {"tcp": tcp, "udp": udp},

@@ -139,6 +139,11 @@ impl<W: Write> PcapWriter<W> {
         Ok(())
     }
 
+    /// Pushes what was written so far to the output (a pipe's reader sees each frame).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     /// Flushes and hands back the writer.
     pub fn finish(mut self) -> io::Result<W> {
         self.out.flush()?;

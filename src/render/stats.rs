@@ -70,7 +70,11 @@ impl Render for StatsRender {
         let now = p.frame.time;
         c.first.get_or_insert(now);
         c.last = Some(now);
-        let d = &mut c.dirs[if p.analysis.from_client == Some(false) { 1 } else { 0 }];
+        let d = &mut c.dirs[if p.analysis.from_client == Some(false) {
+            1
+        } else {
+            0
+        }];
         d.segments += 1;
         d.data += tcp.payload_len() as u64;
         if p.analysis.tags.contains(&Tag::Retransmission) {
@@ -137,11 +141,22 @@ impl Render for StatsRender {
             let id = stream.to_string();
             let title = s(
                 "title",
-                &[("stream", &id), ("client", &sum.client), ("server", &sum.server)],
+                &[
+                    ("stream", &id),
+                    ("client", &sum.client),
+                    ("server", &sum.server),
+                ],
             );
             writeln!(out, "{}", th.bold(&title))?;
             if let Some((f, seq)) = c.syn {
-                say(out, s("syn", &[("frame", &f.to_string()), ("seq", &seq.to_string())]), 2)?;
+                say(
+                    out,
+                    s(
+                        "syn",
+                        &[("frame", &f.to_string()), ("seq", &seq.to_string())],
+                    ),
+                    2,
+                )?;
             }
             if let Some((f, seq, ack)) = c.synack {
                 let isn = c.syn.map(|(_, s)| s).unwrap_or(ack.wrapping_sub(1));
@@ -163,7 +178,11 @@ impl Render for StatsRender {
                 (Some(a), Some(b)) => b.since(a),
                 _ => 0.0,
             };
-            say(out, s("duration", &[("secs", &format!("{duration:.6}"))]), 2)?;
+            say(
+                out,
+                s("duration", &[("secs", &format!("{duration:.6}"))]),
+                2,
+            )?;
             for (i, d) in c.dirs.iter().enumerate() {
                 let who = if i == 0 {
                     s("client_to_server", &[])

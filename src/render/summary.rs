@@ -152,8 +152,11 @@ pub fn write_line(s: &mut String, p: &Packet, first: crate::frame::Timestamp, th
 }
 
 impl Render for SummaryRender {
-    fn packet(&mut self, out: &mut dyn Write, p: &Packet, _an: &Analyzer) -> io::Result<()> {
-        let first = *self.first_time.get_or_insert(p.frame.time);
+    fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
+        // Relative to the first packet of the capture (as Wireshark), not the first shown.
+        let first = *self
+            .first_time
+            .get_or_insert(an.totals.first.unwrap_or(p.frame.time));
         self.line.clear();
         write_line(&mut self.line, p, first, self.theme);
         writeln!(out, "{}", self.line)

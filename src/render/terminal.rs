@@ -161,7 +161,7 @@ impl TreeRender {
         self.seen.entry(scope).or_default().insert(hash_of(kind))
     }
 
-    /// Times are shown relative to this instant (by default, the first packet shown).
+    /// Times are shown relative to this instant (by default, the first packet of the capture).
     pub fn set_start(&mut self, t: crate::frame::Timestamp) {
         self.first_time = Some(t);
     }
@@ -203,7 +203,10 @@ impl TreeRender {
     /// Appends the header line of a packet to `t`.
     fn title_into(&mut self, t: &mut String, p: &Packet, an: &Analyzer) {
         use std::fmt::Write as _;
-        let first = *self.first_time.get_or_insert(p.frame.time);
+        // Relative to the first packet of the capture (as Wireshark), not the first shown.
+        let first = *self
+            .first_time
+            .get_or_insert(an.totals.first.unwrap_or(p.frame.time));
         let rel = p.frame.time.since(first);
         let _ = write!(
             t,
@@ -378,7 +381,9 @@ impl TreeRender {
                 let mut details = details;
                 if let Header::Tcp(t) = &layer.header {
                     let ipv6 = p.dissection.has("ipv6");
-                    details.extend(explain::anatomy::tcp_notes(t, ipv6, &mut |k| self.is_new(k)));
+                    details.extend(explain::anatomy::tcp_notes(t, ipv6, &mut |k| {
+                        self.is_new(k)
+                    }));
                 }
                 for d in details {
                     for line in wrap(&format!("· {}", escape(&d)), self.opts.width, LABEL_WIDTH) {

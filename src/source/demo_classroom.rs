@@ -225,14 +225,20 @@ pub fn start(
     addr: SocketAddr,
     narrate: Narrator,
     cfg: Classroom,
-    spawn: impl FnOnce(std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), BoxError>> + Send>>) -> Result<(), super::SourceError>,
+    spawn: impl FnOnce(
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), BoxError>> + Send>>,
+    ) -> Result<(), super::SourceError>,
 ) -> Result<Served, super::SourceError> {
     let chat = std::net::TcpListener::bind(addr)
         .map_err(|e| super::SourceError(format!("cannot listen on {addr}: {e}")))?;
     let feed = std::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0))
         .map_err(|e| super::SourceError(format!("cannot listen on {}: {e}", addr.ip())))?;
-    let chat_addr = chat.local_addr().map_err(|e| super::SourceError(e.to_string()))?;
-    let feed_addr = feed.local_addr().map_err(|e| super::SourceError(e.to_string()))?;
+    let chat_addr = chat
+        .local_addr()
+        .map_err(|e| super::SourceError(e.to_string()))?;
+    let feed_addr = feed
+        .local_addr()
+        .map_err(|e| super::SourceError(e.to_string()))?;
     let (tx, rx) = mpsc::channel(65_536);
     let lost = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let cfg = Arc::new(cfg);
@@ -266,10 +272,16 @@ pub fn start(
 
 /// `wirewalk serve`: only the page server — `/` is `cfg.teacher_page`, `/feed` its
 /// packets (every one so far, then each new one) — on `addr`, in a thread of its own.
-pub fn start_page(addr: SocketAddr, narrate: Narrator, cfg: Classroom) -> Result<(Feed, SocketAddr), super::SourceError> {
+pub fn start_page(
+    addr: SocketAddr,
+    narrate: Narrator,
+    cfg: Classroom,
+) -> Result<(Feed, SocketAddr), super::SourceError> {
     let listener = std::net::TcpListener::bind(addr)
         .map_err(|e| super::SourceError(format!("cannot listen on {addr}: {e}")))?;
-    let local = listener.local_addr().map_err(|e| super::SourceError(e.to_string()))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| super::SourceError(e.to_string()))?;
     let (tx, rx) = mpsc::channel(65_536);
     let lost = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let cfg = Arc::new(cfg);
@@ -438,7 +450,12 @@ async fn read_head(stream: &mut TcpStream, timeout: Duration) -> Result<Option<H
     }
 }
 
-async fn respond(stream: &mut TcpStream, status: &str, ctype: &str, body: &str) -> Result<(), BoxError> {
+async fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    ctype: &str,
+    body: &str,
+) -> Result<(), BoxError> {
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -449,7 +466,13 @@ async fn respond(stream: &mut TcpStream, status: &str, ctype: &str, body: &str) 
 }
 
 /// Consumes the peeked head, answers with a page or a refusal.
-async fn answer(stream: &mut TcpStream, head: &Head, status: &str, ctype: &str, body: &str) -> Result<(), BoxError> {
+async fn answer(
+    stream: &mut TcpStream,
+    head: &Head,
+    status: &str,
+    ctype: &str,
+    body: &str,
+) -> Result<(), BoxError> {
     let mut b = vec![0u8; head.len];
     stream.read_exact(&mut b).await?;
     respond(stream, status, ctype, body).await
@@ -526,9 +549,25 @@ async fn chat_connection(
         return match (head.method.as_str(), path) {
             ("GET", "/") | ("GET", "/index.html") => {
                 let page = CHAT_PAGE.replace("{{feed_port}}", &feed_addr.port().to_string());
-                answer(&mut stream, &head, "200 OK", "text/html; charset=utf-8", &page).await
+                answer(
+                    &mut stream,
+                    &head,
+                    "200 OK",
+                    "text/html; charset=utf-8",
+                    &page,
+                )
+                .await
             }
-            _ => answer(&mut stream, &head, "404 Not Found", "text/plain", "not found\n").await,
+            _ => {
+                answer(
+                    &mut stream,
+                    &head,
+                    "404 Not Found",
+                    "text/plain",
+                    "not found\n",
+                )
+                .await
+            }
         };
     }
     if !origin_ok(&head, &own, &cfg) {
@@ -536,11 +575,23 @@ async fn chat_connection(
             "refused a WebSocket from {peer}: its page came from {} (allow it with --allow-origin)",
             head.header("origin").unwrap_or("")
         ));
-        return answer(&mut stream, &head, "403 Forbidden", "text/plain", "this server accepts WebSockets only from its own pages\n").await;
+        return answer(
+            &mut stream,
+            &head,
+            "403 Forbidden",
+            "text/plain",
+            "this server accepts WebSockets only from its own pages\n",
+        )
+        .await;
     }
     let nick: String = head
         .query("nick")
-        .map(|n| n.chars().filter(|c| !c.is_control()).take(24).collect::<String>())
+        .map(|n| {
+            n.chars()
+                .filter(|c| !c.is_control())
+                .take(24)
+                .collect::<String>()
+        })
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| format!("guest-{}", peer.port()));
     let ws = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&cfg))).await?;
@@ -662,12 +713,35 @@ async fn feed_connection(
     if !head.is_upgrade() {
         return match (head.method.as_str(), path.as_str()) {
             ("GET", "/teacher") | ("GET", "/") if peer.ip().is_loopback() => {
-                answer(&mut stream, &head, "200 OK", "text/html; charset=utf-8", &cfg.teacher_page).await
+                answer(
+                    &mut stream,
+                    &head,
+                    "200 OK",
+                    "text/html; charset=utf-8",
+                    &cfg.teacher_page,
+                )
+                .await
             }
             ("GET", "/teacher") => {
-                answer(&mut stream, &head, "403 Forbidden", "text/plain", "the teacher's page opens only on the teacher's machine (127.0.0.1)\n").await
+                answer(
+                    &mut stream,
+                    &head,
+                    "403 Forbidden",
+                    "text/plain",
+                    "the teacher's page opens only on the teacher's machine (127.0.0.1)\n",
+                )
+                .await
             }
-            _ => answer(&mut stream, &head, "404 Not Found", "text/plain", "not found\n").await,
+            _ => {
+                answer(
+                    &mut stream,
+                    &head,
+                    "404 Not Found",
+                    "text/plain",
+                    "not found\n",
+                )
+                .await
+            }
         };
     }
     // The server's own pages: the chat port's and this one's, on the host asked for.
@@ -684,16 +758,37 @@ async fn feed_connection(
         Some(found) => match found {
             Some(a) => Some(a),
             None => {
-                return answer(&mut stream, &head, "403 Forbidden", "text/plain", "unknown token: join the chat first\n").await;
+                return answer(
+                    &mut stream,
+                    &head,
+                    "403 Forbidden",
+                    "text/plain",
+                    "unknown token: join the chat first\n",
+                )
+                .await;
             }
         },
         None if peer.ip().is_loopback() && path == "/feed" => None,
         None => {
-            return answer(&mut stream, &head, "403 Forbidden", "text/plain", "a token is needed\n").await;
+            return answer(
+                &mut stream,
+                &head,
+                "403 Forbidden",
+                "text/plain",
+                "a token is needed\n",
+            )
+            .await;
         }
     };
     if !origin_ok(&head, &own, &cfg) {
-        return answer(&mut stream, &head, "403 Forbidden", "text/plain", "this server accepts WebSockets only from its own pages\n").await;
+        return answer(
+            &mut stream,
+            &head,
+            "403 Forbidden",
+            "text/plain",
+            "this server accepts WebSockets only from its own pages\n",
+        )
+        .await;
     }
     let ws = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&cfg))).await?;
     let (mut sink, mut incoming) = ws.split();
@@ -703,13 +798,24 @@ async fn feed_connection(
         h.next_id += 1;
         let id = h.next_id;
         let past: Vec<Arc<str>> = match student {
-            Some(a) => h.history.get(&a).map(|v| v.iter().cloned().collect()).unwrap_or_default(),
+            Some(a) => h
+                .history
+                .get(&a)
+                .map(|v| v.iter().cloned().collect())
+                .unwrap_or_default(),
             None => h.teacher_history.iter().cloned().collect(),
         };
         for p in past {
             let _ = tx.try_send(p);
         }
-        h.feeds.insert(id, FeedSub { student, tx, skipped: 0 });
+        h.feeds.insert(
+            id,
+            FeedSub {
+                student,
+                tx,
+                skipped: 0,
+            },
+        );
         id
     };
     loop {
@@ -752,7 +858,10 @@ mod tests {
             len: 0,
             method: "GET".into(),
             path: path.into(),
-            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -760,30 +869,61 @@ mod tests {
     fn origins_other_than_the_servers_own_are_refused_unless_allowed() {
         let cfg = Classroom::default();
         let own = vec!["127.0.0.1:8080".to_string()];
-        assert!(origin_ok(&head("/ws", &[]), &own, &cfg), "no Origin: not a browser");
-        assert!(origin_ok(&head("/ws", &[("Origin", "http://127.0.0.1:8080")]), &own, &cfg));
-        assert!(!origin_ok(&head("/ws", &[("Origin", "http://evil.example")]), &own, &cfg));
-        assert!(!origin_ok(&head("/ws", &[("Origin", "http://127.0.0.1:9999")]), &own, &cfg));
+        assert!(
+            origin_ok(&head("/ws", &[]), &own, &cfg),
+            "no Origin: not a browser"
+        );
+        assert!(origin_ok(
+            &head("/ws", &[("Origin", "http://127.0.0.1:8080")]),
+            &own,
+            &cfg
+        ));
+        assert!(!origin_ok(
+            &head("/ws", &[("Origin", "http://evil.example")]),
+            &own,
+            &cfg
+        ));
+        assert!(!origin_ok(
+            &head("/ws", &[("Origin", "http://127.0.0.1:9999")]),
+            &own,
+            &cfg
+        ));
         let allow = Classroom {
             allowed_origins: vec!["http://evil.example".into()],
             ..Classroom::default()
         };
-        assert!(origin_ok(&head("/ws", &[("Origin", "http://evil.example")]), &own, &allow));
+        assert!(origin_ok(
+            &head("/ws", &[("Origin", "http://evil.example")]),
+            &own,
+            &allow
+        ));
     }
 
     #[test]
     fn nicknames_come_percent_decoded_from_the_query() {
         let h = head("/ws?nick=Ada%20L&x=1", &[]);
         assert_eq!(h.query("nick").as_deref(), Some("Ada L"));
-        assert_eq!(head("/ws?nick=%E2%9C%93", &[]).query("nick").as_deref(), Some("✓"));
-        assert_eq!(head("/ws?nick=50%", &[]).query("nick").as_deref(), Some("50%"));
+        assert_eq!(
+            head("/ws?nick=%E2%9C%93", &[]).query("nick").as_deref(),
+            Some("✓")
+        );
+        assert_eq!(
+            head("/ws?nick=50%", &[]).query("nick").as_deref(),
+            Some("50%")
+        );
         assert_eq!(head("/ws", &[]).query("nick"), None);
     }
 
     #[test]
     fn hosts_with_markup_are_not_written_into_pages() {
-        assert_eq!(clean_host(Some("127.0.0.1:8080")).as_deref(), Some("127.0.0.1:8080"));
-        assert_eq!(clean_host(Some("[::1]:8080")).as_deref(), Some("[::1]:8080"));
+        assert_eq!(
+            clean_host(Some("127.0.0.1:8080")).as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(
+            clean_host(Some("[::1]:8080")).as_deref(),
+            Some("[::1]:8080")
+        );
         assert_eq!(clean_host(Some("x\"><script>")), None);
     }
 
@@ -791,9 +931,16 @@ mod tests {
     fn broken_peers_get_the_close_code_rfc_6455_names() {
         let bad = vec![0xffu8, 0xfe];
         let utf8 = std::str::from_utf8(&bad).unwrap_err();
-        assert_eq!(close_for(&WsError::Utf8(utf8.to_string())).unwrap().code, CloseCode::Invalid);
         assert_eq!(
-            u16::from(close_for(&WsError::Protocol(ProtocolError::FragmentedControlFrame)).unwrap().code),
+            close_for(&WsError::Utf8(utf8.to_string())).unwrap().code,
+            CloseCode::Invalid
+        );
+        assert_eq!(
+            u16::from(
+                close_for(&WsError::Protocol(ProtocolError::FragmentedControlFrame))
+                    .unwrap()
+                    .code
+            ),
             1002
         );
     }

@@ -58,6 +58,8 @@ pub struct PcapReader {
     name: String,
     warnings: Vec<String>,
     finished: bool,
+    /// The file ends in the middle of a record.
+    cut: bool,
     comments: Vec<String>,
     /// The size of pcap-parser's buffer.
     buffer_size: usize,
@@ -103,9 +105,15 @@ impl PcapReader {
         // Look at the first bytes ourselves, so that a wrong file gets a precise message.
         // pcap-parser probes the format with a single read, so hand it a generous first
         // chunk (a pcapng section header with long options must fit in it).
+        // Stop as soon as the file header is whole, so that a pipe (`tcpdump -U -w - |`)
+        // is shown packet by packet as it arrives, not in 64 KiB chunks.
         let mut head = vec![0u8; 1 << 16];
         let mut got = 0;
-        while got < head.len() {
+        while got
+            < file_header_len(&head[..got])
+                .unwrap_or(head.len())
+                .min(head.len())
+        {
             match input.read(&mut head[got..]) {
                 Ok(0) => break,
                 Ok(n) => got += n,
@@ -136,6 +144,7 @@ impl PcapReader {
             name: name.to_string(),
             warnings: Vec::new(),
             finished: false,
+            cut: false,
             comments: Vec::new(),
             buffer_size: INITIAL_BUFFER,
         })
@@ -159,6 +168,16 @@ impl PcapReader {
     /// `editcap --inject-secrets` writes them) are added to `keys` as they are read.
     pub fn set_keylog(&mut self, keys: crate::analysis::protocols::tls::SharedKeyLog) {
         self.state.keylog = Some(keys);
+    }
+
+    /// When the file ends in the middle of a record: the warning that says so (also the
+    /// last of `warnings()`). The packets before the cut were read.
+    pub fn cut(&self) -> Option<&str> {
+        if self.cut {
+            self.warnings.last().map(|w| w.as_str())
+        } else {
+            None
+        }
     }
 
     /// Comments of the pcapng section header.
@@ -247,6 +266,7 @@ impl PcapReader {
                 }
                 Err(Stop::Truncated) => {
                     self.finished = true;
+                    self.cut = true;
                     self.warnings.push(format!(
                         "{} ends in the middle of a record after packet {}: the file was cut (a capture still being written, or an interrupted copy); every packet before the cut was read",
                         self.name, self.state.number
@@ -361,6 +381,26 @@ pub fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// Refuses, with a precise message, what is plainly not a capture we can read.
+/// How many bytes the file header takes (pcap's 24, pcapng's section header block), once
+/// enough of it has arrived to tell; `None` before.
+fn file_header_len(head: &[u8]) -> Option<usize> {
+    let word = |at: usize| head.get(at..at + 4).map(|b| [b[0], b[1], b[2], b[3]]);
+    let magic = word(0)?;
+    if magic == [0x0a, 0x0d, 0x0d, 0x0a] {
+        let bom = u32::from_le_bytes(word(8)?);
+        let len = word(4)?;
+        let len = if bom == 0x1a2b3c4d {
+            u32::from_le_bytes(len)
+        } else {
+            u32::from_be_bytes(len)
+        };
+        // A nonsense length: read the generous chunk and let the parser judge.
+        Some((len as usize).max(28))
+    } else {
+        Some(24)
+    }
+}
+
 fn check_magic(head: &[u8], name: &str) -> Result<(), SourceError> {
     if head.is_empty() {
         return Err(SourceError(format!(

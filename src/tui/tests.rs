@@ -69,7 +69,10 @@ fn the_tour_walks_forward_and_back_to_the_same_screen() {
     let mut a = app(Mode::Tour);
     let first = screen(&mut a, 120, 40);
     assert!(first.contains("SYN — asks to open a connection"), "{first}");
-    assert!(first.contains("L1 Physical") && first.contains("L3 Network"), "{first}");
+    assert!(
+        first.contains("L1 Physical") && first.contains("L3 Network"),
+        "{first}"
+    );
     key(&mut a, KeyCode::Right);
     let syn_ack = screen(&mut a, 120, 40);
     assert!(syn_ack.contains("[2/18]"), "{syn_ack}");

@@ -211,7 +211,11 @@ fn parse_ops(mut ops: &[u8], mut pos: [u64; 2]) -> Vec<(Op<'_>, [u64; 2])> {
                     break;
                 };
                 ops = rest;
-                let missing = if op & 8 != 0 { n as u64 * 1024 } else { n as u64 };
+                let missing = if op & 8 != 0 {
+                    n as u64 * 1024
+                } else {
+                    n as u64
+                };
                 pos[idx(dir)] += missing;
                 out.push((Op::Gap(dir, missing), pos));
             }
