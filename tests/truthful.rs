@@ -383,7 +383,7 @@ fn simultaneous_close_never_shows_a_close_wait_that_did_not_happen() {
 #[test]
 fn an_out_of_order_fin_waits_for_the_bytes_before_it() {
     let mut cap = Capture::default();
-    let mut t = Tcp::open(&mut cap, 40004);
+    let t = Tcp::open(&mut cap, 40004);
     // The client's data segment is held back; its FIN arrives first.
     let mut held = Capture::default();
     t.segment(&mut held, true, b"abcd", PSH | ACK);
