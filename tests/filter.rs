@@ -80,7 +80,11 @@ fn truth_rows(capture: &Path, keep: impl Fn(&dyn Fn(&str) -> String) -> bool) ->
 
 #[test]
 fn protocol_and_field_filters_select_what_tshark_selected_in_the_fixtures() {
-    for capture in captures_in(&fixtures()) {
+    // The fixtures with a tshark truth file beside them (the TLS ones have key logs instead).
+    for capture in captures_in(&fixtures())
+        .into_iter()
+        .filter(|c| c.with_extension("truth.tsv").exists())
+    {
         let name = capture.display().to_string();
         let ws = truth_rows(&capture, &|g: &dyn Fn(&str) -> String| {
             !g("websocket.opcode").is_empty()
