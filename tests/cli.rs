@@ -249,7 +249,10 @@ fn exit_codes_are_documented_and_kept() {
     assert_eq!(
         stdout(&o)
             .lines()
-            .filter(|l| l.split_whitespace().nth(1).is_some_and(|w| w.parse::<f64>().is_ok()))
+            .filter(|l| l
+                .split_whitespace()
+                .nth(1)
+                .is_some_and(|w| w.parse::<f64>().is_ok()))
             .count(),
         23
     );
