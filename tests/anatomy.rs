@@ -5,25 +5,12 @@
 //! SYN-ACK's ack = ISN + 1, the MSS against the MTU, and the WebSocket frame header bit by
 //! bit with its length code, why clients mask, and a ping's payload as text.
 
+mod common;
+use common::run_ok as wirewalk;
+
 use std::collections::HashMap;
-use std::process::Command;
 
 use serde_json::Value;
-
-fn wirewalk(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
-        .args(args)
-        .args(["--color", "never"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "wirewalk {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// The tree's text per packet number, each packet's lines joined (wrapping undone).
 fn packets(text: &str) -> HashMap<u64, String> {

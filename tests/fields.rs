@@ -3,28 +3,10 @@
 //! is this packet's (windows scaled from the SYN, MSS against the MTU, the WebSocket
 //! length code, relative SACK blocks).
 
+mod common;
+use common::{flat, run_ok as wirewalk};
+
 use std::path::Path;
-use std::process::Command;
-
-fn wirewalk(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
-        .args(args)
-        .args(["--color", "never"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "wirewalk {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// The text with its lines joined and spaces collapsed: wrapped sentences read whole.
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
 
 fn assert_fits(what: &str, text: &str) {
     for (i, line) in text.lines().enumerate() {

@@ -2,22 +2,8 @@
 //! masking key marked, the unmasked text beside the masked bytes, and long payloads
 //! shortened to their first and last rows with a count unless `--hex-all`.
 
-use std::process::Command;
-
-fn wirewalk(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
-        .args(args)
-        .args(["--color", "never"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "wirewalk {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::run_ok as wirewalk;
 
 /// ws-python-plain frame 12: a masked 300-byte client text frame, key 02 79 d0 1c.
 const FRAME_12: [&str; 5] = [

@@ -3,23 +3,9 @@
 //! --json` printed (pcap and pcapng alike).
 
 mod common;
+use common::run_ok as wirewalk;
 
 use std::path::PathBuf;
-use std::process::Command;
-
-fn wirewalk(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
-        .args(args)
-        .args(["--color", "never"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "wirewalk {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn packet_lines(jsonl: &str) -> Vec<String> {
     jsonl

@@ -1,28 +1,10 @@
 //! `inspect --stats`: the Kurose & Ross TCP lab questions answered per conversation, with
 //! the same numbers as `--json` (which the conformance tests hold to tshark's).
 
-use std::process::Command;
+mod common;
+use common::{flat, run_ok as wirewalk};
 
 use serde_json::Value;
-
-fn wirewalk(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
-        .args(args)
-        .args(["--color", "never"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "wirewalk {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn flat(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
 
 fn tcp_layers(json: &str) -> Vec<(u64, Value)> {
     json.lines()

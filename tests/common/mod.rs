@@ -10,6 +10,28 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// `wirewalk ARGS --color never`, run from the crate's folder: its stdout, after checking
+/// that it succeeded.
+pub fn run_ok(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
+        .args(args)
+        .args(["--color", "never"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "wirewalk {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The text with its lines joined and spaces collapsed: wrapped sentences read whole.
+pub fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// `wirewalk ARGS`: stdout as JSON values, one per line.
 pub fn json_lines(args: &[&str], file: &Path) -> Vec<Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
