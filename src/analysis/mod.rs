@@ -203,18 +203,11 @@ impl Analyzer {
             (_, Some(u)) => u.checksum_ok.map(|ok| (ok, u.checksum_partial)),
             _ => None,
         };
-        if let Some((ok, partial)) = checked {
-            let n = self.totals.checksums.len();
-            if ok || partial {
-                if let Some(c) = match self.totals.checksums.get_mut(&src_ip) {
-                    Some(c) => Some(c),
-                    None if n < CHECKSUM_SENDERS => {
-                        Some(self.totals.checksums.entry(src_ip).or_default())
-                    }
-                    None => None,
-                } {
-                    c[if partial { 0 } else { 1 }] += 1;
-                }
+        // Counted: checksums that verified, and unfinished ones (offload).
+        if let Some((_, partial)) = checked.filter(|(ok, partial)| *ok || *partial) {
+            let c = &mut self.totals.checksums;
+            if c.contains_key(&src_ip) || c.len() < CHECKSUM_SENDERS {
+                c.entry(src_ip).or_default()[if partial { 0 } else { 1 }] += 1;
             }
         }
         // A TCP header cut before its flags and window cannot be followed: it is shown

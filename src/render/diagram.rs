@@ -320,15 +320,11 @@ impl Render for DiagramRender {
                 writeln!(out, "{}", fix(r).draw(th))?;
             }
             let rows = || {
-                ladder.head.iter().chain(&ladder.tail).filter_map(|r| {
-                    r.states.clone().map(|st| {
-                        if refused {
-                            (st.0, st.1.replace("LISTEN?", "CLOSED"))
-                        } else {
-                            st
-                        }
-                    })
-                })
+                ladder
+                    .head
+                    .iter()
+                    .chain(&ladder.tail)
+                    .filter_map(|r| fix(r).states)
             };
             for (mark, key) in [
                 ('*', "layers.diagram.fin_incoming"),

@@ -510,6 +510,12 @@ impl TreeRender {
             let link = p.frame.link;
             self.prose(out, &explain::copy(original, nth, link, &p.analysis.tags))?;
         }
+        // A crafted segment (SYN with FIN or RST) is no step of any exchange: the tags
+        // say what its flags would mean, the words would tell a story that is not there.
+        let crafted = p
+            .dissection
+            .tcp()
+            .is_some_and(|t| explain::tcp_kind(t) == "crafted");
         for tag in &p.analysis.tags {
             if p.analysis.copy_of.is_some() && tag.is_problem() {
                 continue;
@@ -520,12 +526,6 @@ impl TreeRender {
                 th.bold(&format!("  ▸ {}", tag.name())).into_owned()
             };
             writeln!(out, "{mark}")?;
-            // A crafted segment (SYN with FIN or RST) is no step of any exchange: the tags
-            // say what its flags would mean, the words would tell a story that is not there.
-            let crafted = p
-                .dissection
-                .tcp()
-                .is_some_and(|t| explain::tcp_kind(t) == "crafted");
             if !crafted {
                 self.prose_once(out, tag.name(), || explain::tag(*tag))?;
             }

@@ -1138,24 +1138,12 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
         assert_eq!(c["close_code"], "1005");
     }
 
-    /// A small deterministic generator for garbage tests.
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            self.0 >> 33
-        }
-    }
-
     #[test]
     fn garbage_never_panics() {
-        let mut rng = Lcg(7);
+        let mut rng = crate::source::simulate::rng::Rng::new(7);
         for round in 0..300 {
             let limits = AppLimits {
-                max_message: 1 + (rng.next() % 5000) as usize,
+                max_message: 1 + (rng.next_u64() % 5000) as usize,
             };
             let mut s = match round % 3 {
                 0 => AppStream::new(limits),
@@ -1164,35 +1152,35 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
             };
             s.limits = limits;
             for _ in 0..60 {
-                let dir = if rng.next().is_multiple_of(2) {
+                let dir = if rng.next_u64().is_multiple_of(2) {
                     C2S
                 } else {
                     S2C
                 };
-                match rng.next() % 10 {
+                match rng.next_u64() % 10 {
                     0 => {
-                        s.gap(dir, rng.next() % 300);
+                        s.gap(dir, rng.next_u64() % 300);
                     }
                     1 => {
                         s.end(dir);
                     }
                     _ => {
-                        let len = (rng.next() % 400) as usize;
-                        let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                        let len = (rng.next_u64() % 400) as usize;
+                        let mut bytes: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
                         // Bias toward plausible headers so the decoders go deep.
-                        if len > 2 && rng.next().is_multiple_of(2) {
+                        if len > 2 && rng.next_u64().is_multiple_of(2) {
                             bytes[0] = [0x81, 0x82, 0x01, 0x80, 0x88, 0x89, 0xc1, 0x41]
-                                [(rng.next() % 8) as usize];
+                                [(rng.next_u64() % 8) as usize];
                             bytes[1] &= 0xfe;
                         }
-                        if rng.next().is_multiple_of(5) {
+                        if rng.next_u64().is_multiple_of(5) {
                             let heads: [&[u8]; 4] = [
                                 REQ,
                                 RESP,
                                 b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
                                 b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n",
                             ];
-                            bytes = [heads[(rng.next() % 4) as usize], &bytes[..]].concat();
+                            bytes = [heads[(rng.next_u64() % 4) as usize], &bytes[..]].concat();
                         }
                         for ev in s.push(dir, &bytes) {
                             assert!(ev.stream_range.0 <= ev.stream_range.1);

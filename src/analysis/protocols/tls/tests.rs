@@ -178,30 +178,18 @@ fn detect_tls() {
     assert_eq!(detect(b"GET /"), Detect::No);
 }
 
-/// A small deterministic generator for garbage tests.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-}
-
 #[test]
 fn garbage_and_flipped_bytes_never_panic() {
     let segs = streams("tls13-python-wss.pcap");
     let cx = cx(Some("tls13-python-wss.keys"));
-    let mut rng = Lcg(11);
+    let mut rng = crate::source::simulate::rng::Rng::new(11);
     for _ in 0..200 {
         let mut s = segs.clone();
-        for _ in 0..1 + rng.next() % 4 {
-            let i = (rng.next() as usize) % s.len();
-            let j = (rng.next() as usize) % s[i].1.len();
-            s[i].1[j] ^= 1 << (rng.next() % 8);
+        for _ in 0..1 + rng.next_u64() % 4 {
+            let i = (rng.next_u64() as usize) % s.len();
+            let j = (rng.next_u64() as usize) % s[i].1.len();
+            s[i].1[j] ^= 1 << (rng.next_u64() % 8);
         }
-        let _ = run(&cx, &s, 1 + (rng.next() as usize % 600));
+        let _ = run(&cx, &s, 1 + (rng.next_u64() as usize % 600));
     }
 }
