@@ -83,14 +83,17 @@ impl InFlight {
     /// highest, as Wireshark counts them. `None` when it does not count (no data in
     /// this segment, nothing outstanding, or a gap came before). The inner option is
     /// the count, absent when Wireshark would show none (zero or absurd).
-    pub fn in_flight(&self, seglen: u32, base: u32) -> Option<Option<u32>> {
+    /// A FIN on this segment (`fin`) is not a byte in flight: Wireshark counts up to the
+    /// segment's data, not the FIN's sequence number.
+    pub fn in_flight(&self, seglen: u32, base: u32, fin: bool) -> Option<Option<u32>> {
         if seglen == 0 || self.segments.is_empty() || !self.valid {
             return None;
         }
         let rel = |x: u32| x.wrapping_sub(base);
         let newest = self.segments[self.segments.len() - 1];
-        let (mut first, mut last) = (rel(newest.seq), rel(newest.next));
-        for s in &self.segments {
+        let newest_end = rel(newest.next).wrapping_sub(fin as u32);
+        let (mut first, mut last) = (rel(newest.seq), newest_end);
+        for s in &self.segments[..self.segments.len() - 1] {
             last = last.max(rel(s.next));
             first = first.min(rel(s.seq));
         }
@@ -112,15 +115,15 @@ mod tests {
         let mut f = InFlight::default();
         f.sent(4, 1001, 1137); // 136 bytes
         f.sent(6, 1137, 2585);
-        assert_eq!(f.in_flight(1448, 1000), Some(Some(1584)));
+        assert_eq!(f.in_flight(1448, 1000, false), Some(Some(1584)));
         assert_eq!(f.acked(1137), Some(4));
         assert_eq!(f.outstanding(), 1);
         // A partial ACK trims the segment and names no frame.
         assert_eq!(f.acked(2000), None);
-        assert_eq!(f.in_flight(1, 1000), Some(Some(585)));
+        assert_eq!(f.in_flight(1, 1000, false), Some(Some(585)));
         assert_eq!(f.acked(2585), Some(6));
         assert_eq!(f.outstanding(), 0);
-        assert_eq!(f.in_flight(10, 1000), None);
+        assert_eq!(f.in_flight(10, 1000, false), None);
     }
 
     #[test]
@@ -137,6 +140,6 @@ mod tests {
         let mut f = InFlight::default();
         f.sent(1, 1, 101);
         f.lost();
-        assert_eq!(f.in_flight(100, 0), None);
+        assert_eq!(f.in_flight(100, 0, false), None);
     }
 }

@@ -272,7 +272,9 @@ impl TcpConn {
         }
         tcp.acks_frame = self.sides[to].inflight.acked(ack);
         let base = self.sides[from].base_seq.unwrap_or(0);
-        let counted = self.sides[from].inflight.in_flight(seglen, base);
+        let counted = self.sides[from]
+            .inflight
+            .in_flight(seglen, base, flags.has(TcpFlags::FIN));
         tcp.bytes_in_flight = counted.flatten();
         let analysed = counted.is_some()
             || tcp.acks_frame.is_some()
