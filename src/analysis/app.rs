@@ -147,6 +147,22 @@ pub struct Stopped {
     pub application: Application,
 }
 
+/// A message whose first bytes have come and whose end has not: said on the packet where
+/// it starts (it is decoded, and shown whole, in the packet where it ends).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InProgress {
+    /// `WebSocket`.
+    pub protocol: &'static str,
+    /// `text frame`, `binary frame`, …
+    pub kind: &'static str,
+    /// Its payload's length, as its header declares.
+    pub total: u64,
+    /// Payload bytes come so far.
+    pub have: u64,
+    /// Its first byte's offset in the direction's stream.
+    pub start: u64,
+}
+
 /// One message or frame found in a direction's bytes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AppEvent {

@@ -51,6 +51,8 @@ pub struct PacketAnalysis {
     pub nth_in_stream: u64,
     /// Application messages (HTTP, WebSocket…) that completed in this packet.
     pub app: Vec<AppLayer>,
+    /// A message that starts in this packet and ends in a later one.
+    pub started: Option<app::InProgress>,
     pub notes: Vec<Note>,
 }
 
@@ -103,6 +105,28 @@ impl PacketAnalysis {
             (!carried).then_some(a)
         })
     }
+}
+
+/// The note for a side that has just entered TIME-WAIT: who closed first and so holds it,
+/// and, on a WebSocket, what RFC 6455 asks (the server closes first, §7.1.1).
+fn time_wait_note(conv: &mut Conversation) -> Option<Note> {
+    let websocket = matches!(conv.application, Some("websocket" | "socketio"));
+    let conn = conv.tcp.as_mut()?;
+    let side = conn.entered_time_wait()?;
+    let name = |s: usize| if s == conn.client { "client" } else { "server" };
+    let first = conn.first_fin.unwrap_or(side);
+    let key = match (first == side, websocket, name(first)) {
+        _ if conn.simultaneous_close => "tcp.time_wait_simultaneous",
+        (false, _, _) => return None,
+        (true, true, "server") => "tcp.time_wait_ws_server",
+        (true, true, _) => "tcp.time_wait_ws_client",
+        (true, false, _) => "tcp.time_wait",
+    };
+    Some(
+        Note::info(key)
+            .arg("who", name(side))
+            .arg("other", name(1 - side)),
+    )
 }
 
 /// Totals for the JSON summary line and the end of the terminal output.
@@ -278,6 +302,7 @@ impl Analyzer {
             }
             if let Some(app) = conv.app.as_mut() {
                 pa.app = app.segment(side, client, tcp, payload, frame.number, at);
+                pa.started = app.started.take();
                 if let Some(name) = app.application() {
                     conv.application = Some(name);
                 }
@@ -321,6 +346,9 @@ impl Analyzer {
                     conv.endpoints[side].port()
                 };
                 pa.notes.push(Note::info(key).arg("port", port));
+            }
+            if let Some(n) = time_wait_note(conv) {
+                pa.notes.push(n);
             }
             let stream = conv.index;
             for l in &pa.app {

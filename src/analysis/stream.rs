@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use super::app::{AppMessage, Check, Dir};
+use super::app::{AppMessage, Check, Dir, InProgress};
 use super::protocols::{Context, Decoded, Detector};
 use super::reassembly::{Piece, Reassembler};
 use crate::dissect::{TcpFlags, TcpInfo};
@@ -46,6 +46,8 @@ pub struct TcpApp {
     last_data_from_client: Option<bool>,
     /// Whether the last WebSocket message was a server push (for what it carries).
     carrier_push: bool,
+    /// A message that began in the last segment and did not end in it.
+    pub started: Option<InProgress>,
 }
 
 impl TcpApp {
@@ -59,6 +61,7 @@ impl TcpApp {
             runs: Default::default(),
             last_data_from_client: None,
             carrier_push: false,
+            started: None,
         }
     }
 
@@ -98,6 +101,7 @@ impl TcpApp {
             return Vec::new();
         };
         let flags = tcp.flags();
+        self.started = None;
         let mut events: Vec<Decoded> = Vec::new();
         // The peer's acknowledgement may show that a hole it waits for was lost to the capture.
         if flags.has(TcpFlags::ACK) {
@@ -131,6 +135,13 @@ impl TcpApp {
                 &mut pieces,
             );
             self.feed(side, dir_of(side), pieces.into_iter(), &mut events);
+            // A message that starts in this segment's bytes and goes on beyond them.
+            let here = |o: u64| {
+                self.runs[side]
+                    .iter()
+                    .any(|r| r.frame == frame && r.start <= o && o < r.end)
+            };
+            self.started = self.app.in_progress(dir_of(side)).filter(|p| here(p.start));
         }
         {
             // Messages carried by the same bytes (an Engine.IO packet in a WebSocket frame)

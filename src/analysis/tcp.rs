@@ -100,6 +100,12 @@ pub struct TcpConn {
     first_rtt: Option<f64>,
     /// When the most recent SYN (without ACK) was seen.
     last_syn_time: Option<Timestamp>,
+    /// The side that sent the connection's first FIN (it closed first).
+    pub first_fin: Option<usize>,
+    /// The FINs crossed: both sides went through CLOSING, and both hold TIME-WAIT.
+    pub simultaneous_close: bool,
+    /// Whether each side's entry into TIME-WAIT was already reported.
+    time_wait_told: [bool; 2],
 }
 
 /// What the tracker says about one segment.
@@ -125,6 +131,14 @@ impl TcpConn {
     /// True once the connection was reset.
     pub fn finished(&self) -> bool {
         self.reset.is_some()
+    }
+
+    /// A side that has just entered TIME-WAIT (reported once per side).
+    pub fn entered_time_wait(&mut self) -> Option<usize> {
+        let s = (0..2)
+            .find(|&s| self.sides[s].state == TcpState::TimeWait && !self.time_wait_told[s])?;
+        self.time_wait_told[s] = true;
+        Some(s)
     }
 
     /// True once side `s` has sent its FIN.
@@ -468,6 +482,7 @@ impl TcpConn {
     /// Side `x` now has its peer's FIN: its closing state moves on.
     fn receive_fin(&mut self, x: usize) {
         self.sides[x].fin_incoming = false;
+        self.simultaneous_close |= self.sides[x].state == TcpState::FinWait1;
         self.sides[x].state = match self.sides[x].state {
             TcpState::FinWait1 => TcpState::Closing,
             TcpState::FinWait2 => TcpState::TimeWait,
@@ -588,6 +603,7 @@ impl TcpConn {
             tags.push(Tag::Fin);
             if self.sides[from].fin_seq.is_none() {
                 self.sides[from].fin_seq = Some(seq.wrapping_add(seglen));
+                self.first_fin.get_or_insert(from);
                 self.teardown.push(number);
                 // A FIN that does not acknowledge the peer's FIN crossed it on the way:
                 // a simultaneous close, in which both sides go through CLOSING.
@@ -595,7 +611,10 @@ impl TcpConn {
                     !(has_ack && (ack == pf.wrapping_add(1) || gt(ack, pf.wrapping_add(1))))
                 });
                 self.sides[from].state = match self.sides[from].state {
-                    TcpState::CloseWait if peer_fin_unacked => TcpState::Closing,
+                    TcpState::CloseWait if peer_fin_unacked => {
+                        self.simultaneous_close = true;
+                        TcpState::Closing
+                    }
                     TcpState::CloseWait => TcpState::LastAck,
                     TcpState::FinWait1
                     | TcpState::FinWait2

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::app::{AppEvent, AppMessage, Check, Dir};
+use super::app::{AppEvent, AppMessage, Check, Dir, InProgress};
 
 pub use crate::proto::websocket::{sec_websocket_accept, HANDSHAKE_GUID};
 
@@ -614,6 +614,27 @@ pub(crate) fn mark_close_replies(events: &mut [AppEvent], peer_closed: bool) {
 }
 
 impl WsDecoder {
+    /// The frame whose header has come and whose payload is not whole yet.
+    pub(crate) fn in_progress(&self) -> Option<InProgress> {
+        let cur = self.cur.as_ref().filter(|c| c.remaining > 0)?;
+        let kind = match cur.h.opcode {
+            0 => "continuation frame",
+            1 => "text frame",
+            2 => "binary frame",
+            8 => "close frame",
+            9 => "ping frame",
+            10 => "pong frame",
+            _ => "frame",
+        };
+        Some(InProgress {
+            protocol: "WebSocket",
+            kind,
+            total: cur.h.len,
+            have: cur.done,
+            start: cur.start,
+        })
+    }
+
     /// True once this direction sent a Close frame.
     pub(crate) fn close_sent(&self) -> bool {
         self.closed

@@ -37,12 +37,17 @@ pub fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     };
-    let mut reader = if stdin {
-        PcapReader::from_reader(std::io::stdin(), "standard input")
-    } else {
-        PcapReader::open(&args.file)
-    }
-    .map_err(|e| Failure::Message(1, e.0))?;
+    // A file is opened before the page is served (a wrong file fails at once); standard
+    // input after, because reading its header waits for the capture's first bytes.
+    let open = || {
+        if stdin {
+            PcapReader::from_reader(std::io::stdin(), "standard input")
+        } else {
+            PcapReader::open(&args.file)
+        }
+        .map_err(|e| Failure::Message(1, e.0))
+    };
+    let mut file = if stdin { None } else { Some(open()?) };
     let classroom = Classroom {
         teacher_page: page(&live_data(&title, "/feed"), true),
         teacher_history: MAX_PACKETS + 1,
@@ -60,6 +65,10 @@ pub fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
         "wirewalk: serving {} on http://{addr}/ — open it in a browser; Ctrl-C ends",
         escape(&title)
     );
+    let mut reader = match file.take() {
+        Some(r) => r,
+        None => open()?,
+    };
     let f = feed.clone();
     let live = LiveRender::new(
         None,

@@ -29,6 +29,9 @@ pub struct DnsInfo {
     pub rcode: u8,
     pub questions: Vec<DnsQuestion>,
     pub answers: Vec<DnsAnswer>,
+    /// Read as DNS by its shape on a port that is not DNS's (53, 5353): a guess.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub heuristic: bool,
 }
 
 fn type_name(t: u16) -> String {
@@ -115,6 +118,7 @@ fn parse(msg: &[u8]) -> Option<DnsInfo> {
         rcode: (flags & 0x0f) as u8,
         questions: Vec::new(),
         answers: Vec::new(),
+        heuristic: false,
     };
     for _ in 0..qd.min(32) {
         let name = r.name()?;
@@ -159,6 +163,72 @@ fn parse(msg: &[u8]) -> Option<DnsInfo> {
     Some(info)
 }
 
+/// True when a datagram on another port has exactly the shape of a DNS query or answer:
+/// a standard query opcode, zero reserved bit, one to four questions of class IN whose
+/// names are host names, and resource records that end exactly where the datagram ends.
+/// Wireshark reads DNS by port only; this guess is said as a guess.
+fn looks_like_dns(msg: &[u8]) -> bool {
+    let word = |i: usize| u16::from_be_bytes([msg[i], msg[i + 1]]);
+    if msg.len() < 17 || msg.len() > 4096 {
+        return false;
+    }
+    let (flags, qd) = (word(2), word(4));
+    let records = [word(6), word(8), word(10)];
+    if (flags >> 11) & 0x0f != 0 || flags & 0x0040 != 0 || !(1..=4).contains(&qd) {
+        return false;
+    }
+    if flags & 0x8000 == 0 && (records[0] != 0 || records[1] != 0 || records[2] > 1) {
+        return false;
+    }
+    let mut r = Reader { msg, pos: 12 };
+    let host = |n: &str| {
+        n.len() <= 253
+            && n.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+    };
+    for _ in 0..qd {
+        let ok = r.name().is_some_and(|n| host(&n))
+            && r.u16().is_some()
+            && matches!(r.u16(), Some(1 | 255));
+        if !ok {
+            return false;
+        }
+    }
+    for _ in 0..records.iter().map(|&n| n as u32).sum::<u32>().min(256) {
+        let skipped = r.name().is_some()
+            && r.u16().is_some()
+            && r.u16().is_some()
+            && r.u32().is_some()
+            && r.u16().is_some_and(|len| {
+                r.pos += len as usize;
+                r.pos <= msg.len()
+            });
+        if !skipped {
+            return false;
+        }
+    }
+    r.pos == msg.len()
+}
+
+/// Reads a DNS message from a UDP payload on a port that is not DNS's, if it has DNS's
+/// exact shape ([`looks_like_dns`]); the layer says it was a guess.
+pub(super) fn dissect_heuristic(d: &mut Dissection, payload: &[u8], start: usize) {
+    if !looks_like_dns(payload) {
+        return;
+    }
+    if let Some(mut info) = parse(payload) {
+        info.heuristic = true;
+        d.layers.push(Layer {
+            range: (start, start + payload.len()),
+            header: Header::Dns(info),
+        });
+    }
+}
+
 /// Reads a DNS message from a UDP payload starting at `start` in the frame.
 pub(super) fn dissect(d: &mut Dissection, payload: &[u8], start: usize) {
     match parse(payload) {
@@ -198,6 +268,25 @@ mod tests {
         assert_eq!(info.answers[0].name, "example.com");
         assert_eq!(info.answers[0].ttl, 3600);
         assert_eq!(info.answers[0].data, "93.184.216.34");
+    }
+
+    #[test]
+    fn only_the_exact_shape_of_dns_is_guessed_on_another_port() {
+        let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        q.extend_from_slice(b"\x07example\x03com\x00\x00\x01\x00\x01");
+        assert!(looks_like_dns(&q));
+        // One byte more, or a name that is not a host name, or a class that is not IN.
+        let mut longer = q.clone();
+        longer.push(0);
+        assert!(!looks_like_dns(&longer));
+        let mut odd = q.clone();
+        odd[13] = b' ';
+        assert!(!looks_like_dns(&odd));
+        let mut chaos = q.clone();
+        let n = chaos.len();
+        chaos[n - 1] = 3;
+        assert!(!looks_like_dns(&chaos));
+        assert!(!looks_like_dns(b"hello server, please answer"));
     }
 
     #[test]

@@ -284,6 +284,8 @@ fn udp(d: &mut Dissection, cap: &[u8], start: usize, complete: bool, ip: IpConte
     let payload = &cap[8..cap.len().min((length as usize).max(8))];
     if [53, 5353].contains(&src_port) || [53, 5353].contains(&dst_port) {
         dns::dissect(d, payload, start + 8);
+    } else {
+        dns::dissect_heuristic(d, payload, start + 8);
     }
 }
 

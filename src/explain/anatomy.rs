@@ -860,10 +860,8 @@ pub fn tcp_notes(tcp: &TcpInfo, ipv6: bool, want: &mut dyn FnMut(&str) -> bool) 
         }
     }
     if let (Some(raw), Some(scaled)) = (tcp.window, tcp.window_scaled) {
-        if syn && tcp.window_scale.is_some() && want("anatomy:window_syn") {
-            v.push(n("window_syn", &[("raw", &grouped(raw as u64))]));
-        } else if !syn && raw > 0 && scaled != raw as u32 && want(&format!("anatomy:win:{scaled}"))
-        {
+        // A SYN's window is never scaled: the layer tree says so with the window itself.
+        if !syn && raw > 0 && scaled != raw as u32 && want(&format!("anatomy:win:{scaled}")) {
             let mult = scaled / raw as u32;
             v.push(n(
                 "window_scaled",
@@ -950,6 +948,20 @@ pub fn ws_notes(f: &WsFrame, want: &mut dyn FnMut(&str) -> bool) -> Vec<String> 
         v.push(t("websocket.why_mask", &[]));
     }
     v
+}
+
+/// A message that starts in this packet and ends in a later one: its declared length,
+/// how much of it is here, how much is to come.
+pub fn started(s: &crate::analysis::app::InProgress) -> String {
+    t(
+        "notes.started",
+        &[
+            ("total", &grouped(s.total)),
+            ("kind", s.kind),
+            ("have", &grouped(s.have)),
+            ("rest", &grouped(s.total.saturating_sub(s.have))),
+        ],
+    )
 }
 
 /// A ping or pong payload (hex) as text, when it is printable UTF-8.

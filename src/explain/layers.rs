@@ -329,6 +329,9 @@ pub fn layer_explain(out: &mut String, layer: &Layer) {
                 key,
                 &[("name", &name), ("qtype", &qtype), ("answers", &answers)],
             );
+            if d.heuristic {
+                text_into(out, "layers.dns.heuristic", &[]);
+            }
         }
     }
 }
@@ -522,6 +525,9 @@ pub fn layer_details_wanted(layer: &Layer, want: &mut dyn FnMut(&str) -> bool) -
             if want(&format!("hop_limit:{}", ip.hop_limit)) {
                 v.push(hop_note("hop_limit", ip.hop_limit, lo));
             }
+            if want("ipv6_no_checksum") {
+                v.push(text("layers.field.ipv6_no_checksum", &[]));
+            }
             if !ip.extension_headers.is_empty() && want("ipv6_ext") {
                 let names: Vec<String> = ip
                     .extension_headers
@@ -574,10 +580,8 @@ pub fn layer_details_wanted(layer: &Layer, want: &mut dyn FnMut(&str) -> bool) -
             if t.sack_permitted && want("sack_perm") {
                 v.push(text("layers.field.sack_perm", &[]));
             }
-            if !t.sack.is_empty() && want("sack") {
-                let blocks: Vec<String> = t.sack.iter().map(|(l, r)| format!("{l}–{r}")).collect();
-                v.push(text("layers.field.sack", &[("blocks", &blocks.join(", "))]));
-            }
+            // SACK blocks are said by the TCP arithmetic (explain/anatomy.rs), in relative
+            // numbers and D-SACK aware.
             if let Some((val, ecr)) = t.timestamps {
                 if want("timestamps") {
                     v.push(text(

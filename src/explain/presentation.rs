@@ -7,6 +7,9 @@ use super::template::text;
 use crate::analysis::app::AppMessage;
 use crate::analysis::AppLayer;
 
+/// The most characters of an undecoded text payload shown on the L6 line.
+const TEXT_SHOWN: usize = 100;
+
 /// The L6 line and its explanation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Presentation {
@@ -103,8 +106,17 @@ pub fn presentation(apps: &[AppLayer], payload: &[u8]) -> Presentation {
             } else {
                 ("layers.presentation.binary", "binary")
             };
+            // Small text is shown as it is (the renderer escapes it for the terminal).
+            let shown = match std::str::from_utf8(payload) {
+                Ok(s) if texty && s.chars().count() <= TEXT_SHOWN => format!(": \"{s}\""),
+                Ok(s) if texty => {
+                    let cut: String = s.chars().take(TEXT_SHOWN).collect();
+                    format!(": \"{cut}…\"")
+                }
+                _ => String::new(),
+            };
             return Presentation {
-                line: format!("{len} bytes of {what}"),
+                line: format!("{len} bytes of {what}{shown}"),
                 key: key.to_string(),
                 text: text(key, &[("len", &len)]),
             };

@@ -492,6 +492,17 @@ impl TreeRender {
                 }
             }
         }
+        if let Some(s) = &p.analysis.started {
+            // A message that starts here and ends later: said where it starts.
+            self.section(out, 7, "app", p.dissection.payload);
+            writeln!(
+                out,
+                "{}{}  {}",
+                self.label(7),
+                th.layer_bold(7, s.protocol),
+                th.layer(7, &explain::anatomy::started(s))
+            )?;
+        }
         let analysis = !p.analysis.tags.is_empty()
             || !p.dissection.notes.is_empty()
             || !p.analysis.notes.is_empty()

@@ -128,7 +128,7 @@ impl PcapReader {
         head.truncate(got);
         check_magic(&head, name)?;
         let starts_ng = head.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]);
-        let chained = std::io::Cursor::new(head).chain(input);
+        let chained = Staged::new(head, input);
         let reader = create_reader(INITIAL_BUFFER, chained).map_err(|e| match e {
             PcapError::HeaderNotRecognized if starts_ng => SourceError(format!(
                 "{name}: the pcapng section header block is corrupt (a length or option that does not fit) — the file cannot be read; re-save it from Wireshark or recapture"
@@ -383,6 +383,46 @@ pub fn io_reason(e: &std::io::Error) -> String {
 /// Refuses, with a precise message, what is plainly not a capture we can read.
 /// How many bytes the file header takes (pcap's 24, pcapng's section header block), once
 /// enough of it has arrived to tell; `None` before.
+/// The first bytes already read, then the input, handed to pcap-parser so that opening a
+/// pipe never waits for bytes that have not come yet: pcap-parser reads twice while it
+/// opens a capture (`create_reader`, then `from_buffer`), so the first read gives the file
+/// header only and the second the bytes read beyond it — nothing (`Ok(0)`, which it takes
+/// as "no more yet") rather than a read that blocks until the next packet.
+struct Staged<R> {
+    head: std::io::Cursor<Vec<u8>>,
+    header: usize,
+    reads: u8,
+    input: R,
+}
+
+impl<R: Read> Staged<R> {
+    fn new(head: Vec<u8>, input: R) -> Staged<R> {
+        let header = file_header_len(&head).unwrap_or(head.len()).min(head.len());
+        Staged {
+            head: std::io::Cursor::new(head),
+            header,
+            reads: 0,
+            input,
+        }
+    }
+}
+
+impl<R: Read> Read for Staged<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.reads = self.reads.saturating_add(1);
+        let left = self.head.get_ref().len() - self.head.position() as usize;
+        match self.reads {
+            1 => {
+                let n = buf.len().min(self.header);
+                self.head.read(&mut buf[..n])
+            }
+            2 => self.head.read(buf),
+            _ if left > 0 => self.head.read(buf),
+            _ => self.input.read(buf),
+        }
+    }
+}
+
 fn file_header_len(head: &[u8]) -> Option<usize> {
     let word = |at: usize| head.get(at..at + 4).map(|b| [b[0], b[1], b[2], b[3]]);
     let magic = word(0)?;

@@ -32,6 +32,16 @@ pub fn flat(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The tree's text per packet number, each packet's lines joined (wrapping undone).
+pub fn packets(text: &str) -> HashMap<u64, String> {
+    let mut m = HashMap::new();
+    for block in text.split("── Packet ").skip(1) {
+        let n: u64 = block.split(' ').next().unwrap().parse().unwrap();
+        m.insert(n, flat(block));
+    }
+    m
+}
+
 /// `wirewalk ARGS`: stdout as JSON values, one per line. Exit 1 (a cut or damaged
 /// capture, shown up to the damage) still gives every packet read.
 pub fn json_lines(args: &[&str], file: &Path) -> Vec<Value> {

@@ -121,13 +121,19 @@ impl Tcp {
         }
     }
 
-    /// FIN from each side, then the last ACK.
+    /// FIN from each side, the server first, then the last ACK.
     pub fn close(&mut self, cap: &mut Capture) {
-        self.segment(cap, false, &[], FIN | ACK);
-        self.seq[1] += 1;
-        self.segment(cap, true, &[], FIN | ACK);
-        self.seq[0] += 1;
-        self.segment(cap, false, &[], ACK);
+        self.close_first(cap, false);
+    }
+
+    /// FIN from each side, the client first when `client_first`, then the last ACK.
+    pub fn close_first(&mut self, cap: &mut Capture, client_first: bool) {
+        let (a, b) = if client_first { (0, 1) } else { (1, 0) };
+        self.segment(cap, a == 0, &[], FIN | ACK);
+        self.seq[a] += 1;
+        self.segment(cap, b == 0, &[], FIN | ACK);
+        self.seq[b] += 1;
+        self.segment(cap, a == 0, &[], ACK);
     }
 
     pub fn segment(&self, cap: &mut Capture, from_client: bool, payload: &[u8], flags: u8) {

@@ -15,7 +15,9 @@
 use std::collections::VecDeque;
 
 use super::{Detect, Protocol};
-use crate::analysis::app::{AppEvent, AppLimits, AppMessage, Application, Check, Dir, Stopped};
+use crate::analysis::app::{
+    AppEvent, AppLimits, AppMessage, Application, Check, Dir, InProgress, Stopped,
+};
 use crate::analysis::engineio::EioStream;
 use crate::analysis::http::{sniff, Feed, HttpDecoder, HttpKind, PendingRequest, Stop};
 use crate::analysis::websocket::{DeflateParams, WsDecoder};
@@ -45,6 +47,12 @@ impl Protocol for AppStream {
     }
     fn application(&self) -> Option<&'static str> {
         AppStream::application(self).map(Application::name)
+    }
+    fn in_progress(&self, dir: Dir) -> Option<InProgress> {
+        match &self.modes[dir.idx()] {
+            Mode::WebSocket(ws) => ws.in_progress(),
+            _ => None,
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 pub mod http;
 pub mod tls;
 
-use super::app::{AppEvent, AppLimits, Dir};
+use super::app::{AppEvent, AppLimits, Dir, InProgress};
 
 /// What a protocol makes of a direction's first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +36,10 @@ pub trait Protocol: std::fmt::Debug + Send {
     fn end(&mut self, dir: Dir) -> Vec<AppEvent>;
     /// What the connection carries, once known (the conversation's `application`).
     fn application(&self) -> Option<&'static str>;
+    /// The message of direction `dir` that has begun and not ended, if any.
+    fn in_progress(&self, _dir: Dir) -> Option<InProgress> {
+        None
+    }
     /// Events completed by the last call that were decrypted, with the secret's name
     /// (for a protocol that decrypts; the others decrypt nothing).
     fn take_decrypted(&mut self) -> Vec<(usize, &'static str)> {
@@ -115,6 +119,14 @@ impl Detector {
     /// What the connection carries, once known.
     pub fn application(&self) -> Option<&'static str> {
         self.chosen.as_ref().and_then(|p| p.application())
+    }
+
+    /// The message of direction `dir` that has begun and not ended, if any.
+    pub fn in_progress(&self, dir: Dir) -> Option<InProgress> {
+        match self.start[dir.idx()] {
+            Start::Known => self.chosen.as_ref()?.in_progress(dir),
+            _ => None,
+        }
     }
 
     /// The events of the chosen protocol, with what was decrypted marked.
