@@ -84,8 +84,9 @@ impl InFlight {
     /// this segment, nothing outstanding, or a gap came before). The inner option is
     /// the count, absent when Wireshark would show none (zero or absurd).
     /// A FIN on this segment (`fin`) is not a byte in flight: Wireshark counts up to the
-    /// segment's data, not the FIN's sequence number.
-    pub fn in_flight(&self, seglen: u32, base: u32, fin: bool) -> Option<Option<u32>> {
+    /// segment's data, not the FIN's sequence number. Bytes the peer's last ACK reported
+    /// with SACK (`sacked`) arrived, and are not in flight either.
+    pub fn in_flight(&self, seglen: u32, base: u32, fin: bool, sacked: u32) -> Option<Option<u32>> {
         if seglen == 0 || self.segments.is_empty() || !self.valid {
             return None;
         }
@@ -97,7 +98,7 @@ impl InFlight {
             last = last.max(rel(s.next));
             first = first.min(rel(s.seq));
         }
-        let n = last.wrapping_sub(first);
+        let n = last.wrapping_sub(first).wrapping_sub(sacked);
         Some((n > 0 && n < 2_000_000_000).then_some(n))
     }
 
@@ -115,15 +116,15 @@ mod tests {
         let mut f = InFlight::default();
         f.sent(4, 1001, 1137); // 136 bytes
         f.sent(6, 1137, 2585);
-        assert_eq!(f.in_flight(1448, 1000, false), Some(Some(1584)));
+        assert_eq!(f.in_flight(1448, 1000, false, 0), Some(Some(1584)));
         assert_eq!(f.acked(1137), Some(4));
         assert_eq!(f.outstanding(), 1);
         // A partial ACK trims the segment and names no frame.
         assert_eq!(f.acked(2000), None);
-        assert_eq!(f.in_flight(1, 1000, false), Some(Some(585)));
+        assert_eq!(f.in_flight(1, 1000, false, 0), Some(Some(585)));
         assert_eq!(f.acked(2585), Some(6));
         assert_eq!(f.outstanding(), 0);
-        assert_eq!(f.in_flight(10, 1000, false), None);
+        assert_eq!(f.in_flight(10, 1000, false, 0), None);
     }
 
     #[test]
@@ -140,6 +141,6 @@ mod tests {
         let mut f = InFlight::default();
         f.sent(1, 1, 101);
         f.lost();
-        assert_eq!(f.in_flight(100, 0, false), None);
+        assert_eq!(f.in_flight(100, 0, false, 0), None);
     }
 }

@@ -55,6 +55,8 @@ pub struct Side {
     pub syn_wscale: Option<u8>,
     /// Segments sent and not yet acknowledged (acks_frame, bytes in flight).
     pub inflight: InFlight,
+    /// Bytes this side's last ACK reported received beyond it, in SACK blocks.
+    sacked: u32,
 }
 
 impl Default for Side {
@@ -82,6 +84,7 @@ impl Default for Side {
             syn_mss: None,
             syn_wscale: None,
             inflight: InFlight::default(),
+            sacked: 0,
         }
     }
 }
@@ -286,9 +289,15 @@ impl TcpConn {
         }
         tcp.acks_frame = self.sides[to].inflight.acked(ack);
         let base = self.sides[from].base_seq.unwrap_or(0);
-        let counted = self.sides[from]
-            .inflight
-            .in_flight(seglen, base, flags.has(TcpFlags::FIN));
+        if flags.has(TcpFlags::ACK) {
+            self.sides[from].sacked = tcp.sack.iter().map(|(l, r)| r.wrapping_sub(*l)).sum();
+        }
+        let counted = self.sides[from].inflight.in_flight(
+            seglen,
+            base,
+            flags.has(TcpFlags::FIN),
+            self.sides[to].sacked,
+        );
         tcp.bytes_in_flight = counted.flatten();
         let analysed = counted.is_some()
             || tcp.acks_frame.is_some()
