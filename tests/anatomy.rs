@@ -56,7 +56,7 @@ fn the_handshake_says_its_arithmetic() {
     );
     assert!(
         p[&2].contains(&format!(
-            "Acknowledgement {} = the peer's ISN {isn} + 1",
+            "its acknowledgement {} = the other side's ISN {isn} + 1 (a SYN takes up one sequence number)",
             isn + 1
         )),
         "{}",

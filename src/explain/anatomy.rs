@@ -837,12 +837,7 @@ pub fn tcp_notes(tcp: &TcpInfo, ipv6: bool, want: &mut dyn FnMut(&str) -> bool) 
         if want("anatomy:isn") {
             v.push(n("isn", &[("isn", &seq.to_string())]));
         }
-        if flags.has(TcpFlags::ACK) {
-            if let Some(ack) = tcp.ack_raw {
-                let isn = ack.wrapping_sub(1).to_string();
-                v.push(n("ack_syn", &[("ack", &ack.to_string()), ("isn", &isn)]));
-            }
-        }
+        // The SYN-ACK's ack = ISN + 1 is said by its own sentence (layers.tcp.synack).
         if let Some(mss) = tcp.mss {
             let overhead: u64 = if ipv6 { 60 } else { 40 };
             v.push(n(

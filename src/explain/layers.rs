@@ -413,6 +413,7 @@ fn tcp_words(out: &mut String, t: &TcpInfo, intro: bool, step: Option<&str>) {
             "seq_raw" => write!(o, "{}", t.seq_raw.unwrap_or(0)),
             "ack" => write!(o, "{}", t.ack.unwrap_or(0)),
             "ack_raw" => write!(o, "{}", t.ack_raw.unwrap_or(0)),
+            "peer_isn" => write!(o, "{}", t.ack_raw.unwrap_or(0).wrapping_sub(1)),
             "len" => write!(o, "{len}"),
             "last" => write!(o, "{}", (seq as u64 + len as u64).saturating_sub(1)),
             "next" => write!(o, "{}", seq.wrapping_add(len)),
