@@ -6,7 +6,7 @@
 //! The server captures on loopback, so these need root (or passwordless sudo, which
 //! the tests use when not root); the tab test also needs /usr/bin/chromium. `.ci/run`
 //! runs them with `-- --ignored`. Sizes: WIREWALK_LOAD_CLIENTS × WIREWALK_LOAD_MESSAGES
-//! (default 50 × 20; `scripts/classroom-load.sh` runs 300 × 20).
+//! (default 30 × 20; `scripts/classroom-load.sh` runs 300 × 20).
 
 mod browser;
 
@@ -281,7 +281,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 #[test]
 #[ignore = "needs root (live capture)"]
 fn raw_clients_in_a_burst_get_everything_or_are_told() {
-    let clients = env_usize("WIREWALK_LOAD_CLIENTS", 50);
+    let clients = env_usize("WIREWALK_LOAD_CLIENTS", 30);
     let messages = env_usize("WIREWALK_LOAD_MESSAGES", 20);
     let port = free_port();
     let server = serve(port, None);
@@ -458,4 +458,34 @@ fn slowloris_is_closed_bad_utf8_is_1007_a_fragmented_ping_is_1002_and_emfile_is_
         "EMFILE was reported"
     );
     assert!(server.said("rude (127.0.0.1:"), "the teacher saw the close");
+}
+
+#[test]
+#[ignore = "needs root (live capture)"]
+fn run_as_root_without_sudo_the_classroom_keeps_no_capability_once_capturing() {
+    assert!(
+        is_root(),
+        "this test is about root without sudo: run it as root"
+    );
+    let port = free_port();
+    let server = serve(port, None);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))
+        .expect("the server's /proc status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("{name} in {status}"))
+            .to_string()
+    };
+    for set in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
+        assert_eq!(field(set), "0000000000000000", "{set}");
+    }
+    assert_eq!(field("NoNewPrivs:"), "1");
+    // And it still serves.
+    runtime().block_on(async {
+        let mut ws = connect(port, "probe").await;
+        let _ = ws.next().await;
+    });
 }

@@ -26,8 +26,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+
+use base64::Engine as _;
 
 use super::demo::{BoxError, Narrator};
 
@@ -219,26 +223,49 @@ pub struct Served {
     pub chat_addr: SocketAddr,
 }
 
-/// Binds both listeners and starts the classroom on the demo runtime. Runs until the
-/// process ends.
+/// The classroom's two sockets, bound before privileges go (a port below 1024 needs
+/// them): the chat port, captured, and the feed port beside it on the same address.
+pub struct Listeners {
+    chat: std::net::TcpListener,
+    feed: std::net::TcpListener,
+    pub chat_addr: SocketAddr,
+    pub feed_addr: SocketAddr,
+}
+
+impl Listeners {
+    pub fn bind(addr: SocketAddr) -> Result<Listeners, super::SourceError> {
+        let chat = std::net::TcpListener::bind(addr)
+            .map_err(|e| super::SourceError(format!("cannot listen on {addr}: {e}")))?;
+        let feed = std::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0))
+            .map_err(|e| super::SourceError(format!("cannot listen on {}: {e}", addr.ip())))?;
+        let local = |l: &std::net::TcpListener| {
+            l.local_addr()
+                .map_err(|e| super::SourceError(e.to_string()))
+        };
+        Ok(Listeners {
+            chat_addr: local(&chat)?,
+            feed_addr: local(&feed)?,
+            chat,
+            feed,
+        })
+    }
+}
+
+/// Starts the classroom on the demo runtime. Runs until the process ends.
 pub fn start(
-    addr: SocketAddr,
+    listeners: Listeners,
     narrate: Narrator,
     cfg: Classroom,
     spawn: impl FnOnce(
         std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), BoxError>> + Send>>,
     ) -> Result<(), super::SourceError>,
 ) -> Result<Served, super::SourceError> {
-    let chat = std::net::TcpListener::bind(addr)
-        .map_err(|e| super::SourceError(format!("cannot listen on {addr}: {e}")))?;
-    let feed = std::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0))
-        .map_err(|e| super::SourceError(format!("cannot listen on {}: {e}", addr.ip())))?;
-    let chat_addr = chat
-        .local_addr()
-        .map_err(|e| super::SourceError(e.to_string()))?;
-    let feed_addr = feed
-        .local_addr()
-        .map_err(|e| super::SourceError(e.to_string()))?;
+    let Listeners {
+        chat,
+        feed,
+        chat_addr,
+        feed_addr,
+    } = listeners;
     let (tx, rx) = mpsc::channel(65_536);
     let lost = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let cfg = Arc::new(cfg);
@@ -353,12 +380,12 @@ async fn route(mut rx: mpsc::Receiver<FeedItem>, hub: SharedHub, cfg: Arc<Classr
     }
 }
 
-/// A request head, read (peeked: tungstenite reads it again) within the timeout.
+/// A request head, read within the timeout, and the bytes that came after it.
 struct Head {
-    len: usize,
     method: String,
     path: String,
     headers: Vec<(String, String)>,
+    rest: Vec<u8>,
 }
 
 impl Head {
@@ -405,23 +432,29 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The longest request head accepted.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// Reads a request head; gives up at the deadline (a slowloris holds nothing longer
+/// than the head timeout). Each read waits for bytes: nothing is polled.
 async fn read_head(stream: &mut TcpStream, timeout: Duration) -> Result<Option<Head>, BoxError> {
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut buf = vec![0u8; 8192];
+    let mut buf: Vec<u8> = Vec::with_capacity(2048);
+    let mut chunk = [0u8; 4096];
     loop {
-        let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
+        let n = match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
             Ok(r) => r?,
             Err(_) => return Ok(None),
         };
         if n == 0 {
             return Ok(None);
         }
+        buf.extend_from_slice(&chunk[..n]);
         let mut headers = [httparse::EMPTY_HEADER; 48];
         let mut req = httparse::Request::new(&mut headers);
-        match req.parse(&buf[..n]) {
+        match req.parse(&buf) {
             Ok(httparse::Status::Complete(len)) => {
                 return Ok(Some(Head {
-                    len,
                     method: req.method.unwrap_or("").to_string(),
                     path: req.path.unwrap_or("").to_string(),
                     headers: req
@@ -434,19 +467,15 @@ async fn read_head(stream: &mut TcpStream, timeout: Duration) -> Result<Option<H
                             )
                         })
                         .collect(),
+                    rest: buf[len..].to_vec(),
                 }));
             }
-            Ok(httparse::Status::Partial) if n < buf.len() => {}
+            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => {}
             _ => {
                 let _ = respond(stream, "400 Bad Request", "text/plain", "bad request\n").await;
                 return Ok(None);
             }
         }
-        if tokio::time::Instant::now() >= deadline {
-            return Ok(None);
-        }
-        // Peek returns at once while the head is incomplete: wait for more bytes.
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -463,19 +492,6 @@ async fn respond(
     stream.write_all(response.as_bytes()).await?;
     stream.shutdown().await?;
     Ok(())
-}
-
-/// Consumes the peeked head, answers with a page or a refusal.
-async fn answer(
-    stream: &mut TcpStream,
-    head: &Head,
-    status: &str,
-    ctype: &str,
-    body: &str,
-) -> Result<(), BoxError> {
-    let mut b = vec![0u8; head.len];
-    stream.read_exact(&mut b).await?;
-    respond(stream, status, ctype, body).await
 }
 
 /// A `Host` header safe to write into a page: letters, digits, dots, colons, brackets.
@@ -508,6 +524,51 @@ fn ws_config(cfg: &Classroom) -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(cfg.max_message))
         .max_frame_size(Some(cfg.max_message))
+}
+
+/// The opening handshake (RFC 6455 section 4.2), answered from the head already read:
+/// a 101 with the Accept, or a 400/426 saying what is wrong. The bytes that came after
+/// the head are the first frames.
+async fn upgrade(
+    mut stream: TcpStream,
+    head: Head,
+    cfg: &Classroom,
+) -> Result<Option<WebSocketStream<TcpStream>>, BoxError> {
+    let key = head.header("sec-websocket-key").map(str::trim);
+    let key_ok = key.is_some_and(|k| {
+        base64::engine::general_purpose::STANDARD
+            .decode(k)
+            .is_ok_and(|b| b.len() == 16)
+    });
+    let connection_ok = head.header("connection").is_some_and(|c| {
+        c.split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+    });
+    if head.header("sec-websocket-version").map(str::trim) != Some("13") {
+        stream
+            .write_all(b"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .await?;
+        return Ok(None);
+    }
+    let (Some(key), true, true) = (key, key_ok, connection_ok && head.method == "GET") else {
+        respond(
+            &mut stream,
+            "400 Bad Request",
+            "text/plain",
+            "a WebSocket upgrade needs GET, Connection: Upgrade and a 16-byte Sec-WebSocket-Key\n",
+        )
+        .await?;
+        return Ok(None);
+    };
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        crate::proto::websocket::sec_websocket_accept(key)
+    );
+    stream.write_all(response.as_bytes()).await?;
+    Ok(Some(
+        WebSocketStream::from_partially_read(stream, head.rest, Role::Server, Some(ws_config(cfg)))
+            .await,
+    ))
 }
 
 /// The close a broken peer gets: 1007 for text that is not UTF-8, 1009 for too big,
@@ -549,25 +610,9 @@ async fn chat_connection(
         return match (head.method.as_str(), path) {
             ("GET", "/") | ("GET", "/index.html") => {
                 let page = CHAT_PAGE.replace("{{feed_port}}", &feed_addr.port().to_string());
-                answer(
-                    &mut stream,
-                    &head,
-                    "200 OK",
-                    "text/html; charset=utf-8",
-                    &page,
-                )
-                .await
+                respond(&mut stream, "200 OK", "text/html; charset=utf-8", &page).await
             }
-            _ => {
-                answer(
-                    &mut stream,
-                    &head,
-                    "404 Not Found",
-                    "text/plain",
-                    "not found\n",
-                )
-                .await
-            }
+            _ => respond(&mut stream, "404 Not Found", "text/plain", "not found\n").await,
         };
     }
     if !origin_ok(&head, &own, &cfg) {
@@ -575,9 +620,8 @@ async fn chat_connection(
             "refused a WebSocket from {peer}: its page came from {} (allow it with --allow-origin)",
             head.header("origin").unwrap_or("")
         ));
-        return answer(
+        return respond(
             &mut stream,
-            &head,
             "403 Forbidden",
             "text/plain",
             "this server accepts WebSockets only from its own pages\n",
@@ -594,7 +638,9 @@ async fn chat_connection(
         })
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| format!("guest-{}", peer.port()));
-    let ws = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&cfg))).await?;
+    let Some(ws) = upgrade(stream, head, &cfg).await? else {
+        return Ok(());
+    };
     let (mut sink, mut incoming) = ws.split();
     let (tx, mut rx) = mpsc::channel(cfg.queue);
     let (kick_tx, mut kick_rx) = oneshot::channel::<String>();
@@ -713,9 +759,8 @@ async fn feed_connection(
     if !head.is_upgrade() {
         return match (head.method.as_str(), path.as_str()) {
             ("GET", "/teacher") | ("GET", "/") if peer.ip().is_loopback() => {
-                answer(
+                respond(
                     &mut stream,
-                    &head,
                     "200 OK",
                     "text/html; charset=utf-8",
                     &cfg.teacher_page,
@@ -723,25 +768,15 @@ async fn feed_connection(
                 .await
             }
             ("GET", "/teacher") => {
-                answer(
+                respond(
                     &mut stream,
-                    &head,
                     "403 Forbidden",
                     "text/plain",
                     "the teacher's page opens only on the teacher's machine (127.0.0.1)\n",
                 )
                 .await
             }
-            _ => {
-                answer(
-                    &mut stream,
-                    &head,
-                    "404 Not Found",
-                    "text/plain",
-                    "not found\n",
-                )
-                .await
-            }
+            _ => respond(&mut stream, "404 Not Found", "text/plain", "not found\n").await,
         };
     }
     // The server's own pages: the chat port's and this one's, on the host asked for.
@@ -758,9 +793,8 @@ async fn feed_connection(
         Some(found) => match found {
             Some(a) => Some(a),
             None => {
-                return answer(
+                return respond(
                     &mut stream,
-                    &head,
                     "403 Forbidden",
                     "text/plain",
                     "unknown token: join the chat first\n",
@@ -770,9 +804,8 @@ async fn feed_connection(
         },
         None if peer.ip().is_loopback() && path == "/feed" => None,
         None => {
-            return answer(
+            return respond(
                 &mut stream,
-                &head,
                 "403 Forbidden",
                 "text/plain",
                 "a token is needed\n",
@@ -781,16 +814,17 @@ async fn feed_connection(
         }
     };
     if !origin_ok(&head, &own, &cfg) {
-        return answer(
+        return respond(
             &mut stream,
-            &head,
             "403 Forbidden",
             "text/plain",
             "this server accepts WebSockets only from its own pages\n",
         )
         .await;
     }
-    let ws = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&cfg))).await?;
+    let Some(ws) = upgrade(stream, head, &cfg).await? else {
+        return Ok(());
+    };
     let (mut sink, mut incoming) = ws.split();
     let (tx, mut rx) = mpsc::channel::<Arc<str>>(4096);
     let id = {
@@ -855,9 +889,9 @@ mod tests {
 
     fn head(path: &str, headers: &[(&str, &str)]) -> Head {
         Head {
-            len: 0,
             method: "GET".into(),
             path: path.into(),
+            rest: Vec::new(),
             headers: headers
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod demo_classroom;
 pub mod live;
 pub mod pcap;
+pub mod root;
 pub mod simulate;
 
 use std::fmt;
