@@ -40,6 +40,10 @@ pub struct DemoCommon {
     /// No running commentary on standard error.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Full screen: the demo's packets join the list as they are captured, its
+    /// narration in the footer (the keys of `browse`).
+    #[arg(long)]
+    pub tui: bool,
     #[command(flatten)]
     pub view: ViewArgs,
 }
@@ -101,10 +105,36 @@ fn narrator(quiet: bool, settings: &Settings) -> Narrator {
 fn scripted(kind: DemoKind, common: &DemoCommon, settings: &Settings) -> Result<(), Failure> {
     // The capture opens first (and privileges go), so the client's SYN is never missed.
     // The port filter comes once the server has a port: until then nothing is read.
+    if common.tui {
+        super::capture::need_terminal(settings, "demo --tui")?;
+    }
     let capture = open(&live::loopback_name(), CaptureFilter::default())?;
     let link = capture.link();
     let recording = Recording::new((), common.write.as_deref(), link)?;
     after_open()?;
+    if common.tui {
+        // The narration goes to the screen's footer, not over the screen.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let notes = std::sync::Mutex::new(tx.clone());
+        let narrate: Narrator = Arc::new(move |line: &str| {
+            if let Ok(tx) = notes.lock() {
+                let _ = tx.send(crate::tui::live::Live::Note(format!("▶ {line}")));
+            }
+        });
+        let source = demo::start(kind, capture, narrate).map_err(|e| Failure::Message(1, e.0))?;
+        let place = match kind {
+            DemoKind::WebSocket => "from the WebSocket demo on loopback",
+            DemoKind::SocketIo => "from the Socket.IO demo on loopback",
+        };
+        return super::capture::full_screen(
+            recording.wrap(source),
+            rx,
+            tx,
+            &common.view,
+            settings,
+            place,
+        );
+    }
     let source = demo::start(kind, capture, narrator(common.quiet, settings))
         .map_err(|e| Failure::Message(1, e.0))?;
     run_source(source, recording, &common.view, settings)

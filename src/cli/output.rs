@@ -71,8 +71,8 @@ pub fn is_stdout(path: &Path) -> bool {
 /// work), its header written with the first frame's link type.
 pub struct CaptureOut {
     path: PathBuf,
-    out: Option<Box<dyn Write>>,
-    writer: Option<PcapWriter<Box<dyn Write>>>,
+    out: Option<Box<dyn Write + Send>>,
+    writer: Option<PcapWriter<Box<dyn Write + Send>>>,
     format: PcapFormat,
     /// Flush after every frame (live sources, standard output).
     flush_each: bool,
@@ -80,7 +80,7 @@ pub struct CaptureOut {
 
 impl CaptureOut {
     pub fn create(path: &Path, flush_each: bool) -> Result<CaptureOut, Failure> {
-        let (out, format): (Box<dyn Write>, PcapFormat) = if is_stdout(path) {
+        let (out, format): (Box<dyn Write + Send>, PcapFormat) = if is_stdout(path) {
             (Box::new(BufWriter::new(io::stdout())), PcapFormat::Pcap)
         } else {
             let file = std::fs::File::create(path).map_err(|e| {

@@ -392,10 +392,14 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
                     app.visible.len(),
                     app.walk.packets[i].frame.number
                 ),
+                None if app.live.is_some() && app.walk.is_empty() => {
+                    "waiting for the first packet".into()
+                }
                 None => "no packet shown".into(),
             };
             let more = match (&app.message, app.opts.mode) {
                 (Some(m), _) => m.clone(),
+                (None, _) if app.live.is_some() => app.live.clone().unwrap_or_default(),
                 (None, Mode::Tour) => app.walk.title.clone(),
                 (None, Mode::Browse) => app
                     .filter

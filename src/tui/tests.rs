@@ -188,6 +188,62 @@ fn explain_all_repeats_what_was_said_earlier_in_the_conversation() {
 }
 
 #[test]
+fn a_live_walk_grows_and_the_selection_follows_the_newest_until_moved() {
+    let sim = simulate(
+        "websocket",
+        &SimOptions {
+            seed: 1,
+            ..SimOptions::default()
+        },
+    )
+    .unwrap();
+    let frames: Vec<_> = sim.into_iter().map(|s| s.frame).collect();
+    let whole = walk();
+    let mut a = App::new(
+        Walk::live("a live capture on lo".into(), Pipeline::new()),
+        ViewOptions {
+            mode: Mode::Browse,
+            color: false,
+            big: false,
+            brief: false,
+            explain_all: false,
+        },
+    );
+    a.live = Some("live · 0 packets".into());
+    let empty = screen(&mut a, 120, 40);
+    assert!(empty.contains("waiting for the first packet"), "{empty}");
+    for (i, f) in frames.iter().take(3).enumerate() {
+        let before = a.walk.len();
+        a.walk.add(f.clone());
+        a.grew(before);
+        assert_eq!(a.packet(), Some(i), "the newest is selected");
+    }
+    let third = screen(&mut a, 120, 40);
+    assert!(third.contains("ACK"), "{third}");
+    // The learner goes back: new packets no longer move the selection.
+    key(&mut a, KeyCode::Left);
+    assert_eq!(a.packet(), Some(1));
+    for f in &frames[3..] {
+        let before = a.walk.len();
+        a.walk.add(f.clone());
+        a.grew(before);
+    }
+    assert_eq!(a.packet(), Some(1));
+    a.walk.finish();
+    assert_eq!(a.walk.len(), whole.len());
+    // Packet by packet, the analysis says what it says on the whole capture at once.
+    for i in 0..whole.len() {
+        assert_eq!(
+            format!("{:?}", a.walk.packets[i].analysis),
+            format!("{:?}", whole.packets[i].analysis),
+            "packet {}",
+            i + 1
+        );
+    }
+    assert_eq!(a.walk.warnings, whole.warnings);
+}
+
+#[test]
 fn quit_keys() {
     for k in [KeyCode::Char('q'), KeyCode::Esc] {
         let mut a = app(Mode::Browse);
