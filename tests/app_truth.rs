@@ -240,11 +240,34 @@ fn the_presentation_line_says_what_the_bytes_are() {
     );
     let f = write("tls", &cap);
     let tls = packet(&wirewalk(&["inspect", f.to_str().unwrap()]), 4);
+    // A handshake record is in clear: never called encrypted.
     assert!(
-        tls.contains("L6 Presentation 10 bytes of TLS records (encrypted)"),
+        tls.contains("L6 Presentation 10 bytes of TLS records, in clear"),
         "{tls}"
     );
     assert!(!tls.contains("10 bytes of binary"), "{tls}");
+    assert!(!tls.contains("(encrypted)"), "{tls}");
+    // A real TLS 1.3 session: the ServerHello's segment turns encrypted half-way; records
+    // opened with the key log are said to be ciphertext on the wire.
+    let wss = wirewalk(&[
+        "inspect",
+        "tests/fixtures/tls13-python-wss.pcap",
+        "--keylog",
+        "tests/fixtures/tls13-python-wss.keys",
+    ]);
+    let sh = packet(&wss, packet_with(&wss, "server_hello"));
+    assert!(
+        sh.contains("TLS records: first in clear, then encrypted"),
+        "{sh}"
+    );
+    let up = packet(&wss, packet_with(&wss, "GET /chat"));
+    assert!(
+        up.contains(
+            "TLS records, encrypted; opened with CLIENT_TRAFFIC_SECRET_0: HTTP/1.x text inside"
+        ),
+        "{up}"
+    );
+    assert!(!up.contains("readable by anyone"), "{up}");
 }
 
 /// Class "Socket.IO attribution": a server's EVENT is not headed socket.emit; the

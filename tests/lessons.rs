@@ -30,7 +30,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 #[test]
 fn every_builtin_lesson_checks_and_has_three_questions() {
     let all = lesson::builtin().unwrap();
-    assert_eq!(all.len(), 8);
+    assert_eq!(all.len(), 9);
     for lf in &all {
         let problems = check::check(lf);
         assert!(problems.is_empty(), "{}: {problems:?}", lf.origin);

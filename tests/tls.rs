@@ -548,3 +548,43 @@ fn the_fuzz_harness_on_real_tls_bytes_whole_and_flipped() {
         }
     }
 }
+
+/// wirewalk's own pcapng writer with the key log in a Decryption Secrets Block (what
+/// `demo --tls -w FILE.pcapng` writes): read back with no key log, the capture opens as it
+/// does with `--keylog`.
+#[test]
+fn a_pcapng_written_with_its_secrets_decrypts_without_a_key_log() {
+    use wirewalk::analysis::protocols::tls::KeyLog;
+    use wirewalk::render::pcap_out::{PcapFormat, PcapWriter};
+    use wirewalk::source::pcap::PcapReader;
+    let name = "tls13-python-wss";
+    let mut keys = KeyLog::default();
+    keys.add_text(&std::fs::read_to_string(fixture(name, "keys")).unwrap());
+    assert!(!keys.lines().is_empty());
+    let frames: Vec<_> = PcapReader::open(&fixture(name, "pcap"))
+        .unwrap()
+        .map(|f| f.unwrap())
+        .collect();
+    let out = std::env::temp_dir().join(format!("wirewalk-own-dsb-{}.pcapng", std::process::id()));
+    let file = std::io::BufWriter::new(std::fs::File::create(&out).unwrap());
+    let mut w = PcapWriter::new(file, frames[0].link, PcapFormat::Pcapng).unwrap();
+    assert!(w.write_tls_secrets(keys.lines()).unwrap());
+    for f in &frames {
+        w.write(f).unwrap();
+    }
+    w.finish().unwrap();
+    let embedded = inspect(&out, &[]);
+    std::fs::remove_file(&out).ok();
+    let texts = |lines: &[Value]| -> Vec<Value> {
+        layers(lines, "websocket")
+            .into_iter()
+            .map(|(n, l)| serde_json::json!([n, l["from"], l["fields"]["text"], l["decrypted"]]))
+            .collect()
+    };
+    let want = texts(&with_keys(name));
+    assert!(want.iter().any(|v| v[2] == "hello over wss"));
+    assert_eq!(texts(&embedded), want);
+    // And without the block, nothing opens.
+    let plain = inspect(&fixture(name, "pcap"), &[]);
+    assert!(layers(&plain, "websocket").is_empty());
+}

@@ -229,6 +229,13 @@ impl<I> Recording<I> {
         })
     }
 
+    /// The file (if any) embeds these TLS secrets as they come (`CaptureOut::embed_secrets`).
+    pub fn embed_secrets(&mut self, keys: crate::analysis::protocols::tls::SharedKeyLog) {
+        if let Some(w) = self.writer.as_mut() {
+            w.embed_secrets(keys);
+        }
+    }
+
     /// The same file, recording another source.
     pub fn wrap<J>(self, inner: J) -> Recording<J> {
         Recording {

@@ -149,7 +149,13 @@ impl Sources {
         self.cache
             .entry(key.clone())
             .or_insert_with(|| match key {
-                (_, _, Some(path)) => Loaded::capture(&path).map(Rc::new),
+                (_, _, Some(path)) => match (path.exists(), spec.capture.as_deref()) {
+                    // A built-in lesson's capture ships inside the binary.
+                    (false, Some(c)) if self.pcap.is_none() => Loaded::builtin_capture(c)
+                        .unwrap_or_else(|| Loaded::capture(&path))
+                        .map(Rc::new),
+                    _ => Loaded::capture(&path).map(Rc::new),
+                },
                 (Some(name), seed, None) => Loaded::simulate(&name, seed).map(Rc::new),
                 _ => Err("a source needs `simulate` or `capture`".into()),
             })
@@ -833,7 +839,7 @@ fn focus_osi(focus: &Option<Focus>, p: &crate::pipeline::Packet) -> Option<u8> {
                 "ipv4" | "ipv6" | "ip" | "icmp" | "icmpv6" => 3,
                 "tcp" | "udp" => 4,
                 "session" => 5,
-                "presentation" => 6,
+                "presentation" | "tls" => 6,
                 _ => 7,
             })
         }
