@@ -47,7 +47,7 @@ pub struct CaptureArgs {
 
 pub fn run(args: &CaptureArgs, settings: &Settings) -> Result<(), Failure> {
     if args.list {
-        return list(args.view.wants_json());
+        return list(args.view.wants_json(), settings);
     }
     let iface = args.interface.clone().unwrap_or_else(live::loopback_name);
     let filter = CaptureFilter {
@@ -69,7 +69,7 @@ pub fn run(args: &CaptureArgs, settings: &Settings) -> Result<(), Failure> {
     let mut out: Box<dyn Write> = if to_stdout {
         Box::new(std::io::sink())
     } else {
-        Box::new(std::io::stdout().lock())
+        settings.stdout_for(args.view.wants_json())
     };
     let reading = Reading {
         live: true,
@@ -82,8 +82,8 @@ pub fn run(args: &CaptureArgs, settings: &Settings) -> Result<(), Failure> {
     source.finish(result)
 }
 
-fn list(json: bool) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
+fn list(json: bool, settings: &Settings) -> Result<(), Failure> {
+    let mut out = settings.stdout_for(json);
     for i in live::interfaces() {
         if json {
             let v = serde_json::json!({
@@ -204,7 +204,7 @@ where
     });
     let (packets, _) = shown?;
     recorded?;
-    println!("{packets} packets captured {place}.");
+    super::output::say(&format!("{packets} packets captured {place}."));
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! captured live and annotated as they talk; `demo websocket --serve` keeps a chat
 //! server running and shows its visitors' traffic.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -99,16 +99,15 @@ fn narrator(quiet: bool, settings: &Settings) -> Narrator {
     if quiet {
         return Arc::new(|_: &str| {});
     }
-    let color = settings.theme.color && std::io::stderr().is_terminal();
+    let color = settings.err_theme.color;
     Arc::new(move |line: &str| {
         // Names and messages come from students: escaped before the terminal sees them.
         let line = format!("▶ {}", crate::render::escape(line));
-        let mut err = std::io::stderr().lock();
-        let _ = if color {
-            writeln!(err, "\x1b[2m{line}\x1b[0m")
+        if color {
+            super::output::narrate(&format!("\x1b[2m{line}\x1b[0m"), true)
         } else {
-            writeln!(err, "{line}")
-        };
+            super::output::narrate(&line, false)
+        }
     })
 }
 
@@ -216,7 +215,7 @@ fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Fa
     };
     let render = Box::new(crate::render::Tee(primary, Box::new(live)));
     let mut source = recording.wrap(source);
-    let mut out = std::io::stdout().lock();
+    let mut out = settings.stdout_for(v.wants_json());
     let feed = served.feed.clone();
     let reading = Reading {
         live: true,
@@ -243,7 +242,7 @@ fn run_source(
     settings: &Settings,
 ) -> Result<(), Failure> {
     let mut source = recording.wrap(source);
-    let mut out = std::io::stdout().lock();
+    let mut out = settings.stdout_for(view.wants_json());
     let reading = Reading {
         live: true,
         flush_each: true,

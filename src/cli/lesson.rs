@@ -182,7 +182,8 @@ fn start(args: &StartArgs, settings: &Settings) -> Result<(), Failure> {
             theme: crate::render::Theme { color: true },
             ..opts
         };
-        return match crate::tui::lesson::run(lf, opts, look) {
+        let mut after = settings.stdout();
+        return match crate::tui::lesson::run(lf, opts, look, &mut after) {
             Ok(_) => Ok(()),
             Err(RunError::Io(e)) => Err(e.into()),
             Err(RunError::Message(m)) => Err(msg(m)),

@@ -10,7 +10,7 @@ use super::{ColorChoice, Failure};
 use crate::analysis::protocols::tls::SharedKeyLog;
 use crate::frame::{Frame, Link};
 use crate::render::pcap_out::{PcapFormat, PcapWriter};
-use crate::render::Theme;
+use crate::render::{escape, Guard, TerminalWriter, Theme};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
@@ -48,19 +48,57 @@ impl Settings {
         }
     }
 
-    /// Standard output, buffered (one lock for the whole run).
+    /// Standard output for text, buffered (one lock for the whole run), through the
+    /// terminal guard: nothing but the theme's colours and safe text gets out.
     pub fn stdout(&self) -> Box<dyn Write> {
-        Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock()))
+        self.stdout_for(false)
+    }
+
+    /// Standard output for text, or for JSON Lines when `json` (unsafe characters as
+    /// JSON escapes, so each line parses to the same value).
+    pub fn stdout_for(&self, json: bool) -> Box<dyn Write> {
+        let guard = if json {
+            Guard::Json
+        } else {
+            Guard::Text {
+                colour: self.theme.color,
+            }
+        };
+        Box::new(TerminalWriter::new(
+            BufWriter::with_capacity(1 << 16, io::stdout().lock()),
+            guard,
+        ))
     }
 
     /// A warning on standard error, escaped (it may quote bytes from a capture).
     pub fn warn(&self, text: &str) {
-        eprintln!(
-            "wirewalk: {} {}",
-            self.err_theme.warn("warning:"),
-            crate::render::escape(text)
+        say_colour(
+            &format!("{} {}", self.err_theme.warn("warning:"), escape(text)),
+            self.err_theme.color,
         );
     }
+}
+
+/// One line on standard error after `wirewalk: `, escaped (file names, messages that
+/// quote a file or a capture): the one way anything reaches standard error.
+pub fn say(line: &str) {
+    say_colour(line, false)
+}
+
+fn say_colour(line: &str, colour: bool) {
+    narrate(&format!("wirewalk: {line}"), colour)
+}
+
+/// One line on standard error as it is (a demo's narration), through the guard.
+pub fn narrate(line: &str, colour: bool) {
+    let mut err = TerminalWriter::new(io::stderr().lock(), Guard::Text { colour });
+    let _ = writeln!(err, "{line}");
+}
+
+/// Standard output for bytes the binary itself made that are not text for a terminal
+/// (`-w -` pcap, the man page, shell completions): the one unguarded way out.
+pub fn raw_stdout() -> Box<dyn Write + Send> {
+    Box::new(BufWriter::new(io::stdout()))
 }
 
 /// Where `-w` writes: a file, or standard output for `-w -` (pcap, as tcpdump does).
@@ -84,7 +122,7 @@ pub struct CaptureOut {
 impl CaptureOut {
     pub fn create(path: &Path, flush_each: bool) -> Result<CaptureOut, Failure> {
         let (out, format): (Box<dyn Write + Send>, PcapFormat) = if is_stdout(path) {
-            (Box::new(BufWriter::new(io::stdout())), PcapFormat::Pcap)
+            (raw_stdout(), PcapFormat::Pcap)
         } else {
             let file = std::fs::File::create(path).map_err(|e| {
                 Failure::Message(1, format!("cannot create {}: {e}", path.display()))
@@ -163,15 +201,15 @@ impl CaptureOut {
         };
         let plural = if n == 1 { "" } else { "s" };
         if lines.is_empty() {
-            eprintln!("wirewalk: wrote {n} packet{plural} to {name}");
+            say(&format!("wrote {n} packet{plural} to {name}"));
         } else if pcapng {
-            eprintln!(
-                "wirewalk: wrote {n} packet{plural} to {name}, with the TLS secrets that open them (tshark -r {name} decrypts it as it is)"
-            );
+            say(&format!(
+                "wrote {n} packet{plural} to {name}, with the TLS secrets that open them (tshark -r {name} decrypts it as it is)"
+            ));
         } else if is_stdout(&self.path) {
-            eprintln!(
-                "wirewalk: wrote {n} packet{plural} to {name}; pcap cannot hold the TLS secrets (write a .pcapng file to keep them)"
-            );
+            say(&format!(
+                "wrote {n} packet{plural} to {name}; pcap cannot hold the TLS secrets (write a .pcapng file to keep them)"
+            ));
         } else {
             let keys = PathBuf::from(format!("{}.keys", self.path.display()));
             let mut text = lines.join("\n");
@@ -179,10 +217,10 @@ impl CaptureOut {
             std::fs::write(&keys, text).map_err(|e| {
                 Failure::Message(1, format!("cannot write {}: {e}", keys.display()))
             })?;
-            eprintln!(
-                "wirewalk: wrote {n} packet{plural} to {name} and its TLS secrets to {k} (pcap cannot hold them: wirewalk inspect {name} --keylog {k})",
+            say(&format!(
+                "wrote {n} packet{plural} to {name} and its TLS secrets to {k} (pcap cannot hold them: wirewalk inspect {name} --keylog {k})",
                 k = keys.display()
-            );
+            ));
         }
         Ok(n)
     }

@@ -446,7 +446,14 @@ fn page(f: &mut Frame, s: &LessonScreen, area: Rect) {
 
 /// Runs a lesson in the full screen until it ends or the learner quits; the terminal is
 /// put back as it was and the run's last words are printed under it.
-pub fn run(lf: LessonFile, mut opts: RunOptions, look: Look) -> Result<Outcome, RunError> {
+/// The last words (score, where progress was kept) go to `after` once the terminal is
+/// back, coloured only when `look` is.
+pub fn run(
+    lf: LessonFile,
+    mut opts: RunOptions,
+    look: Look,
+    after: &mut dyn Write,
+) -> Result<Outcome, RunError> {
     let size = ratatui::crossterm::terminal::size().map_err(RunError::Io)?;
     opts.width = (size.0 as usize).clamp(40, 120);
     let mut screen = LessonScreen::start(lf, opts, look);
@@ -476,8 +483,14 @@ pub fn run(lf: LessonFile, mut opts: RunOptions, look: Look) -> Result<Outcome, 
     ratatui::restore();
     let (result, last_words) = screen.close();
     shown.map_err(RunError::Io)?;
-    let mut out = io::stdout();
-    out.write_all(&last_words).map_err(RunError::Io)?;
-    out.flush().map_err(RunError::Io)?;
+    if look.color {
+        after.write_all(&last_words).map_err(RunError::Io)?;
+    } else {
+        for line in look.lines(&last_words) {
+            let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+            writeln!(after, "{text}").map_err(RunError::Io)?;
+        }
+    }
+    after.flush().map_err(RunError::Io)?;
     result
 }

@@ -63,6 +63,15 @@ impl Look {
 
     /// Coloured text (ANSI escapes, as the renderers write it) as lines.
     pub fn lines(&self, text: &[u8]) -> Vec<Line<'static>> {
+        // The terminal guard first, as on standard output: colours pass, nothing else.
+        let mut safe = Vec::with_capacity(text.len());
+        crate::render::escape::sanitize(
+            text,
+            crate::render::Guard::Text { colour: true },
+            false,
+            &mut safe,
+        );
+        let text = &safe[..];
         let parsed = match text.into_text() {
             Ok(t) => t.lines,
             // Not expected (the renderers write only SGR codes); show the text without them.
