@@ -373,8 +373,8 @@ fn the_first_heartbeat_is_timed_from_the_open_packet() {
 /// pushed frame (unless --explain-all), as `--help` promises.
 #[test]
 fn the_server_push_lesson_is_given_once_per_conversation() {
-    let push_ws = "This frame comes from the server without any request from the client";
-    let push_sio = "The server sent this without any request from the client";
+    let push_ws = "either side may send at any time";
+    let push_sio = "the server pushes events whenever it wants";
     let sim = unwrap(&wirewalk(&["simulate", "websocket"]));
     assert_eq!(sim.matches(push_ws).count(), 1, "{sim}");
     let sio = unwrap(&wirewalk(&["simulate", "socketio"]));
