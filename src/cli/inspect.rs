@@ -91,7 +91,7 @@ pub fn run(args: &InspectArgs, settings: &Settings) -> Result<(), Failure> {
     let mut out: Box<dyn Write> = if pcap_on_stdout {
         Box::new(std::io::sink())
     } else {
-        settings.stdout()
+        settings.stdout_for(args.view.wants_json())
     };
     let reading = Reading {
         flush_each: stdin,

@@ -10,7 +10,7 @@ use super::{Cli, Failure};
 
 pub fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
     let mut cmd = Cli::command();
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::raw_stdout();
     clap_complete::generate(shell, &mut cmd, "wirewalk", &mut out);
     out.flush()?;
     Ok(())
@@ -21,7 +21,7 @@ pub fn man(dir: Option<&Path>) -> Result<(), Failure> {
     let cmd = Cli::command();
     match dir {
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = super::output::raw_stdout();
             clap_mangen::Man::new(cmd).render(&mut out)?;
             out.flush()?;
         }
@@ -32,7 +32,7 @@ pub fn man(dir: Option<&Path>) -> Result<(), Failure> {
                     format!("cannot write the pages into {}: {e}", dir.display()),
                 )
             })?;
-            eprintln!("wirewalk: wrote the manual pages into {}", dir.display());
+            super::output::say(&format!("wrote the manual pages into {}", dir.display()));
         }
     }
     Ok(())

@@ -266,7 +266,7 @@ pub fn run() -> i32 {
         Ok(()) => 0,
         Err(Failure::BrokenPipe) => 0,
         Err(Failure::Message(code, msg)) => {
-            eprintln!("wirewalk: {msg}");
+            output::say(&msg);
             code
         }
     }

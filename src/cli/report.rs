@@ -68,10 +68,10 @@ pub fn run(args: &ReportArgs, settings: &Settings) -> Result<(), Failure> {
         inspect::Reading::default(),
     );
     if result.is_ok() || output.exists() {
-        eprintln!(
-            "wirewalk: wrote {} — open it in a browser",
+        super::output::say(&format!(
+            "wrote {} — open it in a browser",
             escape(&output.display().to_string())
-        );
+        ));
     }
     result
 }

@@ -53,7 +53,7 @@ pub fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
         teacher_history: MAX_PACKETS + 1,
         ..Classroom::default()
     };
-    let say = |line: &str| eprintln!("wirewalk: {}", escape(line));
+    let say = |line: &str| super::output::say(line);
     let (feed, addr) = start_page(
         SocketAddr::new(Ipv4Addr::LOCALHOST.into(), args.port),
         Arc::new(move |l: &str| say(l)),
@@ -61,10 +61,10 @@ pub fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
     )
     .map_err(|e| Failure::Message(1, e.0))?;
     live::stop_on_interrupt();
-    eprintln!(
-        "wirewalk: serving {} on http://{addr}/ — open it in a browser; Ctrl-C ends",
+    super::output::say(&format!(
+        "serving {} on http://{addr}/ — open it in a browser; Ctrl-C ends",
         escape(&title)
-    );
+    ));
     let mut reader = match file.take() {
         Some(r) => r,
         None => open()?,
@@ -85,7 +85,7 @@ pub fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
     } else {
         Box::new(Quiet)
     };
-    let mut out = settings.stdout();
+    let mut out = settings.stdout_for(v.json);
     let reading = inspect::Reading {
         flush_each: true,
         ..inspect::Reading::default()
@@ -102,9 +102,12 @@ pub fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
     out.flush()?;
     result?;
     if feed.lost() > 0 {
-        eprintln!("wirewalk: {} packets came faster than the page server could take them and are not on the page", feed.lost());
+        super::output::say(&format!(
+            "{} packets came faster than the page server could take them and are not on the page",
+            feed.lost()
+        ));
     }
-    eprintln!("wirewalk: the whole capture is on the page; still serving it until Ctrl-C");
+    super::output::say("the whole capture is on the page; still serving it until Ctrl-C");
     while !live::stop_requested() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }

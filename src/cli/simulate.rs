@@ -85,7 +85,7 @@ pub fn run(args: &SimulateArgs, settings: &Settings) -> Result<(), Failure> {
     let mut out: Box<dyn Write> = if to_stdout {
         Box::new(std::io::sink())
     } else {
-        settings.stdout()
+        settings.stdout_for(args.view.wants_json())
     };
     let mut frames = Frames(packets.into_iter().map(|p| Ok::<_, SourceError>(p.frame)));
     let reading = Reading {

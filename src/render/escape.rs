@@ -1,25 +1,43 @@
 //! Terminal safety: bytes from a capture never reach the terminal raw. Control
-//! characters (C0, DEL, C1), and bidirectional overrides that could reorder what a
-//! learner reads, are shown as visible escapes instead.
+//! characters (C0, DEL, C1), bidirectional controls that could reorder what a learner
+//! reads (U+061C, U+200E/F, U+202A–E, U+2066–9), invisible ones (zero-width U+200B–D,
+//! U+FEFF), the line and paragraph separators U+2028/2029 and the tag characters
+//! U+E0000–E007F are shown as visible escapes instead.
+//!
+//! By construction: every byte a command writes to standard output or standard error
+//! goes through [`TerminalWriter`] (made only in `cli::output`), which lets the theme's
+//! colour codes (SGR, `ESC [ … m`) through when colour is on and escapes everything
+//! else with [`escape`]; a string escaped earlier passes unchanged (escaping is
+//! idempotent). `tests/terminal_safety.rs` checks that nothing else in `src/` prints.
 
 use std::borrow::Cow;
+use std::io::{self, Write};
 
 fn needs_escape(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
-        | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-        | '\u{feff}')
+        | '\u{61c}'
+        | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        | '\u{feff}' | '\u{e0000}'..='\u{e007f}')
+}
+
+/// Whether `c` may not reach a terminal raw (what [`escape`] replaces).
+pub fn is_unsafe(c: char) -> bool {
+    needs_escape(c)
 }
 
 /// A quick byte scan: false when no byte sequence can be an unsafe character. C0 and DEL
-/// are single bytes; C1 is 0xC2 0x80–0x9F in UTF-8, the bidi controls 0xE2 0x80/0x81 …,
-/// the BOM 0xEF 0xBB 0xBF. Arrows and dots (0xE2 0x86 …, 0xC2 0xB7) pass.
+/// are single bytes; C1 is 0xC2 0x80–0x9F in UTF-8, U+061C 0xD8 0x9C, the zero-width,
+/// separator and bidi controls 0xE2 0x80/0x81 …, the BOM 0xEF 0xBB 0xBF, the tags
+/// 0xF3 0xA0 …. Arrows and dots (0xE2 0x86 …, 0xC2 0xB7) pass.
 fn might_need_escape(b: &[u8]) -> bool {
     b.iter().enumerate().any(|(i, &c)| match c {
         0..=0x1f | 0x7f => true,
         0xc2 => b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
+        0xd8 => b.get(i + 1) == Some(&0x9c),
         0xe2 => b.get(i + 1).is_some_and(|n| *n == 0x80 || *n == 0x81),
         0xef => b.get(i + 1) == Some(&0xbb),
+        0xf3 => b.get(i + 1) == Some(&0xa0),
         _ => false,
     })
 }
@@ -58,6 +76,185 @@ pub fn escape_bytes(b: &[u8]) -> String {
     out
 }
 
+/// What a [`TerminalWriter`] lets through besides safe text and newlines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guard {
+    /// Text; with `colour`, the theme's SGR codes (`ESC [ digits ; … m`) pass.
+    Text { colour: bool },
+    /// JSON Lines: an unsafe character (only ever inside a string) becomes its JSON
+    /// escape (`\u202e`), so the line parses to exactly the same value.
+    Json,
+}
+
+/// The longest SGR code let through (the theme's are under 16 bytes).
+const MAX_SGR: usize = 32;
+
+/// Standard output or error as a terminal may see it: every byte written passes
+/// [`escape`] (newlines kept), but the colour codes [`Guard`] allows. Text split across
+/// writes (a UTF-8 character, a colour code) is held until it is whole.
+pub struct TerminalWriter<W: Write> {
+    inner: W,
+    guard: Guard,
+    pending: Vec<u8>,
+    out: Vec<u8>,
+}
+
+impl<W: Write> TerminalWriter<W> {
+    pub fn new(inner: W, guard: Guard) -> TerminalWriter<W> {
+        TerminalWriter {
+            inner,
+            guard,
+            pending: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Escapes `pending` into `out`, keeping an unfinished tail when `more` may follow.
+    fn drain(&mut self, more: bool) {
+        let b = std::mem::take(&mut self.pending);
+        let keep = sanitize(&b, self.guard, more, &mut self.out);
+        self.pending = b[keep..].to_vec();
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let r = self.inner.write_all(&self.out);
+        self.out.clear();
+        r
+    }
+}
+
+impl<W: Write> Write for TerminalWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        self.drain(true);
+        self.send()?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()?;
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for TerminalWriter<W> {
+    fn drop(&mut self) {
+        self.drain(false);
+        let _ = self.send();
+        let _ = self.inner.flush();
+    }
+}
+
+/// `b` made safe into `out`; returns how many bytes were consumed (with `more`, an
+/// unfinished UTF-8 character or colour code at the end is left for the next call).
+pub fn sanitize(b: &[u8], guard: Guard, more: bool, out: &mut Vec<u8>) -> usize {
+    let colour = guard == Guard::Text { colour: true };
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == 0x1b && colour {
+            match sgr_len(&b[i..]) {
+                Some(n) => {
+                    out.extend_from_slice(&b[i..i + n]);
+                    i += n;
+                    continue;
+                }
+                None if more && b.len() - i < MAX_SGR && sgr_prefix(&b[i..]) => return i,
+                None => {
+                    out.extend_from_slice(b"\\x1b");
+                    i += 1;
+                    continue;
+                }
+            }
+        }
+        // Text up to the next ESC (when colour codes may follow), as UTF-8.
+        let end = if colour {
+            b[i + 1..]
+                .iter()
+                .position(|&c| c == 0x1b)
+                .map_or(b.len(), |p| i + 1 + p)
+        } else {
+            b.len()
+        };
+        let (valid, rest) = match std::str::from_utf8(&b[i..end]) {
+            Ok(s) => (s, None),
+            Err(e) => {
+                let s = std::str::from_utf8(&b[i..i + e.valid_up_to()]).expect("valid up to");
+                (s, Some(e))
+            }
+        };
+        text(valid, guard, out);
+        i += valid.len();
+        match rest {
+            None => {}
+            Some(e) => match e.error_len() {
+                // An unfinished character at the end: wait for its other bytes.
+                None if more && end == b.len() => return i,
+                n => {
+                    let n = n.unwrap_or(end - i);
+                    for byte in &b[i..i + n] {
+                        match guard {
+                            Guard::Json => out.extend_from_slice("\u{fffd}".as_bytes()),
+                            Guard::Text { .. } => {
+                                out.extend_from_slice(format!("\\x{byte:02x}").as_bytes())
+                            }
+                        }
+                    }
+                    i += n;
+                }
+            },
+        }
+    }
+    b.len()
+}
+
+/// Safe text into `out`: newlines kept, everything else unsafe escaped.
+fn text(s: &str, guard: Guard, out: &mut Vec<u8>) {
+    if !might_need_escape(s.as_bytes()) {
+        out.extend_from_slice(s.as_bytes());
+        return;
+    }
+    for (k, piece) in s.split('\n').enumerate() {
+        if k > 0 {
+            out.push(b'\n');
+        }
+        match guard {
+            Guard::Text { .. } => out.extend_from_slice(escape(piece).as_bytes()),
+            Guard::Json => {
+                for c in piece.chars() {
+                    if needs_escape(c) {
+                        let mut units = [0u16; 2];
+                        for u in c.encode_utf16(&mut units) {
+                            out.extend_from_slice(format!("\\u{u:04x}").as_bytes());
+                        }
+                    } else {
+                        let mut tmp = [0u8; 4];
+                        out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The length of the SGR code `b` starts with (`ESC [ digits ; … m`), if it is one.
+fn sgr_len(b: &[u8]) -> Option<usize> {
+    if b.len() < 3 || b[0] != 0x1b || b[1] != b'[' {
+        return None;
+    }
+    let body = b[2..]
+        .iter()
+        .take(MAX_SGR)
+        .position(|&c| !(c.is_ascii_digit() || c == b';'))?;
+    (b[2 + body] == b'm').then_some(3 + body)
+}
+
+/// Whether `b` could still become an SGR code with more bytes.
+fn sgr_prefix(b: &[u8]) -> bool {
+    b[0] == 0x1b
+        && b.get(1).is_none_or(|&c| c == b'[')
+        && b.iter().skip(2).all(|&c| c.is_ascii_digit() || c == b';')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +275,65 @@ mod tests {
     #[test]
     fn invalid_utf8_bytes_are_shown_as_hex() {
         assert_eq!(escape_bytes(b"ok\xff\x1b"), "ok\\xff\\x1b");
+    }
+    #[test]
+    fn the_second_round_of_invisible_characters_is_escaped() {
+        for c in [
+            '\u{61c}',
+            '\u{200b}',
+            '\u{200c}',
+            '\u{200d}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{feff}',
+            '\u{e0001}',
+            '\u{e007f}',
+        ] {
+            let s = format!("a{c}b");
+            assert_eq!(escape(&s), format!("a\\u{{{:x}}}b", c as u32));
+        }
+        assert!(matches!(escape("→ · — é 日本"), Cow::Borrowed(_)));
+    }
+
+    fn guarded(guard: Guard, writes: &[&[u8]]) -> String {
+        let mut v = Vec::new();
+        {
+            let mut w = TerminalWriter::new(&mut v, guard);
+            for b in writes {
+                w.write_all(b).unwrap();
+            }
+        }
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn the_writer_lets_colour_through_and_nothing_else() {
+        let colour = Guard::Text { colour: true };
+        let text = "\u{1b}[1;31mred\u{1b}[0m \u{1b}]52;c;aGk=\u{7}\u{1b}[2J\u{202e}x\n";
+        assert_eq!(
+            guarded(colour, &[text.as_bytes()]),
+            "\u{1b}[1;31mred\u{1b}[0m \\x1b]52;c;aGk=\\x07\\x1b[2J\\u{202e}x\n"
+        );
+        let plain = guarded(Guard::Text { colour: false }, &[text.as_bytes()]);
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+        // Split across writes: a colour code and a UTF-8 character are held until whole.
+        let b = "\u{1b}[32mé\u{202e}".as_bytes();
+        assert_eq!(
+            guarded(colour, &[&b[..2], &b[2..6], &b[6..8], &b[8..]]),
+            "\u{1b}[32mé\\u{202e}"
+        );
+        // A cut character at the very end is shown as its bytes.
+        assert_eq!(guarded(colour, &[b"ok\xc3"]), "ok\\xc3");
+        // Already escaped text passes unchanged.
+        assert_eq!(guarded(colour, &[escape(text).as_bytes()]), escape(text));
+    }
+
+    #[test]
+    fn json_keeps_its_meaning() {
+        let line = serde_json::json!({"t": "a\u{1b}\u{7f}\u{9b}\u{202e}\u{e0041}"}).to_string();
+        let safe = guarded(Guard::Json, &[line.as_bytes(), b"\n"]);
+        assert!(!safe.trim_end().chars().any(needs_escape), "{safe}");
+        let v: serde_json::Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(v["t"], "a\u{1b}\u{7f}\u{9b}\u{202e}\u{e0041}");
     }
 }

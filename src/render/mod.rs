@@ -14,7 +14,7 @@ pub mod summary;
 pub mod terminal;
 pub mod theme;
 
-pub use escape::{escape, escape_bytes};
+pub use escape::{escape, escape_bytes, Guard, TerminalWriter};
 pub use theme::Theme;
 
 use std::io::{self, Write};

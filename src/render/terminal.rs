@@ -667,7 +667,7 @@ pub fn finish_text(
         writeln!(out, "  {} {n} packet(s)", th.warn(&format!("! {name}:")))?;
     }
     for sess in an.sessions.sessions() {
-        for line in wrap(&crate::explain::session_summary(sess), 100, 2) {
+        for line in wrap(&escape(&crate::explain::session_summary(sess)), 100, 2) {
             writeln!(out, "{}", th.layer(7, &line))?;
         }
     }

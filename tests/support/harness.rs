@@ -277,11 +277,13 @@ pub fn protocol_stream(input: &[u8]) {
     }
 }
 
-/// A character that must never reach a terminal raw: controls (but the newline) and
-/// the bidirectional overrides and isolates.
+/// A character that must never reach a terminal raw: controls (but the newline), the
+/// bidi controls, zero-width characters, U+2028/2029 and the tag characters.
 pub fn unsafe_char(c: char) -> bool {
     (c.is_control() && c != '\n')
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(c,
+            '\u{61c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{e0000}'..='\u{e007f}')
 }
 
 /// Every renderer over the packets of `data` (a capture), colour off: (name, output).
