@@ -24,16 +24,15 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use base64::Engine as _;
 
 use super::demo::{BoxError, Narrator};
+use super::ws_server::{self, Deflate, In, ReadError};
 
 const CHAT_PAGE: &str = include_str!("demo_chat.html");
 
@@ -527,13 +526,15 @@ fn ws_config(cfg: &Classroom) -> WebSocketConfig {
 }
 
 /// The opening handshake (RFC 6455 section 4.2), answered from the head already read:
-/// a 101 with the Accept, or a 400/426 saying what is wrong. The bytes that came after
-/// the head are the first frames.
-async fn upgrade(
+/// a 101 with the Accept (and, when `deflate` and the client offers one we can take,
+/// permessage-deflate, RFC 7692 section 5), or a 400/426 saying what is wrong. Gives
+/// the stream, the bytes that came after the head (the first frames) and what was
+/// agreed.
+async fn handshake(
     mut stream: TcpStream,
     head: Head,
-    cfg: &Classroom,
-) -> Result<Option<WebSocketStream<TcpStream>>, BoxError> {
+    deflate: bool,
+) -> Result<Option<(TcpStream, Vec<u8>, Option<Deflate>)>, BoxError> {
     let key = head.header("sec-websocket-key").map(str::trim);
     let key_ok = key.is_some_and(|k| {
         base64::engine::general_purpose::STANDARD
@@ -560,35 +561,37 @@ async fn upgrade(
         .await?;
         return Ok(None);
     };
+    let agreed = if deflate {
+        head.header("sec-websocket-extensions")
+            .and_then(Deflate::accept)
+    } else {
+        None
+    };
+    let extensions = agreed
+        .as_ref()
+        .map(|(_, answer)| format!("Sec-WebSocket-Extensions: {answer}\r\n"))
+        .unwrap_or_default();
     let response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{extensions}\r\n",
         crate::proto::websocket::sec_websocket_accept(key)
     );
     stream.write_all(response.as_bytes()).await?;
-    Ok(Some(
-        WebSocketStream::from_partially_read(stream, head.rest, Role::Server, Some(ws_config(cfg)))
-            .await,
-    ))
+    Ok(Some((stream, head.rest, agreed.map(|(d, _)| d))))
 }
 
-/// The close a broken peer gets: 1007 for text that is not UTF-8, 1009 for too big,
-/// 1002 for other protocol errors (a fragmented control frame, for one).
-fn close_for(e: &WsError) -> Option<CloseFrame> {
-    let (code, reason) = match e {
-        WsError::Utf8(_) => (CloseCode::Invalid, "text that is not UTF-8"),
-        WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
-            (CloseCode::Size, "message too big")
-        }
-        WsError::Protocol(ProtocolError::FragmentedControlFrame) => {
-            (CloseCode::Protocol, "fragmented control frame")
-        }
-        WsError::Protocol(_) => (CloseCode::Protocol, "protocol error"),
-        _ => return None,
+/// The feed port's WebSockets: tungstenite, uncompressed (nobody captures them).
+async fn upgrade(
+    stream: TcpStream,
+    head: Head,
+    cfg: &Classroom,
+) -> Result<Option<WebSocketStream<TcpStream>>, BoxError> {
+    let Some((stream, rest, _)) = handshake(stream, head, false).await? else {
+        return Ok(None);
     };
-    Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    })
+    Ok(Some(
+        WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(ws_config(cfg)))
+            .await,
+    ))
 }
 
 /// One connection to the chat port: the page, or a student's WebSocket.
@@ -638,10 +641,12 @@ async fn chat_connection(
         })
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| format!("guest-{}", peer.port()));
-    let Some(ws) = upgrade(stream, head, &cfg).await? else {
+    let Some((stream, rest, deflate)) = handshake(stream, head, true).await? else {
         return Ok(());
     };
-    let (mut sink, mut incoming) = ws.split();
+    let (rd, wr) = stream.into_split();
+    let mut incoming = ws_server::Reader::new(rd, rest, cfg.max_message, deflate);
+    let mut sink = ws_server::Writer::new(wr, deflate);
     let (tx, mut rx) = mpsc::channel(cfg.queue);
     let (kick_tx, mut kick_rx) = oneshot::channel::<String>();
     let token = token();
@@ -661,15 +666,20 @@ async fn chat_connection(
         h.tokens.insert(token.clone(), peer);
         id
     };
-    narrate(&format!("{nick} ({peer}) joined"));
-    sink.send(Message::text(
-        serde_json::json!({
+    let compressed = if deflate.is_some() {
+        ", permessage-deflate"
+    } else {
+        ""
+    };
+    narrate(&format!("{nick} ({peer}) joined{compressed}"));
+    sink.text(
+        &serde_json::json!({
             "t": "hello", "you": peer.to_string(), "nick": nick, "token": token,
-            "feed_port": feed_addr.port(),
+            "feed_port": feed_addr.port(), "deflate": deflate.is_some(),
             "text": format!("welcome, {nick}! This line was pushed by the server, unasked."),
         })
         .to_string(),
-    ))
+    )
     .await?;
     lock(&hub).broadcast(
         serde_json::json!({"t": "notice", "text": format!("{nick} ({peer}) joined")}),
@@ -679,10 +689,11 @@ async fn chat_connection(
     let mut tokens = cfg.burst;
     let mut last = Instant::now();
     let mut sent = 0u64;
-    let end: Option<CloseFrame> = loop {
+    // How the connection ends: the Close to send (code and reason), if any.
+    let end: Option<(Option<u16>, String)> = loop {
         tokio::select! {
             m = incoming.next() => match m {
-                Some(Ok(Message::Text(t))) => {
+                Ok(Some(In::Text(t))) => {
                     sent += 1;
                     let now = Instant::now();
                     tokens = (tokens + now.duration_since(last).as_secs_f64() * cfg.per_second).min(cfg.burst);
@@ -690,33 +701,33 @@ async fn chat_connection(
                     if tokens < 1.0 {
                         let why = format!("you are sending faster than {} messages a second; message {sent} was not delivered", cfg.per_second);
                         narrate(&format!("refused message {sent} from {nick} ({peer}): over the rate limit"));
-                        let line = serde_json::json!({"t": "refused", "n": sent, "text": t.as_str(), "why": why}).to_string();
-                        if sink.send(Message::text(line)).await.is_err() { break None; }
+                        let line = serde_json::json!({"t": "refused", "n": sent, "text": t, "why": why}).to_string();
+                        if sink.text(&line).await.is_err() { break None; }
                         continue;
                     }
                     tokens -= 1.0;
-                    let text: String = t.as_str().chars().take(500).collect();
+                    let text: String = t.chars().take(500).collect();
                     narrate(&format!("{nick}: {text}"));
                     lock(&hub).broadcast(serde_json::json!({"t": "msg", "from": nick, "addr": peer.to_string(), "n": sent, "text": text}), narrate);
                 }
-                Some(Ok(Message::Close(_))) | None => break None,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => {
-                    let close = close_for(&e);
-                    if let Some(c) = &close {
-                        narrate(&format!("{nick} ({peer}) closed with {}: {}", u16::from(c.code), c.reason));
-                    }
-                    break close;
+                Ok(Some(In::Ping(p))) => if sink.pong(&p).await.is_err() { break None; },
+                Ok(Some(In::Binary(_) | In::Pong)) => {}
+                // RFC 6455 section 5.5.1: a Close is answered, echoing its code.
+                Ok(Some(In::Close(code))) => break Some((code, String::new())),
+                Ok(None) | Err(ReadError::Io(_)) => break None,
+                Err(ReadError::Fail(f)) => {
+                    narrate(&format!("{nick} ({peer}) closed with {}: {}", f.code, f.reason));
+                    break Some((Some(f.code), f.reason.to_string()));
                 }
             },
             out = rx.recv() => match out {
-                Some(Out::Line(line)) => if sink.send(Message::text(line.to_string())).await.is_err() { break None; },
+                Some(Out::Line(line)) => if sink.text(&line).await.is_err() { break None; },
                 None => break None,
             },
             why = &mut kick_rx => {
                 let why = why.unwrap_or_default();
-                let _ = sink.send(Message::text(serde_json::json!({"t": "notice", "text": why}).to_string())).await;
-                break Some(CloseFrame { code: CloseCode::Policy, reason: "too slow to keep up".into() });
+                let _ = sink.text(&serde_json::json!({"t": "notice", "text": why}).to_string()).await;
+                break Some((Some(1008), "too slow to keep up".into()));
             }
         }
     };
@@ -725,14 +736,9 @@ async fn chat_connection(
         h.tokens.remove(&token);
         h.students.remove(&id).is_some()
     };
-    match end {
-        Some(c) => {
-            let _ = sink.send(Message::Close(Some(c))).await;
-        }
-        None => {
-            let _ = sink.close().await;
-        }
-    }
+    // The server ends it: 1000 (normal), unless the reason is a code of its own.
+    let (code, reason) = end.unwrap_or((Some(1000), String::new()));
+    let _ = sink.close(code, &reason).await;
     if was_member {
         lock(&hub).broadcast(
             serde_json::json!({"t": "notice", "text": format!("{nick} ({peer}) left")}),
@@ -959,23 +965,5 @@ mod tests {
             Some("[::1]:8080")
         );
         assert_eq!(clean_host(Some("x\"><script>")), None);
-    }
-
-    #[test]
-    fn broken_peers_get_the_close_code_rfc_6455_names() {
-        let bad = vec![0xffu8, 0xfe];
-        let utf8 = std::str::from_utf8(&bad).unwrap_err();
-        assert_eq!(
-            close_for(&WsError::Utf8(utf8.to_string())).unwrap().code,
-            CloseCode::Invalid
-        );
-        assert_eq!(
-            u16::from(
-                close_for(&WsError::Protocol(ProtocolError::FragmentedControlFrame))
-                    .unwrap()
-                    .code
-            ),
-            1002
-        );
     }
 }

@@ -8,6 +8,7 @@ pub mod live;
 pub mod pcap;
 pub mod root;
 pub mod simulate;
+pub mod ws_server;
 
 use std::fmt;
 
