@@ -194,7 +194,7 @@ fn three_tabs_burst_100_each_all_receive_300_in_order_and_see_their_own_masked_f
         // Each tab's packet view: its own Upgrade, the 101 with a valid Accept, and its
         // frames masked — unmasking with the shown key gives back what it typed.
         for (t, n) in tabs.iter().zip(nicks) {
-            b.wait_for(t, "document.querySelectorAll('#mine .mask-card').length >= 100", Duration::from_secs(30))
+            b.wait_for(t, "document.querySelectorAll('#mine .mask-card').length >= 100", Duration::from_secs(60))
                 .await;
             let up = b
                 .eval(t, "(() => { const c = document.querySelector('#mine .upgrade-card'); return c ? c.textContent : ''; })()")

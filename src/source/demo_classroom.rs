@@ -721,7 +721,17 @@ async fn chat_connection(
                 }
             },
             out = rx.recv() => match out {
-                Some(Out::Line(line)) => if sink.text(&line).await.is_err() { break None; },
+                Some(Out::Line(line)) => {
+                    // What else is waiting goes in the same write (up to 64 KiB).
+                    sink.queue_text(&line);
+                    while sink.queued() < 64 * 1024 {
+                        match rx.try_recv() {
+                            Ok(Out::Line(more)) => sink.queue_text(&more),
+                            Err(_) => break,
+                        }
+                    }
+                    if sink.flush().await.is_err() { break None; }
+                }
                 None => break None,
             },
             why = &mut kick_rx => {

@@ -288,9 +288,12 @@ fn close(payload: &[u8]) -> Result<In, ReadError> {
 }
 
 /// Writes to a client: unmasked frames, text compressed when deflate was agreed.
+/// Frames may be queued and sent together: under a burst, many messages then go in one
+/// write (and one TCP segment), not one each.
 pub struct Writer<W> {
     wr: W,
     deflater: Option<Deflater>,
+    out: Vec<u8>,
 }
 
 impl<W: AsyncWrite + Unpin> Writer<W> {
@@ -298,24 +301,47 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
         Writer {
             wr,
             deflater: deflate.map(|d| Deflater::new(d.server_no_context_takeover)),
+            out: Vec::new(),
         }
     }
 
+    /// A text message, sent now (with anything queued before it).
     pub async fn text(&mut self, text: &str) -> std::io::Result<()> {
+        self.queue_text(text);
+        self.flush().await
+    }
+
+    /// A text message, framed and kept until `flush`.
+    pub fn queue_text(&mut self, text: &str) {
         let op = OpCode::Data(Data::Text);
         match self
             .deflater
             .as_mut()
             .and_then(|d| d.deflate(text.as_bytes()))
         {
-            Some(z) => self.frame(op, true, &z).await,
-            None => self.frame(op, false, text.as_bytes()).await,
+            Some(z) => self.frame(op, true, &z),
+            None => self.frame(op, false, text.as_bytes()),
         }
     }
 
+    /// Bytes framed and not yet sent.
+    pub fn queued(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Sends what is queued.
+    pub async fn flush(&mut self) -> std::io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let r = self.wr.write_all(&self.out).await;
+        self.out.clear();
+        r
+    }
+
     pub async fn pong(&mut self, payload: &[u8]) -> std::io::Result<()> {
-        self.frame(OpCode::Control(Control::Pong), false, payload)
-            .await
+        self.frame(OpCode::Control(Control::Pong), false, payload);
+        self.flush().await
     }
 
     /// A Close (with a code, or empty), then the end of this side of the connection.
@@ -330,12 +356,12 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
             }
             payload.extend_from_slice(&reason.as_bytes()[..end]);
         }
-        self.frame(OpCode::Control(Control::Close), false, &payload)
-            .await?;
+        self.frame(OpCode::Control(Control::Close), false, &payload);
+        self.flush().await?;
         self.wr.shutdown().await
     }
 
-    async fn frame(&mut self, opcode: OpCode, rsv1: bool, payload: &[u8]) -> std::io::Result<()> {
+    fn frame(&mut self, opcode: OpCode, rsv1: bool, payload: &[u8]) {
         let hdr = FrameHeader {
             is_final: true,
             rsv1,
@@ -344,11 +370,9 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
             opcode,
             mask: None,
         };
-        let mut out = Vec::with_capacity(payload.len() + 10);
-        hdr.format(payload.len() as u64, &mut out)
-            .map_err(std::io::Error::other)?;
-        out.extend_from_slice(payload);
-        self.wr.write_all(&out).await
+        // Writing a header into a Vec cannot fail.
+        let _ = hdr.format(payload.len() as u64, &mut self.out);
+        self.out.extend_from_slice(payload);
     }
 }
 
@@ -509,8 +533,9 @@ mod tests {
         let sent = runtime().block_on(async {
             let mut out = Vec::new();
             let mut w = Writer::new(&mut out, Some(Deflate::default()));
-            w.text("Hello").await.unwrap();
-            w.text("Hello").await.unwrap();
+            w.queue_text("Hello");
+            assert_eq!(w.queued(), 9, "c1 07 and seven bytes, not sent yet");
+            w.queue_text("Hello");
             w.close(Some(1000), "bye").await.unwrap();
             out
         });
