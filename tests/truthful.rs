@@ -225,6 +225,12 @@ fn loopback_checksums_are_explained_once_and_tag_nothing() {
         ),
         "{out}"
     );
+    // On loopback no card ever computes it: not "made on the sending machine, before the card".
+    assert!(
+        out.contains("on loopback a packet never reaches a network card"),
+        "{out}"
+    );
+    assert!(!out.contains("before any network card computed"), "{out}");
     let lines = json(&lo);
     for p in lines.iter().filter(|l| l["type"] == "packet") {
         let tags = p["analysis"].as_array().unwrap();

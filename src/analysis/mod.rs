@@ -442,8 +442,22 @@ impl Analyzer {
                 .sum();
             let key = if others > 0 {
                 "notes.checksum.partial_some"
+            } else if partial.iter().all(|(ip, _)| ip.is_loopback()) {
+                "notes.checksum.partial_loopback"
+            } else if partial.len() > 1 {
+                "notes.checksum.partial_every_side"
             } else {
                 "notes.checksum.partial_all"
+            };
+            let who = match hosts.as_slice() {
+                [one] => format!("{one} is the machine"),
+                [rest @ .., last] => {
+                    format!(
+                        "{} and {last} are the addresses of the machine",
+                        rest.join(", ")
+                    )
+                }
+                [] => String::new(),
             };
             self.totals.info.push(crate::explain::text(
                 key,
@@ -451,6 +465,7 @@ impl Analyzer {
                     ("count", &n.to_string()),
                     ("hosts", &hosts.join(", ")),
                     ("others", &others.to_string()),
+                    ("who", &who),
                 ],
             ));
         }
