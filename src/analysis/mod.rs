@@ -139,6 +139,11 @@ pub struct Totals {
     pub warnings: Vec<String>,
     /// How many packets carried each analysis tag that signals trouble.
     pub problems: std::collections::BTreeMap<&'static str, u64>,
+    /// Of those, how many were on copies (a packet captured twice, which Wireshark tags
+    /// as a retransmission or a duplicate ACK although nothing was sent again).
+    pub problems_on_copies: std::collections::BTreeMap<&'static str, u64>,
+    /// Packets that were copies of an earlier one.
+    pub copies: u64,
     /// Socket.IO sessions that moved from long-polling to WebSocket.
     pub sessions_upgraded: u64,
     /// Per sending address (a few at most): transport checksums left unfinished by
@@ -412,9 +417,19 @@ impl Analyzer {
             pa.from_client = Some(side == 0);
             pa.nth_in_stream = conv.packets[0] + conv.packets[1];
         }
+        if pa.copy_of.is_some() {
+            self.totals.copies += 1;
+        }
         for tag in &pa.tags {
             if tag.is_problem() {
                 *self.totals.problems.entry(tag.name()).or_insert(0) += 1;
+                if pa.copy_of.is_some() {
+                    *self
+                        .totals
+                        .problems_on_copies
+                        .entry(tag.name())
+                        .or_insert(0) += 1;
+                }
             }
         }
         pa

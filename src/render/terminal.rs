@@ -663,8 +663,31 @@ pub fn finish_text(
             t.packets, t.bytes, dur, tcp, udp
         ))
     )?;
+    // Copies are no trouble on the wire: their tags are said with them, not as problems.
     for (name, n) in &t.problems {
-        writeln!(out, "  {} {n} packet(s)", th.warn(&format!("! {name}:")))?;
+        let n = n - t.problems_on_copies.get(name).copied().unwrap_or(0);
+        if n > 0 {
+            writeln!(out, "  {} {n} packet(s)", th.warn(&format!("! {name}:")))?;
+        }
+    }
+    if t.copies > 0 {
+        let tags: Vec<String> = t
+            .problems_on_copies
+            .iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+        let mut said =
+            crate::explain::text("notes.copy.total", &[("count", &t.copies.to_string())]);
+        if !tags.is_empty() {
+            said.push(' ');
+            said.push_str(&crate::explain::text(
+                "notes.copy.total_tags",
+                &[("tags", &tags.join(", "))],
+            ));
+        }
+        for line in wrap(&format!("· {said}"), 100, 2) {
+            writeln!(out, "{line}")?;
+        }
     }
     for sess in an.sessions.sessions() {
         for line in wrap(&escape(&crate::explain::session_summary(sess)), 100, 2) {
