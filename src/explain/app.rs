@@ -130,7 +130,7 @@ fn ws_headline(w: &WsFrame) -> String {
     if w.compressed {
         s.push_str(" · compressed");
     }
-    s.push_str(&format!(" · {} bytes", w.payload_len));
+    s.push_str(&format!(" · {}", super::bytes(w.payload_len)));
     if let Some(t) = &w.text {
         s.push_str(&format!(": \"{}\"", preview(t)));
     } else if let Some(code) = w.close_code {

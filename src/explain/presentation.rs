@@ -133,7 +133,7 @@ pub fn presentation(apps: &[AppLayer], payload: &[u8]) -> Presentation {
                 _ => String::new(),
             };
             return Presentation {
-                line: format!("{len} bytes of {what}{shown}"),
+                line: format!("{} of {what}{shown}", super::bytes(payload.len() as u64)),
                 key: key.to_string(),
                 text: text(key, &[("len", &len)]),
             };

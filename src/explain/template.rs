@@ -56,11 +56,16 @@ impl Template {
     /// Appends the filled template to `out`. A hole with no value keeps its `{name}`,
     /// which a test catches.
     pub fn render_into(&self, out: &mut String, args: &Args<'_>) {
+        let mut one = false;
         for p in &self.parts {
             match p {
-                Part::Lit(s) => out.push_str(s),
+                Part::Lit(s) => push_lit(out, s, one),
                 Part::Hole(name) => match args.iter().find(|(k, _)| k == name) {
-                    Some((_, v)) => out.push_str(v),
+                    Some((_, v)) => {
+                        out.push_str(v);
+                        one = *v == "1";
+                        continue;
+                    }
                     None => {
                         out.push('{');
                         out.push_str(name);
@@ -68,6 +73,7 @@ impl Template {
                     }
                 },
             }
+            one = false;
         }
     }
 
@@ -75,17 +81,22 @@ impl Template {
     /// (no string per value: the hot path of `inspect`). `fill` returns false for a hole
     /// it does not know, which then keeps its `{name}`.
     pub fn render_with(&self, out: &mut String, fill: &dyn Fn(&str, &mut String) -> bool) {
+        let mut one = false;
         for p in &self.parts {
             match p {
-                Part::Lit(s) => out.push_str(s),
+                Part::Lit(s) => push_lit(out, s, one),
                 Part::Hole(name) => {
-                    if !fill(name, out) {
-                        out.push('{');
-                        out.push_str(name);
-                        out.push('}');
+                    let at = out.len();
+                    if fill(name, out) {
+                        one = &out[at..] == "1";
+                        continue;
                     }
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
                 }
             }
+            one = false;
         }
     }
 
@@ -101,6 +112,17 @@ impl Template {
             Part::Hole(h) => Some(h.as_str()),
             Part::Lit(_) => None,
         })
+    }
+}
+
+/// A literal after a hole; after a hole that said 1, "1 bytes" is "1 byte".
+fn push_lit(out: &mut String, lit: &str, one: bool) {
+    match lit.strip_prefix(" bytes") {
+        Some(rest) if one => {
+            out.push_str(" byte");
+            out.push_str(rest);
+        }
+        _ => out.push_str(lit),
     }
 }
 

@@ -34,10 +34,16 @@ pub fn tls_short(r: &TlsRecord) -> String {
 /// The line of values.
 pub fn tls_headline(r: &TlsRecord) -> String {
     let mut s = match r.handshake_type {
-        Some(t) => format!("{t} · record {} · {} bytes", r.version, r.length),
+        Some(t) => format!(
+            "{t} · record {} · {}",
+            r.version,
+            super::bytes(r.length as u64)
+        ),
         None => format!(
-            "{} · record {} · {} bytes",
-            r.record_type, r.version, r.length
+            "{} · record {} · {}",
+            r.record_type,
+            r.version,
+            super::bytes(r.length as u64)
         ),
     };
     if let Some(sni) = &r.sni {
