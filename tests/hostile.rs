@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use captures::{baseline, ws_frame, Capture, Tcp, SYN, UPGRADE_REQUEST, UPGRADE_RESPONSE};
+use captures::{
+    baseline, ws_frame, Capture, Tcp, ACK, PSH, SYN, UPGRADE_REQUEST, UPGRADE_RESPONSE,
+};
 use wirewalk::render::pcap_out::PcapFormat;
 
 /// Peak resident memory allowed for one run.
@@ -913,5 +915,128 @@ fn many_conversations() {
     check_all(
         "conversations",
         &[v("syn-flood-30000", bytes, Expect::Ends)],
+    );
+}
+
+// --- silent loss: whatever is not decoded says so -------------------------------------
+
+/// `wirewalk inspect FILE --json`: its lines parsed, and its stderr.
+fn json_lines(file: &Path) -> (Vec<serde_json::Value>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
+        .arg("inspect")
+        .arg(file)
+        .arg("--json")
+        .output()
+        .expect("the wirewalk binary runs");
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    (lines, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Every application layer of `proto` in the output, in order.
+fn layers<'a>(lines: &'a [serde_json::Value], proto: &str) -> Vec<&'a serde_json::Value> {
+    lines
+        .iter()
+        .filter_map(|l| l["layers"].as_array())
+        .flatten()
+        .filter(|l| l["protocol"] == proto)
+        .collect()
+}
+
+/// Class "silent loss": a control byte in an upgrade request (which httparse rejects)
+/// used to hide the whole client direction, the upgrade and the WebSocket after it. The
+/// request is decoded, with a check saying how many control bytes it had, and the
+/// client's WebSocket messages are decoded too.
+#[test]
+fn a_control_byte_in_an_upgrade_does_not_hide_the_websocket() {
+    let d = dir("silent-control");
+    for (name, bad) in [
+        ("bel-in-value", "\x07"),
+        ("esc-in-value", "\x1b[2J"),
+        ("nul", "\0"),
+    ] {
+        let mut cap = Capture::default();
+        let mut t = Tcp::open(&mut cap, 40100);
+        let req = UPGRADE_REQUEST.replace("Host: example.com", &format!("Host: exa{bad}mple.com"));
+        t.send(&mut cap, true, format!("{req}\r\n").as_bytes());
+        t.send(
+            &mut cap,
+            false,
+            format!("{UPGRADE_RESPONSE}\r\n").as_bytes(),
+        );
+        t.send(
+            &mut cap,
+            true,
+            &ws_frame(1, b"hidden?", Some([1, 2, 3, 4]), None),
+        );
+        t.send(&mut cap, false, &ws_frame(1, b"reply", None, None));
+        t.close(&mut cap);
+        let f = d.join(format!("{name}.pcap"));
+        std::fs::write(&f, cap.bytes(PcapFormat::Pcap)).unwrap();
+        let (lines, _) = json_lines(&f);
+        let http = layers(&lines, "http");
+        assert_eq!(http.len(), 2, "{name}: the request and the 101");
+        assert_eq!(
+            http[0]["fields"]["headers"]["host"],
+            format!("exa{bad}mple.com"),
+            "{name}: the value as sent"
+        );
+        assert!(
+            http[0]["checks"][0]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("carries 1 control byte")),
+            "{name}: {}",
+            http[0]["checks"]
+        );
+        let texts: Vec<&str> = layers(&lines, "websocket")
+            .iter()
+            .filter_map(|l| l["fields"]["text"].as_str())
+            .collect();
+        assert_eq!(texts, ["hidden?", "reply"], "{name}");
+        let summary = lines.last().unwrap();
+        assert_eq!(summary["analysis"]["http-control-bytes"], 1, "{name}");
+        assert_eq!(summary["conversations"]["tcp"], 1);
+    }
+}
+
+/// Class "silent loss": a copy of a held out-of-order segment used to make reassembly
+/// give up the gap before it, and drop the real bytes when they came (the request
+/// vanished, no note). The copy is recognised; the request is decoded whole, no gap.
+#[test]
+fn a_copy_of_a_held_segment_does_not_lose_the_request() {
+    let d = dir("silent-copy");
+    let req = b"GET /dup HTTP/1.1\r\nHost: x\r\n\r\n";
+    let (a, b) = (4, 9);
+    let mut cap = Capture::default();
+    let mut t = Tcp::open(&mut cap, 40200);
+    let base = 1001;
+    t.segment(&mut cap, true, &req[..a], PSH | ACK);
+    for _ in 0..3 {
+        // The third piece, ahead of the second, and two copies of it.
+        t.set_seq(base + b as u32, 5001);
+        t.segment(&mut cap, true, &req[b..], PSH | ACK);
+    }
+    t.set_seq(base + a as u32, 5001);
+    t.segment(&mut cap, true, &req[a..b], PSH | ACK);
+    t.set_seq(base + req.len() as u32, 5001);
+    t.send(&mut cap, false, b"HTTP/1.1 204 No Content\r\n\r\n");
+    t.close(&mut cap);
+    let f = d.join("copy-of-held.pcap");
+    std::fs::write(&f, cap.bytes(PcapFormat::Pcap)).unwrap();
+    let (lines, stderr) = json_lines(&f);
+    let http = layers(&lines, "http");
+    assert_eq!(http.len(), 2, "{stderr}");
+    assert_eq!(http[0]["fields"]["uri"], "/dup");
+    assert_eq!(http[0]["fields"]["headers"]["host"], "x");
+    // In stream order: the first piece, the second (sent last), the first copy of the third.
+    assert_eq!(http[0]["frames"], serde_json::json!([4, 8, 5]));
+    assert_eq!(http[1]["fields"]["status"], 204);
+    let summary = lines.last().unwrap();
+    assert!(
+        summary["analysis"].get("stream-gap").is_none(),
+        "{}",
+        summary["analysis"]
     );
 }
