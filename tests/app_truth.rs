@@ -240,11 +240,34 @@ fn the_presentation_line_says_what_the_bytes_are() {
     );
     let f = write("tls", &cap);
     let tls = packet(&wirewalk(&["inspect", f.to_str().unwrap()]), 4);
+    // A handshake record is in clear: never called encrypted.
     assert!(
-        tls.contains("L6 Presentation 10 bytes of TLS records (encrypted)"),
+        tls.contains("L6 Presentation 10 bytes of TLS records, in clear"),
         "{tls}"
     );
     assert!(!tls.contains("10 bytes of binary"), "{tls}");
+    assert!(!tls.contains("(encrypted)"), "{tls}");
+    // A real TLS 1.3 session: the ServerHello's segment turns encrypted half-way; records
+    // opened with the key log are said to be ciphertext on the wire.
+    let wss = wirewalk(&[
+        "inspect",
+        "tests/fixtures/tls13-python-wss.pcap",
+        "--keylog",
+        "tests/fixtures/tls13-python-wss.keys",
+    ]);
+    let sh = packet(&wss, packet_with(&wss, "server_hello"));
+    assert!(
+        sh.contains("TLS records: first in clear, then encrypted"),
+        "{sh}"
+    );
+    let up = packet(&wss, packet_with(&wss, "GET /chat"));
+    assert!(
+        up.contains(
+            "TLS records, encrypted; opened with CLIENT_TRAFFIC_SECRET_0: HTTP/1.x text inside"
+        ),
+        "{up}"
+    );
+    assert!(!up.contains("readable by anyone"), "{up}");
 }
 
 /// Class "Socket.IO attribution": a server's EVENT is not headed socket.emit; the
@@ -350,8 +373,8 @@ fn the_first_heartbeat_is_timed_from_the_open_packet() {
 /// pushed frame (unless --explain-all), as `--help` promises.
 #[test]
 fn the_server_push_lesson_is_given_once_per_conversation() {
-    let push_ws = "This frame comes from the server without any request from the client";
-    let push_sio = "The server sent this without any request from the client";
+    let push_ws = "either side may send at any time";
+    let push_sio = "the server pushes events whenever it wants";
     let sim = unwrap(&wirewalk(&["simulate", "websocket"]));
     assert_eq!(sim.matches(push_ws).count(), 1, "{sim}");
     let sio = unwrap(&wirewalk(&["simulate", "socketio"]));

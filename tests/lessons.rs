@@ -30,7 +30,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 #[test]
 fn every_builtin_lesson_checks_and_has_three_questions() {
     let all = lesson::builtin().unwrap();
-    assert_eq!(all.len(), 8);
+    assert_eq!(all.len(), 9);
     for lf in &all {
         let problems = check::check(lf);
         assert!(problems.is_empty(), "{}: {problems:?}", lf.origin);
@@ -103,6 +103,7 @@ fn opts(progress: &Path) -> RunOptions {
         seed: None,
         progress_path: Some(progress.to_path_buf()),
         reset: false,
+        screen: None,
     }
 }
 
@@ -303,6 +304,9 @@ impl Tmux {
         c
     }
     fn start(tag: &str, command: &str) -> Option<Tmux> {
+        Tmux::start_sized(tag, command, 120, 50)
+    }
+    fn start_sized(tag: &str, command: &str, width: u16, height: u16) -> Option<Tmux> {
         let t = Tmux {
             socket: format!("wirewalk-test-{tag}-{}", std::process::id()),
             session: "lesson".into(),
@@ -315,9 +319,9 @@ impl Tmux {
                 "-s",
                 &t.session,
                 "-x",
-                "120",
+                &width.to_string(),
                 "-y",
-                "50",
+                &height.to_string(),
                 command,
             ])
             .status()
@@ -362,6 +366,16 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+    /// Sends keys by tmux's names (`Right`, `Escape`, `Space`), no Enter after them.
+    fn press(&self, names: &[&str]) {
+        assert!(self
+            .cmd()
+            .args(["send-keys", "-t", &self.session])
+            .args(names)
+            .status()
+            .unwrap()
+            .success());
+    }
     fn keys(&self, keys: &str) {
         assert!(self
             .cmd()
@@ -402,7 +416,7 @@ fn a_person_takes_a_lesson_in_tmux() {
     let dir = temp_dir("tmux");
     let lesson = fixture("tiny.toml");
     let command = format!(
-        "env WIREWALK_DATA_DIR='{}' COLUMNS=110 timeout 60 '{BIN}' lesson start --color never '{}'",
+        "env WIREWALK_DATA_DIR='{}' COLUMNS=110 timeout 60 '{BIN}' lesson start --no-tui --color never '{}'",
         dir.display(),
         lesson.display()
     );
@@ -466,5 +480,58 @@ fn a_person_takes_a_lesson_in_tmux() {
         "{text}"
     );
     assert!(text.contains("not started"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "needs tmux; .ci/run runs it"]
+fn a_person_takes_a_lesson_in_the_full_screen() {
+    assert!(
+        have_tmux(),
+        "tmux is not installed (apt-get install -y tmux)"
+    );
+    let dir = temp_dir("tmux-screen");
+    let lesson = fixture("tiny.toml");
+    // The shell prints a marker after wirewalk: the pane under it shows what was left.
+    let command = format!(
+        "env WIREWALK_DATA_DIR='{}' timeout --foreground 60 '{BIN}' lesson start --color never '{}'; echo AFTER-WIREWALK; sleep 60",
+        dir.display(),
+        lesson.display()
+    );
+    let t = Tmux::start_sized("screen", &command, 80, 24).expect("tmux starts");
+    let first = t.wait("→ Enter next", 1);
+    assert!(
+        first.starts_with("Lesson 98 · A tiny handshake lesson — step 1 of 5"),
+        "{first}"
+    );
+    assert!(first.lines().all(|l| l.chars().count() <= 80), "{first}");
+    // Keys act at once: → goes to the question, typed into the box, Enter sends.
+    t.press(&["Right"]);
+    t.wait("your answer (Enter sends)", 1);
+    t.keys("42");
+    t.wait("one more try", 1);
+    t.keys("3768183916");
+    let s = t.wait("Right, at the second try", 1);
+    assert!(s.contains("step 2 of 5 · 1 of 3 right so far"), "{s}");
+    // ← and → again, then the blank: right at once; Esc quits and keeps the progress.
+    t.press(&["Left"]);
+    t.wait("Packet 2 of 3 (syn-ack)", 1);
+    t.press(&["Right"]);
+    t.wait("Answered before: right", 1);
+    t.press(&["Right"]);
+    t.wait("without first receiving a ____", 1);
+    t.keys("request");
+    t.wait("✓ Right.", 1);
+    t.press(&["Escape"]);
+    let after = t.wait("AFTER-WIREWALK", 1);
+    // The full screen is gone (the alternate screen left): only the last words remain.
+    assert!(!after.contains("your answer"), "{after}");
+    assert!(
+        after.contains("Progress kept: step 3 of 5, 2/3 right so far."),
+        "{after}"
+    );
+    drop(t);
+    let saved = Progress::load(&dir.join("progress.json")).unwrap();
+    assert_eq!(saved.lessons["tiny"].score(), (2, 3));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -356,6 +356,229 @@ fn demo_socketio_polls_upgrades_and_tears_both_connections_down() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Runs `demo ARGS --json -w FILE` in a private namespace: its JSON lines and stderr.
+fn run_demo(args: &str, file: &Path) -> (Vec<Value>, String) {
+    let out = in_namespace(
+        &format!(
+            "exec {BIN} --color never demo {args} --json -w {}",
+            file.display()
+        ),
+        60,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "demo {args} failed ({:?}): {stderr}",
+        out.status
+    );
+    (json_lines(&out.stdout), stderr)
+}
+
+/// Every layer of `protocol` in the packets of `lines`.
+fn layers_of<'a>(lines: &'a [Value], protocol: &str) -> Vec<&'a Value> {
+    of_type(lines, "packet")
+        .into_iter()
+        .flat_map(|p| p["layers"].as_array().unwrap().iter())
+        .filter(|l| l["protocol"] == protocol)
+        .collect()
+}
+
+/// The WebSocket demo's data messages, as the client and server script sends them.
+const WS_DEMO_TEXTS: [&str; 3] = [
+    "Welcome! The server sent this without any request.",
+    "Hello from the client!",
+    "echo: Hello from the client!",
+];
+
+/// The text messages of a run, each with its sender, and that every one was decrypted.
+fn ws_texts(lines: &[Value]) -> Vec<String> {
+    layers_of(lines, "websocket")
+        .into_iter()
+        .filter(|l| l["fields"]["opcode_name"] == "text")
+        .map(|l| {
+            assert!(l["decrypted"].is_string(), "not said decrypted: {l}");
+            l["fields"]["text"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// The ClientHello's SNI and the ServerHello's suite and version, from the tls layers.
+fn hellos(lines: &[Value]) -> (String, String, String) {
+    let tls = layers_of(lines, "tls");
+    let ch = tls
+        .iter()
+        .find(|l| l["fields"]["handshake_type"] == "client_hello")
+        .expect("a ClientHello");
+    let sh = tls
+        .iter()
+        .find(|l| l["fields"]["handshake_type"] == "server_hello")
+        .expect("a ServerHello");
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    (
+        s(&ch["fields"]["sni"]),
+        s(&sh["fields"]["cipher_suite"]),
+        s(&sh["fields"]["negotiated_version"]),
+    )
+}
+
+#[test]
+#[ignore = "needs unshare (user namespaces); .ci/run runs it"]
+fn demo_websocket_tls_decrypts_as_it_captures_and_its_pcapng_carries_the_keys() {
+    require_namespaces();
+    let dir = temp_dir("wss");
+    for (args, version, suite, secret) in [
+        (
+            "websocket --tls",
+            "TLS 1.3",
+            "TLS_AES_256_GCM_SHA384",
+            "CLIENT_TRAFFIC_SECRET_0",
+        ),
+        (
+            "websocket --tls --tls12",
+            "TLS 1.2",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "CLIENT_RANDOM",
+        ),
+    ] {
+        let file = dir.join("wss.pcapng");
+        let (lines, stderr) = run_demo(args, &file);
+        assert!(stderr.contains("with the TLS secrets"), "{stderr}");
+        assert_eq!(
+            hellos(&lines),
+            ("localhost".into(), suite.into(), version.into()),
+            "{args}"
+        );
+        assert_eq!(ws_texts(&lines), WS_DEMO_TEXTS, "{args}: live");
+        let upgrade = layers_of(&lines, "http");
+        assert_eq!(upgrade.len(), 2, "{args}: the Upgrade and the 101");
+        assert_eq!(upgrade[0]["decrypted"], secret, "{args}");
+        assert_eq!(upgrade[1]["fields"]["accept_valid"], true, "{args}");
+        let conv = of_type(&lines, "conversation")[0];
+        assert_eq!(conv["application"], "websocket", "{args}");
+        // Read back without any key log: the keys are in the file.
+        let back = Command::new(BIN)
+            .args(["inspect", "--json", "--color", "never"])
+            .arg(&file)
+            .env_remove("SSLKEYLOGFILE")
+            .output()
+            .unwrap();
+        assert!(back.status.success());
+        let back = json_lines(&back.stdout);
+        assert_eq!(ws_texts(&back), WS_DEMO_TEXTS, "{args}: read back");
+        assert_eq!(hellos(&back), hellos(&lines), "{args}: read back");
+        // As pcap, the keys go beside it.
+        let file = dir.join("wss.pcap");
+        let (_, stderr) = run_demo(args, &file);
+        let keys = dir.join("wss.pcap.keys");
+        assert!(stderr.contains("wss.pcap.keys"), "{stderr}");
+        let back = Command::new(BIN)
+            .args(["inspect", "--json", "--color", "never", "--keylog"])
+            .arg(&keys)
+            .arg(&file)
+            .env_remove("SSLKEYLOGFILE")
+            .output()
+            .unwrap();
+        assert_eq!(ws_texts(&json_lines(&back.stdout)), WS_DEMO_TEXTS, "{args}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "needs unshare (user namespaces); .ci/run runs it"]
+fn demo_socketio_tls_polls_and_upgrades_inside_tls() {
+    require_namespaces();
+    let dir = temp_dir("sio-tls");
+    let file = dir.join("sio.pcapng");
+    let (lines, _) = run_demo("socketio --tls", &file);
+    let convs = of_type(&lines, "conversation");
+    assert_eq!(convs.len(), 2, "polling, then WebSocket");
+    assert_eq!(
+        layers_of(&lines, "tls")
+            .iter()
+            .filter(|l| l["fields"]["handshake_type"] == "client_hello")
+            .count(),
+        2
+    );
+    let events: Vec<String> = layers_of(&lines, "socketio")
+        .into_iter()
+        .map(|l| {
+            assert!(l["decrypted"].is_string(), "{l}");
+            format!("{} {}", l["fields"]["packet_type"], l["fields"]["event"])
+        })
+        .collect();
+    for want in [
+        "\"CONNECT\" null",
+        "\"EVENT\" \"welcome\"",
+        "\"EVENT\" \"chat message\"",
+        "\"EVENT\" \"add\"",
+        "\"ACK\" null",
+        "\"DISCONNECT\" null",
+    ] {
+        assert!(events.iter().any(|e| e == want), "{want} in {events:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "needs unshare (user namespaces) and tshark; .ci/run runs it"]
+fn tshark_decrypts_the_tls_demo_pcapng_with_no_option() {
+    require_namespaces();
+    let dir = temp_dir("wss-tshark");
+    let file = dir.join("wss.pcapng");
+    let (lines, _) = run_demo("websocket --tls", &file);
+    let ws = tshark(
+        &file,
+        &[
+            "-Y",
+            "websocket",
+            "-T",
+            "fields",
+            "-e",
+            "websocket.opcode",
+            "-e",
+            "websocket.payload.text",
+        ],
+    )
+    .unwrap();
+    let rows: Vec<Vec<&str>> = ws.lines().map(|l| l.split('\t').collect()).collect();
+    let opcodes: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    // push, text + echo, binary + echo, ping, pong, close + close
+    assert_eq!(
+        opcodes,
+        ["1", "1", "1", "2", "2", "9", "10", "8", "8"],
+        "{ws}"
+    );
+    let texts: Vec<&str> = rows.iter().filter(|r| r[0] == "1").map(|r| r[1]).collect();
+    assert_eq!(texts, WS_DEMO_TEXTS, "{ws}");
+    assert_eq!(ws_texts(&lines), WS_DEMO_TEXTS);
+    // The SNI and the suite, as tshark reads them, are wirewalk's.
+    let hs = tshark(
+        &file,
+        &[
+            "-Y",
+            "tls.handshake.type == 1 || tls.handshake.type == 2",
+            "-T",
+            "fields",
+            "-e",
+            "tls.handshake.extensions_server_name",
+            "-e",
+            "tls.handshake.ciphersuite",
+        ],
+    )
+    .unwrap();
+    let (sni, suite, _) = hellos(&lines);
+    let rows: Vec<&str> = hs.lines().collect();
+    assert_eq!(rows.len(), 2, "{hs}");
+    assert!(rows[0].starts_with(&sni), "{hs}");
+    // tshark gives the suite by number: 0x1302 is TLS_AES_256_GCM_SHA384.
+    assert_eq!(suite, "TLS_AES_256_GCM_SHA384");
+    assert!(
+        rows[1].ends_with("0x1302") || rows[1].ends_with("4866"),
+        "{hs}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 #[ignore = "needs unshare (user namespaces); .ci/run runs it"]
 fn capture_stops_after_count_and_flushes_on_ctrl_c() {

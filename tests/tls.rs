@@ -1,6 +1,7 @@
 //! TLS on captures of real peers (scripts/capture-peers/tls.sh): Python `ssl` +
 //! `http.server`/`http.client` and `websockets` over TLS 1.3, curl forcing TLS 1.2 with
-//! AES-GCM and with ChaCha20-Poly1305, each with the key log its client wrote.
+//! AES-GCM and with ChaCha20-Poly1305, each with the key log its client wrote; Node's
+//! https server with Socket.IO over wss://, its key log from the server's `keylog` event.
 //!
 //! The plain tests check what the peers said they used and sent (NAME.expected.json);
 //! the `needs tshark` ones check every TLS field against tshark with the same key log,
@@ -11,11 +12,12 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const FIXTURES: [&str; 4] = [
+const FIXTURES: [&str; 5] = [
     "tls13-python-https",
     "tls13-python-wss",
     "tls12-curl-aesgcm",
     "tls12-curl-chacha",
+    "tls13-node-socketio",
 ];
 
 fn fixture(name: &str, ext: &str) -> PathBuf {
@@ -90,7 +92,9 @@ fn the_handshake_says_what_the_peers_used() {
         let tls = layers(&lines, "tls");
         let ch = &hello(&tls, "client_hello")["fields"];
         assert_eq!(ch["sni"], "wirewalk.test", "{name}");
-        assert_eq!(ch["alpn"][0], "http/1.1", "{name}");
+        // socket.io-client (ws) offers no ALPN; the others offer http/1.1.
+        let offered = exp["tls"]["alpn"].as_str().map(|_| "http/1.1");
+        assert_eq!(ch["alpn"][0].as_str(), offered, "{name}");
         assert_eq!(ch["record_type"], "handshake");
         assert_eq!(ch["handshake_code"], 1);
         let sh = &hello(&tls, "server_hello")["fields"];
@@ -106,7 +110,12 @@ fn the_handshake_says_what_the_peers_used() {
             .filter(|(_, l)| l["fields"]["handshake_type"] != "client_hello")
             .filter_map(|(_, l)| l["fields"]["alpn"].get(0))
             .collect();
-        assert_eq!(alpn, [&exp["tls"]["alpn"]], "{name}");
+        let chosen: Vec<&Value> = exp["tls"]["alpn"]
+            .is_string()
+            .then_some(&exp["tls"]["alpn"])
+            .into_iter()
+            .collect();
+        assert_eq!(alpn, chosen, "{name}");
         assert!(sh["osi"].is_null() && tls.iter().all(|(_, l)| l["osi"] == 6));
         if version == "TLS 1.3" {
             assert_eq!(sh["supported_versions"][0], "TLS 1.3");
@@ -204,6 +213,39 @@ fn decrypted_websocket_is_what_the_peers_sent() {
     assert_eq!(close.1["fields"]["close_code"], 1000);
     let conv = lines.iter().find(|v| v["type"] == "conversation").unwrap();
     assert_eq!(conv["application"], "websocket");
+}
+
+#[test]
+fn decrypted_socketio_events_are_what_the_peers_emitted() {
+    let name = "tls13-node-socketio";
+    let exp = expected(name);
+    let lines = with_keys(name);
+    let http = layers(&lines, "http");
+    assert_eq!(
+        http[0].1["fields"]["uri"],
+        "/socket.io/?EIO=4&transport=websocket"
+    );
+    assert_eq!(http[1].1["fields"]["status"], 101);
+    let events = layers(&lines, "socketio");
+    for side in ["client", "server"] {
+        let want: Vec<(&Value, &Value)> = exp["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["side"] == side)
+            .map(|m| (&m["event"], &m["args"]))
+            .collect();
+        let got: Vec<(&Value, &Value)> = events
+            .iter()
+            .map(|(_, l)| l)
+            .filter(|l| l["from"] == side && l["fields"]["packet_type"] == "EVENT")
+            .map(|l| (&l["fields"]["event"], &l["fields"]["args"]))
+            .collect();
+        assert_eq!(got, want, "{side}");
+    }
+    assert!(events.iter().all(|(_, l)| l["decrypted"].is_string()));
+    let conv = lines.iter().find(|v| v["type"] == "conversation").unwrap();
+    assert_eq!(conv["application"], "socketio");
 }
 
 fn all_notes(lines: &[Value]) -> Vec<String> {
@@ -474,7 +516,10 @@ fn decrypted_http_and_websocket_agree_with_tshark() {
                         .flatten()
                 })
                 .collect();
-            let any_ws = ls.iter().any(|l| l["protocol"] == "websocket");
+            // tshark's websocket.payload: frames that carry one (an empty close does not).
+            let any_ws = ls
+                .iter()
+                .any(|l| l["protocol"] == "websocket" && l["fields"]["payload_len"] != 0);
             if uri.is_empty() && code.is_empty() && !any_ws {
                 continue;
             }
@@ -547,4 +592,44 @@ fn the_fuzz_harness_on_real_tls_bytes_whole_and_flipped() {
             harness::protocol_stream(&bad);
         }
     }
+}
+
+/// wirewalk's own pcapng writer with the key log in a Decryption Secrets Block (what
+/// `demo --tls -w FILE.pcapng` writes): read back with no key log, the capture opens as it
+/// does with `--keylog`.
+#[test]
+fn a_pcapng_written_with_its_secrets_decrypts_without_a_key_log() {
+    use wirewalk::analysis::protocols::tls::KeyLog;
+    use wirewalk::render::pcap_out::{PcapFormat, PcapWriter};
+    use wirewalk::source::pcap::PcapReader;
+    let name = "tls13-python-wss";
+    let mut keys = KeyLog::default();
+    keys.add_text(&std::fs::read_to_string(fixture(name, "keys")).unwrap());
+    assert!(!keys.lines().is_empty());
+    let frames: Vec<_> = PcapReader::open(&fixture(name, "pcap"))
+        .unwrap()
+        .map(|f| f.unwrap())
+        .collect();
+    let out = std::env::temp_dir().join(format!("wirewalk-own-dsb-{}.pcapng", std::process::id()));
+    let file = std::io::BufWriter::new(std::fs::File::create(&out).unwrap());
+    let mut w = PcapWriter::new(file, frames[0].link, PcapFormat::Pcapng).unwrap();
+    assert!(w.write_tls_secrets(keys.lines()).unwrap());
+    for f in &frames {
+        w.write(f).unwrap();
+    }
+    w.finish().unwrap();
+    let embedded = inspect(&out, &[]);
+    std::fs::remove_file(&out).ok();
+    let texts = |lines: &[Value]| -> Vec<Value> {
+        layers(lines, "websocket")
+            .into_iter()
+            .map(|(n, l)| serde_json::json!([n, l["from"], l["fields"]["text"], l["decrypted"]]))
+            .collect()
+    };
+    let want = texts(&with_keys(name));
+    assert!(want.iter().any(|v| v[2] == "hello over wss"));
+    assert_eq!(texts(&embedded), want);
+    // And without the block, nothing opens.
+    let plain = inspect(&fixture(name, "pcap"), &[]);
+    assert!(layers(&plain, "websocket").is_empty());
 }

@@ -369,3 +369,41 @@ fn browse_opens_a_39k_packet_capture_and_jumps_to_the_last_packet_within_a_secon
     t.wait_for_within("EXIT=0", Duration::from_secs(3));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+#[ignore = "needs tmux and unshare (user namespaces)"]
+fn the_websocket_demo_live_in_the_full_screen() {
+    let _t = turn();
+    // A private network namespace: the demo's loopback is its own, and it may capture.
+    let cmd = format!(
+        "unshare --user --map-root-user --net sh -c 'ip link set lo up && exec {} demo websocket --tui'",
+        bin()
+    );
+    let t = Tmux::start("live-demo", 120, 40, &cmd);
+    let end = t.wait_for_within("has ended; browse on", Duration::from_secs(30));
+    t.assert_fits(&end);
+    // The list grew with the demo's packets and follows the newest: the last one, the
+    // closing handshake's ACK, is selected.
+    assert!(end.contains("[FIN ACK]"), "{end}");
+    assert!(
+        end.contains("state client CLOSED · server TIME-WAIT"),
+        "{end}"
+    );
+    // Browsing works on what was captured: back to packet 1, the handshake and the upgrade.
+    t.keys(&["Home"]);
+    let first = t.settled();
+    assert!(first.contains("Packet 1 ·"), "{first}");
+    assert!(first.contains("TCP [SYN]"), "{first}");
+    assert!(first.contains("HTTP/1.1 101 Switchi"), "{first}");
+    t.keys(&["q"]);
+    let after = t.wait_for("EXIT=");
+    assert!(after.contains("EXIT=0"), "{after}");
+    assert!(
+        after.contains("packets captured from the WebSocket demo"),
+        "{after}"
+    );
+    assert!(
+        after.contains("\nicanon"),
+        "the terminal is back in line mode: {after}"
+    );
+}

@@ -10,6 +10,8 @@
 #   tls13-python-wss     Python websockets over TLS 1.3 (wss://), no compression
 #   tls12-curl-aesgcm    curl --tls-max 1.2 with ECDHE-RSA-AES128-GCM-SHA256 → Python server
 #   tls12-curl-chacha    curl --tls-max 1.2 with ECDHE-RSA-CHACHA20-POLY1305 → Python server
+#   tls13-node-socketio  Node https + Socket.IO over wss:// (the server's 'keylog' event
+#                        writes the key log), socket.io-client with transports: websocket
 #
 # usage: sudo scripts/capture-peers/tls.sh [NAME...]    (root: tcpdump on lo)
 # Run by hand, not by CI: the fixtures are committed. A self-signed certificate for
@@ -27,6 +29,7 @@ die() { printf 'capture-peers/tls: %s\n' "$*" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || die "needs root to capture on lo (run with sudo)"
 missing=()
 for c in tcpdump curl openssl; do command -v $c >/dev/null || missing+=($c); done
+command -v npm >/dev/null || missing+=(npm)
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 if ((${#missing[@]})); then
   apt-get update -qq
@@ -37,6 +40,7 @@ if ! .venv/bin/python -c 'import websockets' 2>/dev/null; then
   .venv/bin/pip install -q -r requirements.txt
 fi
 py=$here/.venv/bin/python
+[[ -d node_modules/socket.io ]] || npm ci --no-audit --no-fund --loglevel=error
 
 work=$(mktemp -d)
 pids=()
@@ -72,7 +76,7 @@ capture() {
   mkdir -p "$dir"
   local log=$dir/log.jsonl keys=$dir/keys.log
   : >"$log"; : >"$keys"
-  server=("${server[@]//@LOG@/$log}")
+  server=("${server[@]//@LOG@/$log}"); server=("${server[@]//@KEYS@/$keys}")
   client=("${client[@]//@LOG@/$log}"); client=("${client[@]//@KEYS@/$keys}")
   say "$name (tcp port $port)"
   tcpdump -i lo -U --immediate-mode -Z root -w "$dir/$name.pcap" "tcp port $port" 2>"$dir/tcpdump.err" &
@@ -127,10 +131,13 @@ run_scenario() {
     tls12-curl-chacha)
       capture "$1" 9114 -- "$py" tls_peer.py https-server 9114 "$c" "$k" @LOG@ tls12 -- \
         $(curl_client ECDHE-RSA-CHACHA20-POLY1305 9114) ;;
+    tls13-node-socketio)
+      capture "$1" 9115 -- node tls_sio_peer.js server 9115 "$c" "$k" @KEYS@ @LOG@ -- \
+        node tls_sio_peer.js client 9115 @LOG@ ;;
     *) die "unknown scenario $1" ;;
   esac
 }
 
-all=(tls13-python-https tls13-python-wss tls12-curl-aesgcm tls12-curl-chacha)
+all=(tls13-python-https tls13-python-wss tls12-curl-aesgcm tls12-curl-chacha tls13-node-socketio)
 for s in "${@:-${all[@]}}"; do run_scenario "$s"; done
 say "done: $fixtures"

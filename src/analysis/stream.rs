@@ -5,8 +5,10 @@
 use std::collections::VecDeque;
 
 use super::app::{AppMessage, Check, Dir, InProgress};
+use super::engineio::EioType;
 use super::protocols::{Context, Decoded, Detector};
 use super::reassembly::{Piece, Reassembler};
+use super::socketio::SioType;
 use crate::dissect::{TcpFlags, TcpInfo};
 
 /// A decoded application message, as a layer of the packet in which it completed.
@@ -19,10 +21,50 @@ pub struct AppLayer {
     /// Its bytes in this frame, `[start, end)` (empty when none are in this frame).
     pub range: (usize, usize),
     pub from_client: bool,
-    /// A server's data message that no client message preceded: server push.
-    pub push: bool,
+    /// Whether a server's data message was sent unasked, as far as the capture can tell.
+    pub push: Unasked,
     /// Read from decrypted TLS records: the key log secret that opened them.
     pub decrypted: Option<&'static str>,
+}
+
+/// Whether a server's WebSocket data message (and what it carries) was sent unasked.
+/// Engine.IO and Socket.IO housekeeping from the client (a pong, a CONNECT) asks nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unasked {
+    #[default]
+    No,
+    /// Before the client had sent any data message on this WebSocket: a server push.
+    First,
+    /// With no message from the client since the server's previous one: a push, or the
+    /// rest of a longer answer — a capture cannot tell which.
+    Maybe,
+}
+
+/// A WebSocket message and the Engine.IO and Socket.IO packets it carries (the layers
+/// that follow it from the same side) are pushed or not together, as the innermost says
+/// (a WebSocket frame that carries an Engine.IO pong is no push).
+fn carried_push(mut layers: Vec<AppLayer>) -> Vec<AppLayer> {
+    let mut i = 0;
+    while i < layers.len() {
+        let mut j = i + 1;
+        if matches!(layers[i].message, AppMessage::WebSocket(_)) {
+            while j < layers.len()
+                && layers[j].from_client == layers[i].from_client
+                && matches!(
+                    layers[j].message,
+                    AppMessage::EngineIo(_) | AppMessage::SocketIo(_)
+                )
+            {
+                j += 1;
+            }
+            let inner = layers[j - 1].push;
+            for l in &mut layers[i..j] {
+                l.push = inner;
+            }
+        }
+        i = j;
+    }
+    layers
 }
 
 /// Where each delivered run of stream bytes came from.
@@ -42,10 +84,15 @@ pub struct TcpApp {
     reasm: [Reassembler; 2],
     app: Detector,
     runs: [VecDeque<Run>; 2],
-    /// Who sent the last complete WebSocket data message (true: the client).
-    last_data_from_client: Option<bool>,
-    /// Whether the last WebSocket message was a server push (for what it carries).
-    carrier_push: bool,
+    /// Who sent the last WebSocket data message that counts (true: the client; None:
+    /// nobody yet), and whether the client has sent one; with what both were before the
+    /// last message (put back when it turns out to carry only Engine.IO or Socket.IO
+    /// housekeeping: a ping or pong, a CONNECT).
+    last_data: Option<bool>,
+    client_spoke: bool,
+    before: (Option<bool>, bool),
+    /// What the last WebSocket message was (for what it carries).
+    carrier_push: Unasked,
     /// A message that began in the last segment and did not end in it.
     pub started: Option<InProgress>,
 }
@@ -59,10 +106,20 @@ impl TcpApp {
             ],
             app: Detector::new(cx),
             runs: Default::default(),
-            last_data_from_client: None,
-            carrier_push: false,
+            last_data: None,
+            client_spoke: false,
+            before: (None, false),
+            carrier_push: Unasked::No,
             started: None,
         }
+    }
+
+    /// The last WebSocket message carried Engine.IO or Socket.IO housekeeping: it does
+    /// not count as a message that asks, answers or pushes.
+    fn housekeeping(&mut self) -> Unasked {
+        (self.last_data, self.client_spoke) = self.before;
+        self.carrier_push = Unasked::No;
+        Unasked::No
     }
 
     /// Side `side`'s data starts at raw sequence number `seq` (its SYN's + 1).
@@ -159,6 +216,7 @@ impl TcpApp {
                     self.place(e, client, frame)
                 })
                 .collect();
+            let layers = carried_push(layers);
             for (side, end) in done.into_iter().enumerate() {
                 while self.runs[side].front().is_some_and(|r| r.end <= end) {
                     self.runs[side].pop_front();
@@ -231,18 +289,40 @@ impl TcpApp {
             }
         }
         let from_client = e.dir == Dir::ClientToServer;
-        let mut push = false;
+        let mut push = Unasked::No;
         match &e.message {
             AppMessage::WebSocket(w) => {
                 if w.message_len.is_some() && matches!(w.opcode, 0..=2) {
-                    push = !from_client && self.last_data_from_client != Some(true);
-                    self.last_data_from_client = Some(from_client);
+                    self.before = (self.last_data, self.client_spoke);
+                    if from_client {
+                        self.client_spoke = true;
+                    } else if !self.client_spoke {
+                        push = Unasked::First;
+                    } else if self.last_data == Some(false) {
+                        push = Unasked::Maybe;
+                    }
+                    self.last_data = Some(from_client);
                     self.carrier_push = push;
                 }
             }
-            // The Engine.IO and Socket.IO packets a message carries are pushed when it is.
-            AppMessage::EngineIo(_) | AppMessage::SocketIo(_) => push = self.carrier_push,
-            AppMessage::Http(_) => self.carrier_push = false,
+            // The Engine.IO and Socket.IO packets a message carries are pushed when it is,
+            // unless they are housekeeping, which neither asks nor answers anything.
+            AppMessage::EngineIo(p) => {
+                push = self.carrier_push;
+                if p.packet_type != EioType::Message {
+                    push = self.housekeeping();
+                }
+            }
+            AppMessage::SocketIo(p) => {
+                push = self.carrier_push;
+                if matches!(
+                    p.packet_type,
+                    SioType::Connect | SioType::Disconnect | SioType::ConnectError
+                ) {
+                    push = self.housekeeping();
+                }
+            }
+            AppMessage::Http(_) => self.carrier_push = Unasked::No,
             AppMessage::Tls(_) | AppMessage::Stopped(_) => {}
         }
         Some(AppLayer {

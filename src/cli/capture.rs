@@ -38,6 +38,9 @@ pub struct CaptureArgs {
     /// `-w -` writes pcap to standard output instead of the text, as tcpdump does.
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// Full screen: the packets join the list as they arrive (the keys of `browse`).
+    #[arg(long)]
+    pub tui: bool,
     #[command(flatten)]
     pub view: ViewArgs,
 }
@@ -51,10 +54,17 @@ pub fn run(args: &CaptureArgs, settings: &Settings) -> Result<(), Failure> {
         ports: args.port.clone(),
         hosts: args.host.clone(),
     };
+    if args.tui {
+        need_terminal(settings, "capture --tui")?;
+    }
     let capture = open(&iface, filter)?.with_duration(args.duration);
     let link = capture.link();
     let mut source = Recording::new(capture, args.write.as_deref(), link)?;
     after_open()?;
+    if args.tui {
+        let (tx, rx) = std::sync::mpsc::channel();
+        return full_screen(source, rx, tx, &args.view, settings, &format!("on {iface}"));
+    }
     let to_stdout = args.write.as_deref().is_some_and(is_stdout);
     let mut out: Box<dyn Write> = if to_stdout {
         Box::new(std::io::sink())
@@ -119,6 +129,85 @@ pub(super) fn after_open() -> Result<(), Failure> {
     Ok(())
 }
 
+/// The full screen needs a terminal on both ends.
+pub(super) fn need_terminal(settings: &Settings, what: &str) -> Result<(), Failure> {
+    if settings.stdout_tty && settings.stdin_tty {
+        return Ok(());
+    }
+    Err(Failure::Message(
+        2,
+        format!("{what} needs a terminal; in a pipe leave out --tui (or use --summary)"),
+    ))
+}
+
+/// A live source in the full screen: read on its own thread (recording `-w` as it goes),
+/// shown as it arrives; `q` ends the capture. `tx` may also carry the source's notes
+/// (a demo's narration) to the footer. `place` says where: "on lo".
+pub(super) fn full_screen<I>(
+    mut source: Recording<I>,
+    rx: std::sync::mpsc::Receiver<crate::tui::live::Live>,
+    tx: std::sync::mpsc::Sender<crate::tui::live::Live>,
+    view: &ViewArgs,
+    settings: &Settings,
+    place: &str,
+) -> Result<(), Failure>
+where
+    I: Iterator<Item = Result<Frame, SourceError>> + Send + 'static,
+{
+    use crate::tui::live::Live;
+    let reader = std::thread::spawn(move || {
+        let mut error = None;
+        for item in source.by_ref() {
+            match item {
+                Ok(f) => {
+                    if tx.send(Live::Frame(f)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    error = Some(e.0);
+                    break;
+                }
+            }
+            if live::stop_requested() {
+                break;
+            }
+        }
+        let _ = tx.send(Live::End(error));
+        source.finish(Ok(()))
+    });
+    let describe = format!("capturing {place}");
+    let walk = crate::tui::Walk::live(describe.clone(), super::inspect::pipeline(view));
+    let mut app = crate::tui::App::new(
+        walk,
+        crate::tui::ViewOptions {
+            mode: crate::tui::Mode::Browse,
+            color: settings.theme.color,
+            big: false,
+            brief: view.brief,
+            explain_all: view.explain_all,
+        },
+    );
+    if let Some(f) = &view.filter {
+        app.set_filter(f)
+            .map_err(|e| Failure::Message(2, format!("bad filter: {e}")))?;
+    }
+    let shown = crate::tui::live::run(&mut app, &rx, &describe);
+    // The reader sees the stop within a read timeout, flushes the -w file and ends.
+    live::request_stop();
+    drop(rx);
+    let recorded = reader.join().unwrap_or_else(|_| {
+        Err(Failure::Message(
+            1,
+            "the capture stopped on an internal error".into(),
+        ))
+    });
+    let (packets, _) = shown?;
+    recorded?;
+    super::output::say(&format!("{packets} packets captured {place}."));
+    Ok(())
+}
+
 /// Passes frames through, writing each to the `-w` file as it goes.
 pub(super) struct Recording<I> {
     pub inner: I,
@@ -138,6 +227,13 @@ impl<I> Recording<I> {
             writer,
             failed: false,
         })
+    }
+
+    /// The file (if any) embeds these TLS secrets as they come (`CaptureOut::embed_secrets`).
+    pub fn embed_secrets(&mut self, keys: crate::analysis::protocols::tls::SharedKeyLog) {
+        if let Some(w) = self.writer.as_mut() {
+            w.embed_secrets(keys);
+        }
     }
 
     /// The same file, recording another source.

@@ -14,6 +14,7 @@ use super::inspect::{show, Reading};
 use super::{Failure, Settings, ViewArgs};
 use crate::source::demo::{self, DemoKind, DemoSource, Narrator};
 use crate::source::demo_classroom::{Classroom, FeedItem};
+use crate::source::demo_tls::DemoTls;
 use crate::source::live::{self, CaptureFilter};
 
 #[derive(Debug, Args)]
@@ -40,6 +41,19 @@ pub struct DemoCommon {
     /// No running commentary on standard error.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Full screen: the demo's packets join the list as they are captured, its
+    /// narration in the footer (the keys of `browse`).
+    #[arg(long)]
+    pub tui: bool,
+    /// Over TLS (wss://, https://), TLS 1.3: rustls on both sides, a certificate for
+    /// localhost made now; the secrets both sides log open the records as they are shown,
+    /// and a -w FILE.pcapng embeds them (tshark -r FILE.pcapng decrypts it as it is).
+    #[arg(long)]
+    pub tls: bool,
+    /// With --tls: TLS 1.2 instead (ECDHE, AES-GCM: the key exchange in clear, then
+    /// ChangeCipherSpec where encryption starts).
+    #[arg(long, requires = "tls")]
+    pub tls12: bool,
     #[command(flatten)]
     pub view: ViewArgs,
 }
@@ -49,7 +63,7 @@ pub struct WebSocketArgs {
     /// Keep a chat server running (a web page and its WebSocket) and show every
     /// visitor's handshake and messages live, until Ctrl-C. ADDR defaults to
     /// 127.0.0.1:8080; give 0.0.0.0:8080 to let a class connect.
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080", conflicts_with = "tls")]
     pub serve: Option<String>,
     /// With --serve: the interface to capture on (default: the one holding ADDR).
     #[arg(
@@ -100,13 +114,44 @@ fn narrator(quiet: bool, settings: &Settings) -> Narrator {
 fn scripted(kind: DemoKind, common: &DemoCommon, settings: &Settings) -> Result<(), Failure> {
     // The capture opens first (and privileges go), so the client's SYN is never missed.
     // The port filter comes once the server has a port: until then nothing is read.
+    if common.tui {
+        super::capture::need_terminal(settings, "demo --tui")?;
+    }
     let capture = open(&live::loopback_name(), CaptureFilter::default())?;
     let link = capture.link();
-    let recording = Recording::new((), common.write.as_deref(), link)?;
+    let mut recording = Recording::new((), common.write.as_deref(), link)?;
     after_open()?;
-    let source = demo::start(kind, capture, narrator(common.quiet, settings))
+    let mut view = common.view.clone();
+    let tls = match common.tls {
+        false => None,
+        true => {
+            // The secrets the peers log: read by the analysis as the records come, and
+            // embedded in the capture written.
+            let keys = view.keys.get_or_insert_with(Default::default).clone();
+            recording.embed_secrets(keys.clone());
+            Some(DemoTls::new(common.tls12, keys).map_err(|e| Failure::Message(1, e))?)
+        }
+    };
+    if common.tui {
+        // The narration goes to the screen's footer, not over the screen.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let notes = std::sync::Mutex::new(tx.clone());
+        let narrate: Narrator = Arc::new(move |line: &str| {
+            if let Ok(tx) = notes.lock() {
+                let _ = tx.send(crate::tui::live::Live::Note(format!("▶ {line}")));
+            }
+        });
+        let source =
+            demo::start(kind, capture, narrate, tls).map_err(|e| Failure::Message(1, e.0))?;
+        let place = match kind {
+            DemoKind::WebSocket => "from the WebSocket demo on loopback",
+            DemoKind::SocketIo => "from the Socket.IO demo on loopback",
+        };
+        return super::capture::full_screen(recording.wrap(source), rx, tx, &view, settings, place);
+    }
+    let source = demo::start(kind, capture, narrator(common.quiet, settings), tls)
         .map_err(|e| Failure::Message(1, e.0))?;
-    run_source(source, recording, &common.view, settings)
+    run_source(source, recording, &view, settings)
 }
 
 fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Failure> {
@@ -248,7 +293,7 @@ mod tests {
 pub fn capture_websocket_demo() -> Result<Vec<crate::frame::Frame>, Failure> {
     let capture = open(&live::loopback_name(), CaptureFilter::default())?;
     after_open()?;
-    let source = demo::start(DemoKind::WebSocket, capture, Arc::new(|_: &str| {}))
+    let source = demo::start(DemoKind::WebSocket, capture, Arc::new(|_: &str| {}), None)
         .map_err(|e| Failure::Message(1, e.0))?;
     source
         .map(|f| f.map_err(|e| Failure::Message(1, e.0)))

@@ -52,6 +52,12 @@ pub struct StartArgs {
     /// Forget your progress in this lesson and start over.
     #[arg(long)]
     pub reset: bool,
+    /// Line by line, as in a pipe, instead of the full screen (keys then Enter).
+    #[arg(long)]
+    pub no_tui: bool,
+    /// Projector mode in the full screen: high contrast, no faint text.
+    #[arg(long)]
+    pub big: bool,
 }
 
 pub fn run_lesson(args: &LessonArgs, settings: &Settings) -> Result<(), Failure> {
@@ -164,7 +170,25 @@ fn start(args: &StartArgs, settings: &Settings) -> Result<(), Failure> {
         seed: args.seed,
         progress_path: Some(progress_path().map_err(msg)?),
         reset: args.reset,
+        screen: None,
     };
+    if !args.no_pause && !args.no_tui && settings.stdin_tty && settings.stdout_tty {
+        let look = crate::tui::text::Look {
+            color: settings.theme.color,
+            big: args.big,
+        };
+        // The runner colours its pages for the screen, which keeps or drops the colours.
+        let opts = RunOptions {
+            theme: crate::render::Theme { color: true },
+            ..opts
+        };
+        let mut after = settings.stdout();
+        return match crate::tui::lesson::run(lf, opts, look, &mut after) {
+            Ok(_) => Ok(()),
+            Err(RunError::Io(e)) => Err(e.into()),
+            Err(RunError::Message(m)) => Err(msg(m)),
+        };
+    }
     let mut out = settings.stdout();
     let stdin = std::io::stdin();
     let mut input = stdin.lock();

@@ -7,6 +7,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use super::{ColorChoice, Failure};
+use crate::analysis::protocols::tls::SharedKeyLog;
 use crate::frame::{Frame, Link};
 use crate::render::pcap_out::{PcapFormat, PcapWriter};
 use crate::render::{escape, Guard, TerminalWriter, Theme};
@@ -96,7 +97,7 @@ pub fn narrate(line: &str, colour: bool) {
 
 /// Standard output for bytes the binary itself made that are not text for a terminal
 /// (`-w -` pcap, the man page, shell completions): the one unguarded way out.
-pub fn raw_stdout() -> Box<dyn Write> {
+pub fn raw_stdout() -> Box<dyn Write + Send> {
     Box::new(BufWriter::new(io::stdout()))
 }
 
@@ -109,16 +110,18 @@ pub fn is_stdout(path: &Path) -> bool {
 /// work), its header written with the first frame's link type.
 pub struct CaptureOut {
     path: PathBuf,
-    out: Option<Box<dyn Write>>,
-    writer: Option<PcapWriter<Box<dyn Write>>>,
+    out: Option<Box<dyn Write + Send>>,
+    writer: Option<PcapWriter<Box<dyn Write + Send>>>,
     format: PcapFormat,
     /// Flush after every frame (live sources, standard output).
     flush_each: bool,
+    /// TLS secrets to embed (a demo's own key log) and how many of its lines are written.
+    secrets: Option<(SharedKeyLog, usize)>,
 }
 
 impl CaptureOut {
     pub fn create(path: &Path, flush_each: bool) -> Result<CaptureOut, Failure> {
-        let (out, format): (Box<dyn Write>, PcapFormat) = if is_stdout(path) {
+        let (out, format): (Box<dyn Write + Send>, PcapFormat) = if is_stdout(path) {
             (raw_stdout(), PcapFormat::Pcap)
         } else {
             let file = std::fs::File::create(path).map_err(|e| {
@@ -132,7 +135,16 @@ impl CaptureOut {
             writer: None,
             format,
             flush_each: flush_each || is_stdout(path),
+            secrets: None,
         })
+    }
+
+    /// Embeds the secrets of `keys` as they come: a pcapng gets each new line in a
+    /// Decryption Secrets Block before the next frame (so before the records it opens,
+    /// when every secret is logged before the record it protects is sent); a pcap file
+    /// cannot hold them, so they go to FILE.keys beside it at the end.
+    pub fn embed_secrets(&mut self, keys: SharedKeyLog) {
+        self.secrets = Some((keys, 0));
     }
 
     /// Standard output when `-w -`, else the file's name.
@@ -153,6 +165,16 @@ impl CaptureOut {
             self.writer = Some(PcapWriter::new(out, frame.link, self.format)?);
         }
         let w = self.writer.as_mut().expect("made above");
+        if let Some((keys, written)) = self.secrets.as_mut() {
+            if w.format() == PcapFormat::Pcapng {
+                let new: Vec<String> = match keys.lock() {
+                    Ok(k) => k.lines().get(*written..).unwrap_or_default().to_vec(),
+                    Err(_) => Vec::new(),
+                };
+                w.write_tls_secrets(&new)?;
+                *written += new.len();
+            }
+        }
         w.write(frame)?;
         if self.flush_each {
             w.flush()?;
@@ -171,12 +193,35 @@ impl CaptureOut {
         }
         let w = self.writer.take().expect("made above");
         let n = w.frames();
+        let pcapng = w.format() == PcapFormat::Pcapng;
         w.finish().map_err(fail)?;
-        say(&format!(
-            "wrote {n} packet{} to {}",
-            if n == 1 { "" } else { "s" },
-            name
-        ));
+        let lines = match &self.secrets {
+            Some((keys, _)) => keys.lock().map(|k| k.lines().to_vec()).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let plural = if n == 1 { "" } else { "s" };
+        if lines.is_empty() {
+            say(&format!("wrote {n} packet{plural} to {name}"));
+        } else if pcapng {
+            say(&format!(
+                "wrote {n} packet{plural} to {name}, with the TLS secrets that open them (tshark -r {name} decrypts it as it is)"
+            ));
+        } else if is_stdout(&self.path) {
+            say(&format!(
+                "wrote {n} packet{plural} to {name}; pcap cannot hold the TLS secrets (write a .pcapng file to keep them)"
+            ));
+        } else {
+            let keys = PathBuf::from(format!("{}.keys", self.path.display()));
+            let mut text = lines.join("\n");
+            text.push('\n');
+            std::fs::write(&keys, text).map_err(|e| {
+                Failure::Message(1, format!("cannot write {}: {e}", keys.display()))
+            })?;
+            say(&format!(
+                "wrote {n} packet{plural} to {name} and its TLS secrets to {k} (pcap cannot hold them: wirewalk inspect {name} --keylog {k})",
+                k = keys.display()
+            ));
+        }
         Ok(n)
     }
 }

@@ -5,6 +5,7 @@
 use super::template::{text, text_into};
 use crate::analysis::app::{AppMessage, Check};
 use crate::analysis::http::{BodyFraming, HttpKind, HttpMessage};
+use crate::analysis::stream::Unasked;
 use crate::analysis::websocket::{Finding, SentHeader, UpgradeRequest, WsFrame};
 use crate::analysis::AppLayer;
 
@@ -287,25 +288,31 @@ pub fn app_asides(l: &AppLayer) -> Vec<(String, String)> {
         let params = p.params();
         let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         for key in p.lesson_keys(l.from_client) {
-            if key == "server_push" && !l.push {
+            let key = match (key, l.push) {
                 // An event that follows the client's own (an echo, a broadcast of it)
                 // was not sent unasked.
-                continue;
-            }
+                ("server_push", Unasked::No) => continue,
+                ("server_push", Unasked::Maybe) => "server_push_maybe",
+                (k, _) => k,
+            };
             let t = text(&format!("socketio.lesson.{key}"), &args);
             // One server-push lesson, whichever layer gives it first.
-            let kind = if key == "server_push" {
+            let kind = if key.starts_with("server_push") {
                 PUSH_ASIDE.to_string()
             } else {
                 format!("socketio.lesson.{key}")
             };
             v.push((kind, t));
         }
-    } else if l.push && matches!(l.message, AppMessage::WebSocket(_)) {
-        v.push((
-            PUSH_ASIDE.to_string(),
-            text("websocket.frame.server_push", &[]),
-        ));
+    } else if matches!(l.message, AppMessage::WebSocket(_)) {
+        let key = match l.push {
+            Unasked::No => None,
+            Unasked::First => Some("websocket.frame.server_push"),
+            Unasked::Maybe => Some("websocket.frame.server_push_maybe"),
+        };
+        if let Some(key) = key {
+            v.push((PUSH_ASIDE.to_string(), text(key, &[])));
+        }
     }
     v
 }

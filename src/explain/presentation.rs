@@ -95,7 +95,23 @@ pub fn presentation(apps: &[AppLayer], payload: &[u8]) -> Presentation {
                 ],
             )
         }
-        _ if looks_like_tls(payload) => ("tls", Vec::new()),
+        _ if looks_like_tls(payload) => {
+            // In clear (a hello, a certificate in TLS 1.2, ChangeCipherSpec), protected, or
+            // both in one segment (TLS 1.3's ServerHello and the encrypted records after it).
+            let tls: Vec<bool> = apps
+                .iter()
+                .filter_map(|a| match &a.message {
+                    AppMessage::Tls(t) if a.range.1 > a.range.0 => Some(t.encrypted),
+                    _ => None,
+                })
+                .collect();
+            let name = match (tls.iter().any(|e| !e), tls.iter().any(|e| *e)) {
+                (true, false) => "tls_clear",
+                (true, true) => "tls_mixed",
+                _ => "tls",
+            };
+            (name, Vec::new())
+        }
         _ => {
             // Nothing decoded: say only what the bytes themselves show.
             let texty = payload.iter().all(|&b| {
@@ -124,6 +140,30 @@ pub fn presentation(apps: &[AppLayer], payload: &[u8]) -> Presentation {
     };
     let mut args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
     args.push(("len", &len));
+    // On the wire these bytes were ciphertext: say so, and what the key log opened.
+    if let Some(secret) = here.iter().find_map(|a| a.decrypted) {
+        let inside = match here.first().map(|a| &a.message) {
+            Some(AppMessage::Http(_)) => "http",
+            _ => "websocket",
+        };
+        let inside = text(&format!("presentation.inside_tls.{inside}"), &[]);
+        let more = if here.len() > 1 {
+            format!(" (and {} more message(s))", here.len() - 1)
+        } else {
+            String::new()
+        };
+        let args = [
+            ("len", len.as_str()),
+            ("secret", secret),
+            ("inside", inside.as_str()),
+            ("more", more.as_str()),
+        ];
+        return Presentation {
+            line: text("presentation.inside_tls.line", &args),
+            key: "presentation.inside_tls".into(),
+            text: text("presentation.inside_tls.text", &args),
+        };
+    }
     let mut line = text(&format!("presentation.{name}.line"), &args);
     if here.len() > 1 {
         line.push_str(&format!(" (and {} more message(s))", here.len() - 1));

@@ -22,6 +22,7 @@ const PROTOCOLS: &[&str] = &[
     "icmp",
     "icmpv6",
     "dns",
+    "tls",
     "http",
     "websocket",
     "engineio",

@@ -72,7 +72,26 @@ const BUILTIN: &[(&str, &str)] = &[
         "lessons/08-proof-of-life.toml",
         include_str!("../../lessons/08-proof-of-life.toml"),
     ),
+    (
+        "lessons/09-tls-wss.toml",
+        include_str!("../../lessons/09-tls-wss.toml"),
+    ),
 ];
+
+/// The captures built-in lessons read (`capture = "captures/NAME"`), inside the binary:
+/// each made by the project itself (see lessons/README.md).
+const BUILTIN_CAPTURES: &[(&str, &[u8])] = &[(
+    "captures/wss-tls13.pcapng",
+    include_bytes!("../../lessons/captures/wss-tls13.pcapng"),
+)];
+
+/// A built-in lesson's capture, by the name its lesson gives.
+pub fn builtin_capture(name: &str) -> Option<&'static [u8]> {
+    BUILTIN_CAPTURES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, b)| *b)
+}
 
 /// Every built-in lesson, in course order. A built-in that does not parse is a bug that
 /// `lesson check` and the tests catch; here it is an error naming the file.

@@ -85,6 +85,24 @@ impl Loaded {
     /// Reads a pcap or pcapng file (its first `MAX_FRAMES` frames).
     pub fn capture(path: &Path) -> Result<Loaded, String> {
         let reader = PcapReader::open(path).map_err(|e| e.0)?;
+        Loaded::read(reader, format!("capture {}", path.display()))
+    }
+
+    /// A capture that ships inside the binary (`lessons/captures/`), by its name there.
+    pub fn builtin_capture(name: &str) -> Option<Result<Loaded, String>> {
+        let bytes = crate::lesson::builtin_capture(name)?;
+        Some(
+            PcapReader::from_reader(std::io::Cursor::new(bytes), name)
+                .map_err(|e| e.0)
+                .and_then(|r| Loaded::read(r, format!("capture {name}"))),
+        )
+    }
+
+    /// The frames of a capture, with the TLS secrets it embeds (pcapng Decryption Secrets
+    /// Blocks) opening its TLS connections, as `inspect` does.
+    fn read(mut reader: PcapReader, label: String) -> Result<Loaded, String> {
+        let keys = crate::analysis::protocols::tls::SharedKeyLog::default();
+        reader.set_keylog(keys.clone());
         let mut frames = Vec::new();
         for item in reader.take(MAX_FRAMES) {
             match item {
@@ -98,15 +116,21 @@ impl Loaded {
             }
         }
         let n = frames.len();
-        Ok(Loaded::from_frames(
-            format!("capture {}", path.display()),
-            frames,
-            vec![None; n],
-        ))
+        let mut pipeline = Pipeline::new();
+        pipeline.analyzer.keys = Some(keys);
+        Ok(Loaded::run(label, pipeline, frames, vec![None; n]))
     }
 
     pub fn from_frames(label: String, frames: Vec<Frame>, captions: Vec<Option<String>>) -> Loaded {
-        let mut pipeline = Pipeline::new();
+        Loaded::run(label, Pipeline::new(), frames, captions)
+    }
+
+    fn run(
+        label: String,
+        mut pipeline: Pipeline,
+        frames: Vec<Frame>,
+        captions: Vec<Option<String>>,
+    ) -> Loaded {
         let packets: Vec<Packet> = frames.into_iter().map(|f| pipeline.process(f)).collect();
         let app = packets
             .iter()
@@ -381,7 +405,8 @@ impl Loaded {
                 v.ok_or_else(|| format!("packet {n} has no {}", what.trim_end_matches("_of")))
             }
             "masking_key_of" | "text_of" | "opcode_of" | "close_code_of" | "status_of"
-            | "method_of" | "uri_of" | "event_of" | "message_len_of" => {
+            | "method_of" | "uri_of" | "event_of" | "message_len_of" | "sni_of"
+            | "cipher_suite_of" | "tls_version_of" | "alpn_of" => {
                 let r = self.locate_app(loc)?;
                 let n = r.frame;
                 let v: Option<Fact> = match (what, &r.message) {
@@ -409,6 +434,19 @@ impl Loaded {
                     }
                     ("uri_of", AppMessage::Http(h)) => {
                         h.uri.clone().map(|u| Fact::text(u, n, true))
+                    }
+                    ("sni_of", AppMessage::Tls(t)) => {
+                        t.sni.clone().map(|v| Fact::text(v, n, false))
+                    }
+                    ("cipher_suite_of", AppMessage::Tls(t)) => {
+                        t.cipher_suite.clone().map(|v| Fact::text(v, n, false))
+                    }
+                    ("tls_version_of", AppMessage::Tls(t)) => t
+                        .negotiated_version
+                        .clone()
+                        .map(|v| Fact::text(v, n, false)),
+                    ("alpn_of", AppMessage::Tls(t)) => {
+                        t.alpn.as_ref().map(|v| Fact::text(v.join(","), n, false))
                     }
                     _ => None,
                 };
@@ -587,6 +625,28 @@ fn packet_matcher(name: &str) -> Option<PacketMatch> {
 
 type AppMatch = Box<dyn Fn(&AppRecord) -> bool>;
 
+/// What a `tls-…` locator may name: any, a protected record, a handshake message, or a
+/// record of another type.
+const TLS_KINDS: &[&str] = &[
+    "",
+    "encrypted",
+    "client_hello",
+    "server_hello",
+    "encrypted_extensions",
+    "certificate",
+    "server_key_exchange",
+    "certificate_request",
+    "server_hello_done",
+    "certificate_verify",
+    "client_key_exchange",
+    "finished",
+    "new_session_ticket",
+    "key_update",
+    "change_cipher_spec",
+    "alert",
+    "application_data",
+];
+
 /// Locators answered by the application layer (HTTP, WebSocket, Engine.IO/Socket.IO).
 fn app_matcher(name: &str) -> Option<AppMatch> {
     let http = |f: fn(&HttpMessage) -> bool| -> AppMatch {
@@ -634,6 +694,27 @@ fn app_matcher(name: &str) -> Option<AppMatch> {
         "socketio-ack" => return Some(sio(SioType::Ack)),
         "socketio-binary-event" => return Some(sio(SioType::BinaryEvent)),
         _ => {}
+    }
+    // TLS: tls (any record or handshake message), tls-encrypted (a protected record),
+    // tls-client-hello, tls-change-cipher-spec, … (a handshake message or record type).
+    if let Some(rest) = name.strip_prefix("tls") {
+        let kind = rest.strip_prefix('-').unwrap_or(rest).replace('-', "_");
+        if !TLS_KINDS.contains(&kind.as_str()) {
+            return None;
+        }
+        return Some(Box::new(move |r: &AppRecord| {
+            let AppMessage::Tls(t) = &r.message else {
+                return false;
+            };
+            match kind.as_str() {
+                "" => true,
+                "encrypted" => t.encrypted,
+                k => {
+                    t.handshake_type == Some(k)
+                        || (t.handshake_type.is_none() && t.record_type == k)
+                }
+            }
+        }));
     }
     // ws, ws-text, ws-client-text, ws-server-ping, ws-client, …
     let rest = name.strip_prefix("ws")?;

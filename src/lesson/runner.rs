@@ -5,11 +5,16 @@
 //! Keys, each followed by Enter: Enter goes on, `b` back, `h` a hint, `q` quits and
 //! keeps the progress. With `pause` off the lesson runs straight through; answers come
 //! from a list (`--answers FILE`, one a line) or are shown, not asked.
+//!
+//! In the full screen (`tui::lesson`) the same run talks to the screen instead of a
+//! terminal: each step starts a page (a form feed), the keys are the screen's footer
+//! rather than a prompt, and what the runner waits for is sent as a `Status`.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::mpsc::Sender;
 
 use super::model::{Focus, Kind, PacketRef, Question, Show, SourceSpec, Step};
 use super::packets::{Fact, Loaded};
@@ -39,7 +44,33 @@ pub struct RunOptions {
     pub progress_path: Option<PathBuf>,
     /// Start over, forgetting saved progress for this lesson.
     pub reset: bool,
+    /// Run inside the full screen: what the runner waits for goes here.
+    pub screen: Option<Sender<Status>>,
 }
+
+/// Where a run inside the full screen stands, sent before each wait for the learner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    /// The step on screen, from 0, of `steps`.
+    pub step: usize,
+    pub steps: usize,
+    /// Questions answered right so far, of `questions`.
+    pub right: usize,
+    pub questions: usize,
+    pub waiting: Waiting,
+}
+
+/// What the runner waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// A key to go on (the last step: to finish), back, or quit.
+    Next { last: bool },
+    /// An answer to the question on screen (or a hint, back, quit).
+    Answer,
+}
+
+/// The page break the runner writes before each step in the full screen.
+pub const PAGE: char = '\x0c';
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +149,13 @@ impl Sources {
         self.cache
             .entry(key.clone())
             .or_insert_with(|| match key {
-                (_, _, Some(path)) => Loaded::capture(&path).map(Rc::new),
+                (_, _, Some(path)) => match (path.exists(), spec.capture.as_deref()) {
+                    // A built-in lesson's capture ships inside the binary.
+                    (false, Some(c)) if self.pcap.is_none() => Loaded::builtin_capture(c)
+                        .unwrap_or_else(|| Loaded::capture(&path))
+                        .map(Rc::new),
+                    _ => Loaded::capture(&path).map(Rc::new),
+                },
                 (Some(name), seed, None) => Loaded::simulate(&name, seed).map(Rc::new),
                 _ => Err("a source needs `simulate` or `capture`".into()),
             })
@@ -141,6 +178,8 @@ struct Run<'a> {
     specs: Vec<Option<SourceSpec>>,
     progress: Progress,
     answers: std::collections::VecDeque<String>,
+    /// The step on screen.
+    at: usize,
 }
 
 /// Runs a lesson from where the learner left it (or from the start).
@@ -164,6 +203,7 @@ pub fn run(
         input,
         progress,
         answers,
+        at: 0,
     };
     r.go().map_err(RunError::Io)
 }
@@ -227,9 +267,23 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Reads one line; None at the end of input (treated as quit).
-    fn read(&mut self) -> io::Result<Option<String>> {
+    /// Reads one line; None at the end of input (treated as quit). In the full screen
+    /// the screen is told first what is awaited.
+    fn read(&mut self, waiting: Waiting) -> io::Result<Option<String>> {
         self.out.flush()?;
+        if let Some(tx) = &self.opts.screen {
+            // After the page: what the screen is told it has already been sent.
+            let (right, questions) = self.score();
+            let status = Status {
+                step: self.at,
+                steps: self.lf.lesson.steps.len(),
+                right,
+                questions,
+                waiting,
+            };
+            // A screen that has gone away reads as the end of input below.
+            let _ = tx.send(status);
+        }
         let mut line = String::new();
         if self.input.read_line(&mut line)? == 0 {
             return Ok(None);
@@ -269,7 +323,7 @@ impl<'a> Run<'a> {
         if i > 0 {
             writeln!(self.out, "  Resuming at step {} of {n}.", i + 1)?;
         }
-        if self.opts.pause {
+        if self.opts.pause && self.opts.screen.is_none() {
             writeln!(
                 self.out,
                 "{}",
@@ -361,6 +415,10 @@ impl<'a> Run<'a> {
         let step: Step = self.lf.lesson.steps[i].clone();
         let n = self.lf.lesson.steps.len();
         let th = self.th();
+        self.at = i;
+        if self.opts.screen.is_some() {
+            write!(self.out, "{PAGE}")?;
+        }
         let head = match &step.title {
             Some(t) => format!("── Step {}/{n} · {t} ", i + 1),
             None => format!("── Step {}/{n} ", i + 1),
@@ -390,13 +448,15 @@ impl<'a> Run<'a> {
         }
         loop {
             let last = i + 1 == n;
-            let keys = if last {
-                "[Enter] finish · b back · q quit"
-            } else {
-                "[Enter] next · b back · q quit"
-            };
-            write!(self.out, "{} ", th.dim(keys))?;
-            match self.read()?.as_deref() {
+            if self.opts.screen.is_none() {
+                let keys = if last {
+                    "[Enter] finish · b back · q quit"
+                } else {
+                    "[Enter] next · b back · q quit"
+                };
+                write!(self.out, "{} ", th.dim(keys))?;
+            }
+            match self.read(Waiting::Next { last })?.as_deref() {
                 None | Some("q") | Some("Q") => return Ok(Next::Quit),
                 Some("") | Some("n") => {
                     writeln!(self.out)?;
@@ -642,10 +702,13 @@ impl<'a> Run<'a> {
         let mut tries = 0u32;
         let mut hints = 0usize;
         loop {
-            write!(self.out, "{} ", th.bold("answer>"))?;
-            let Some(line) = self.read()? else {
+            if self.opts.screen.is_none() {
+                write!(self.out, "{} ", th.bold("answer>"))?;
+            }
+            let Some(line) = self.read(Waiting::Answer)? else {
                 return Ok(Next::Quit);
             };
+
             match line.as_str() {
                 "q" | "Q" => return Ok(Next::Quit),
                 "b" | "B" => {
@@ -671,6 +734,10 @@ impl<'a> Run<'a> {
                     continue;
                 }
                 _ => {}
+            }
+            if self.opts.screen.is_some() {
+                // The screen's answer box empties on Enter: the page keeps what was said.
+                writeln!(self.out, "{} {line}", th.bold(">"))?;
             }
             match quiz::grade(q, &line, fact.as_ref()) {
                 Grade::Unreadable(msg) => {
@@ -772,7 +839,7 @@ fn focus_osi(focus: &Option<Focus>, p: &crate::pipeline::Packet) -> Option<u8> {
                 "ipv4" | "ipv6" | "ip" | "icmp" | "icmpv6" => 3,
                 "tcp" | "udp" => 4,
                 "session" => 5,
-                "presentation" => 6,
+                "presentation" | "tls" => 6,
                 _ => 7,
             })
         }

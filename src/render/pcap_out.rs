@@ -1,6 +1,7 @@
 //! Writing captures: classic pcap (microsecond timestamps, little-endian) or pcapng
 //! (a Section Header Block, one Interface Description Block with `if_tsresol`, then an
-//! Enhanced Packet Block per frame), streamed to any `Write`.
+//! Enhanced Packet Block per frame, and Decryption Secrets Blocks with TLS key log lines
+//! before the packets they open), streamed to any `Write`.
 //!
 //! Hand-written (about a hundred lines): pcap-parser 0.17 only serializes behind a
 //! feature that pulls in cookie-factory, and pcap-file 2.0 gets pcapng timestamps wrong
@@ -30,6 +31,9 @@ impl PcapFormat {
         }
     }
 }
+
+/// The Decryption Secrets Block's secrets type for a TLS key log: "TLSK".
+const DSB_TLS_KEY_LOG: u32 = 0x544C_534B;
 
 /// Largest frame written whole; longer ones are cut (their wire length is kept).
 pub const SNAPLEN: u32 = 262_144;
@@ -139,6 +143,26 @@ impl<W: Write> PcapWriter<W> {
         Ok(())
     }
 
+    /// pcapng: a Decryption Secrets Block of type TLS key log (`TLSK`, 0x544c534b) holding
+    /// `lines` (NSS key log lines), as `editcap --inject-secrets tls,FILE` writes it.
+    /// Readers (Wireshark, tshark, wirewalk) take its secrets for the packets after it, so
+    /// it goes before the first record they protect. Classic pcap has no such block:
+    /// `false`, nothing written.
+    pub fn write_tls_secrets(&mut self, lines: &[String]) -> io::Result<bool> {
+        if self.format != PcapFormat::Pcapng || lines.is_empty() {
+            return Ok(false);
+        }
+        let mut text = lines.join("\n");
+        text.push('\n');
+        let mut body = Vec::with_capacity(8 + text.len() + 3);
+        body.extend_from_slice(&DSB_TLS_KEY_LOG.to_le_bytes());
+        body.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        body.extend_from_slice(text.as_bytes());
+        body.resize(body.len().div_ceil(4) * 4, 0);
+        write_block(&mut self.out, 0x0000_000A, &body)?;
+        Ok(true)
+    }
+
     /// Pushes what was written so far to the output (a pipe's reader sees each frame).
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
@@ -241,6 +265,48 @@ mod tests {
                 assert_eq!(data, f.data, "{format:?}");
             }
         }
+    }
+
+    #[test]
+    fn tls_secrets_go_in_a_decryption_secrets_block_before_the_packets() {
+        let lines = vec![format!(
+            "CLIENT_RANDOM {} {}",
+            "ab".repeat(32),
+            "cd".repeat(48)
+        )];
+        let mut w = PcapWriter::new(Vec::new(), Link::Ethernet, PcapFormat::Pcapng).unwrap();
+        assert!(w.write_tls_secrets(&lines).unwrap());
+        w.write(&frames()[0]).unwrap();
+        let bytes = w.finish().unwrap();
+        let mut reader = create_reader(65536, &bytes[..]).unwrap();
+        let mut kinds = Vec::new();
+        loop {
+            match reader.next() {
+                Ok((offset, block)) => {
+                    match block {
+                        PcapBlockOwned::NG(pcap_parser::Block::DecryptionSecrets(dsb)) => {
+                            assert_eq!(dsb.secrets_type.0, 0x544c534b);
+                            let text = &dsb.data[..dsb.secrets_len as usize];
+                            assert_eq!(text, format!("{}\n", lines[0]).as_bytes());
+                            kinds.push("dsb");
+                        }
+                        PcapBlockOwned::NG(pcap_parser::Block::EnhancedPacket(_)) => {
+                            kinds.push("epb")
+                        }
+                        _ => {}
+                    }
+                    reader.consume(offset);
+                }
+                Err(PcapError::Eof) => break,
+                Err(PcapError::Incomplete(_)) => reader.refill().unwrap(),
+                Err(e) => panic!("pcap-parser: {e:?}"),
+            }
+        }
+        assert_eq!(kinds, ["dsb", "epb"]);
+        // Classic pcap has no place for them.
+        let mut w = PcapWriter::new(Vec::new(), Link::Ethernet, PcapFormat::Pcap).unwrap();
+        assert!(!w.write_tls_secrets(&lines).unwrap());
+        assert_eq!(w.finish().unwrap().len(), 24);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! (a socketioxide server; a small Engine.IO v4 / Socket.IO v5 client that does what
 //! socket.io-client does: long-polling first, then the upgrade to WebSocket), and
 //! `demo websocket --serve` (a tiny chat page whose visitors' traffic is shown live).
+//! With `--tls`, the scripted demos run over TLS (src/source/demo_tls.rs): wss://, https://.
 //!
 //! The capture is opened (and privileges dropped) by the caller before anything here
 //! runs, so the first SYN is never missed. The server and client run on a tokio runtime
@@ -16,12 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::demo_tls::{self, DemoTls};
 use super::live::{self, LiveCapture};
 use super::SourceError;
 use crate::frame::Frame;
@@ -80,11 +82,13 @@ impl DemoSource {
 }
 
 /// Starts a scripted demo: binds a server on 127.0.0.1 (a free port), then runs the
-/// server and the client. `capture` must already be open on loopback.
+/// server and the client, over TLS when `tls` is given. `capture` must already be open
+/// on loopback.
 pub fn start(
     kind: DemoKind,
     mut capture: LiveCapture,
     narrate: Narrator,
+    tls: Option<DemoTls>,
 ) -> Result<DemoSource, SourceError> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|e| SourceError(format!("cannot listen on 127.0.0.1: {e}")))?;
@@ -100,14 +104,15 @@ pub fn start(
     spawn_runtime(tx, Some(SCRIPT_LIMIT), move || async move {
         listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(listener)?;
+        let dial = Dial { port, tls };
         match kind {
             DemoKind::WebSocket => {
-                tokio::spawn(ws_server(listener, narrate.clone()));
-                ws_client(port, &narrate).await
+                tokio::spawn(ws_server(listener, narrate.clone(), dial.tls.clone()));
+                ws_client(&dial, &narrate).await
             }
             DemoKind::SocketIo => {
-                tokio::spawn(sio_server(listener, narrate.clone()));
-                sio_client(port, &narrate).await
+                tokio::spawn(sio_server(listener, narrate.clone(), dial.tls.clone()));
+                sio_client(&dial, &narrate).await
             }
         }
     })?;
@@ -288,14 +293,75 @@ impl Conn {
 }
 
 // ---------------------------------------------------------------------------------
+// Connections: plain TCP, or TLS over it (`--tls`).
+
+/// A connection's byte stream, plain or TLS.
+pub(super) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+pub(super) type Stream = Box<dyn Io>;
+
+/// How the scripted client reaches the server.
+struct Dial {
+    port: u16,
+    tls: Option<DemoTls>,
+}
+
+impl Dial {
+    /// `ws://127.0.0.1:PORT` or, over TLS, `wss://localhost:PORT` (the certificate's name).
+    fn url(&self, path: &str) -> String {
+        match self.tls {
+            Some(_) => format!("wss://{}:{}{path}", demo_tls::HOST, self.port),
+            None => format!("ws://127.0.0.1:{}{path}", self.port),
+        }
+    }
+
+    /// What the Host header says.
+    fn host(&self) -> String {
+        match self.tls {
+            Some(_) => format!("{}:{}", demo_tls::HOST, self.port),
+            None => format!("127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// A new connection to the server: the TCP handshake, and the TLS one with `--tls`.
+    async fn open(&self, narrate: &Narrator) -> Result<Stream, BoxError> {
+        let tcp = TcpStream::connect(("127.0.0.1", self.port)).await?;
+        match &self.tls {
+            None => Ok(Box::new(tcp)),
+            Some(tls) => {
+                let (conn, agreed) = tls.connect(tcp).await?;
+                narrate(&format!(
+                    "client: TLS handshake done ({agreed}); from here on every byte is inside encrypted records, opened with the secrets both sides logged"
+                ));
+                Ok(conn)
+            }
+        }
+    }
+}
+
+/// The server's side of a new connection: as it is, or after the TLS handshake.
+async fn accepted(stream: TcpStream, tls: &Option<DemoTls>) -> Result<Stream, BoxError> {
+    match tls {
+        None => Ok(Box::new(stream)),
+        Some(tls) => tls.accept(stream).await,
+    }
+}
+
+// ---------------------------------------------------------------------------------
 // WebSocket: server (scripted demo and chat) and the scripted client.
 
-async fn ws_server(listener: TcpListener, narrate: Narrator) -> Result<(), BoxError> {
+async fn ws_server(
+    listener: TcpListener,
+    narrate: Narrator,
+    tls: Option<DemoTls>,
+) -> Result<(), BoxError> {
     loop {
         let (stream, peer) = listener.accept().await?;
         let narrate = narrate.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = ws_echo(stream, &narrate).await {
+            let served = async { ws_echo(accepted(stream, &tls).await?, &narrate).await };
+            if let Err(e) = served.await {
                 narrate(&format!("server: connection from {peer} ended: {e}"));
             }
         });
@@ -303,7 +369,7 @@ async fn ws_server(listener: TcpListener, narrate: Narrator) -> Result<(), BoxEr
 }
 
 /// The scripted demo's server: pushes a welcome unasked, echoes what it gets.
-async fn ws_echo(stream: TcpStream, narrate: &Narrator) -> Result<(), BoxError> {
+async fn ws_echo(stream: Stream, narrate: &Narrator) -> Result<(), BoxError> {
     let mut ws = tokio_tungstenite::accept_async(stream).await?;
     tokio::time::sleep(PACE).await;
     narrate("server: pushes a message on its own — the client asked for nothing");
@@ -326,12 +392,17 @@ async fn ws_echo(stream: TcpStream, narrate: &Narrator) -> Result<(), BoxError> 
     Ok(())
 }
 
-async fn ws_client(port: u16, narrate: &Narrator) -> Result<(), BoxError> {
-    narrate(&format!(
-        "client: connects to ws://127.0.0.1:{port}/chat — TCP handshake, then the HTTP Upgrade"
-    ));
-    let (mut ws, response) =
-        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/chat")).await?;
+async fn ws_client(dial: &Dial, narrate: &Narrator) -> Result<(), BoxError> {
+    let url = dial.url("/chat");
+    narrate(&match dial.tls {
+        None => format!("client: connects to {url} — TCP handshake, then the HTTP Upgrade"),
+        Some(_) => format!(
+            "client: connects to {url} — TCP handshake, then the TLS handshake (its ClientHello names \"{}\" in clear: the SNI), then the HTTP Upgrade, encrypted",
+            demo_tls::HOST
+        ),
+    });
+    let conn = dial.open(narrate).await?;
+    let (mut ws, response) = tokio_tungstenite::client_async(url, conn).await?;
     narrate(&format!(
         "client: the server answered {} — from now on both sides speak WebSocket frames",
         response.status()
@@ -361,7 +432,11 @@ async fn ws_client(port: u16, narrate: &Narrator) -> Result<(), BoxError> {
 // Socket.IO: a socketioxide server with io.on('connection')-style handlers, and a
 // small client speaking Engine.IO v4 / Socket.IO v5 the way socket.io-client does.
 
-async fn sio_server(listener: TcpListener, narrate: Narrator) -> Result<(), BoxError> {
+async fn sio_server(
+    listener: TcpListener,
+    narrate: Narrator,
+    tls: Option<DemoTls>,
+) -> Result<(), BoxError> {
     use socketioxide::extract::{AckSender, Data, SocketRef};
     use socketioxide::SocketIo;
 
@@ -399,7 +474,11 @@ async fn sio_server(listener: TcpListener, narrate: Narrator) -> Result<(), BoxE
     loop {
         let (stream, _) = listener.accept().await?;
         let svc = svc.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
+            let Ok(stream) = accepted(stream, &tls).await else {
+                return;
+            };
             let io = hyper_util::rt::TokioIo::new(stream);
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(io, svc)
@@ -411,13 +490,13 @@ async fn sio_server(listener: TcpListener, narrate: Narrator) -> Result<(), BoxE
 
 /// One HTTP/1.1 exchange on a kept-alive connection: the status and the body.
 async fn http_exchange(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     method: &str,
     path: &str,
-    port: u16,
+    host: &str,
     body: &str,
 ) -> Result<(u16, String), BoxError> {
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: */*\r\n");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nAccept: */*\r\n");
     if method == "POST" {
         req.push_str(&format!(
             "Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n",
@@ -492,15 +571,19 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-async fn sio_client(port: u16, narrate: &Narrator) -> Result<(), BoxError> {
+async fn sio_client(dial: &Dial, narrate: &Narrator) -> Result<(), BoxError> {
     let base = "/socket.io/?EIO=4";
-    narrate("client: opens an Engine.IO session over HTTP long-polling (as socket.io-client does first)");
-    let mut http = TcpStream::connect(("127.0.0.1", port)).await?;
+    let host = dial.host();
+    narrate(match dial.tls {
+        None => "client: opens an Engine.IO session over HTTP long-polling (as socket.io-client does first)",
+        Some(_) => "client: opens an Engine.IO session over HTTP long-polling (as socket.io-client does first), over https://: TCP handshake, TLS handshake, then the HTTP requests, encrypted",
+    });
+    let mut http = dial.open(narrate).await?;
     let (status, open) = http_exchange(
         &mut http,
         "GET",
         &format!("{base}&transport=polling&t=wirewalk1"),
-        port,
+        &host,
         "",
     )
     .await?;
@@ -518,7 +601,7 @@ async fn sio_client(port: u16, narrate: &Narrator) -> Result<(), BoxError> {
         &mut http,
         "POST",
         &format!("{base}&transport=polling&sid={sid}"),
-        port,
+        &host,
         "40",
     )
     .await?;
@@ -526,7 +609,7 @@ async fn sio_client(port: u16, narrate: &Narrator) -> Result<(), BoxError> {
         &mut http,
         "GET",
         &format!("{base}&transport=polling&t=wirewalk2&sid={sid}"),
-        port,
+        &host,
         "",
     )
     .await?;
@@ -535,9 +618,11 @@ async fn sio_client(port: u16, narrate: &Narrator) -> Result<(), BoxError> {
     narrate(
         "client: upgrades the session to WebSocket (probe \"2probe\" → \"3probe\", then \"5\")",
     );
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!(
-        "ws://127.0.0.1:{port}{base}&transport=websocket&sid={sid}"
-    ))
+    let conn = dial.open(narrate).await?;
+    let (mut ws, _) = tokio_tungstenite::client_async(
+        dial.url(&format!("{base}&transport=websocket&sid={sid}")),
+        conn,
+    )
     .await?;
     ws.send(Message::text("2probe")).await?;
     loop {
@@ -573,7 +658,7 @@ async fn sio_client(port: u16, narrate: &Narrator) -> Result<(), BoxError> {
     Ok(())
 }
 
-type ClientWs = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+type ClientWs = tokio_tungstenite::WebSocketStream<Stream>;
 
 /// The client's last step in both demos: a normal close (1000) with `reason`, then
 /// reading until the server's close, so the TCP teardown that follows is captured.

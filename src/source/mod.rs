@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod demo_classroom;
+pub mod demo_tls;
 pub mod live;
 pub mod pcap;
 pub mod simulate;

@@ -87,6 +87,8 @@ pub struct App {
     /// Shown beside the first packet until the first key (the tour's introduction).
     pub intro: Option<String>,
     pub filter: Option<String>,
+    /// A live source's line for the footer: packets so far, what is happening.
+    pub live: Option<String>,
     last_search: String,
     pub quit: bool,
     pub(super) cache: Option<CachedTree>,
@@ -119,6 +121,7 @@ impl App {
             help: false,
             intro: None,
             filter: None,
+            live: None,
             last_search: String::new(),
             quit: false,
             cache: None,
@@ -152,6 +155,28 @@ impl App {
         self.list_top = self.list_top.min(self.cur);
         self.moved();
         Ok(())
+    }
+
+    /// Packets were added to the walk (a live capture) from index `from`: those the filter
+    /// keeps are shown, and the selection follows the newest while it was on the last.
+    pub fn grew(&mut self, from: usize) {
+        let following = self.visible.is_empty() || self.cur + 1 == self.visible.len();
+        let filter = self.filter.as_deref().and_then(|f| Filter::parse(f).ok());
+        let before = self.visible.len();
+        for i in from..self.walk.len() {
+            if filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&self.walk.packets[i]))
+            {
+                self.visible.push(i);
+            }
+        }
+        if following && self.visible.len() > before {
+            self.go(self.visible.len() - 1);
+            if before == 0 {
+                self.moved();
+            }
+        }
     }
 
     /// Selects the `n`th shown packet.

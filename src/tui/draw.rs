@@ -202,10 +202,35 @@ fn list(f: &mut Frame, app: &mut App, area: Rect) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
+/// A packet's title (`Packet 1 · +0.000000 s · 74 bytes · …`) in a pane `width` wide:
+/// its parts from the left, as many as fit whole.
+fn title_within(title: &str, width: usize) -> String {
+    let room = width.saturating_sub(4);
+    let mut out = String::new();
+    for part in title.split(" · ") {
+        let len = out.chars().count() + if out.is_empty() { 0 } else { 3 } + part.chars().count();
+        if len > room {
+            break;
+        }
+        if !out.is_empty() {
+            out.push_str(" · ");
+        }
+        out.push_str(part);
+    }
+    if out.is_empty() {
+        title.chars().take(room).collect()
+    } else {
+        out
+    }
+}
+
 fn tree(f: &mut Frame, app: &mut App, area: Rect) {
     let look = app.look();
     let title = match app.packet() {
-        Some(i) => format!(" {} ", app.walk.title_of(i)),
+        Some(i) => format!(
+            " {} ",
+            title_within(&app.walk.title_of(i), area.width as usize)
+        ),
         None => " Layers ".into(),
     };
     let block = pane(app, Pane::Tree, title);
@@ -392,10 +417,14 @@ fn footer(f: &mut Frame, app: &App, area: Rect) {
                     app.visible.len(),
                     app.walk.packets[i].frame.number
                 ),
+                None if app.live.is_some() && app.walk.is_empty() => {
+                    "waiting for the first packet".into()
+                }
                 None => "no packet shown".into(),
             };
             let more = match (&app.message, app.opts.mode) {
                 (Some(m), _) => m.clone(),
+                (None, _) if app.live.is_some() => app.live.clone().unwrap_or_default(),
                 (None, Mode::Tour) => app.walk.title.clone(),
                 (None, Mode::Browse) => app
                     .filter

@@ -7,12 +7,16 @@
 //! - `app.rs`: the state and the keys (testable without a terminal)
 //! - `draw.rs`: the panes at each terminal size
 //! - `text.rs`: the renderers' coloured text as ratatui lines
+//! - `live.rs`: the view on a live capture, packets joining as they arrive
+//! - `lesson.rs`: a lesson's steps, questions and answer box (the lesson runner on its thread)
 //!
 //! Keys act at once, without Enter. The terminal is restored on every way out: `q`,
 //! Esc, Ctrl-C (raw mode delivers it as a key), an error, or a panic (ratatui's hook).
 
 pub mod app;
 mod draw;
+pub mod lesson;
+pub mod live;
 pub mod text;
 pub mod walk;
 

@@ -188,6 +188,62 @@ fn explain_all_repeats_what_was_said_earlier_in_the_conversation() {
 }
 
 #[test]
+fn a_live_walk_grows_and_the_selection_follows_the_newest_until_moved() {
+    let sim = simulate(
+        "websocket",
+        &SimOptions {
+            seed: 1,
+            ..SimOptions::default()
+        },
+    )
+    .unwrap();
+    let frames: Vec<_> = sim.into_iter().map(|s| s.frame).collect();
+    let whole = walk();
+    let mut a = App::new(
+        Walk::live("a live capture on lo".into(), Pipeline::new()),
+        ViewOptions {
+            mode: Mode::Browse,
+            color: false,
+            big: false,
+            brief: false,
+            explain_all: false,
+        },
+    );
+    a.live = Some("live · 0 packets".into());
+    let empty = screen(&mut a, 120, 40);
+    assert!(empty.contains("waiting for the first packet"), "{empty}");
+    for (i, f) in frames.iter().take(3).enumerate() {
+        let before = a.walk.len();
+        a.walk.add(f.clone());
+        a.grew(before);
+        assert_eq!(a.packet(), Some(i), "the newest is selected");
+    }
+    let third = screen(&mut a, 120, 40);
+    assert!(third.contains("ACK"), "{third}");
+    // The learner goes back: new packets no longer move the selection.
+    key(&mut a, KeyCode::Left);
+    assert_eq!(a.packet(), Some(1));
+    for f in &frames[3..] {
+        let before = a.walk.len();
+        a.walk.add(f.clone());
+        a.grew(before);
+    }
+    assert_eq!(a.packet(), Some(1));
+    a.walk.finish();
+    assert_eq!(a.walk.len(), whole.len());
+    // Packet by packet, the analysis says what it says on the whole capture at once.
+    for i in 0..whole.len() {
+        assert_eq!(
+            format!("{:?}", a.walk.packets[i].analysis),
+            format!("{:?}", whole.packets[i].analysis),
+            "packet {}",
+            i + 1
+        );
+    }
+    assert_eq!(a.walk.warnings, whole.warnings);
+}
+
+#[test]
 fn quit_keys() {
     for k in [KeyCode::Char('q'), KeyCode::Esc] {
         let mut a = app(Mode::Browse);
@@ -197,4 +253,164 @@ fn quit_keys() {
     let mut a = app(Mode::Browse);
     a.key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert!(a.quit);
+}
+
+mod lesson_screen {
+    //! A lesson in the full screen: the real runner on its thread, keys sent to the
+    //! screen, the screen drawn into a `TestBackend`.
+
+    use std::time::Duration;
+
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::Terminal;
+
+    use crate::lesson::runner::{RunOptions, Waiting};
+    use crate::render::Theme;
+    use crate::tui::lesson::{draw, LessonScreen};
+    use crate::tui::text::Look;
+
+    fn start(progress: &std::path::Path) -> LessonScreen {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/lessons/tiny.toml");
+        let lf = crate::lesson::load_file(&file).unwrap();
+        let opts = RunOptions {
+            pause: true,
+            answers: None,
+            theme: Theme { color: true },
+            width: 78,
+            pcap: None,
+            seed: None,
+            progress_path: Some(progress.to_path_buf()),
+            reset: false,
+            screen: None,
+        };
+        let mut s = LessonScreen::start(
+            lf,
+            opts,
+            Look {
+                color: false,
+                big: false,
+            },
+        );
+        s.settle(Duration::from_secs(10));
+        s
+    }
+
+    fn shot(s: &LessonScreen, w: u16, h: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| draw(f, s)).unwrap();
+        let buf = t.backend().buffer().clone();
+        (0..h)
+            .map(|y| {
+                let row: String = (0..w).map(|x| buf[(x, y)].symbol()).collect();
+                row.trim_end().to_string() + "\n"
+            })
+            .collect()
+    }
+
+    fn press(s: &mut LessonScreen, code: KeyCode) -> bool {
+        let go_on = s.key(KeyEvent::new(code, KeyModifiers::NONE));
+        s.settle(Duration::from_secs(10));
+        go_on
+    }
+
+    fn answer(s: &mut LessonScreen, text: &str) {
+        for c in text.chars() {
+            s.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+        press(s, KeyCode::Enter);
+    }
+
+    #[test]
+    fn a_lesson_runs_in_the_screen_wrong_then_right_and_quits_keeping_progress() {
+        let dir = std::env::temp_dir().join(format!("wirewalk-tui-lesson-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let progress = dir.join("progress.json");
+        let mut s = start(&progress);
+
+        // Step 1: the lesson's opening words, then the SYN-ACK from its first line, the
+        // rest of the page below (the footer says how much).
+        let first = shot(&s, 80, 24);
+        assert!(
+            first.starts_with("Lesson 98 · A tiny handshake lesson — step 1 of 5"),
+            "{first}"
+        );
+        assert!(
+            first.contains("For the tests of `lesson start`."),
+            "{first}"
+        );
+        assert!(first.contains("Packet 2 of 3 (syn-ack)"), "{first}");
+        assert!(first.contains("more lines (space)"), "{first}");
+        assert!(first.contains("→ Enter next"), "{first}");
+        assert!(first.lines().all(|l| l.chars().count() <= 80), "{first}");
+        // Space reads on down the page; the focused layer is marked.
+        let mut spaces = 0;
+        while shot(&s, 80, 24).contains("more lines (space)") && spaces < 10 {
+            press(&mut s, KeyCode::Char(' '));
+            spaces += 1;
+        }
+        assert!(spaces >= 2, "a 61-line page takes more than one screen");
+        let end = shot(&s, 80, 24);
+        assert!(end.contains("▶ marks layer 4 (Transport)"), "{end}");
+        assert_eq!(
+            s.status.unwrap().step,
+            0,
+            "space pages, it does not leave the step"
+        );
+
+        // Step 2: a packet question, in the answer box; wrong, then right.
+        press(&mut s, KeyCode::Right);
+        let q = shot(&s, 80, 24);
+        assert!(
+            q.contains("What is the server's initial sequence number (raw)?"),
+            "{q}"
+        );
+        assert!(q.contains("your answer (Enter sends)"), "{q}");
+        assert_eq!(s.status.unwrap().waiting, Waiting::Answer);
+        // Letters that are keys elsewhere are text in the box.
+        s.key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE));
+        assert_eq!(s.input, "q");
+        press(&mut s, KeyCode::Backspace);
+        answer(&mut s, "42");
+        let wrong = shot(&s, 80, 24);
+        assert!(
+            wrong.contains("> 42") && wrong.contains("Not quite — one more try"),
+            "{wrong}"
+        );
+        assert!(
+            wrong.contains("Hint: It is the raw seq of the SYN-ACK."),
+            "{wrong}"
+        );
+        answer(&mut s, "3768183916");
+        let right = shot(&s, 80, 24);
+        assert!(right.contains("✓ Right, at the second try."), "{right}");
+        assert!(right.contains("EXPLAIN-ISN"), "{right}");
+        assert!(
+            right.contains("step 2 of 5 · 1 of 3 right so far"),
+            "{right}"
+        );
+
+        // Back shows step 1 again; forward twice reaches the blank; Esc quits.
+        press(&mut s, KeyCode::Left);
+        assert!(shot(&s, 80, 24).contains("Packet 2 of 3 (syn-ack)"));
+        press(&mut s, KeyCode::Right);
+        // The question already answered is shown with its answer, not asked again.
+        let again = shot(&s, 80, 24);
+        assert!(again.contains("(Answered before: right.)"), "{again}");
+        press(&mut s, KeyCode::Right);
+        assert!(shot(&s, 80, 24).contains("without first receiving a ____"));
+        press(&mut s, KeyCode::Esc);
+        assert!(s.ended);
+        let last = String::from_utf8_lossy(&s.last_words).into_owned();
+        assert_eq!(
+            last.trim(),
+            "Progress kept: step 3 of 5, 1/3 right so far. `wirewalk lesson start tiny` resumes."
+        );
+        assert!(!s.finished());
+        let saved = crate::lesson::progress::Progress::load(&progress).unwrap();
+        assert_eq!(saved.lessons["tiny"].step, 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

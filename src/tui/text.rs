@@ -133,48 +133,61 @@ pub fn width(line: &Line) -> usize {
     line.spans.iter().map(|s| s.content.chars().count()).sum()
 }
 
-/// Cuts a line into lines of at most `width` columns (a long headline goes on under
-/// itself rather than past the pane's edge), the lines after the first indented by
-/// `indent` columns when that leaves room.
+/// Breaks a line into lines of at most `width` columns (a long headline goes on under
+/// itself rather than past the pane's edge), at the last space that fits, so that words
+/// and numbers stay whole; only a word longer than a line is cut. The lines after the
+/// first are indented by `indent` columns when that leaves room.
 pub fn fit(line: Line<'static>, width: usize, indent: usize) -> Vec<Line<'static>> {
     let width = width.max(1);
     if self::width(&line) <= width {
         return vec![line];
     }
     let indent = if indent * 2 < width { indent } else { 0 };
+    let chars: Vec<(char, Style)> = line
+        .spans
+        .iter()
+        .flat_map(|s| s.content.chars().map(move |c| (c, s.style)))
+        .collect();
     let mut out = Vec::new();
-    let mut cur: Vec<Span<'static>> = Vec::new();
-    let mut used = 0;
-    // Spaces at a break are dropped: the next line starts with the next word.
-    let mut at_break = false;
-    for span in line.spans {
-        let mut piece = String::new();
-        for ch in span.content.chars() {
-            if at_break && ch == ' ' {
-                continue;
+    let mut start = 0;
+    while start < chars.len() {
+        let room = if out.is_empty() {
+            width
+        } else {
+            width - indent
+        };
+        let mut end = (start + room).min(chars.len());
+        if end < chars.len() && chars[end].0 != ' ' {
+            // Back to the last space on the line, if there is one.
+            if let Some(sp) = (start + 1..end).rev().find(|&i| chars[i].0 == ' ') {
+                end = sp;
             }
-            at_break = false;
-            if used == width {
-                if !piece.is_empty() {
-                    cur.push(Span::styled(std::mem::take(&mut piece), span.style));
-                }
-                out.push(Line::from(std::mem::take(&mut cur)));
-                cur.push(Span::raw(" ".repeat(indent)));
-                used = indent;
-                if ch == ' ' {
-                    at_break = true;
-                    continue;
-                }
-            }
-            piece.push(ch);
-            used += 1;
         }
-        if !piece.is_empty() {
-            cur.push(Span::styled(piece, span.style));
+        let mut spans: Vec<Span<'static>> = Vec::new();
+        if !out.is_empty() && indent > 0 {
+            spans.push(Span::raw(" ".repeat(indent)));
         }
-    }
-    if !cur.is_empty() {
-        out.push(Line::from(cur));
+        let mut piece = &chars[start..end];
+        while piece.len() > 1 && piece[piece.len() - 1].0 == ' ' {
+            piece = &piece[..piece.len() - 1];
+        }
+        let mut i = 0;
+        while i < piece.len() {
+            let style = piece[i].1;
+            let run: String = piece[i..]
+                .iter()
+                .take_while(|(_, st)| *st == style)
+                .map(|(c, _)| *c)
+                .collect();
+            i += run.chars().count();
+            spans.push(Span::styled(run, style));
+        }
+        out.push(Line::from(spans));
+        // Spaces at a break are dropped: the next line starts with the next word.
+        start = end;
+        while start < chars.len() && chars[start].0 == ' ' {
+            start += 1;
+        }
     }
     out
 }
@@ -233,6 +246,10 @@ mod tests {
         let lines = fit(Line::from("abcdefghij"), 6, 2);
         let texts: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
         assert_eq!(texts, ["abcdef", "  ghij"]);
+        // At a space when there is one: numbers and words stay whole.
+        let lines = fit(Line::from("seq 1 (raw 3276606464)  ack 1"), 16, 2);
+        let texts: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        assert_eq!(texts, ["seq 1 (raw", "  3276606464)", "  ack 1"]);
         assert_eq!(cut(Line::from("abcdef"), 4).to_string(), "abc…");
         assert_eq!(cut(Line::from("abc"), 4).to_string(), "abc");
     }

@@ -75,6 +75,30 @@ impl Walk {
         w
     }
 
+    /// An empty walk that packets are added to as they arrive (a live capture).
+    pub fn live(title: String, pipeline: Pipeline) -> Walk {
+        let mut w = Walk::new(title, Pipeline::new(), std::iter::empty());
+        w.analyzer = pipeline.analyzer;
+        w
+    }
+
+    /// Runs the pipeline over one more frame (a live capture's next packet).
+    pub fn add(&mut self, frame: crate::frame::Frame) {
+        let mut pipeline = Pipeline {
+            analyzer: std::mem::take(&mut self.analyzer),
+        };
+        let p = pipeline.process(frame);
+        self.analyzer = pipeline.analyzer;
+        self.push(p, None);
+    }
+
+    /// The source has ended: what is said once the whole capture is known.
+    pub fn finish(&mut self) {
+        self.analyzer.finish();
+        self.warnings
+            .extend(self.analyzer.totals.warnings.iter().cloned());
+    }
+
     fn push(&mut self, p: Packet, caption: Option<String>) {
         self.start.get_or_insert(p.frame.time);
         let i = self.packets.len();

@@ -25,6 +25,9 @@ pub struct KeyLog {
     by_random: HashMap<[u8; 32], Secrets>,
     /// Lines that were not a key log line (not counting comments and blank lines).
     pub bad_lines: usize,
+    /// The lines that brought a secret, in order, each once: what a capture written with
+    /// these keys embeds (a pcapng Decryption Secrets Block).
+    lines: Vec<String>,
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
@@ -70,8 +73,22 @@ impl KeyLog {
                 // EXPORTER_SECRET, CLIENT_EARLY_TRAFFIC_SECRET, …: not needed here.
                 _ => continue,
             };
-            *slot = Some(secret);
+            if slot.as_ref() != Some(&secret) {
+                *slot = Some(secret);
+                self.lines.push(line.to_string());
+            }
         }
+    }
+
+    /// Adds one secret as a TLS library reports it (rustls' `KeyLog`, for instance).
+    pub fn add_secret(&mut self, label: &str, client_random: &[u8], secret: &[u8]) {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        self.add_text(&format!("{label} {} {}", hex(client_random), hex(secret)));
+    }
+
+    /// The lines that brought a secret (see `lines`), in the order they came.
+    pub fn lines(&self) -> &[String] {
+        &self.lines
     }
 
     /// The secrets logged for a connection whose ClientHello had this random.
@@ -114,5 +131,14 @@ mod tests {
         assert_eq!(s.client_handshake, None);
         assert_eq!(k.bad_lines, 2);
         assert!(k.get(&[0xbb; 32]).is_none());
+        // Only the lines that brought a secret are kept, each once.
+        assert_eq!(k.lines().len(), 3);
+        k.add_secret("CLIENT_TRAFFIC_SECRET_0", &[0xaa; 32], &[3, 4]);
+        assert_eq!(k.lines().len(), 3);
+        k.add_secret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", &[0xaa; 32], &[9]);
+        assert_eq!(
+            k.lines()[3],
+            format!("CLIENT_HANDSHAKE_TRAFFIC_SECRET {r} 09")
+        );
     }
 }

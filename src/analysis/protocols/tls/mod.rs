@@ -611,7 +611,26 @@ fn alert(r: &mut TlsRecord, body: &[u8]) {
             }
             .into(),
         );
-        r.alert_description = Some(format!("{:?}", tls_parser::TlsAlertDescription(*desc)));
+        r.alert_description = Some(alert_name(*desc));
+    }
+}
+
+/// An alert's description as RFC 8446 names it (`close_notify`, `bad_record_mac`), from
+/// tls-parser's names (`CloseNotify`); an unknown one by its number.
+fn alert_name(desc: u8) -> String {
+    let d = tls_parser::TlsAlertDescription(desc);
+    let name = d.to_string();
+    if name.chars().all(|c| c.is_ascii_alphanumeric()) {
+        let mut out = String::new();
+        for (i, c) in name.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    } else {
+        format!("unknown alert {desc}")
     }
 }
 

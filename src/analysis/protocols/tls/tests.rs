@@ -193,3 +193,11 @@ fn garbage_and_flipped_bytes_never_panic() {
         let _ = run(&cx, &s, 1 + (rng.next_u64() as usize % 600));
     }
 }
+
+#[test]
+fn alerts_by_their_rfc_names() {
+    assert_eq!(super::alert_name(0), "close_notify");
+    assert_eq!(super::alert_name(20), "bad_record_mac");
+    assert_eq!(super::alert_name(40), "handshake_failure");
+    assert_eq!(super::alert_name(251), "unknown alert 251");
+}
