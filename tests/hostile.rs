@@ -95,7 +95,7 @@ fn run(file: &Path, args: &[&str]) -> Run {
                 hwm_kb = hwm_kb.max(kb);
             }
         }
-        if start.elapsed() > MAX_TIME {
+        if start.elapsed() > MAX_TIME * scale() as u32 {
             // SAFETY: kill(2) on the process group this test made for the child.
             unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
             let _ = child.wait();
@@ -1039,4 +1039,134 @@ fn a_copy_of_a_held_segment_does_not_lose_the_request() {
         "{}",
         summary["analysis"]
     );
+}
+
+// --- one memory budget for the whole analysis -----------------------------------------
+
+/// How much larger the generated captures are: 1 in CI, more from
+/// `scripts/hostile-large.sh` (`WIREWALK_HOSTILE_SCALE=50`).
+fn scale() -> usize {
+    std::env::var("WIREWALK_HOSTILE_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+}
+
+/// `streams` connections, each holding `held` bytes out of order behind a one-byte hole
+/// that never fills (each under `--max-reassembly`, all together far over any budget).
+fn held_behind_holes(streams: usize, held: usize) -> Vec<u8> {
+    let mut cap = Capture::default();
+    let data = vec![b'x'; 1400];
+    for s in 0..streams {
+        let mut t = Tcp::open(&mut cap, 20000 + s as u16);
+        t.send(&mut cap, true, b"G");
+        t.set_seq(1001 + 2, 5001); // byte 1 never comes
+        let mut left = held;
+        while left > 0 {
+            let n = left.min(data.len());
+            t.send(&mut cap, true, &data[..n]);
+            left -= n;
+        }
+    }
+    cap.bytes(PcapFormat::Pcap)
+}
+
+/// `streams` WebSocket connections with permessage-deflate, each sending one compressed
+/// message and staying open: each keeps an inflater (zlib's state and window).
+fn deflate_conversations(streams: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(b"hello hello hello").unwrap();
+    let mut msg = enc.flush_finish().unwrap();
+    msg.truncate(msg.len().saturating_sub(4)); // RFC 7692: without 00 00 ff ff
+    let ext = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+    let mut cap = Capture::default();
+    for s in 0..streams {
+        let mut t = Tcp::open(&mut cap, (1024 + s % 60000) as u16);
+        t.send(
+            &mut cap,
+            true,
+            format!("{UPGRADE_REQUEST}{ext}\r\n").as_bytes(),
+        );
+        t.send(
+            &mut cap,
+            false,
+            format!("{UPGRADE_RESPONSE}{ext}\r\n").as_bytes(),
+        );
+        let mut f = ws_frame(1, &msg, None, None);
+        f[0] |= 0x40;
+        t.send(&mut cap, false, &f);
+        let mut f = ws_frame(1, &msg, Some([1, 2, 3, 4]), None);
+        f[0] |= 0x40;
+        t.send(&mut cap, true, &f);
+    }
+    cap.bytes(PcapFormat::Pcap)
+}
+
+/// Class "memory is bounded per message, not globally": many conversations, each under
+/// its own limits, together far over the budget. The budget holds (peak memory), the
+/// least recently active conversations' decoders are given up, and the end says so.
+#[test]
+fn one_budget_for_all_conversations() {
+    let k = scale();
+    let d = dir("budget");
+    // In CI a small budget, so that small captures pass it; at scale the default one,
+    // and the whole run under 256 MiB.
+    let (budget, max_rss_kb) = if k == 1 {
+        (16usize << 20, (16 + 24) << 10)
+    } else {
+        (wirewalk::analysis::budget::DEFAULT_MAX_MEMORY, 256 << 10)
+    };
+    // Each under --max-reassembly's 4 MiB: 1.5 MiB in CI (60 MiB in all), 3.4 MiB at scale
+    // (with 128 bytes a segment, just under the limit).
+    let (streams, held) = (40 * k.min(5), if k == 1 { 3 << 19 } else { 3500 << 10 });
+    let cases = [
+        (
+            "held-behind-holes",
+            held_behind_holes(streams, held),
+            streams.saturating_sub(budget / held),
+        ),
+        // 2,000 × k connections with two inflaters each (about 88 KiB).
+        (
+            "deflate-conversations",
+            deflate_conversations(2000 * k),
+            (2000 * k).saturating_sub(budget / (80 << 10)),
+        ),
+    ];
+    for (name, bytes, min_given_up) in cases {
+        let f = d.join(format!("{name}.pcap"));
+        std::fs::write(&f, &bytes).unwrap();
+        drop(bytes);
+        let r = run(&f, &["--summary", "--max-memory", &budget.to_string()]);
+        eprintln!(
+            "{name}: {} MiB of capture, peak {} KiB, {:?}",
+            std::fs::metadata(&f).unwrap().len() >> 20,
+            r.max_rss_kb,
+            r.elapsed
+        );
+        assert_eq!(r.code, Some(0), "{name}: {}", r.stderr);
+        // The budget, and the program around it (a release build: about 10 MiB).
+        assert!(
+            r.max_rss_kb < max_rss_kb,
+            "{name}: peak {} KiB, more than {max_rss_kb} KiB (a budget of {} KiB)",
+            r.max_rss_kb,
+            budget >> 10
+        );
+        let note = r
+            .stderr
+            .lines()
+            .find(|l| l.contains(&format!("passed the memory budget of {} MiB", budget >> 20)))
+            .unwrap_or_else(|| panic!("{name}: no note says what was given up: {}", r.stderr));
+        let count: u64 = note
+            .split("the decoders of ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("a count");
+        assert!(
+            count >= min_given_up as u64,
+            "{name}: {count} given up, at least {min_given_up} must be"
+        );
+        assert!(note.contains("(stream 0, 1, 2,"), "{note}");
+    }
 }

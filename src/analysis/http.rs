@@ -273,6 +273,15 @@ pub(crate) struct HttpDecoder {
 }
 
 impl HttpDecoder {
+    /// About how many bytes this direction holds: the unparsed head, the body so far.
+    pub fn memory(&self) -> usize {
+        self.buf.capacity()
+            + self
+                .cur
+                .as_ref()
+                .map_or(0, |c| c.1.body.capacity() + 64 * c.1.headers.len())
+    }
+
     pub fn new(offset: u64, max_body: usize) -> Self {
         HttpDecoder {
             state: State::Start,
