@@ -6,6 +6,7 @@
 //! each side's state. At the end it summarises every conversation.
 
 pub mod app;
+pub mod budget;
 pub mod conversation;
 pub mod copies;
 pub mod engineio;
@@ -72,6 +73,9 @@ pub struct Limits {
     pub max_message: usize,
     /// Bytes held out of order per direction, waiting for a gap to fill (`--max-reassembly`).
     pub max_reassembly: usize,
+    /// Bytes of application state of all conversations together (`--max-memory`); past
+    /// it the least recently active conversation's decoders are given up.
+    pub max_memory: usize,
 }
 
 impl Default for Limits {
@@ -80,12 +84,14 @@ impl Default for Limits {
             max_conversations: DEFAULT_MAX_CONVERSATIONS,
             max_message: app::AppLimits::default().max_message,
             max_reassembly: reassembly::MAX_HELD,
+            max_memory: budget::DEFAULT_MAX_MEMORY,
         }
     }
 }
 
 /// The default conversation limit: far beyond a lesson or a classroom capture, and
-/// about 35 MB of state at most (some 650 bytes each).
+/// about 35 MB of TCP state at most (some 650 bytes each); their application state draws
+/// from the global budget ([`budget::DEFAULT_MAX_MEMORY`]).
 pub const DEFAULT_MAX_CONVERSATIONS: usize = 50_000;
 
 fn conn_isn(conv: &Conversation, side: usize) -> Option<u32> {
@@ -182,6 +188,8 @@ pub struct Analyzer {
     pub keys: Option<protocols::tls::SharedKeyLog>,
     /// The last few packets' fingerprints, to recognise a packet captured twice.
     copies: copies::Recent,
+    /// What every conversation's application state holds, against `limits.max_memory`.
+    pub budget: budget::Budget,
 }
 
 impl Analyzer {
@@ -199,6 +207,23 @@ impl Analyzer {
             untracked: 0,
             keys: None,
             copies: Default::default(),
+            budget: Default::default(),
+        }
+    }
+
+    /// Conversation `i` (TCP) holds `bytes` of application state now (None: its decoders
+    /// were freed); over the budget, the least recently active conversations' decoders
+    /// are given up until it fits.
+    fn account(&mut self, i: usize, bytes: Option<usize>, frame: u64) {
+        match bytes {
+            Some(b) => self.budget.set(i, b, frame),
+            None => self.budget.remove(i),
+        }
+        while let Some(v) = self.budget.evict(self.limits.max_memory) {
+            let conv = &mut self.tcp.list[v];
+            conv.app = None;
+            conv.app_closed = true;
+            self.budget.gave_up(conv.index);
         }
     }
 
@@ -305,8 +330,10 @@ impl Analyzer {
                 }
                 conv.app = Some(app);
             }
+            let mut memory = None;
             if let Some(app) = conv.app.as_mut() {
                 pa.app = app.segment(side, client, tcp, payload, frame.number, at);
+                memory = Some(app.memory());
                 pa.started = app.started.take();
                 if let Some(name) = app.application() {
                     conv.application = Some(name);
@@ -315,6 +342,7 @@ impl Analyzer {
                     // Both directions are over: free the decoders (constant memory).
                     conv.app = None;
                     conv.app_closed = true;
+                    memory = None;
                 }
             }
             let conn = conv
@@ -389,6 +417,9 @@ impl Analyzer {
                 }
             }
             pa.nth_in_stream = conv.packets[0] + conv.packets[1];
+            if memory.is_some() || self.budget.total() > 0 {
+                self.account(i, memory, frame.number);
+            }
         } else if let Some(udp) = d.udp() {
             let src = SocketAddr::new(src_ip, udp.src_port);
             let dst = SocketAddr::new(dst_ip, udp.dst_port);
@@ -483,6 +514,13 @@ impl Analyzer {
                     ("who", &who),
                 ],
             ));
+        }
+        if self.budget.given_up_count > 0 {
+            let note = Note::warning("limit.memory")
+                .arg("limit", self.limits.max_memory >> 20)
+                .arg("count", self.budget.given_up_count)
+                .arg("streams", self.budget.given_up_list());
+            self.totals.warnings.push(crate::explain::note(&note));
         }
         for (frame, n) in self.sessions.finish() {
             let text = crate::explain::note(&session_note(&n));

@@ -653,6 +653,15 @@ fn alert_name(desc: u8) -> String {
 }
 
 impl Protocol for TlsStream {
+    fn memory(&self) -> usize {
+        let sides: usize = self
+            .sides
+            .iter()
+            .map(|s| s.buf.capacity() + s.hs.capacity())
+            .sum();
+        sides + self.inner.as_ref().map_or(0, |d| d.memory())
+    }
+
     fn push(&mut self, dir: Dir, data: &[u8]) -> Vec<AppEvent> {
         let mut out = Vec::new();
         self.marks.clear();
