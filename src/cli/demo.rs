@@ -13,7 +13,7 @@ use super::capture::{after_open, open, Recording};
 use super::inspect::{show, Reading};
 use super::{Failure, Settings, ViewArgs};
 use crate::source::demo::{self, DemoKind, DemoSource, Narrator};
-use crate::source::demo_classroom::{Classroom, FeedItem};
+use crate::source::demo_classroom::{Classroom, FeedItem, Listeners};
 use crate::source::demo_tls::DemoTls;
 use crate::source::live::{self, CaptureFilter};
 
@@ -171,6 +171,7 @@ fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Fa
         hosts: Vec::new(),
     };
     let capture = open(&iface, filter)?;
+    let listeners = Listeners::bind(addr).map_err(|e| Failure::Message(1, e.0))?;
     let link = capture.link();
     let recording = Recording::new((), common.write.as_deref(), link)?;
     after_open()?;
@@ -184,7 +185,7 @@ fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Fa
         allowed_origins: args.allow_origin.clone(),
         ..Classroom::default()
     };
-    let (source, served) = demo::serve(addr, capture, narrate.clone(), classroom)
+    let (source, served) = demo::serve(listeners, capture, narrate.clone(), classroom)
         .map_err(|e| Failure::Message(1, e.0))?;
     let shown = if addr.ip().is_unspecified() {
         format!("<this machine's address>:{}", served.chat_addr.port())
