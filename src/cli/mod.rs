@@ -9,6 +9,7 @@ mod inspect;
 mod lesson;
 mod manual;
 mod output;
+mod pool;
 mod progress;
 mod report;
 mod serve;
@@ -171,6 +172,19 @@ pub struct ViewArgs {
     /// embeds); made by the command.
     #[arg(skip)]
     pub keys: Option<crate::analysis::protocols::tls::SharedKeyLog>,
+    /// Threads that draw a capture file's packets (default: every core); the output is
+    /// the same, byte for byte, with any number. Standard input is read by one.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
+}
+
+/// `--threads N`: at least one.
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("0 threads would draw nothing: give 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a number of threads (1 or more)")),
+    }
 }
 
 /// `-c N`: tcpdump rejects 0 ("invalid packet count"), and so does wirewalk.
