@@ -327,3 +327,20 @@ fn tls_tunnelled_in_a_websocket_is_said_as_a_guess_once() {
     let p = tree("png.pcap", &cap);
     assert!(said_on(&p, "TLS").is_empty(), "{p:?}");
 }
+
+#[test]
+fn an_empty_reason_phrase_is_called_empty_not_shown_as_brackets() {
+    let mut cap = Capture::default();
+    let mut t = Tcp::open(&mut cap, 40013);
+    t.send(&mut cap, true, format!("{UPGRADE_REQUEST}\r\n").as_bytes());
+    let response = captures::UPGRADE_RESPONSE.replace("101 Switching Protocols", "101 ");
+    t.send(&mut cap, false, format!("{response}\r\n").as_bytes());
+    let p = tree("no-reason.pcap", &cap);
+    assert!(p[&5].contains("with an empty reason phrase"), "{}", p[&5]);
+    assert!(!p[&5].contains("reason phrase ()"), "{}", p[&5]);
+    assert!(
+        p[&5].contains("Sec-WebSocket-Accept matches the key"),
+        "{}",
+        p[&5]
+    );
+}

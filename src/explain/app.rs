@@ -347,13 +347,19 @@ fn http_explain(out: &mut String, h: &HttpMessage) {
         }
         HttpKind::Response => {
             let status = h.status.map(|s| s.to_string()).unwrap_or_default();
+            let reason = h.reason.as_deref().unwrap_or("");
+            let key = if reason.trim().is_empty() {
+                "http.message.response_no_reason"
+            } else {
+                "http.message.response"
+            };
             text_into(
                 out,
-                "http.message.response",
+                key,
                 &[
                     ("version", &h.version),
                     ("status", &status),
-                    ("reason", h.reason.as_deref().unwrap_or("")),
+                    ("reason", reason),
                 ],
             );
             if h.status == Some(101) {
