@@ -280,6 +280,8 @@ pub fn run() -> i32 {
         Some(Command::Serve(args)) => serve::run(&args, &settings),
         None => tour::run(&tour::TourArgs::default(), &settings),
     };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    crate::explain::write_template_log(&argv.join(" "));
     match result {
         Ok(()) => 0,
         Err(Failure::BrokenPipe) => 0,
