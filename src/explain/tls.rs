@@ -156,9 +156,14 @@ pub fn tls_explain(out: &mut String, r: &TlsRecord) {
                 if let Some(c) = r.certificates.as_ref().and_then(|c| c.first()) {
                     sep(out);
                     let san = c.san.join(", ");
+                    let key = if san.is_empty() {
+                        "tls.field.certificate_no_san"
+                    } else {
+                        "tls.field.certificate"
+                    };
                     text_into(
                         out,
-                        "tls.field.certificate",
+                        key,
                         &[
                             ("subject", &c.subject),
                             ("issuer", &c.issuer),
@@ -167,6 +172,11 @@ pub fn tls_explain(out: &mut String, r: &TlsRecord) {
                             ("not_after", &c.not_after),
                         ],
                     );
+                    // Issued by itself: no authority vouches for it.
+                    if c.parsed && !c.subject.is_empty() && c.subject == c.issuer {
+                        sep(out);
+                        text_into(out, "tls.field.self_signed", &[]);
+                    }
                 }
             }
             "server_key_exchange" => {
