@@ -526,7 +526,19 @@ pub(crate) fn mark_close_replies(events: &mut [AppEvent], peer_closed: bool) {
     }
 }
 
+/// What one direction's inflater holds (zlib's state and its 32 KiB window, measured:
+/// about 43 KiB).
+const INFLATER_COST: usize = 44 << 10;
+
 impl WsDecoder {
+    /// About how many bytes this direction holds: the message being joined, a control
+    /// frame's payload, the inflater.
+    pub(crate) fn memory(&self) -> usize {
+        self.msg.as_ref().map_or(0, |m| m.data.capacity())
+            + self.ctrl.capacity()
+            + self.inflater.as_ref().map_or(0, |_| INFLATER_COST)
+    }
+
     /// The frame whose header has come and whose payload is not whole yet.
     pub(crate) fn in_progress(&self) -> Option<InProgress> {
         let cur = self.cur.as_ref().filter(|c| c.remaining > 0)?;

@@ -187,6 +187,7 @@ pub fn pipeline(view: &ViewArgs) -> Pipeline {
             max_conversations: view.max_conversations,
             max_message: view.max_message,
             max_reassembly: view.max_reassembly,
+            max_memory: view.max_memory,
         }),
     }
 }
@@ -280,50 +281,73 @@ pub fn show_with<S: Source>(
     let mut stream_seen = false;
     let mut error = None;
     let mut write_error = None;
-    for item in source.by_ref() {
-        let frame = match item {
-            Ok(f) => f,
-            Err(e) => {
-                error = Some(e);
+    // A file's packets are drawn on every core when the format allows (their order
+    // kept); standard input and live sources, which show each packet as it arrives, and
+    // formats where a packet's text depends on those before it, on this thread.
+    let threads = super::pool::threads(view.threads);
+    let drawer = (threads > 1 && !reading.quiet && !reading.flush_each && !reading.live)
+        .then(|| render.drawer())
+        .flatten();
+    let shown_all = std::thread::scope(|scope| -> Result<(), Failure> {
+        let mut pool = drawer.map(|d| super::pool::Pool::start(scope, d, threads));
+        for item in source.by_ref() {
+            let frame = match item {
+                Ok(f) => f,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            };
+            let packet = pipeline.process(frame);
+            read += 1;
+            if let Some(p) = &reading.progress {
+                p.packet(read);
+            }
+            let in_stream = view
+                .stream
+                .is_none_or(|s| packet.analysis.stream == Some(s));
+            stream_seen |= view.stream.is_some() && in_stream;
+            let wanted = view.packet.is_none_or(|n| n == packet.frame.number)
+                && in_stream
+                && view.count.is_none_or(|c| shown < c)
+                && filter.as_ref().is_none_or(|f| f.matches(&packet));
+            if !wanted {
+                continue;
+            }
+            shown += 1;
+            if let Some(save) = reading.save.as_mut() {
+                if let Err(e) = save.write(&packet.frame) {
+                    write_error = Some(Failure::Message(
+                        1,
+                        format!("cannot write {}: {e}", save.name()),
+                    ));
+                    break;
+                }
+            }
+            if !reading.quiet {
+                match pool.as_mut() {
+                    Some(pool) => {
+                        let cx = render.account(&packet, &pipeline.analyzer);
+                        pool.packet(packet, cx, out)?;
+                    }
+                    None => {
+                        render.packet(out, &packet, &pipeline.analyzer)?;
+                        if reading.flush_each {
+                            out.flush()?;
+                        }
+                    }
+                }
+            }
+            if reading.live && (view.count.is_some_and(|c| shown >= c) || view.packet.is_some()) {
                 break;
             }
-        };
-        let packet = pipeline.process(frame);
-        read += 1;
-        if let Some(p) = &reading.progress {
-            p.packet(read);
         }
-        let in_stream = view
-            .stream
-            .is_none_or(|s| packet.analysis.stream == Some(s));
-        stream_seen |= view.stream.is_some() && in_stream;
-        let wanted = view.packet.is_none_or(|n| n == packet.frame.number)
-            && in_stream
-            && view.count.is_none_or(|c| shown < c)
-            && filter.as_ref().is_none_or(|f| f.matches(&packet));
-        if !wanted {
-            continue;
+        if let Some(pool) = pool.as_mut() {
+            pool.finish(out)?;
         }
-        shown += 1;
-        if let Some(save) = reading.save.as_mut() {
-            if let Err(e) = save.write(&packet.frame) {
-                write_error = Some(Failure::Message(
-                    1,
-                    format!("cannot write {}: {e}", save.name()),
-                ));
-                break;
-            }
-        }
-        if !reading.quiet {
-            render.packet(out, &packet, &pipeline.analyzer)?;
-            if reading.flush_each {
-                out.flush()?;
-            }
-        }
-        if reading.live && (view.count.is_some_and(|c| shown >= c) || view.packet.is_some()) {
-            break;
-        }
-    }
+        Ok(())
+    });
+    shown_all?;
     if let Some(p) = &reading.progress {
         p.done();
     }

@@ -9,6 +9,7 @@ mod inspect;
 mod lesson;
 mod manual;
 mod output;
+mod pool;
 mod progress;
 mod report;
 mod serve;
@@ -149,6 +150,10 @@ pub struct ViewArgs {
     /// Hold at most N bytes per direction waiting for a missing segment.
     #[arg(long, value_name = "BYTES", default_value_t = crate::analysis::Limits::default().max_reassembly)]
     pub max_reassembly: usize,
+    /// Hold at most N bytes of application state for all conversations together; past it
+    /// the least recently active conversation's decoders are given up (and the end says so).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::analysis::Limits::default().max_memory)]
+    pub max_memory: usize,
     /// Show only packets that match, e.g. "tcp port 8080 and not rst", "websocket",
     /// 'http.request.method == "GET"' (tshark's -Y).
     #[arg(short = 'f', long, visible_short_alias = 'Y', value_name = "EXPR")]
@@ -167,6 +172,19 @@ pub struct ViewArgs {
     /// embeds); made by the command.
     #[arg(skip)]
     pub keys: Option<crate::analysis::protocols::tls::SharedKeyLog>,
+    /// Threads that draw a capture file's packets (default: every core); the output is
+    /// the same, byte for byte, with any number. Standard input is read by one.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    pub threads: Option<usize>,
+}
+
+/// `--threads N`: at least one.
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("0 threads would draw nothing: give 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a number of threads (1 or more)")),
+    }
 }
 
 /// `-c N`: tcpdump rejects 0 ("invalid packet count"), and so does wirewalk.
@@ -262,6 +280,8 @@ pub fn run() -> i32 {
         Some(Command::Serve(args)) => serve::run(&args, &settings),
         None => tour::run(&tour::TourArgs::default(), &settings),
     };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    crate::explain::write_template_log(&argv.join(" "));
     match result {
         Ok(()) => 0,
         Err(Failure::BrokenPipe) => 0,

@@ -19,6 +19,7 @@ const LONG_ROWS: usize = 8;
 /// Rows kept at the start of a shortened section (one more is kept at its end).
 const HEAD_ROWS: usize = 3;
 
+#[derive(Clone)]
 pub struct HexRender {
     theme: Theme,
     /// Every byte, however long the payload.
@@ -427,6 +428,38 @@ impl HexRender {
 
 impl Render for HexRender {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, _an: &Analyzer) -> io::Result<()> {
+        self.dump_packet(out, p)
+    }
+
+    fn drawer(&self) -> Option<std::sync::Arc<dyn super::Draw>> {
+        Some(std::sync::Arc::new(self.clone()))
+    }
+
+    fn finish(
+        &mut self,
+        out: &mut dyn Write,
+        an: &Analyzer,
+        source_warnings: &[String],
+    ) -> io::Result<()> {
+        finish_text(
+            out,
+            an,
+            source_warnings,
+            self.theme,
+            super::terminal::FOOTER_WIDTH,
+        )
+    }
+}
+
+impl super::Draw for HexRender {
+    fn draw(&self, out: &mut Vec<u8>, p: &Packet, _cx: super::Context) -> io::Result<()> {
+        self.dump_packet(out, p)
+    }
+}
+
+impl HexRender {
+    /// One packet: its summary line, the legend, then its bytes by layer and by field.
+    fn dump_packet(&self, out: &mut dyn Write, p: &Packet) -> io::Result<()> {
         let th = self.theme;
         let data = &p.frame.data;
         let layers = byte_layers(p);
@@ -484,14 +517,5 @@ impl Render for HexRender {
             self.dump_rows(out, data, (pe, n), &layers, None, None, true)?;
         }
         writeln!(out)
-    }
-
-    fn finish(
-        &mut self,
-        out: &mut dyn Write,
-        an: &Analyzer,
-        source_warnings: &[String],
-    ) -> io::Result<()> {
-        finish_text(out, an, source_warnings, self.theme)
     }
 }

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::Render;
+use super::{Draw, Render};
 use crate::analysis::app::{AppMessage, Level as AppLevel};
 use crate::analysis::websocket::WsFrame;
 use crate::analysis::{Analyzer, Tag, TcpState};
@@ -127,99 +127,47 @@ impl JsonRender {
 }
 
 impl Render for JsonRender {
-    fn packet(&mut self, out: &mut dyn Write, p: &Packet, _an: &Analyzer) -> io::Result<()> {
-        let d = &p.dissection;
-        let mut layers: Vec<JsonLayer> = d
-            .layers
-            .iter()
-            .map(|l| {
-                let mut text = String::new();
-                explain::layer_explain(&mut text, l);
-                JsonLayer {
-                    osi: l.osi(),
-                    protocol: l.header.protocol(),
-                    range: [l.range.0, l.range.1],
-                    fields: Fields::Header(&l.header),
-                    explain: text,
-                    frames: None,
-                    from: None,
-                    checks: None,
-                    decrypted: None,
-                }
-            })
-            .collect();
-        let mut notes: Vec<JsonNote> = d
-            .notes
-            .iter()
-            .chain(&p.analysis.notes)
-            .map(|n| JsonNote {
-                level: n.level,
-                text: explain::note(n),
-            })
-            .collect();
-        for a in &p.analysis.app {
-            let checks: Vec<JsonNote> = a
-                .checks
-                .iter()
-                .map(|c| JsonNote {
-                    level: if c.level() == AppLevel::Warning {
-                        Level::Warning
-                    } else {
-                        Level::Info
-                    },
-                    text: explain::check(c),
-                })
-                .collect();
-            if let AppMessage::Stopped(_) = a.message {
-                notes.extend(checks);
-                continue;
-            }
-            for c in &checks {
-                if c.level == Level::Warning {
-                    self.warn(Some(p.frame.number), c.text.clone());
-                }
-            }
-            let mut text = String::new();
-            explain::app_explain(&mut text, a);
-            layers.push(JsonLayer {
-                osi: a.message.osi(),
-                protocol: a.message.protocol(),
-                range: [a.range.0, a.range.1],
-                fields: Fields::app(&a.message),
-                explain: text,
-                frames: Some(&a.frames),
-                from: Some(if a.from_client { "client" } else { "server" }),
-                checks: (!checks.is_empty()).then_some(checks),
-                decrypted: a.decrypted,
-            });
-        }
-        for n in &notes {
-            if n.level == Level::Warning {
-                self.warn(Some(p.frame.number), n.text.clone());
-            }
-        }
-        let pkt = JsonPacket {
-            kind: "packet",
-            number: p.frame.number,
-            time: p.frame.time.as_f64(),
-            wire_len: p.frame.wire_len,
-            captured_len: p.frame.data.len(),
-            link: p.frame.link.name(),
-            stream: p.analysis.stream,
-            layers,
-            analysis: &p.analysis.tags,
-            notes,
-            state: p.analysis.states.map(|[c, s]| JsonStates {
-                client: c,
-                server: s,
-            }),
-            copy_of: p.analysis.copy_of.map(|(n, _)| n),
-        };
-        self.shown += 1;
+    fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
+        let cx = self.account(p, an);
         self.buf.clear();
-        serde_json::to_writer(&mut self.buf, &pkt)?;
-        self.buf.push(b'\n');
+        JsonDraw.draw(&mut self.buf, p, cx)?;
         out.write_all(&self.buf)
+    }
+
+    fn drawer(&self) -> Option<std::sync::Arc<dyn Draw>> {
+        Some(std::sync::Arc::new(JsonDraw))
+    }
+
+    /// The line count and the warnings of the summary, in the order the packet's line
+    /// gives them: its messages' checks, then its notes (with the checks of a message
+    /// that stopped).
+    fn account(&mut self, p: &Packet, _an: &Analyzer) -> super::Context {
+        self.shown += 1;
+        let number = Some(p.frame.number);
+        let warning = |c: &&crate::analysis::app::Check| c.level() == AppLevel::Warning;
+        for a in &p.analysis.app {
+            if !matches!(a.message, AppMessage::Stopped(_)) {
+                for c in a.checks.iter().filter(warning) {
+                    self.warn(number, explain::check(c));
+                }
+            }
+        }
+        let d = &p.dissection;
+        for n in d.notes.iter().chain(&p.analysis.notes) {
+            if n.level == Level::Warning {
+                self.warn(number, explain::note(n));
+            }
+        }
+        for a in &p.analysis.app {
+            if matches!(a.message, AppMessage::Stopped(_)) {
+                for c in a.checks.iter().filter(warning) {
+                    self.warn(number, explain::check(c));
+                }
+            }
+        }
+        super::Context {
+            first: p.frame.time,
+        }
     }
 
     fn finish(
@@ -276,5 +224,93 @@ impl Render for JsonRender {
         });
         serde_json::to_writer(&mut *out, &summary)?;
         out.write_all(b"\n")
+    }
+}
+
+/// One packet's JSON line, drawn on any thread.
+struct JsonDraw;
+
+impl Draw for JsonDraw {
+    fn draw(&self, out: &mut Vec<u8>, p: &Packet, _cx: super::Context) -> io::Result<()> {
+        let d = &p.dissection;
+        let mut layers: Vec<JsonLayer> = d
+            .layers
+            .iter()
+            .map(|l| {
+                let mut text = String::new();
+                explain::layer_explain(&mut text, l);
+                JsonLayer {
+                    osi: l.osi(),
+                    protocol: l.header.protocol(),
+                    range: [l.range.0, l.range.1],
+                    fields: Fields::Header(&l.header),
+                    explain: text,
+                    frames: None,
+                    from: None,
+                    checks: None,
+                    decrypted: None,
+                }
+            })
+            .collect();
+        let mut notes: Vec<JsonNote> = d
+            .notes
+            .iter()
+            .chain(&p.analysis.notes)
+            .map(|n| JsonNote {
+                level: n.level,
+                text: explain::note(n),
+            })
+            .collect();
+        for a in &p.analysis.app {
+            let checks: Vec<JsonNote> = a
+                .checks
+                .iter()
+                .map(|c| JsonNote {
+                    level: if c.level() == AppLevel::Warning {
+                        Level::Warning
+                    } else {
+                        Level::Info
+                    },
+                    text: explain::check(c),
+                })
+                .collect();
+            if let AppMessage::Stopped(_) = a.message {
+                notes.extend(checks);
+                continue;
+            }
+            let mut text = String::new();
+            explain::app_explain(&mut text, a);
+            layers.push(JsonLayer {
+                osi: a.message.osi(),
+                protocol: a.message.protocol(),
+                range: [a.range.0, a.range.1],
+                fields: Fields::app(&a.message),
+                explain: text,
+                frames: Some(&a.frames),
+                from: Some(if a.from_client { "client" } else { "server" }),
+                checks: (!checks.is_empty()).then_some(checks),
+                decrypted: a.decrypted,
+            });
+        }
+        let pkt = JsonPacket {
+            kind: "packet",
+            number: p.frame.number,
+            time: p.frame.time.as_f64(),
+            wire_len: p.frame.wire_len,
+            captured_len: p.frame.data.len(),
+            link: p.frame.link.name(),
+            stream: p.analysis.stream,
+            layers,
+            analysis: &p.analysis.tags,
+            notes,
+            state: p.analysis.states.map(|[c, s]| JsonStates {
+                client: c,
+                server: s,
+            }),
+            copy_of: p.analysis.copy_of.map(|(n, _)| n),
+        };
+        serde_json::to_writer(&mut *out, &pkt)?;
+        out.push(b'\n');
+        Ok(())
     }
 }

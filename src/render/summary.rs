@@ -25,6 +25,19 @@ impl SummaryRender {
     }
 }
 
+/// The summary's line of one packet, drawn on another thread.
+struct SummaryDraw(Theme);
+
+impl super::Draw for SummaryDraw {
+    fn draw(&self, out: &mut Vec<u8>, p: &Packet, cx: super::Context) -> io::Result<()> {
+        let mut line = String::with_capacity(256);
+        write_line(&mut line, p, cx.first, self.0);
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+        Ok(())
+    }
+}
+
 /// The one-line description of a packet (without number and time).
 pub fn describe(p: &Packet, s: &mut String) {
     let d = &p.dissection;
@@ -153,13 +166,23 @@ pub fn write_line(s: &mut String, p: &Packet, first: crate::frame::Timestamp, th
 
 impl Render for SummaryRender {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
+        let first = self.account(p, an).first;
+        self.line.clear();
+        write_line(&mut self.line, p, first, self.theme);
+        self.line.push('\n');
+        out.write_all(self.line.as_bytes())
+    }
+
+    fn drawer(&self) -> Option<std::sync::Arc<dyn super::Draw>> {
+        Some(std::sync::Arc::new(SummaryDraw(self.theme)))
+    }
+
+    fn account(&mut self, p: &Packet, an: &Analyzer) -> super::Context {
         // Relative to the first packet of the capture (as Wireshark), not the first shown.
         let first = *self
             .first_time
             .get_or_insert(an.totals.first.unwrap_or(p.frame.time));
-        self.line.clear();
-        write_line(&mut self.line, p, first, self.theme);
-        writeln!(out, "{}", self.line)
+        super::Context { first }
     }
 
     fn finish(
@@ -168,6 +191,12 @@ impl Render for SummaryRender {
         an: &Analyzer,
         source_warnings: &[String],
     ) -> io::Result<()> {
-        finish_text(out, an, source_warnings, self.theme)
+        finish_text(
+            out,
+            an,
+            source_warnings,
+            self.theme,
+            super::terminal::FOOTER_WIDTH,
+        )
     }
 }
