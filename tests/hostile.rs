@@ -1170,3 +1170,104 @@ fn one_budget_for_all_conversations() {
         assert!(note.contains("(stream 0, 1, 2,"), "{note}");
     }
 }
+
+// --- messages about the file: what is wrong, in words ---------------------------------
+
+/// Class "messages": each damaged file gets the message that says what is wrong with it
+/// (not pcap-parser's error names), and what can be read is read.
+#[test]
+fn file_damage_is_said_in_words() {
+    let ng = pcapng();
+    let blocks = pcapng_blocks(&ng);
+    let packets = blocks.len() - 2; // after the section header and the interface
+    let d = dir("messages");
+    let mut cases: Vec<(&str, Vec<u8>, Option<i32>, usize, &str)> = Vec::new();
+    // Cut inside the section header: not "corrupt".
+    cases.push((
+        "cut-in-shb",
+        cut(&ng, 20),
+        Some(1),
+        0,
+        "ends inside its file header",
+    ));
+    // A section header of 80 KB (two long comments): tshark reads it, so do we.
+    {
+        let shb_len = blocks[0].1;
+        let c = vec![b'c'; 40000];
+        let mut opts = Vec::new();
+        for _ in 0..2 {
+            opts.extend_from_slice(&1u16.to_le_bytes());
+            opts.extend_from_slice(&(c.len() as u16).to_le_bytes());
+            opts.extend_from_slice(&c);
+        }
+        let mut f = ng[..24].to_vec();
+        f.extend_from_slice(&opts);
+        f.extend_from_slice(&ng[24..shb_len]);
+        let n = f.len() as u32;
+        set_u32(&mut f, 4, n);
+        set_u32(&mut f, n as usize - 4, n);
+        f.extend_from_slice(&ng[shb_len..]);
+        cases.push(("shb-80KB", f, Some(0), packets, ""));
+    }
+    // A packet block whose length lies (longer than its fields; past the end of the
+    // file): that packet is skipped, the ones after it are read.
+    for (name, lie) in [("epb-len-lies", 400u32), ("epb-len-past-end", 1 << 20)] {
+        let (at, len) = blocks[4];
+        let mut f = ng.clone();
+        set_u32(&mut f, at + 4, len as u32 + lie);
+        cases.push((name, f, Some(0), packets - 1, "that packet is skipped"));
+    }
+    // The two lengths of a block disagree: said with both numbers.
+    {
+        let (at, len) = blocks[3];
+        let mut f = ng.clone();
+        set_u32(&mut f, at + len - 4, 99);
+        cases.push(("trailer-99", f, Some(1), 1, &"its length fields disagree"));
+    }
+    // A simple packet block that claims 4 GB on the wire: not added to the bytes.
+    {
+        let mut f = ng[..blocks[2].0].to_vec();
+        f.extend(block(
+            3,
+            16 + 60,
+            &[&0xffff_fff0u32.to_le_bytes()[..], &[0u8; 60]].concat(),
+            76,
+        ));
+        cases.push((
+            "spb-origlen-4GB",
+            f,
+            Some(0),
+            1,
+            "it counts as the 60 bytes captured",
+        ));
+    }
+    let mut failures = Vec::new();
+    for (name, bytes, code, n, says) in &cases {
+        let f = d.join(format!("{name}.pcapng"));
+        std::fs::write(&f, bytes).unwrap();
+        let r = run(&f, &["--summary"]);
+        let shown = r
+            .stdout
+            .lines()
+            .filter(|l| {
+                l.trim_start().starts_with(|c: char| c.is_ascii_digit()) && l.contains("  ")
+            })
+            .count();
+        let last = r.stdout.lines().last().unwrap_or("");
+        let ok = r.code == *code
+            && (last.starts_with(&format!("{n} packets")) || (*n == 0 && shown == 0))
+            && r.stderr.contains(says)
+            && !r.stderr.contains("(Verify")
+            && !r.stderr.contains("Error(");
+        if !ok {
+            failures.push(format!(
+                "{name}: exit {:?} (want {code:?}), last line {last:?} (want {n} packets), stderr {:?} (must say {says:?})",
+                r.code, r.stderr
+            ));
+        }
+        if *name == "spb-origlen-4GB" && !last.contains("1 packets, 60 bytes") {
+            failures.push(format!("{name}: {last}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
