@@ -815,6 +815,29 @@ fn application_lengths_that_lie() {
         t.close(&mut cap);
         vars.push(v(name, cap.bytes(PcapFormat::Pcap), Expect::Ends));
     }
+    // Socket.IO arguments nested 126 deep: serde_json reads them (its limit is 128), but
+    // the JSON line around them would nest past what any reader takes.
+    {
+        let mut cap = Capture::default();
+        let mut t = Tcp::open(&mut cap, 40005);
+        let req =
+            UPGRADE_REQUEST.replace("GET /chat ", "GET /socket.io/?EIO=4&transport=websocket ");
+        t.send(&mut cap, true, format!("{req}\r\n").as_bytes());
+        t.send(
+            &mut cap,
+            false,
+            format!("{UPGRADE_RESPONSE}\r\n").as_bytes(),
+        );
+        t.send(&mut cap, false, &ws_frame(1, b"40", None, None));
+        let deep = format!("42[\"e\",{}1{}]", "[".repeat(125), "]".repeat(125));
+        t.send(&mut cap, false, &ws_frame(1, deep.as_bytes(), None, None));
+        t.close(&mut cap);
+        vars.push(v(
+            "socketio-args-126-deep",
+            cap.bytes(PcapFormat::Pcap),
+            Expect::Ends,
+        ));
+    }
     // Headers without end: 1 MiB of header lines.
     {
         let mut cap = Capture::default();

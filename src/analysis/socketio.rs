@@ -109,6 +109,8 @@ pub enum SioError {
     Malformed,
     /// The payload is not JSON.
     BadJson,
+    /// The payload nests deeper than `MAX_JSON_DEPTH`.
+    TooDeep,
 }
 
 impl SioError {
@@ -119,6 +121,9 @@ impl SioError {
             },
             SioError::Malformed => Check::SioMalformed,
             SioError::BadJson => Check::SioBadJson,
+            SioError::TooDeep => Check::SioJsonTooDeep {
+                limit: super::app::MAX_JSON_DEPTH,
+            },
         }
     }
 }
@@ -158,6 +163,8 @@ pub fn parse(s: &str) -> Result<SioPacket, SioError> {
     rest = &rest[digits..];
     let payload: Option<Value> = if rest.is_empty() {
         None
+    } else if super::app::json_depth(rest) > super::app::MAX_JSON_DEPTH {
+        return Err(SioError::TooDeep);
     } else {
         Some(serde_json::from_str(rest).map_err(|_| SioError::BadJson)?)
     };
@@ -1097,6 +1104,11 @@ mod tests {
             Err(SioError::Malformed)
         );
         assert_eq!(parse("2[\"x\""), Err(SioError::BadJson));
+        // 64 levels decode; 65 do not (the JSON line would nest past what readers take).
+        let deep = |n: usize| format!("2[\"e\",{}1{}]", "[".repeat(n - 1), "]".repeat(n - 1));
+        assert!(parse(&deep(64)).is_ok());
+        assert_eq!(parse(&deep(65)), Err(SioError::TooDeep));
+        assert_eq!(super::super::app::json_depth(r#"["[[[[\"]",{"a":[1]}]"#), 3);
         let bad = |s: &str| {
             parse(s)
                 .unwrap()
