@@ -1294,3 +1294,34 @@ fn file_damage_is_said_in_words() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Class "output files": a symbolic link planted where `-w`, `--report` or a lesson's
+/// progress would be written is refused, not followed; the file it points to is intact.
+#[test]
+fn output_files_do_not_follow_links() {
+    let d = dir("links");
+    let target = d.join("precious");
+    std::fs::write(&target, b"keep me").unwrap();
+    for (args, file) in [
+        (vec!["simulate", "websocket", "-w"], "out.pcap"),
+        (
+            vec!["simulate", "websocket", "--summary", "--report"],
+            "out.html",
+        ),
+    ] {
+        let link = d.join(file);
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
+            .args(&args)
+            .arg(&link)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("is a symbolic link: not followed"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep me", "{args:?}");
+    }
+}
