@@ -838,6 +838,25 @@ fn application_lengths_that_lie() {
             Expect::Ends,
         ));
     }
+    // Trailer fields without end: 2 MiB of them after the last chunk.
+    {
+        let mut cap = Capture::default();
+        let mut t = Tcp::open(&mut cap, 40006);
+        t.send(&mut cap, true, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut resp =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n".to_vec();
+        while resp.len() < 2 << 20 {
+            resp.extend_from_slice(b"X-Trailer: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+        }
+        resp.extend_from_slice(b"\r\n");
+        t.send(&mut cap, false, &resp);
+        t.close(&mut cap);
+        vars.push(v(
+            "http-endless-trailers",
+            cap.bytes(PcapFormat::Pcap),
+            Expect::Ends,
+        ));
+    }
     // Headers without end: 1 MiB of header lines.
     {
         let mut cap = Capture::default();

@@ -241,6 +241,8 @@ pub enum Check {
     HttpHeaderTooLarge { limit: usize },
     /// Control bytes in a header block, which HTTP forbids (decoded anyway).
     HttpControlBytes { count: usize },
+    /// Trailer fields past the header block's limit (the rest are not kept).
+    HttpTrailerTooLarge { limit: usize },
     /// A Content-Length that is not a number (or conflicting values).
     HttpBadContentLength,
     /// Chunked encoding that does not follow the grammar.
@@ -329,6 +331,7 @@ impl Check {
             Check::HttpMalformed => "http-malformed",
             Check::HttpHeaderTooLarge { .. } => "http-header-too-large",
             Check::HttpControlBytes { .. } => "http-control-bytes",
+            Check::HttpTrailerTooLarge { .. } => "http-trailer-too-large",
             Check::HttpBadContentLength => "http-bad-content-length",
             Check::HttpBadChunk => "http-bad-chunk",
             Check::HttpLengthAndChunked => "http-length-and-chunked",
@@ -386,6 +389,7 @@ impl Check {
         "http-malformed",
         "http-header-too-large",
         "http-control-bytes",
+        "http-trailer-too-large",
         "http-bad-content-length",
         "http-bad-chunk",
         "http-length-and-chunked",
@@ -454,7 +458,8 @@ impl Check {
             Check::WsInflateLimit { limit }
             | Check::WsMessageLimit { limit }
             | Check::HttpHeaderTooLarge { limit }
-            | Check::SioJsonTooDeep { limit } => vec![("limit", limit.to_string())],
+            | Check::SioJsonTooDeep { limit }
+            | Check::HttpTrailerTooLarge { limit } => vec![("limit", limit.to_string())],
             Check::HttpControlBytes { count } => vec![("count", count.to_string())],
             Check::WsIncompleteFrame { missing }
             | Check::StreamGap { missing }
@@ -577,6 +582,7 @@ mod tests {
             Check::WsIncompleteFrame { missing: 1 },
             Check::HttpHeaderTooLarge { limit: 1 },
             Check::HttpControlBytes { count: 1 },
+            Check::HttpTrailerTooLarge { limit: 1 },
             Check::StreamGap { missing: 1 },
             Check::StreamDesync { missing: 1 },
             Check::EioUnknownType { found: "x".into() },
