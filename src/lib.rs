@@ -10,6 +10,7 @@ pub mod explain;
 pub mod filter;
 pub mod frame;
 pub mod lesson;
+pub mod outfile;
 pub mod pipeline;
 pub mod proto;
 pub mod render;

@@ -815,6 +815,48 @@ fn application_lengths_that_lie() {
         t.close(&mut cap);
         vars.push(v(name, cap.bytes(PcapFormat::Pcap), Expect::Ends));
     }
+    // Socket.IO arguments nested 126 deep: serde_json reads them (its limit is 128), but
+    // the JSON line around them would nest past what any reader takes.
+    {
+        let mut cap = Capture::default();
+        let mut t = Tcp::open(&mut cap, 40005);
+        let req =
+            UPGRADE_REQUEST.replace("GET /chat ", "GET /socket.io/?EIO=4&transport=websocket ");
+        t.send(&mut cap, true, format!("{req}\r\n").as_bytes());
+        t.send(
+            &mut cap,
+            false,
+            format!("{UPGRADE_RESPONSE}\r\n").as_bytes(),
+        );
+        t.send(&mut cap, false, &ws_frame(1, b"40", None, None));
+        let deep = format!("42[\"e\",{}1{}]", "[".repeat(125), "]".repeat(125));
+        t.send(&mut cap, false, &ws_frame(1, deep.as_bytes(), None, None));
+        t.close(&mut cap);
+        vars.push(v(
+            "socketio-args-126-deep",
+            cap.bytes(PcapFormat::Pcap),
+            Expect::Ends,
+        ));
+    }
+    // Trailer fields without end: 2 MiB of them after the last chunk.
+    {
+        let mut cap = Capture::default();
+        let mut t = Tcp::open(&mut cap, 40006);
+        t.send(&mut cap, true, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut resp =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n".to_vec();
+        while resp.len() < 2 << 20 {
+            resp.extend_from_slice(b"X-Trailer: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+        }
+        resp.extend_from_slice(b"\r\n");
+        t.send(&mut cap, false, &resp);
+        t.close(&mut cap);
+        vars.push(v(
+            "http-endless-trailers",
+            cap.bytes(PcapFormat::Pcap),
+            Expect::Ends,
+        ));
+    }
     // Headers without end: 1 MiB of header lines.
     {
         let mut cap = Capture::default();
@@ -1168,5 +1210,137 @@ fn one_budget_for_all_conversations() {
             "{name}: {count} given up, at least {min_given_up} must be"
         );
         assert!(note.contains("(stream 0, 1, 2,"), "{note}");
+    }
+}
+
+// --- messages about the file: what is wrong, in words ---------------------------------
+
+/// Class "messages": each damaged file gets the message that says what is wrong with it
+/// (not pcap-parser's error names), and what can be read is read.
+#[test]
+fn file_damage_is_said_in_words() {
+    let ng = pcapng();
+    let blocks = pcapng_blocks(&ng);
+    let packets = blocks.len() - 2; // after the section header and the interface
+    let d = dir("messages");
+    let mut cases: Vec<(&str, Vec<u8>, Option<i32>, usize, &str)> = Vec::new();
+    // Cut inside the section header: not "corrupt".
+    cases.push((
+        "cut-in-shb",
+        cut(&ng, 20),
+        Some(1),
+        0,
+        "ends inside its file header",
+    ));
+    // A section header of 80 KB (two long comments): tshark reads it, so do we.
+    {
+        let shb_len = blocks[0].1;
+        let c = vec![b'c'; 40000];
+        let mut opts = Vec::new();
+        for _ in 0..2 {
+            opts.extend_from_slice(&1u16.to_le_bytes());
+            opts.extend_from_slice(&(c.len() as u16).to_le_bytes());
+            opts.extend_from_slice(&c);
+        }
+        let mut f = ng[..24].to_vec();
+        f.extend_from_slice(&opts);
+        f.extend_from_slice(&ng[24..shb_len]);
+        let n = f.len() as u32;
+        set_u32(&mut f, 4, n);
+        set_u32(&mut f, n as usize - 4, n);
+        f.extend_from_slice(&ng[shb_len..]);
+        cases.push(("shb-80KB", f, Some(0), packets, ""));
+    }
+    // A packet block whose length lies (longer than its fields; past the end of the
+    // file): that packet is skipped, the ones after it are read.
+    for (name, lie) in [("epb-len-lies", 400u32), ("epb-len-past-end", 1 << 20)] {
+        let (at, len) = blocks[4];
+        let mut f = ng.clone();
+        set_u32(&mut f, at + 4, len as u32 + lie);
+        cases.push((name, f, Some(0), packets - 1, "that packet is skipped"));
+    }
+    // The two lengths of a block disagree: said with both numbers.
+    {
+        let (at, len) = blocks[3];
+        let mut f = ng.clone();
+        set_u32(&mut f, at + len - 4, 99);
+        cases.push(("trailer-99", f, Some(1), 1, &"its length fields disagree"));
+    }
+    // A simple packet block that claims 4 GB on the wire: not added to the bytes.
+    {
+        let mut f = ng[..blocks[2].0].to_vec();
+        f.extend(block(
+            3,
+            16 + 60,
+            &[&0xffff_fff0u32.to_le_bytes()[..], &[0u8; 60]].concat(),
+            76,
+        ));
+        cases.push((
+            "spb-origlen-4GB",
+            f,
+            Some(0),
+            1,
+            "it counts as the 60 bytes captured",
+        ));
+    }
+    let mut failures = Vec::new();
+    for (name, bytes, code, n, says) in &cases {
+        let f = d.join(format!("{name}.pcapng"));
+        std::fs::write(&f, bytes).unwrap();
+        let r = run(&f, &["--summary"]);
+        let shown = r
+            .stdout
+            .lines()
+            .filter(|l| {
+                l.trim_start().starts_with(|c: char| c.is_ascii_digit()) && l.contains("  ")
+            })
+            .count();
+        let last = r.stdout.lines().last().unwrap_or("");
+        let ok = r.code == *code
+            && (last.starts_with(&format!("{n} packets")) || (*n == 0 && shown == 0))
+            && r.stderr.contains(says)
+            && !r.stderr.contains("(Verify")
+            && !r.stderr.contains("Error(");
+        if !ok {
+            failures.push(format!(
+                "{name}: exit {:?} (want {code:?}), last line {last:?} (want {n} packets), stderr {:?} (must say {says:?})",
+                r.code, r.stderr
+            ));
+        }
+        if *name == "spb-origlen-4GB" && !last.contains("1 packets, 60 bytes") {
+            failures.push(format!("{name}: {last}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Class "output files": a symbolic link planted where `-w`, `--report` or a lesson's
+/// progress would be written is refused, not followed; the file it points to is intact.
+#[test]
+fn output_files_do_not_follow_links() {
+    let d = dir("links");
+    let target = d.join("precious");
+    std::fs::write(&target, b"keep me").unwrap();
+    for (args, file) in [
+        (vec!["simulate", "websocket", "-w"], "out.pcap"),
+        (
+            vec!["simulate", "websocket", "--summary", "--report"],
+            "out.html",
+        ),
+    ] {
+        let link = d.join(file);
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
+            .args(&args)
+            .arg(&link)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("is a symbolic link: not followed"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep me", "{args:?}");
     }
 }

@@ -241,6 +241,8 @@ pub enum Check {
     HttpHeaderTooLarge { limit: usize },
     /// Control bytes in a header block, which HTTP forbids (decoded anyway).
     HttpControlBytes { count: usize },
+    /// Trailer fields past the header block's limit (the rest are not kept).
+    HttpTrailerTooLarge { limit: usize },
     /// A Content-Length that is not a number (or conflicting values).
     HttpBadContentLength,
     /// Chunked encoding that does not follow the grammar.
@@ -266,6 +268,8 @@ pub enum Check {
     SioMalformed,
     /// A Socket.IO payload that is not JSON.
     SioBadJson,
+    /// JSON nested deeper than the tool decodes (the output must parse with any reader).
+    SioJsonTooDeep { limit: usize },
     /// A payload of the wrong shape for its type (an EVENT without a name, data on a
     /// DISCONNECT, an ACK that is not an array).
     SioBadPayload { packet_type: &'static str },
@@ -327,6 +331,7 @@ impl Check {
             Check::HttpMalformed => "http-malformed",
             Check::HttpHeaderTooLarge { .. } => "http-header-too-large",
             Check::HttpControlBytes { .. } => "http-control-bytes",
+            Check::HttpTrailerTooLarge { .. } => "http-trailer-too-large",
             Check::HttpBadContentLength => "http-bad-content-length",
             Check::HttpBadChunk => "http-bad-chunk",
             Check::HttpLengthAndChunked => "http-length-and-chunked",
@@ -339,6 +344,7 @@ impl Check {
             Check::SioUnknownType { .. } => "sio-unknown-type",
             Check::SioMalformed => "sio-malformed",
             Check::SioBadJson => "sio-bad-json",
+            Check::SioJsonTooDeep { .. } => "sio-json-too-deep",
             Check::SioBadPayload { .. } => "sio-bad-payload",
             Check::SioAckWithoutId => "sio-ack-without-id",
             Check::SioPlaceholderMismatch { .. } => "sio-placeholder-mismatch",
@@ -383,6 +389,7 @@ impl Check {
         "http-malformed",
         "http-header-too-large",
         "http-control-bytes",
+        "http-trailer-too-large",
         "http-bad-content-length",
         "http-bad-chunk",
         "http-length-and-chunked",
@@ -395,6 +402,7 @@ impl Check {
         "sio-unknown-type",
         "sio-malformed",
         "sio-bad-json",
+        "sio-json-too-deep",
         "sio-bad-payload",
         "sio-ack-without-id",
         "sio-placeholder-mismatch",
@@ -449,7 +457,9 @@ impl Check {
             }
             Check::WsInflateLimit { limit }
             | Check::WsMessageLimit { limit }
-            | Check::HttpHeaderTooLarge { limit } => vec![("limit", limit.to_string())],
+            | Check::HttpHeaderTooLarge { limit }
+            | Check::SioJsonTooDeep { limit }
+            | Check::HttpTrailerTooLarge { limit } => vec![("limit", limit.to_string())],
             Check::HttpControlBytes { count } => vec![("count", count.to_string())],
             Check::WsIncompleteFrame { missing }
             | Check::StreamGap { missing }
@@ -506,6 +516,41 @@ pub fn serialize_coded<S: Serializer>(
     m.end()
 }
 
+/// The deepest nesting of JSON taken from a capture (Socket.IO arguments, an Engine.IO
+/// open packet). The JSON lines put it four levels down, and readers stop at 128
+/// (serde_json's own default): deeper payloads are not decoded, and a check says so.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// How deep `s` nests arrays and objects (brackets inside strings do not count); stops
+/// counting past `MAX_JSON_DEPTH`.
+pub fn json_depth(s: &str) -> usize {
+    let (mut depth, mut deepest, mut in_str, mut escaped) = (0usize, 0usize, false, false);
+    for b in s.bytes() {
+        if in_str {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > MAX_JSON_DEPTH {
+                    break;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,6 +582,7 @@ mod tests {
             Check::WsIncompleteFrame { missing: 1 },
             Check::HttpHeaderTooLarge { limit: 1 },
             Check::HttpControlBytes { count: 1 },
+            Check::HttpTrailerTooLarge { limit: 1 },
             Check::StreamGap { missing: 1 },
             Check::StreamDesync { missing: 1 },
             Check::EioUnknownType { found: "x".into() },
@@ -549,6 +595,7 @@ mod tests {
                 placeholders: 0,
             },
             Check::SioAttachmentsMissing { missing: 1 },
+            Check::SioJsonTooDeep { limit: 1 },
             Check::TlsBadRecordLength { len: 1 },
             Check::TlsNotRecord { found: 1 },
             Check::TlsMalformedHandshake {

@@ -312,6 +312,9 @@ pub fn parse_text(s: &str, transport: EioTransport, version: u8) -> Result<EioPa
     let rest = &s[first.len_utf8()..];
     let mut p = EioPacket::new(t, transport, version);
     if t == EioType::Open {
+        if super::app::json_depth(rest) > super::app::MAX_JSON_DEPTH {
+            return Err(EioError::BadOpen);
+        }
         let v: Value = serde_json::from_str(rest).map_err(|_| EioError::BadOpen)?;
         let open: EioOpen = serde_json::from_value(v.clone()).map_err(|_| EioError::BadOpen)?;
         p.sid = Some(open.sid.clone());

@@ -270,6 +270,8 @@ pub(crate) struct HttpDecoder {
     /// The message whose body is being read, and where it started.
     cur: Option<Box<(u64, HttpMessage, Vec<Check>)>>,
     max_body: usize,
+    /// Bytes of trailer fields read after the last chunk of the current message.
+    trailer_bytes: usize,
 }
 
 impl HttpDecoder {
@@ -292,6 +294,7 @@ impl HttpDecoder {
             first_line_checked: false,
             cur: None,
             max_body,
+            trailer_bytes: 0,
         }
     }
 
@@ -426,7 +429,10 @@ impl HttpDecoder {
                     self.offset += (nl + 1) as u64;
                     match chunk {
                         Chunk::Size => match parse_chunk_size(line) {
-                            Some(0) => self.state = State::Chunked(Chunk::Trailer),
+                            Some(0) => {
+                                self.state = State::Chunked(Chunk::Trailer);
+                                self.trailer_bytes = 0;
+                            }
                             Some(n) => self.state = State::Chunked(Chunk::Data(n)),
                             None => {
                                 feed.stop = Some(Stop::NotHttp {
@@ -447,8 +453,20 @@ impl HttpDecoder {
                             if line.is_empty() {
                                 self.finish(&mut feed);
                             } else if let Some(cur) = &mut self.cur {
+                                // Trailer fields are kept as far as a header block would
+                                // be (bytes and count); past that, once said, dropped.
+                                self.trailer_bytes += line.len() + 2;
                                 let m = &mut cur.1;
-                                if let Some(c) = line.iter().position(|&b| b == b':') {
+                                let full = self.trailer_bytes > MAX_HEADER_BLOCK
+                                    || m.headers.len() >= 2 * MAX_HEADERS;
+                                if full {
+                                    let check = Check::HttpTrailerTooLarge {
+                                        limit: MAX_HEADER_BLOCK,
+                                    };
+                                    if !cur.2.contains(&check) {
+                                        cur.2.push(check);
+                                    }
+                                } else if let Some(c) = line.iter().position(|&b| b == b':') {
                                     let sent = String::from_utf8_lossy(&line[..c]).into_owned();
                                     let value = ows_trim(&String::from_utf8_lossy(&line[c + 1..]))
                                         .to_string();
@@ -1020,6 +1038,36 @@ mod tests {
         );
         assert!(http_first_line(b"HTTP/1.1 200 OK\r\n"));
         assert!(!http_first_line(b"EHLO HTTP\r\nGET / HTTP/1.1"));
+    }
+
+    #[test]
+    fn trailer_fields_are_kept_only_as_far_as_a_header_block() {
+        // 1 MiB of trailer fields after the last chunk: the message still ends where it
+        // does, with at most 256 fields kept and a check saying the rest were not.
+        let mut raw =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n".to_vec();
+        while raw.len() < 1 << 20 {
+            raw.extend_from_slice(b"X-Trailer: aaaaaaaaaaaaaaaa\r\n");
+        }
+        raw.extend_from_slice(b"\r\nHTTP/1.1 204 No Content\r\n\r\n");
+        let mut d = HttpDecoder::new(0, 1 << 20);
+        let parts: Vec<&[u8]> = raw.chunks(1400).collect();
+        let m = feed_all(&mut d, &parts);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].1.body, b"abc");
+        assert!(
+            m[0].1.headers.len() <= 2 * MAX_HEADERS,
+            "{}",
+            m[0].1.headers.len()
+        );
+        assert_eq!(
+            m[0].2,
+            vec![Check::HttpTrailerTooLarge {
+                limit: MAX_HEADER_BLOCK
+            }]
+        );
+        assert_eq!(m[1].1.status, Some(204));
+        assert!(m[1].2.is_empty());
     }
 
     #[test]

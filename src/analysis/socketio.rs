@@ -109,6 +109,8 @@ pub enum SioError {
     Malformed,
     /// The payload is not JSON.
     BadJson,
+    /// The payload nests deeper than `MAX_JSON_DEPTH`.
+    TooDeep,
 }
 
 impl SioError {
@@ -119,6 +121,9 @@ impl SioError {
             },
             SioError::Malformed => Check::SioMalformed,
             SioError::BadJson => Check::SioBadJson,
+            SioError::TooDeep => Check::SioJsonTooDeep {
+                limit: super::app::MAX_JSON_DEPTH,
+            },
         }
     }
 }
@@ -158,6 +163,8 @@ pub fn parse(s: &str) -> Result<SioPacket, SioError> {
     rest = &rest[digits..];
     let payload: Option<Value> = if rest.is_empty() {
         None
+    } else if super::app::json_depth(rest) > super::app::MAX_JSON_DEPTH {
+        return Err(SioError::TooDeep);
     } else {
         Some(serde_json::from_str(rest).map_err(|_| SioError::BadJson)?)
     };
@@ -452,6 +459,9 @@ pub struct Session {
     pub close_frame: Option<u64>,
     #[serde(skip)]
     pending_acks: Vec<PendingAck>,
+    /// Emits whose acknowledgement was no longer waited for (over `MAX_PENDING_ACKS`).
+    #[serde(skip)]
+    acks_not_followed: u64,
     /// The last heartbeat (the open packet, then each ping): its time.
     #[serde(skip)]
     last_beat: Option<Timestamp>,
@@ -496,6 +506,7 @@ impl Session {
             pongs: 0,
             close_frame: None,
             pending_acks: Vec::new(),
+            acks_not_followed: 0,
             last_beat: None,
             beat_is_open: false,
             ping_out: None,
@@ -547,6 +558,8 @@ pub enum SessionNote {
     AckUnmatched { ack_id: u64, namespace: String },
     /// (From [`SessionTracker::finish`]) an EVENT that asked for an answer and got none.
     AckNeverAnswered { event: String, ack_id: u64 },
+    /// More emits waited for their acknowledgement than are followed: the oldest were not.
+    AcksNotFollowed { count: u64, limit: usize },
     /// (From [`SessionTracker::finish`]) a probe that was never followed by the upgrade.
     UpgradeNotCompleted { sid: String },
 }
@@ -567,6 +580,7 @@ impl SessionNote {
         "ack-unmatched",
         "ack-never-answered",
         "upgrade-not-completed",
+        "acks-not-followed",
     ];
 
     pub fn code(&self) -> &'static str {
@@ -584,6 +598,7 @@ impl SessionNote {
             SessionNote::AckAnswers { .. } => "ack-answers",
             SessionNote::AckUnmatched { .. } => "ack-unmatched",
             SessionNote::AckNeverAnswered { .. } => "ack-never-answered",
+            SessionNote::AcksNotFollowed { .. } => "acks-not-followed",
             SessionNote::UpgradeNotCompleted { .. } => "upgrade-not-completed",
         }
     }
@@ -656,9 +671,16 @@ impl SessionNote {
                 vec![("event", event.clone()), ("ack_id", ack_id.to_string())]
             }
             SessionNote::UpgradeNotCompleted { sid } => vec![("sid", sid.clone())],
+            SessionNote::AcksNotFollowed { count, limit } => {
+                vec![("count", count.to_string()), ("limit", limit.to_string())]
+            }
         }
     }
 }
+
+/// The most emits of one session waiting for their acknowledgement (memory and the time
+/// to match an ACK stay bounded); past it the oldest is no longer waited for.
+pub const MAX_PENDING_ACKS: usize = 1024;
 
 /// `{"code":"ack-answers","level":"note","event":"add",…}`, like [`Check`].
 impl Serialize for SessionNote {
@@ -728,6 +750,16 @@ impl SessionTracker {
         for s in &mut self.sessions {
             if let (Some(f), None) = (s.upgrade.probe, s.upgrade.upgrade) {
                 out.push((f, SessionNote::UpgradeNotCompleted { sid: s.sid.clone() }));
+            }
+            if s.acks_not_followed > 0 {
+                let first = s.pending_acks.first().map_or(0, |a| a.frame);
+                out.push((
+                    first,
+                    SessionNote::AcksNotFollowed {
+                        count: s.acks_not_followed,
+                        limit: MAX_PENDING_ACKS,
+                    },
+                ));
             }
             for a in s.pending_acks.drain(..) {
                 out.push((
@@ -903,6 +935,10 @@ fn sio(s: &mut Session, frame: u64, time: Timestamp, dir: Dir, p: &SioPacket) ->
                 // A reused id replaces the one it reuses.
                 s.pending_acks
                     .retain(|a| !(a.namespace == p.namespace && a.ack_id == id && a.dir == dir));
+                if s.pending_acks.len() >= MAX_PENDING_ACKS {
+                    s.pending_acks.remove(0);
+                    s.acks_not_followed += 1;
+                }
                 s.pending_acks.push(PendingAck {
                     namespace: p.namespace.clone(),
                     ack_id: id,
@@ -1097,6 +1133,11 @@ mod tests {
             Err(SioError::Malformed)
         );
         assert_eq!(parse("2[\"x\""), Err(SioError::BadJson));
+        // 64 levels decode; 65 do not (the JSON line would nest past what readers take).
+        let deep = |n: usize| format!("2[\"e\",{}1{}]", "[".repeat(n - 1), "]".repeat(n - 1));
+        assert!(parse(&deep(64)).is_ok());
+        assert_eq!(parse(&deep(65)), Err(SioError::TooDeep));
+        assert_eq!(super::super::app::json_depth(r#"["[[[[\"]",{"a":[1]}]"#), 3);
         let bad = |s: &str| {
             parse(s)
                 .unwrap()
@@ -1246,6 +1287,7 @@ mod tests {
                 ack_id: 1,
             },
             SessionNote::UpgradeNotCompleted { sid: "s".into() },
+            SessionNote::AcksNotFollowed { count: 1, limit: 1 },
         ];
         assert_eq!(
             notes.iter().map(SessionNote::code).collect::<Vec<_>>(),
@@ -1254,6 +1296,48 @@ mod tests {
         for n in &notes {
             check("session", n.code(), &n.params());
         }
+    }
+
+    #[test]
+    fn unanswered_acks_are_bounded_and_the_rest_counted() {
+        // 200,000 emits that ask for an ACK and never get one: linear time, at most
+        // MAX_PENDING_ACKS waited for, the others counted in one note.
+        let mut tr = SessionTracker::default();
+        let mut s = Session::new("s".into());
+        let start = std::time::Instant::now();
+        for id in 0..200_000u64 {
+            let p = ok(&format!("2{id}[\"e\"]"));
+            sio(&mut s, id + 1, t(id), Dir::ClientToServer, &p);
+        }
+        // The newest is still waited for: its ACK matches.
+        let n = sio(
+            &mut s,
+            200_001,
+            t(200_001),
+            Dir::ServerToClient,
+            &ok("3199999[]"),
+        );
+        assert!(
+            matches!(
+                n[..],
+                [SessionNote::AckAnswers {
+                    ack_id: 199_999,
+                    ..
+                }]
+            ),
+            "{n:?}"
+        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        tr.sessions.push(s);
+        let end = tr.finish();
+        assert_eq!(
+            end[0].1,
+            SessionNote::AcksNotFollowed {
+                count: 200_000 - MAX_PENDING_ACKS as u64,
+                limit: MAX_PENDING_ACKS
+            }
+        );
+        assert_eq!(end.len(), MAX_PENDING_ACKS); // the note, and 1,023 never answered
     }
 
     fn t(ms: u64) -> Timestamp {

@@ -124,7 +124,7 @@ impl CaptureOut {
         let (out, format): (Box<dyn Write + Send>, PcapFormat) = if is_stdout(path) {
             (raw_stdout(), PcapFormat::Pcap)
         } else {
-            let file = std::fs::File::create(path).map_err(|e| {
+            let file = crate::outfile::create(path).map_err(|e| {
                 Failure::Message(1, format!("cannot create {}: {e}", path.display()))
             })?;
             (Box::new(BufWriter::new(file)), PcapFormat::from_path(path))

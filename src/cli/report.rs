@@ -1,7 +1,6 @@
 //! `wirewalk report FILE -o report.html`, and `--report FILE` on the commands that show
 //! packets: the capture as one self-contained HTML page (src/render/report.rs).
 
-use std::fs::OpenOptions;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
@@ -79,22 +78,15 @@ pub fn run(args: &ReportArgs, settings: &Settings) -> Result<(), Failure> {
 /// A report renderer writing to `path`, titled `title`. The file is created afresh and a
 /// symbolic link in its place is refused rather than followed.
 pub fn to_file(path: &Path, title: &str) -> Result<Box<dyn Render>, Failure> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| {
-            Failure::Message(
-                1,
-                format!(
-                    "cannot write the report to {}: {e}",
-                    escape(&path.display().to_string())
-                ),
-            )
-        })?;
+    let file = crate::outfile::create(path).map_err(|e| {
+        Failure::Message(
+            1,
+            format!(
+                "cannot write the report to {}: {e}",
+                escape(&path.display().to_string())
+            ),
+        )
+    })?;
     Ok(Box::new(ReportRender::to(
         title,
         Box::new(BufWriter::with_capacity(1 << 16, file)),

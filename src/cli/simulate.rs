@@ -28,9 +28,13 @@ pub struct SimArgs {
     #[arg(long)]
     pub ipv6: bool,
     /// One-way latency in microseconds (a LAN is a few hundred).
-    #[arg(long, value_name = "US")]
+    #[arg(long, value_name = "US", value_parser = clap::value_parser!(u64).range(0..=MAX_LATENCY_US))]
     pub latency: Option<u64>,
 }
+
+/// The longest one-way latency simulated: 10 s (a geostationary hop is 0.25 s); beyond
+/// that the simulated clock would overflow.
+const MAX_LATENCY_US: u64 = 10_000_000;
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {

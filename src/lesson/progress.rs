@@ -103,10 +103,7 @@ impl Progress {
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
         let text = serde_json::to_string_pretty(self).expect("progress serializes");
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text + "\n")
-            .map_err(|e| format!("cannot save progress to {}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, path)
+        crate::outfile::write_whole(path, (text + "\n").as_bytes())
             .map_err(|e| format!("cannot save progress to {}: {e}", path.display()))
     }
 }

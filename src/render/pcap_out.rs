@@ -49,7 +49,7 @@ pub struct PcapWriter<W: Write> {
 impl PcapWriter<BufWriter<File>> {
     /// Creates (or truncates) `path`, the format chosen by its extension.
     pub fn create(path: &Path, link: Link) -> io::Result<Self> {
-        let file = File::create(path)?;
+        let file = crate::outfile::create(path)?;
         PcapWriter::new(BufWriter::new(file), link, PcapFormat::from_path(path))
     }
 }

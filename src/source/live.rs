@@ -29,6 +29,12 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// `PACKET_IGNORE_OUTGOING` (Linux 4.20, `linux/if_packet.h`); not in every libc release.
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+/// `PACKET_STATISTICS` (`linux/if_packet.h`): packets seen and dropped, reset on read.
+const PACKET_STATISTICS: libc::c_int = 6;
+/// The socket's receive buffer: 64 MiB holds some 80,000 small packets on loopback
+/// (the kernel counts each at its full allocation), so a burst waits instead of being
+/// dropped. Raised past `net.core.rmem_max` with the privilege that opens the socket.
+const SOCKET_BUFFER: libc::c_int = 64 << 20;
 
 /// What to tell a user who may not capture. One line, the same everywhere.
 pub fn privilege_message() -> &'static str {
@@ -480,7 +486,23 @@ pub struct LiveCapture {
     done: bool,
     completed: u64,
     was_down: bool,
+    /// What the kernel counted so far (PACKET_STATISTICS resets on every read): packets
+    /// that reached the socket, and those dropped because its buffer was full.
+    kernel: std::cell::Cell<(u64, u64)>,
+    /// Frames read from the socket ahead of the one being shown, and what they take:
+    /// while a slow renderer shows one packet, a burst moves from the socket's buffer to
+    /// this one instead of overflowing it.
+    queue: std::collections::VecDeque<Frame>,
+    queued: usize,
+    /// An error met while reading ahead, given after the frames read before it.
+    failed: Option<SourceError>,
 }
+
+/// The most read ahead of what is shown (frame bytes and their bookkeeping): 200,000
+/// small datagrams take some 35 MiB.
+const QUEUE_BYTES: usize = 96 << 20;
+/// What one queued frame costs besides its bytes.
+const QUEUED_COST: usize = 96;
 
 impl LiveCapture {
     /// Opens a capture on the interface named `name`. This is where CAP_NET_RAW is needed.
@@ -528,6 +550,10 @@ impl LiveCapture {
             done: false,
             completed: 0,
             was_down: !ni.is_up(),
+            kernel: Default::default(),
+            queue: Default::default(),
+            queued: 0,
+            failed: None,
         })
     }
 
@@ -537,9 +563,51 @@ impl LiveCapture {
         self
     }
 
-    /// Notes for the end of the run: checksums completed.
+    /// Packets the kernel dropped so far because the socket's buffer was full (what
+    /// tcpdump prints as "packets dropped by kernel"), and the packets it counted.
+    pub fn kernel_drops(&self) -> (u64, u64) {
+        #[repr(C)]
+        #[derive(Default)]
+        struct TpacketStats {
+            packets: u32,
+            drops: u32,
+        }
+        let mut st = TpacketStats::default();
+        let mut len = std::mem::size_of::<TpacketStats>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `st`, on a socket we own.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd,
+                libc::SOL_PACKET,
+                PACKET_STATISTICS,
+                &mut st as *mut _ as *mut libc::c_void,
+                &mut len,
+            )
+        };
+        let (mut packets, mut drops) = self.kernel.get();
+        if rc == 0 {
+            // tp_packets counts the dropped ones too.
+            packets += st.packets as u64;
+            drops += st.drops as u64;
+            self.kernel.set((packets, drops));
+        }
+        (drops, packets)
+    }
+
+    /// Notes for the end of the run: drops by the kernel, checksums completed.
     pub fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
+        let (drops, _) = self.kernel_drops();
+        if drops > 0 {
+            let twice = if self.interface == loopback_name() {
+                " (on loopback each packet reaches the socket twice, outgoing and incoming, and a dropped copy counts too)"
+            } else {
+                ""
+            };
+            notes.push(format!(
+                "{drops} packets dropped by kernel{twice}: the capture socket's buffer was full while the capture could not keep up; what was dropped is missing from what is shown and from any -w file"
+            ));
+        }
         if self.was_down && self.number == 0 {
             notes.push(format!(
                 "{} was down when the capture started: nothing arrives on a down interface",
@@ -572,6 +640,27 @@ impl LiveCapture {
     /// Waits up to one poll interval for the next frame that passes the filter:
     /// `Ok(None)` when none came.
     pub fn poll_frame(&mut self) -> Result<Option<Frame>, SourceError> {
+        self.read_frame(POLL)
+    }
+
+    /// Reads ahead every frame already waiting in the socket (up to the queue's size).
+    fn read_ahead(&mut self) {
+        for _ in 0..65536 {
+            if self.queued >= QUEUE_BYTES || self.failed.is_some() {
+                return;
+            }
+            match self.read_frame(Duration::ZERO) {
+                Ok(Some(f)) => {
+                    self.queued += f.data.len() + QUEUED_COST;
+                    self.queue.push_back(f);
+                }
+                Ok(None) => return,
+                Err(e) => self.failed = Some(e),
+            }
+        }
+    }
+
+    fn read_frame(&mut self, wait: Duration) -> Result<Option<Frame>, SourceError> {
         let start = Instant::now();
         loop {
             // Our own poll first: pnet's treats POLLERR as fatal ("Unexpected poll
@@ -582,7 +671,7 @@ impl LiveCapture {
                 events: libc::POLLIN,
                 revents: 0,
             };
-            let left = POLL.saturating_sub(start.elapsed()).as_millis() as libc::c_int;
+            let left = wait.saturating_sub(start.elapsed()).as_millis() as libc::c_int;
             let ready = unsafe { libc::poll(&mut pfd, 1, left) };
             if ready == 0 {
                 return Ok(None);
@@ -608,7 +697,8 @@ impl LiveCapture {
                 Ok(data) => {
                     let time = now();
                     if !self.filter.matches(self.link, data) {
-                        if start.elapsed() >= POLL {
+                        // Reading ahead goes on past others' packets for a moment.
+                        if start.elapsed() >= wait.max(Duration::from_millis(5)) {
                             return Ok(None);
                         }
                         continue;
@@ -649,6 +739,15 @@ impl Iterator for LiveCapture {
                 self.done = true;
                 break;
             }
+            self.read_ahead();
+            if let Some(f) = self.queue.pop_front() {
+                self.queued -= f.data.len() + QUEUED_COST;
+                return Some(Ok(f));
+            }
+            if let Some(e) = self.failed.take() {
+                self.done = true;
+                return Some(Err(e));
+            }
             match self.poll_frame() {
                 Ok(Some(frame)) => return Some(Ok(frame)),
                 Ok(None) => continue,
@@ -658,7 +757,14 @@ impl Iterator for LiveCapture {
                 }
             }
         }
-        None
+        // What was read before the end was captured: it is shown too.
+        match self.queue.pop_front() {
+            Some(f) => {
+                self.queued -= f.data.len() + QUEUED_COST;
+                Some(Ok(f))
+            }
+            None => self.failed.take().map(Err),
+        }
     }
 }
 
@@ -709,6 +815,22 @@ fn open_socket() -> Result<i32, OpenError> {
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
+    if rc == 0 {
+        // SO_RCVBUFFORCE needs CAP_NET_ADMIN; without it, SO_RCVBUF up to rmem_max.
+        let size = SOCKET_BUFFER;
+        let set = |opt| unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                &size as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if set(libc::SO_RCVBUFFORCE) != 0 {
+            set(libc::SO_RCVBUF);
+        }
+    }
     if rc != 0 {
         let e = std::io::Error::last_os_error();
         unsafe { libc::close(fd) };

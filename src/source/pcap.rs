@@ -49,6 +49,8 @@ struct State {
     big_endian: bool,
     /// Where the TLS key logs of Decryption Secrets Blocks go.
     keylog: Option<crate::analysis::protocols::tls::SharedKeyLog>,
+    /// An impossible original length was said (once).
+    said_wire_len: bool,
 }
 
 /// Reads frames one at a time from a capture file.
@@ -107,13 +109,18 @@ impl PcapReader {
         // chunk (a pcapng section header with long options must fit in it).
         // Stop as soon as the file header is whole, so that a pipe (`tcpdump -U -w - |`)
         // is shown packet by packet as it arrives, not in 64 KiB chunks.
+        // A section header with long options (tshark reads them) is read whole, up to
+        // the parser's first buffer.
         let mut head = vec![0u8; 1 << 16];
         let mut got = 0;
-        while got
-            < file_header_len(&head[..got])
-                .unwrap_or(head.len())
-                .min(head.len())
-        {
+        loop {
+            let want = file_header_len(&head[..got]).unwrap_or(head.len());
+            if want > head.len() && want <= INITIAL_BUFFER {
+                head.resize(want, 0);
+            }
+            if got >= want.min(head.len()) {
+                break;
+            }
             match input.read(&mut head[got..]) {
                 Ok(0) => break,
                 Ok(n) => got += n,
@@ -127,16 +134,21 @@ impl PcapReader {
         }
         head.truncate(got);
         check_magic(&head, name)?;
+        // The file ends before the end its own section header announces.
+        let cut_in_header = file_header_len(&head).is_some_and(|n| got < n);
         let starts_ng = head.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]);
         let chained = Staged::new(head, input);
         let reader = create_reader(INITIAL_BUFFER, chained).map_err(|e| match e {
+            _ if cut_in_header => SourceError(format!(
+                "{name} ends inside its file header — it is empty or was cut while being copied; copy it again"
+            )),
             PcapError::HeaderNotRecognized if starts_ng => SourceError(format!(
                 "{name}: the pcapng section header block is corrupt (a length or option that does not fit) — the file cannot be read; re-save it from Wireshark or recapture"
             )),
             PcapError::Eof | PcapError::Incomplete(_) | PcapError::UnexpectedEof => SourceError(format!(
                 "{name} ends inside its file header — it is empty or was cut while being copied; copy it again"
             )),
-            other => SourceError(format!("{name} is not a readable capture ({other:?}) — open it in Wireshark to check")),
+            _ => SourceError(format!("{name} is not a readable capture: its file header does not parse — open it in Wireshark to check")),
         })?;
         Ok(PcapReader {
             reader,
@@ -218,7 +230,10 @@ impl PcapReader {
                 Ok((offset, frame)) => {
                     self.reader.consume(offset);
                     match frame {
-                        Ok(Some(f)) => return Some(Ok(f)),
+                        Ok(Some(mut f)) => {
+                            self.sane_wire_len(&mut f);
+                            return Some(Ok(f));
+                        }
                         Ok(None) => continue,
                         Err(e) => {
                             self.finished = true;
@@ -264,6 +279,15 @@ impl PcapReader {
                         ))));
                     }
                 }
+                Err(Stop::Truncated) | Err(Stop::Corrupt(_)) if self.skip_lying_block() => {
+                    continue;
+                }
+                // pcap-parser says "unexpected end" once it has been made to wait for a
+                // longer block, even with nothing left: every block was whole.
+                Err(Stop::Truncated) if self.reader.data().is_empty() => {
+                    self.finished = true;
+                    return None;
+                }
                 Err(Stop::Truncated) => {
                     self.finished = true;
                     self.cut = true;
@@ -275,6 +299,7 @@ impl PcapReader {
                 }
                 Err(Stop::Corrupt(what)) => {
                     self.finished = true;
+                    let what = self.why_corrupt().unwrap_or(what);
                     return Some(Err(SourceError(format!(
                         "{}: the record after packet {} is corrupt ({what}) — the packets before it were read; the rest cannot be",
                         self.name, self.state.number
@@ -286,6 +311,127 @@ impl PcapReader {
 }
 
 impl PcapReader {
+    /// A packet whose original length is beyond any real packet (a lie: 4 GB in a simple
+    /// packet block) counts as the bytes captured, said once.
+    fn sane_wire_len(&mut self, f: &mut Frame) {
+        if f.wire_len as usize > MAX_RECORD {
+            if !self.state.said_wire_len {
+                self.state.said_wire_len = true;
+                self.warnings.push(format!(
+                    "{}: packet {} says it was {} bytes on the wire, more than the {} MiB any real packet takes: it counts as the {} bytes captured (and so does any other such packet)",
+                    self.name,
+                    f.number,
+                    f.wire_len,
+                    MAX_RECORD >> 20,
+                    f.data.len()
+                ));
+            }
+            f.wire_len = f.data.len() as u32;
+        }
+    }
+
+    /// The pcapng block at the front of the buffer, when it is whole: its type, the
+    /// length its header claims, the bytes and its byte order.
+    fn front_block(&self) -> Option<(u32, usize, &[u8], bool)> {
+        if self.state.format != Some(Format::Pcapng) {
+            return None;
+        }
+        let data = self.reader.data();
+        let be = self.state.big_endian;
+        let word = |i: usize| {
+            data.get(i..i + 4).map(|b| {
+                let a = [b[0], b[1], b[2], b[3]];
+                if be {
+                    u32::from_be_bytes(a)
+                } else {
+                    u32::from_le_bytes(a)
+                }
+            })
+        };
+        Some((word(0)?, word(4)? as usize, data, be))
+    }
+
+    /// Why the pcapng block at the front does not parse, in words (not pcap-parser's
+    /// error names): its two length fields disagree, or it is shorter than its type needs.
+    fn why_corrupt(&self) -> Option<String> {
+        let (kind, len, data, be) = self.front_block()?;
+        let word = |i: usize| {
+            let b = data.get(i..i + 4)?;
+            let a = [b[0], b[1], b[2], b[3]];
+            Some(if be {
+                u32::from_be_bytes(a)
+            } else {
+                u32::from_le_bytes(a)
+            })
+        };
+        let least = match kind {
+            6 => 32,
+            3 => 16,
+            1 => 20,
+            0x0bad | 0x4000_0bad => 16,
+            _ => 12,
+        };
+        if len < least {
+            return Some(format!(
+                "a block of type 0x{kind:08x} claims {len} bytes, fewer than the {least} its fields take"
+            ));
+        }
+        match word(len.checked_sub(4)?) {
+            Some(end) if end as usize != len => Some(format!(
+                "its length fields disagree: {len} bytes at its start, {end} at its end"
+            )),
+            _ => Some(format!(
+                "a block of type 0x{kind:08x} whose fields do not fit its {len} bytes"
+            )),
+        }
+    }
+
+    /// An Enhanced Packet Block whose header claims a length its own fields contradict
+    /// (its packet and closing length field end earlier, and a block follows): skipped
+    /// with a warning, and reading goes on after it, instead of losing the rest of the
+    /// file as "cut" or "corrupt". True when it was skipped.
+    fn skip_lying_block(&mut self) -> bool {
+        let Some((6, claimed, data, be)) = self.front_block() else {
+            return false;
+        };
+        let word = |i: usize| {
+            let b = data.get(i..i + 4)?;
+            let a = [b[0], b[1], b[2], b[3]];
+            Some(if be {
+                u32::from_be_bytes(a)
+            } else {
+                u32::from_le_bytes(a)
+            }) as Option<u32>
+        };
+        let Some(caplen) = word(20) else {
+            return false;
+        };
+        // The block's true end: the first closing length field, after the packet (and
+        // any options), that names its own position; a whole block must follow it.
+        let least = 32 + (caplen as usize).div_ceil(4) * 4;
+        let Some(end) = (least..=data.len().min(least + (1 << 16)))
+            .step_by(4)
+            .find(|&e| word(e - 4) == Some(e as u32) && e != claimed)
+        else {
+            return false;
+        };
+        let next_len = word(end + 4).map_or(0, |n| n as usize);
+        let next_whole = next_len >= 12
+            && word(end + next_len - 4) == Some(next_len as u32)
+            && end + next_len <= data.len();
+        if !next_whole {
+            return false;
+        }
+        // The packet keeps its number (as in the file), and is said to be missing.
+        self.state.number += 1;
+        self.warnings.push(format!(
+            "{}: the block of packet {} claims {claimed} bytes, but its own fields end at {end} and a whole block follows: that packet is skipped, and reading goes on after it",
+            self.name, self.state.number
+        ));
+        self.reader.consume(end);
+        true
+    }
+
     /// The length the next record claims (its header, when enough of it is buffered), so
     /// that a corrupt length ends the file with a message before it costs memory, and so
     /// that pcap-parser never sees a pcapng block shorter than a block header (0.17
