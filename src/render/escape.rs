@@ -54,7 +54,20 @@ fn find_unsafe(s: &str, from: usize, newline: bool) -> Option<(usize, char)> {
     let b = s.as_bytes();
     let mut i = from;
     while i < b.len() {
-        let c = b[i];
+        // Eight bytes at a time while they are plain ASCII (no control byte, no DEL, no
+        // byte of a multi-byte character): most of what is written.
+        while let Some(chunk) = b.get(i..i + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            const ONES: u64 = 0x0101_0101_0101_0101;
+            const HIGH: u64 = 0x8080_8080_8080_8080;
+            let control = w.wrapping_sub(ONES * 0x20) & !w;
+            let del = (w ^ (ONES * 0x7f)).wrapping_sub(ONES) & !(w ^ (ONES * 0x7f));
+            if (w | control | del) & HIGH != 0 {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&c) = b.get(i) else { break };
         if SUSPECT[c as usize] {
             let second = b.get(i + 1).copied().unwrap_or(0);
             let maybe = match c {
@@ -409,6 +422,9 @@ mod tests {
                 format!("{c}"),
                 format!("a{c}→·─{c}é"),
                 format!("{c}{c}\n{c}"),
+                // Long enough for the eight-byte steps, the character on either side.
+                format!("{}{c}{}{c}", "plain ascii ".repeat(2), "x".repeat(9)),
+                format!("{c}{}", "y".repeat(17)),
             ] {
                 assert_eq!(escape(&s), reference(&s), "U+{:04X}", c as u32);
                 let mut text_out = Vec::new();
