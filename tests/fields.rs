@@ -134,3 +134,26 @@ fn sack_blocks_are_relative_numbers() {
         .unwrap_or_else(|e| panic!("{line}: {e}"));
     assert!(first > 1 && first < 100_000, "{line}");
 }
+
+#[test]
+fn a_flag_is_said_for_its_value_and_an_unfinished_checksum_is_not_wrong() {
+    let out = flat(&wirewalk(&["simulate", "handshake", "--fields"]));
+    // A SYN: URG, ACK, FIN are 0; what a 1 would mean is said as such, not as fact.
+    assert!(
+        out.contains("URG 0 (1 = the urgent pointer is valid)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SYN 1 (1 = synchronise sequence numbers"),
+        "{out}"
+    );
+    assert!(!out.contains("URG 0: the urgent pointer is valid"), "{out}");
+    // Loopback captures carry checksum offload's unfinished checksums: not WRONG.
+    let lo = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ws-node.pcap");
+    let out = flat(&wirewalk(&["inspect", "--fields", lo.to_str().unwrap()]));
+    assert!(
+        out.contains(": unfinished: it holds only the sum over the pseudo-header"),
+        "{out}"
+    );
+    assert!(!out.contains("WRONG"), "{out}");
+}

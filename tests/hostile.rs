@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use captures::{baseline, ws_frame, Capture, Tcp, SYN, UPGRADE_REQUEST, UPGRADE_RESPONSE};
+use captures::{
+    baseline, ws_frame, Capture, Tcp, ACK, PSH, SYN, UPGRADE_REQUEST, UPGRADE_RESPONSE,
+};
 use wirewalk::render::pcap_out::PcapFormat;
 
 /// Peak resident memory allowed for one run.
@@ -93,7 +95,7 @@ fn run(file: &Path, args: &[&str]) -> Run {
                 hwm_kb = hwm_kb.max(kb);
             }
         }
-        if start.elapsed() > MAX_TIME {
+        if start.elapsed() > MAX_TIME * scale() as u32 {
             // SAFETY: kill(2) on the process group this test made for the child.
             unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
             let _ = child.wait();
@@ -914,4 +916,257 @@ fn many_conversations() {
         "conversations",
         &[v("syn-flood-30000", bytes, Expect::Ends)],
     );
+}
+
+// --- silent loss: whatever is not decoded says so -------------------------------------
+
+/// `wirewalk inspect FILE --json`: its lines parsed, and its stderr.
+fn json_lines(file: &Path) -> (Vec<serde_json::Value>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
+        .arg("inspect")
+        .arg(file)
+        .arg("--json")
+        .output()
+        .expect("the wirewalk binary runs");
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    (lines, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Every application layer of `proto` in the output, in order.
+fn layers<'a>(lines: &'a [serde_json::Value], proto: &str) -> Vec<&'a serde_json::Value> {
+    lines
+        .iter()
+        .filter_map(|l| l["layers"].as_array())
+        .flatten()
+        .filter(|l| l["protocol"] == proto)
+        .collect()
+}
+
+/// Class "silent loss": a control byte in an upgrade request (which httparse rejects)
+/// used to hide the whole client direction, the upgrade and the WebSocket after it. The
+/// request is decoded, with a check saying how many control bytes it had, and the
+/// client's WebSocket messages are decoded too.
+#[test]
+fn a_control_byte_in_an_upgrade_does_not_hide_the_websocket() {
+    let d = dir("silent-control");
+    for (name, bad) in [
+        ("bel-in-value", "\x07"),
+        ("esc-in-value", "\x1b[2J"),
+        ("nul", "\0"),
+    ] {
+        let mut cap = Capture::default();
+        let mut t = Tcp::open(&mut cap, 40100);
+        let req = UPGRADE_REQUEST.replace("Host: example.com", &format!("Host: exa{bad}mple.com"));
+        t.send(&mut cap, true, format!("{req}\r\n").as_bytes());
+        t.send(
+            &mut cap,
+            false,
+            format!("{UPGRADE_RESPONSE}\r\n").as_bytes(),
+        );
+        t.send(
+            &mut cap,
+            true,
+            &ws_frame(1, b"hidden?", Some([1, 2, 3, 4]), None),
+        );
+        t.send(&mut cap, false, &ws_frame(1, b"reply", None, None));
+        t.close(&mut cap);
+        let f = d.join(format!("{name}.pcap"));
+        std::fs::write(&f, cap.bytes(PcapFormat::Pcap)).unwrap();
+        let (lines, _) = json_lines(&f);
+        let http = layers(&lines, "http");
+        assert_eq!(http.len(), 2, "{name}: the request and the 101");
+        assert_eq!(
+            http[0]["fields"]["headers"]["host"],
+            format!("exa{bad}mple.com"),
+            "{name}: the value as sent"
+        );
+        assert!(
+            http[0]["checks"][0]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("carries 1 control byte")),
+            "{name}: {}",
+            http[0]["checks"]
+        );
+        let texts: Vec<&str> = layers(&lines, "websocket")
+            .iter()
+            .filter_map(|l| l["fields"]["text"].as_str())
+            .collect();
+        assert_eq!(texts, ["hidden?", "reply"], "{name}");
+        let summary = lines.last().unwrap();
+        assert_eq!(summary["analysis"]["http-control-bytes"], 1, "{name}");
+        assert_eq!(summary["conversations"]["tcp"], 1);
+    }
+}
+
+/// Class "silent loss": a copy of a held out-of-order segment used to make reassembly
+/// give up the gap before it, and drop the real bytes when they came (the request
+/// vanished, no note). The copy is recognised; the request is decoded whole, no gap.
+#[test]
+fn a_copy_of_a_held_segment_does_not_lose_the_request() {
+    let d = dir("silent-copy");
+    let req = b"GET /dup HTTP/1.1\r\nHost: x\r\n\r\n";
+    let (a, b) = (4, 9);
+    let mut cap = Capture::default();
+    let mut t = Tcp::open(&mut cap, 40200);
+    let base = 1001;
+    t.segment(&mut cap, true, &req[..a], PSH | ACK);
+    for _ in 0..3 {
+        // The third piece, ahead of the second, and two copies of it.
+        t.set_seq(base + b as u32, 5001);
+        t.segment(&mut cap, true, &req[b..], PSH | ACK);
+    }
+    t.set_seq(base + a as u32, 5001);
+    t.segment(&mut cap, true, &req[a..b], PSH | ACK);
+    t.set_seq(base + req.len() as u32, 5001);
+    t.send(&mut cap, false, b"HTTP/1.1 204 No Content\r\n\r\n");
+    t.close(&mut cap);
+    let f = d.join("copy-of-held.pcap");
+    std::fs::write(&f, cap.bytes(PcapFormat::Pcap)).unwrap();
+    let (lines, stderr) = json_lines(&f);
+    let http = layers(&lines, "http");
+    assert_eq!(http.len(), 2, "{stderr}");
+    assert_eq!(http[0]["fields"]["uri"], "/dup");
+    assert_eq!(http[0]["fields"]["headers"]["host"], "x");
+    // In stream order: the first piece, the second (sent last), the first copy of the third.
+    assert_eq!(http[0]["frames"], serde_json::json!([4, 8, 5]));
+    assert_eq!(http[1]["fields"]["status"], 204);
+    let summary = lines.last().unwrap();
+    assert!(
+        summary["analysis"].get("stream-gap").is_none(),
+        "{}",
+        summary["analysis"]
+    );
+}
+
+// --- one memory budget for the whole analysis -----------------------------------------
+
+/// How much larger the generated captures are: 1 in CI, more from
+/// `scripts/hostile-large.sh` (`WIREWALK_HOSTILE_SCALE=50`).
+fn scale() -> usize {
+    std::env::var("WIREWALK_HOSTILE_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+}
+
+/// `streams` connections, each holding `held` bytes out of order behind a one-byte hole
+/// that never fills (each under `--max-reassembly`, all together far over any budget).
+fn held_behind_holes(streams: usize, held: usize) -> Vec<u8> {
+    let mut cap = Capture::default();
+    let data = vec![b'x'; 1400];
+    for s in 0..streams {
+        let mut t = Tcp::open(&mut cap, 20000 + s as u16);
+        t.send(&mut cap, true, b"G");
+        t.set_seq(1001 + 2, 5001); // byte 1 never comes
+        let mut left = held;
+        while left > 0 {
+            let n = left.min(data.len());
+            t.send(&mut cap, true, &data[..n]);
+            left -= n;
+        }
+    }
+    cap.bytes(PcapFormat::Pcap)
+}
+
+/// `streams` WebSocket connections with permessage-deflate, each sending one compressed
+/// message and staying open: each keeps an inflater (zlib's state and window).
+fn deflate_conversations(streams: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(b"hello hello hello").unwrap();
+    let mut msg = enc.flush_finish().unwrap();
+    msg.truncate(msg.len().saturating_sub(4)); // RFC 7692: without 00 00 ff ff
+    let ext = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+    let mut cap = Capture::default();
+    for s in 0..streams {
+        let mut t = Tcp::open(&mut cap, (1024 + s % 60000) as u16);
+        t.send(
+            &mut cap,
+            true,
+            format!("{UPGRADE_REQUEST}{ext}\r\n").as_bytes(),
+        );
+        t.send(
+            &mut cap,
+            false,
+            format!("{UPGRADE_RESPONSE}{ext}\r\n").as_bytes(),
+        );
+        let mut f = ws_frame(1, &msg, None, None);
+        f[0] |= 0x40;
+        t.send(&mut cap, false, &f);
+        let mut f = ws_frame(1, &msg, Some([1, 2, 3, 4]), None);
+        f[0] |= 0x40;
+        t.send(&mut cap, true, &f);
+    }
+    cap.bytes(PcapFormat::Pcap)
+}
+
+/// Class "memory is bounded per message, not globally": many conversations, each under
+/// its own limits, together far over the budget. The budget holds (peak memory), the
+/// least recently active conversations' decoders are given up, and the end says so.
+#[test]
+fn one_budget_for_all_conversations() {
+    let k = scale();
+    let d = dir("budget");
+    // In CI a small budget, so that small captures pass it; at scale the default one,
+    // and the whole run under 256 MiB.
+    let (budget, max_rss_kb) = if k == 1 {
+        (16usize << 20, (16 + 24) << 10)
+    } else {
+        (wirewalk::analysis::budget::DEFAULT_MAX_MEMORY, 256 << 10)
+    };
+    // Each under --max-reassembly's 4 MiB: 1.5 MiB in CI (60 MiB in all), 3.4 MiB at scale
+    // (with 128 bytes a segment, just under the limit).
+    let (streams, held) = (40 * k.min(5), if k == 1 { 3 << 19 } else { 3500 << 10 });
+    let cases = [
+        (
+            "held-behind-holes",
+            held_behind_holes(streams, held),
+            streams.saturating_sub(budget / held),
+        ),
+        // 2,000 × k connections with two inflaters each (about 88 KiB).
+        (
+            "deflate-conversations",
+            deflate_conversations(2000 * k),
+            (2000 * k).saturating_sub(budget / (80 << 10)),
+        ),
+    ];
+    for (name, bytes, min_given_up) in cases {
+        let f = d.join(format!("{name}.pcap"));
+        std::fs::write(&f, &bytes).unwrap();
+        drop(bytes);
+        let r = run(&f, &["--summary", "--max-memory", &budget.to_string()]);
+        eprintln!(
+            "{name}: {} MiB of capture, peak {} KiB, {:?}",
+            std::fs::metadata(&f).unwrap().len() >> 20,
+            r.max_rss_kb,
+            r.elapsed
+        );
+        assert_eq!(r.code, Some(0), "{name}: {}", r.stderr);
+        // The budget, and the program around it (a release build: about 10 MiB).
+        assert!(
+            r.max_rss_kb < max_rss_kb,
+            "{name}: peak {} KiB, more than {max_rss_kb} KiB (a budget of {} KiB)",
+            r.max_rss_kb,
+            budget >> 10
+        );
+        let note = r
+            .stderr
+            .lines()
+            .find(|l| l.contains(&format!("passed the memory budget of {} MiB", budget >> 20)))
+            .unwrap_or_else(|| panic!("{name}: no note says what was given up: {}", r.stderr));
+        let count: u64 = note
+            .split("the decoders of ")
+            .nth(1)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("a count");
+        assert!(
+            count >= min_given_up as u64,
+            "{name}: {count} given up, at least {min_given_up} must be"
+        );
+        assert!(note.contains("(stream 0, 1, 2,"), "{note}");
+    }
 }

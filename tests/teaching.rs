@@ -270,3 +270,77 @@ fn a_frame_spread_over_segments_is_announced_where_it_starts() {
     );
     assert!(p[&8].contains("carried by frames 6, 7, 8"), "{}", p[&8]);
 }
+
+#[test]
+fn tls_tunnelled_in_a_websocket_is_said_as_a_guess_once() {
+    // wstunnel's shape: after the upgrade, binary messages that are TLS records — the
+    // client's ClientHello (a handshake record, 0x16 0x03 0x01, then type 1), the server's
+    // ServerHello, then application data (0x17 0x03 0x03).
+    let mut hello = vec![
+        0x16, 0x03, 0x01, 0x00, 0x2a, 0x01, 0x00, 0x00, 0x26, 0x03, 0x03,
+    ];
+    hello.extend([0x5a; 38]);
+    let mut server_hello = vec![
+        0x16, 0x03, 0x03, 0x00, 0x2a, 0x02, 0x00, 0x00, 0x26, 0x03, 0x03,
+    ];
+    server_hello.extend([0xa5; 38]);
+    let mut data = vec![0x17, 0x03, 0x03, 0x00, 0x20];
+    data.extend([0x33; 32]);
+    let mut cap = Capture::default();
+    let mut t = Tcp::open(&mut cap, 40011);
+    t.send(&mut cap, true, format!("{UPGRADE_REQUEST}\r\n").as_bytes());
+    t.send(
+        &mut cap,
+        false,
+        format!("{}\r\n", captures::UPGRADE_RESPONSE).as_bytes(),
+    );
+    t.send(
+        &mut cap,
+        true,
+        &ws_frame(2, &hello, Some([1, 2, 3, 4]), None),
+    );
+    t.send(&mut cap, false, &ws_frame(2, &server_hello, None, None));
+    t.send(
+        &mut cap,
+        true,
+        &ws_frame(2, &data, Some([5, 6, 7, 8]), None),
+    );
+    let p = tree("tunnel.pcap", &cap);
+    let said = "These bytes begin like a TLS record (handshake, starting with a client_hello): \
+                most likely a TLS connection carried inside this WebSocket";
+    assert_eq!(said_on(&p, said), vec![6], "{:?}", p.get(&6));
+    assert_eq!(said_on(&p, "begin like a TLS record").len(), 1, "once");
+    // A binary message that is no TLS record says nothing of TLS.
+    let mut cap = Capture::default();
+    let mut t = Tcp::open(&mut cap, 40012);
+    t.send(&mut cap, true, format!("{UPGRADE_REQUEST}\r\n").as_bytes());
+    t.send(
+        &mut cap,
+        false,
+        format!("{}\r\n", captures::UPGRADE_RESPONSE).as_bytes(),
+    );
+    t.send(
+        &mut cap,
+        true,
+        &ws_frame(2, b"\x89PNG\r\n\x1a\n", Some([1, 2, 3, 4]), None),
+    );
+    let p = tree("png.pcap", &cap);
+    assert!(said_on(&p, "TLS").is_empty(), "{p:?}");
+}
+
+#[test]
+fn an_empty_reason_phrase_is_called_empty_not_shown_as_brackets() {
+    let mut cap = Capture::default();
+    let mut t = Tcp::open(&mut cap, 40013);
+    t.send(&mut cap, true, format!("{UPGRADE_REQUEST}\r\n").as_bytes());
+    let response = captures::UPGRADE_RESPONSE.replace("101 Switching Protocols", "101 ");
+    t.send(&mut cap, false, format!("{response}\r\n").as_bytes());
+    let p = tree("no-reason.pcap", &cap);
+    assert!(p[&5].contains("with an empty reason phrase"), "{}", p[&5]);
+    assert!(!p[&5].contains("reason phrase ()"), "{}", p[&5]);
+    assert!(
+        p[&5].contains("Sec-WebSocket-Accept matches the key"),
+        "{}",
+        p[&5]
+    );
+}

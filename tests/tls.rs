@@ -633,3 +633,31 @@ fn a_pcapng_written_with_its_secrets_decrypts_without_a_key_log() {
     let plain = inspect(&fixture(name, "pcap"), &[]);
     assert!(layers(&plain, "websocket").is_empty());
 }
+
+#[test]
+fn a_self_signed_certificate_is_said_to_be_one() {
+    // The script's openssl made a certificate whose issuer is its subject.
+    let out = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
+        .args(["inspect", "--color", "never"])
+        .arg(fixture("tls12-curl-aesgcm", "pcap"))
+        .env_remove("SSLKEYLOGFILE")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout)
+        .unwrap()
+        .replace("\n                  ", " ");
+    assert!(
+        text.contains("subject CN=wirewalk.test, issued by CN=wirewalk.test"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "this certificate is self-signed, so no certificate authority vouches for it"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("signed by a certificate authority the client must trust"),
+        "{text}"
+    );
+}

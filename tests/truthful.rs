@@ -225,6 +225,12 @@ fn loopback_checksums_are_explained_once_and_tag_nothing() {
         ),
         "{out}"
     );
+    // On loopback no card ever computes it: not "made on the sending machine, before the card".
+    assert!(
+        out.contains("on loopback a packet never reaches a network card"),
+        "{out}"
+    );
+    assert!(!out.contains("before any network card computed"), "{out}");
     let lines = json(&lo);
     for p in lines.iter().filter(|l| l["type"] == "packet") {
         let tags = p["analysis"].as_array().unwrap();
@@ -296,6 +302,20 @@ fn a_packet_captured_twice_is_a_copy_not_a_retransmission() {
         !out.contains("because a segment arrived beyond a gap"),
         "{out}"
     );
+    // The footer does not count the copies' tags as trouble on the wire; it says what they are.
+    let footer = &out[out.rfind(" packets, ").unwrap()..];
+    assert!(!footer.contains("! retransmission"), "{footer}");
+    assert!(
+        footer.contains(&format!(
+            "{} packet(s) are copies of an earlier one",
+            doubled.len() / 2
+        )),
+        "{footer}"
+    );
+    assert!(
+        footer.contains("Wireshark tags those copies as problems ("),
+        "{footer}"
+    );
     // The JSON keeps Wireshark's reading and names the copy.
     let lines = json(&path);
     let eight = lines.iter().find(|l| l["number"] == 8).unwrap();
@@ -325,6 +345,11 @@ fn a_packet_captured_twice_is_a_copy_not_a_retransmission() {
     let out = tree(&write("retrans.pcap", &cap.frames));
     assert!(!out.contains("captured twice"), "{out}");
     assert!(out.contains("retransmission"), "{out}");
+    assert!(
+        out.contains("! retransmission: 1 packet(s)"),
+        "a real one is counted: {out}"
+    );
+    assert!(!out.contains("copies of an earlier one"), "{out}");
 }
 
 fn wirewalk_ipv4_checksum(h: &[u8]) -> u16 {

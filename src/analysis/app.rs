@@ -239,6 +239,8 @@ pub enum Check {
     HttpMalformed,
     /// A header block longer than the parser accepts (note).
     HttpHeaderTooLarge { limit: usize },
+    /// Control bytes in a header block, which HTTP forbids (decoded anyway).
+    HttpControlBytes { count: usize },
     /// A Content-Length that is not a number (or conflicting values).
     HttpBadContentLength,
     /// Chunked encoding that does not follow the grammar.
@@ -324,6 +326,7 @@ impl Check {
             Check::WsIncompleteFrame { .. } => "ws-incomplete-frame",
             Check::HttpMalformed => "http-malformed",
             Check::HttpHeaderTooLarge { .. } => "http-header-too-large",
+            Check::HttpControlBytes { .. } => "http-control-bytes",
             Check::HttpBadContentLength => "http-bad-content-length",
             Check::HttpBadChunk => "http-bad-chunk",
             Check::HttpLengthAndChunked => "http-length-and-chunked",
@@ -379,6 +382,7 @@ impl Check {
         "ws-incomplete-frame",
         "http-malformed",
         "http-header-too-large",
+        "http-control-bytes",
         "http-bad-content-length",
         "http-bad-chunk",
         "http-length-and-chunked",
@@ -446,6 +450,7 @@ impl Check {
             Check::WsInflateLimit { limit }
             | Check::WsMessageLimit { limit }
             | Check::HttpHeaderTooLarge { limit } => vec![("limit", limit.to_string())],
+            Check::HttpControlBytes { count } => vec![("count", count.to_string())],
             Check::WsIncompleteFrame { missing }
             | Check::StreamGap { missing }
             | Check::StreamDesync { missing } => vec![("missing", missing.to_string())],
@@ -531,6 +536,7 @@ mod tests {
             Check::WsMessageLimit { limit: 1 },
             Check::WsIncompleteFrame { missing: 1 },
             Check::HttpHeaderTooLarge { limit: 1 },
+            Check::HttpControlBytes { count: 1 },
             Check::StreamGap { missing: 1 },
             Check::StreamDesync { missing: 1 },
             Check::EioUnknownType { found: "x".into() },

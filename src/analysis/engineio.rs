@@ -564,6 +564,11 @@ impl EioStream {
         }
     }
 
+    /// About how many bytes it holds: requests waiting for their responses.
+    pub(crate) fn memory(&self) -> usize {
+        self.requests.iter().map(|r| r.len() * 64).sum::<usize>() + 128
+    }
+
     pub(crate) fn sid(&self) -> Option<&str> {
         self.sid.as_deref()
     }

@@ -273,6 +273,15 @@ pub(crate) struct HttpDecoder {
 }
 
 impl HttpDecoder {
+    /// About how many bytes this direction holds: the unparsed head, the body so far.
+    pub fn memory(&self) -> usize {
+        self.buf.capacity()
+            + self
+                .cur
+                .as_ref()
+                .map_or(0, |c| c.1.body.capacity() + 64 * c.1.headers.len())
+    }
+
     pub fn new(offset: u64, max_body: usize) -> Self {
         HttpDecoder {
             state: State::Start,
@@ -345,7 +354,8 @@ impl HttpDecoder {
                             self.first_line_checked = true;
                             if parse_head(rest).is_err() {
                                 feed.stop = Some(Stop::NotHttp {
-                                    check: self.seen_http.then_some(Check::HttpMalformed),
+                                    check: (self.seen_http || http_first_line(rest))
+                                        .then_some(Check::HttpMalformed),
                                 });
                                 break;
                             }
@@ -359,7 +369,8 @@ impl HttpDecoder {
                         Ok(Some(h)) => h,
                         _ => {
                             feed.stop = Some(Stop::NotHttp {
-                                check: self.seen_http.then_some(Check::HttpMalformed),
+                                check: (self.seen_http || http_first_line(rest))
+                                    .then_some(Check::HttpMalformed),
                             });
                             break;
                         }
@@ -568,6 +579,11 @@ impl HttpDecoder {
         feed: &mut Feed,
     ) -> Begin {
         let mut checks = Vec::new();
+        if head.control_bytes > 0 {
+            checks.push(Check::HttpControlBytes {
+                count: head.control_bytes,
+            });
+        }
         let mut msg = head.into_message();
         let te = msg.header_joined("transfer-encoding");
         let chunked = te.as_deref().is_some_and(|t| {
@@ -719,6 +735,8 @@ struct Head {
     reason: Option<String>,
     /// Names as sent, and values.
     headers: Vec<(String, String)>,
+    /// Control bytes HTTP forbids that the head carried (decoded anyway; a warning).
+    control_bytes: usize,
 }
 
 impl Head {
@@ -805,7 +823,30 @@ fn find_header_end(b: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Parses a complete header block; `Ok(None)` when incomplete, `Err` when not HTTP.
+/// Control bytes (which HTTP forbids anywhere in a head; httparse refuses some, and drops
+/// a header line that has others, in silence) are counted, and a head that has them is
+/// parsed with them read as `?`, its texts keeping the bytes as sent: one stray byte
+/// does not hide a header, or the whole direction (an upgrade, the WebSocket after it).
 fn parse_head(b: &[u8]) -> Result<Option<Head>, ()> {
+    let control = |c: &u8| (*c < 0x20 && !matches!(c, b'\r' | b'\n' | b'\t')) || *c == 0x7f;
+    let count = b.iter().filter(|c| control(c)).count();
+    if count == 0 {
+        return parse_head_in(b, b);
+    }
+    let masked: Vec<u8> = b
+        .iter()
+        .map(|c| if control(c) { b'?' } else { *c })
+        .collect();
+    let mut head = parse_head_in(&masked, b)?;
+    if let Some(h) = head.as_mut() {
+        h.control_bytes = count;
+    }
+    Ok(head)
+}
+
+/// Parses `b`; the texts are taken from `orig` (the same bytes but for control bytes
+/// masked in `b`) at the same offsets.
+fn parse_head_in(b: &[u8], orig: &[u8]) -> Result<Option<Head>, ()> {
     let mut hdrs = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut config = httparse::ParserConfig::default();
     config
@@ -815,14 +856,15 @@ fn parse_head(b: &[u8]) -> Result<Option<Head>, ()> {
         .allow_multiple_spaces_in_response_status_delimiters(true)
         .ignore_invalid_headers_in_responses(true)
         .ignore_invalid_headers_in_requests(true);
+    // The same span of `orig` as `part` is of `b`.
+    let base = b.as_ptr() as usize;
+    let as_sent = |part: &[u8]| -> String {
+        let at = part.as_ptr() as usize - base;
+        String::from_utf8_lossy(&orig[at..at + part.len()]).into_owned()
+    };
     let own = |h: &[httparse::Header]| -> Vec<(String, String)> {
         h.iter()
-            .map(|h| {
-                (
-                    h.name.to_string(),
-                    ows_trim(&String::from_utf8_lossy(h.value)).to_string(),
-                )
-            })
+            .map(|h| (h.name.to_string(), ows_trim(&as_sent(h.value)).to_string()))
             .collect()
     };
     if b.starts_with(b"HTTP/") {
@@ -834,8 +876,9 @@ fn parse_head(b: &[u8]) -> Result<Option<Head>, ()> {
                 uri: None,
                 version: r.version.unwrap_or(1),
                 status: r.code,
-                reason: r.reason.map(str::to_string),
+                reason: r.reason.map(|t| as_sent(t.as_bytes())),
                 headers: own(r.headers),
+                control_bytes: 0,
             })),
             Ok(httparse::Status::Partial) => Ok(None),
             Err(_) => Err(()),
@@ -846,16 +889,25 @@ fn parse_head(b: &[u8]) -> Result<Option<Head>, ()> {
             Ok(httparse::Status::Complete(_)) => Ok(Some(Head {
                 kind: HttpKind::Request,
                 method: r.method.map(str::to_string),
-                uri: r.path.map(str::to_string),
+                uri: r.path.map(|t| as_sent(t.as_bytes())),
                 version: r.version.unwrap_or(1),
                 status: None,
                 reason: None,
                 headers: own(r.headers),
+                control_bytes: 0,
             })),
             Ok(httparse::Status::Partial) => Ok(None),
             Err(_) => Err(()),
         }
     }
+}
+
+/// Whether the first line names an HTTP version (`GET / HTTP/1.1`, `HTTP/1.1 200`):
+/// bytes that said they were HTTP and then broke its syntax are reported, not dropped
+/// in silence (another protocol's first line, `EHLO x`, is simply not HTTP).
+fn http_first_line(b: &[u8]) -> bool {
+    let line = &b[..b.iter().position(|&c| c == b'\n').unwrap_or(b.len())];
+    line.starts_with(b"HTTP/") || line.windows(6).any(|w| w == b" HTTP/")
 }
 
 /// A field value without its optional whitespace (RFC 9110 section 5.5: SP and HTAB
@@ -925,6 +977,49 @@ mod tests {
         assert!(!sniff(b"220 mx.google.com ESMTP"));
         assert!(!sniff(b"\x00\x00\x00\x08\x04\xd2\x16\x2f"));
         assert!(!sniff(b"get / HTTP/1.1"));
+    }
+
+    #[test]
+    fn control_bytes_in_a_head_are_decoded_and_counted() {
+        // A BEL in a header value and an ESC in the target: httparse refuses both, the
+        // head is decoded anyway, with the bytes as sent, and a check says how many.
+        let raw = b"GET /a\x1bb HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nX-Bell: ring\x07\r\n\r\n";
+        let mut d = HttpDecoder::new(0, 1 << 20);
+        let m = feed_all(&mut d, &[raw]);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].0, (0, raw.len() as u64));
+        assert_eq!(m[0].1.uri.as_deref(), Some("/a\x1bb"));
+        assert_eq!(m[0].1.header("x-bell"), Some("ring\x07"));
+        assert_eq!(m[0].1.header("accept"), Some("*/*"));
+        assert_eq!(m[0].2, vec![Check::HttpControlBytes { count: 2 }]);
+        // A clean head has no such check.
+        let mut d = HttpDecoder::new(0, 1 << 20);
+        let m = feed_all(&mut d, &[b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"]);
+        assert!(m[0].2.is_empty(), "{:?}", m[0].2);
+    }
+
+    #[test]
+    fn broken_syntax_after_an_http_first_line_is_reported() {
+        // The first message of the direction: no `seen_http` yet, but the first line
+        // named an HTTP version (one httparse does not know), so the stop says http-malformed instead of nothing.
+        let mut d = HttpDecoder::new(0, 1 << 20);
+        let f = d.feed(
+            b"GET / HTTP/1.7\r\nHost: x\r\n\r\n",
+            &mut VecDeque::new(),
+            &mut VecDeque::new(),
+        );
+        assert!(
+            matches!(
+                f.stop,
+                Some(Stop::NotHttp {
+                    check: Some(Check::HttpMalformed)
+                })
+            ),
+            "{:?}",
+            f.stop
+        );
+        assert!(http_first_line(b"HTTP/1.1 200 OK\r\n"));
+        assert!(!http_first_line(b"EHLO HTTP\r\nGET / HTTP/1.1"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! each side's state. At the end it summarises every conversation.
 
 pub mod app;
+pub mod budget;
 pub mod conversation;
 pub mod copies;
 pub mod engineio;
@@ -72,6 +73,9 @@ pub struct Limits {
     pub max_message: usize,
     /// Bytes held out of order per direction, waiting for a gap to fill (`--max-reassembly`).
     pub max_reassembly: usize,
+    /// Bytes of application state of all conversations together (`--max-memory`); past
+    /// it the least recently active conversation's decoders are given up.
+    pub max_memory: usize,
 }
 
 impl Default for Limits {
@@ -80,12 +84,14 @@ impl Default for Limits {
             max_conversations: DEFAULT_MAX_CONVERSATIONS,
             max_message: app::AppLimits::default().max_message,
             max_reassembly: reassembly::MAX_HELD,
+            max_memory: budget::DEFAULT_MAX_MEMORY,
         }
     }
 }
 
 /// The default conversation limit: far beyond a lesson or a classroom capture, and
-/// about 35 MB of state at most (some 650 bytes each).
+/// about 35 MB of TCP state at most (some 650 bytes each); their application state draws
+/// from the global budget ([`budget::DEFAULT_MAX_MEMORY`]).
 pub const DEFAULT_MAX_CONVERSATIONS: usize = 50_000;
 
 fn conn_isn(conv: &Conversation, side: usize) -> Option<u32> {
@@ -139,6 +145,11 @@ pub struct Totals {
     pub warnings: Vec<String>,
     /// How many packets carried each analysis tag that signals trouble.
     pub problems: std::collections::BTreeMap<&'static str, u64>,
+    /// Of those, how many were on copies (a packet captured twice, which Wireshark tags
+    /// as a retransmission or a duplicate ACK although nothing was sent again).
+    pub problems_on_copies: std::collections::BTreeMap<&'static str, u64>,
+    /// Packets that were copies of an earlier one.
+    pub copies: u64,
     /// Socket.IO sessions that moved from long-polling to WebSocket.
     pub sessions_upgraded: u64,
     /// Per sending address (a few at most): transport checksums left unfinished by
@@ -177,6 +188,8 @@ pub struct Analyzer {
     pub keys: Option<protocols::tls::SharedKeyLog>,
     /// The last few packets' fingerprints, to recognise a packet captured twice.
     copies: copies::Recent,
+    /// What every conversation's application state holds, against `limits.max_memory`.
+    pub budget: budget::Budget,
 }
 
 impl Analyzer {
@@ -194,6 +207,23 @@ impl Analyzer {
             untracked: 0,
             keys: None,
             copies: Default::default(),
+            budget: Default::default(),
+        }
+    }
+
+    /// Conversation `i` (TCP) holds `bytes` of application state now (None: its decoders
+    /// were freed); over the budget, the least recently active conversations' decoders
+    /// are given up until it fits.
+    fn account(&mut self, i: usize, bytes: Option<usize>, frame: u64) {
+        match bytes {
+            Some(b) => self.budget.set(i, b, frame),
+            None => self.budget.remove(i),
+        }
+        while let Some(v) = self.budget.evict(self.limits.max_memory) {
+            let conv = &mut self.tcp.list[v];
+            conv.app = None;
+            conv.app_closed = true;
+            self.budget.gave_up(conv.index);
         }
     }
 
@@ -300,8 +330,10 @@ impl Analyzer {
                 }
                 conv.app = Some(app);
             }
+            let mut memory = None;
             if let Some(app) = conv.app.as_mut() {
                 pa.app = app.segment(side, client, tcp, payload, frame.number, at);
+                memory = Some(app.memory());
                 pa.started = app.started.take();
                 if let Some(name) = app.application() {
                     conv.application = Some(name);
@@ -310,6 +342,7 @@ impl Analyzer {
                     // Both directions are over: free the decoders (constant memory).
                     conv.app = None;
                     conv.app_closed = true;
+                    memory = None;
                 }
             }
             let conn = conv
@@ -384,6 +417,9 @@ impl Analyzer {
                 }
             }
             pa.nth_in_stream = conv.packets[0] + conv.packets[1];
+            if memory.is_some() || self.budget.total() > 0 {
+                self.account(i, memory, frame.number);
+            }
         } else if let Some(udp) = d.udp() {
             let src = SocketAddr::new(src_ip, udp.src_port);
             let dst = SocketAddr::new(dst_ip, udp.dst_port);
@@ -412,9 +448,19 @@ impl Analyzer {
             pa.from_client = Some(side == 0);
             pa.nth_in_stream = conv.packets[0] + conv.packets[1];
         }
+        if pa.copy_of.is_some() {
+            self.totals.copies += 1;
+        }
         for tag in &pa.tags {
             if tag.is_problem() {
                 *self.totals.problems.entry(tag.name()).or_insert(0) += 1;
+                if pa.copy_of.is_some() {
+                    *self
+                        .totals
+                        .problems_on_copies
+                        .entry(tag.name())
+                        .or_insert(0) += 1;
+                }
             }
         }
         pa
@@ -442,8 +488,22 @@ impl Analyzer {
                 .sum();
             let key = if others > 0 {
                 "notes.checksum.partial_some"
+            } else if partial.iter().all(|(ip, _)| ip.is_loopback()) {
+                "notes.checksum.partial_loopback"
+            } else if partial.len() > 1 {
+                "notes.checksum.partial_every_side"
             } else {
                 "notes.checksum.partial_all"
+            };
+            let who = match hosts.as_slice() {
+                [one] => format!("{one} is the machine"),
+                [rest @ .., last] => {
+                    format!(
+                        "{} and {last} are the addresses of the machine",
+                        rest.join(", ")
+                    )
+                }
+                [] => String::new(),
             };
             self.totals.info.push(crate::explain::text(
                 key,
@@ -451,8 +511,16 @@ impl Analyzer {
                     ("count", &n.to_string()),
                     ("hosts", &hosts.join(", ")),
                     ("others", &others.to_string()),
+                    ("who", &who),
                 ],
             ));
+        }
+        if self.budget.given_up_count > 0 {
+            let note = Note::warning("limit.memory")
+                .arg("limit", self.limits.max_memory >> 20)
+                .arg("count", self.budget.given_up_count)
+                .arg("streams", self.budget.given_up_list());
+            self.totals.warnings.push(crate::explain::note(&note));
         }
         for (frame, n) in self.sessions.finish() {
             let text = crate::explain::note(&session_note(&n));

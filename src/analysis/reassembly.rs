@@ -34,6 +34,16 @@ struct Held {
 /// beyond it the gap is declared lost and decoding goes on after it.
 pub const MAX_HELD: usize = 4 << 20;
 
+/// What holding one segment costs besides its bytes: the `Held` record, its map entry
+/// and the allocation's own overhead (measured: 4 MiB of one-byte segments took about
+/// 140 bytes each). `--max-reassembly` counts it, so one-byte segments cannot make the
+/// limit a hundred times larger than it says.
+const HELD_COST: usize = 128;
+
+fn held_cost(h: &Held) -> usize {
+    HELD_COST + h.bytes.len()
+}
+
 #[derive(Debug)]
 pub struct Reassembler {
     /// Most bytes held out of order before the gap is declared lost.
@@ -87,46 +97,82 @@ impl Reassembler {
         out: &mut Vec<Piece<'a>>,
     ) {
         let data_seq = if syn { seq.wrapping_add(1) } else { seq };
-        let next = *self.next.get_or_insert(data_seq);
+        self.next.get_or_insert(data_seq);
         if fin {
             self.fin = Some(data_seq.wrapping_add(len));
         }
         if len > 0 {
-            let rel = diff(data_seq, next);
-            let end = rel + len as i64;
-            if end > 0 {
-                // Trim what was already delivered (a retransmission or an overlap).
-                let skip = (-rel).max(0) as usize;
-                let pos = self.offset as i64 + rel + skip as i64;
-                let kept = payload.get(skip..).unwrap_or(&[]);
-                let wire_rest = len as usize - skip.min(len as usize);
-                if rel <= 0 {
-                    self.deliver(kept, wire_rest, frame, at + skip, out);
-                    self.drain(out);
-                } else if self.held_bytes + wire_rest <= self.max_held
-                    && !self.held.contains_key(&(pos as u64))
-                {
-                    let mut bytes = kept.to_vec();
-                    bytes.truncate(wire_rest);
-                    self.held_bytes += bytes.len();
-                    self.held.insert(
-                        pos as u64,
-                        Held {
-                            bytes,
-                            wire_len: wire_rest,
-                            frame,
-                            at: at + skip,
-                        },
-                    );
-                } else {
-                    // Too much held: give up waiting for the gap.
-                    self.skip_to_first_held(out);
-                    self.deliver(kept, wire_rest, frame, at, out);
-                    self.drain(out);
-                }
-            }
+            self.offer(data_seq, payload, len as usize, frame, at, out);
         }
         self.check_end(out);
+    }
+
+    /// One segment's data at raw sequence `data_seq`: delivered when it is next (what was
+    /// delivered already trimmed), held when it is ahead and fits the budget. A copy of a
+    /// segment already held is not a reason to give up on the gap before it: the longer
+    /// copy is kept. Only when the budget is spent is the first gap declared lost, and the
+    /// segment offered again after it.
+    fn offer<'a>(
+        &mut self,
+        data_seq: u32,
+        payload: &'a [u8],
+        len: usize,
+        frame: u64,
+        at: usize,
+        out: &mut Vec<Piece<'a>>,
+    ) {
+        loop {
+            let next = self.next.unwrap_or(data_seq);
+            let rel = diff(data_seq, next);
+            if rel + len as i64 <= 0 {
+                return; // all of it was delivered already
+            }
+            // Trim what was already delivered (a retransmission or an overlap).
+            let skip = (-rel).max(0) as usize;
+            let kept = payload.get(skip..).unwrap_or(&[]);
+            let wire_rest = len - skip.min(len);
+            if rel <= 0 {
+                self.deliver(kept, wire_rest, frame, at + skip, out);
+                self.drain(out);
+                return;
+            }
+            let pos = self.offset + rel as u64;
+            let have = kept.len().min(wire_rest);
+            if let Some(h) = self.held.get(&pos) {
+                if h.wire_len >= wire_rest && h.bytes.len() >= have {
+                    return; // a copy of what is held
+                }
+            }
+            let old = self.held.get(&pos).map_or(0, held_cost);
+            let cost = HELD_COST + have;
+            if self.held_bytes - old + cost <= self.max_held {
+                self.held_bytes = self.held_bytes - old + cost;
+                self.held.insert(
+                    pos,
+                    Held {
+                        bytes: kept[..have].to_vec(),
+                        wire_len: wire_rest,
+                        frame,
+                        at: at + skip,
+                    },
+                );
+                return;
+            }
+            if self.held.is_empty() {
+                // Larger than the whole budget alone: the gap before it is given up.
+                out.push(Piece::Gap {
+                    offset: self.offset,
+                    len: rel as u64,
+                });
+                self.offset = pos;
+                self.next = Some(data_seq);
+                self.deliver(kept, wire_rest, frame, at, out);
+                self.drain(out);
+                return;
+            }
+            // Too much held: give up waiting for the first gap, then try again.
+            self.skip_to_first_held(out);
+        }
     }
 
     /// The peer acknowledged up to `ack`: bytes before it were received, so a gap the
@@ -189,7 +235,7 @@ impl Reassembler {
                 break;
             }
             let h = self.held.remove(&pos).expect("key just seen");
-            self.held_bytes -= h.bytes.len();
+            self.held_bytes -= held_cost(&h);
             let skip = (self.offset - pos) as usize;
             if skip < h.wire_len {
                 let kept = h.bytes.get(skip..).unwrap_or(&[]).to_vec();
@@ -250,7 +296,7 @@ impl Reassembler {
         self.ended
     }
 
-    /// Bytes currently held out of order.
+    /// Memory currently held out of order: the bytes, and `HELD_COST` per segment.
     pub fn held_bytes(&self) -> usize {
         self.held_bytes
     }
@@ -304,5 +350,51 @@ mod tests {
         let mut rest = Vec::new();
         r.flush_after_gap(&mut rest);
         assert_eq!(data(&rest), b"xyz");
+    }
+    #[test]
+    fn a_copy_of_a_held_segment_does_not_lose_the_gap() {
+        let mut r = Reassembler::default();
+        let mut out = Vec::new();
+        r.segment(100, false, false, b"GET ", 4, 1, 0, &mut out);
+        r.segment(108, false, false, b"HTTP", 4, 2, 0, &mut out); // ahead: held
+        r.segment(108, false, false, b"HTTP", 4, 3, 0, &mut out); // its copy
+        r.segment(108, false, false, b"HT", 4, 4, 0, &mut out); // a cut copy: the whole one stays
+        r.segment(104, false, false, b"/ab ", 4, 5, 0, &mut out); // the real bytes
+        assert_eq!(data(&out), b"GET /ab HTTP");
+        assert!(
+            !out.iter().any(|p| matches!(p, Piece::Gap { .. })),
+            "{out:?}"
+        );
+        assert_eq!(r.held_bytes(), 0);
+    }
+
+    #[test]
+    fn the_limit_counts_what_each_held_segment_costs() {
+        // 64 one-byte segments ahead of a hole cost far more than 64 bytes.
+        let limit = 16 * (HELD_COST + 1);
+        let mut r = Reassembler::with_limit(limit);
+        let mut out = Vec::new();
+        r.segment(0, false, false, b"a", 1, 1, 0, &mut out);
+        for i in 0..64u32 {
+            r.segment(2 + i, false, false, b"x", 1, 2 + i as u64, 0, &mut out);
+            assert!(r.held_bytes() <= limit);
+        }
+        // The hole (byte 1) was given up once the budget was spent; nothing else was lost.
+        let gaps: Vec<_> = out
+            .iter()
+            .filter(|p| matches!(p, Piece::Gap { .. }))
+            .collect();
+        assert_eq!(gaps, vec![&Piece::Gap { offset: 1, len: 1 }]);
+        assert_eq!(data(&out).len() as u64 + 1 + (r.held.len() as u64), 66);
+    }
+
+    #[test]
+    fn a_segment_larger_than_the_budget_gives_up_the_gap_before_it() {
+        let mut r = Reassembler::with_limit(HELD_COST + 4);
+        let mut out = Vec::new();
+        r.segment(0, false, false, b"ab", 2, 1, 0, &mut out);
+        r.segment(5, false, false, b"0123456789", 10, 2, 0, &mut out);
+        assert_eq!(out[1], Piece::Gap { offset: 2, len: 3 });
+        assert_eq!(data(&out), b"ab0123456789");
     }
 }

@@ -127,6 +127,16 @@ impl TcpApp {
         self.reasm[side].start_at(seq);
     }
 
+    /// About how many bytes of memory this connection's application state holds: the
+    /// bytes held out of order, the decoders' buffers and messages, the frame map.
+    pub fn memory(&self) -> usize {
+        std::mem::size_of::<TcpApp>()
+            + self.reasm[0].held_bytes()
+            + self.reasm[1].held_bytes()
+            + self.app.memory()
+            + (self.runs[0].len() + self.runs[1].len()) * std::mem::size_of::<Run>()
+    }
+
     /// True when both directions have ended: nothing more can be decoded.
     pub fn done(&self) -> bool {
         self.reasm[0].ended() && self.reasm[1].ended()

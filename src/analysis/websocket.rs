@@ -1,6 +1,7 @@
 //! WebSocket (RFC 6455): the opening handshake (its key arithmetic, and what a request
 //! sent of what section 4.1 requires) and the frame decoder.
 
+use crate::proto::websocket::{Inflated, Inflater};
 use serde::Serialize;
 
 use super::app::{AppEvent, AppMessage, Check, Dir, InProgress};
@@ -495,94 +496,6 @@ struct Msg {
     gap: bool,
 }
 
-/// Raw-deflate decoding state of one direction (RFC 7692).
-struct Inflater {
-    d: flate2::Decompress,
-    no_context_takeover: bool,
-    /// With context takeover, a message that could not be inflated breaks every later one.
-    broken: bool,
-}
-
-impl std::fmt::Debug for Inflater {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inflater")
-            .field("no_context_takeover", &self.no_context_takeover)
-            .field("broken", &self.broken)
-            .finish()
-    }
-}
-
-enum Inflated {
-    Ok(Vec<u8>),
-    /// Stopped at the limit.
-    Limit(Vec<u8>),
-    Error,
-}
-
-impl Inflater {
-    fn new(no_context_takeover: bool) -> Self {
-        Inflater {
-            d: flate2::Decompress::new(false),
-            no_context_takeover,
-            broken: false,
-        }
-    }
-
-    /// Inflates one message's payload (the 00 00 ff ff tail is appended here).
-    fn inflate(&mut self, mut input: Vec<u8>, cap: usize) -> Inflated {
-        if self.no_context_takeover {
-            self.d.reset(false);
-        }
-        input.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
-        let mut out: Vec<u8> = Vec::with_capacity((input.len() * 3 + 64).min(cap.max(64)));
-        let mut pos = 0usize;
-        loop {
-            if out.len() >= cap {
-                self.broken = !self.no_context_takeover;
-                out.truncate(cap);
-                return Inflated::Limit(out);
-            }
-            if out.len() == out.capacity() {
-                let want = out.len().max(256).min(cap - out.len());
-                out.reserve_exact(want);
-            }
-            let (in0, out0) = (self.d.total_in(), self.d.total_out());
-            let status =
-                match self
-                    .d
-                    .decompress_vec(&input[pos..], &mut out, flate2::FlushDecompress::Sync)
-                {
-                    Ok(s) => s,
-                    Err(_) => {
-                        self.broken = !self.no_context_takeover;
-                        self.d.reset(false);
-                        return Inflated::Error;
-                    }
-                };
-            let used = (self.d.total_in() - in0) as usize;
-            let made = self.d.total_out() - out0;
-            pos += used;
-            if status == flate2::Status::StreamEnd {
-                // A final block: the sender must start afresh for the next message too.
-                self.d.reset(false);
-                return Inflated::Ok(out);
-            }
-            if pos >= input.len() && out.len() < out.capacity() {
-                return Inflated::Ok(out);
-            }
-            if used == 0 && made == 0 && out.len() < out.capacity() {
-                // No progress with room to write: the data is cut or invalid.
-                if pos >= input.len() {
-                    return Inflated::Ok(out);
-                }
-                self.broken = !self.no_context_takeover;
-                self.d.reset(false);
-                return Inflated::Error;
-            }
-        }
-    }
-}
-
 /// The WebSocket frame decoder of one direction.
 #[derive(Debug)]
 pub(crate) struct WsDecoder {
@@ -613,7 +526,19 @@ pub(crate) fn mark_close_replies(events: &mut [AppEvent], peer_closed: bool) {
     }
 }
 
+/// What one direction's inflater holds (zlib's state and its 32 KiB window, measured:
+/// about 43 KiB).
+const INFLATER_COST: usize = 44 << 10;
+
 impl WsDecoder {
+    /// About how many bytes this direction holds: the message being joined, a control
+    /// frame's payload, the inflater.
+    pub(crate) fn memory(&self) -> usize {
+        self.msg.as_ref().map_or(0, |m| m.data.capacity())
+            + self.ctrl.capacity()
+            + self.inflater.as_ref().map_or(0, |_| INFLATER_COST)
+    }
+
     /// The frame whose header has come and whose payload is not whole yet.
     pub(crate) fn in_progress(&self) -> Option<InProgress> {
         let cur = self.cur.as_ref().filter(|c| c.remaining > 0)?;
@@ -989,13 +914,13 @@ impl WsDecoder {
                 None
             } else if m.gap || m.overflow {
                 // Cannot inflate a message with missing bytes; later ones share its context.
-                inf.broken = !inf.no_context_takeover;
+                inf.lose_message();
                 if m.overflow {
                     checks.push(Check::WsMessageLimit { limit: self.max });
                 }
                 None
             } else {
-                match inf.inflate(m.data, self.max) {
+                match inf.inflate(&m.data, self.max) {
                     Inflated::Ok(v) => Some(v),
                     Inflated::Limit(v) => {
                         checks.push(Check::WsInflateLimit { limit: self.max });

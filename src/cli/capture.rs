@@ -121,10 +121,13 @@ pub(super) fn open(iface: &str, filter: CaptureFilter) -> Result<LiveCapture, Fa
     })
 }
 
-/// Once the socket (and any output file) is open: give up privileges, and let Ctrl-C
-/// end the capture cleanly. Must run before any other thread is started.
+/// Once the socket (and any output file) is open: give up privileges (become the user
+/// who ran sudo, or drop setcap's capabilities, or, as root with nobody to become, shed
+/// every capability), and let Ctrl-C end the capture cleanly. Must run before any other
+/// thread is started.
 pub(super) fn after_open() -> Result<(), Failure> {
     live::drop_privileges().map_err(|e| Failure::Message(1, e))?;
+    crate::source::root::shed_root_capabilities().map_err(|e| Failure::Message(1, e))?;
     live::stop_on_interrupt();
     Ok(())
 }

@@ -13,7 +13,7 @@ use super::capture::{after_open, open, Recording};
 use super::inspect::{show, Reading};
 use super::{Failure, Settings, ViewArgs};
 use crate::source::demo::{self, DemoKind, DemoSource, Narrator};
-use crate::source::demo_classroom::{Classroom, FeedItem};
+use crate::source::demo_classroom::{Classroom, FeedItem, Listeners};
 use crate::source::demo_tls::DemoTls;
 use crate::source::live::{self, CaptureFilter};
 
@@ -171,6 +171,7 @@ fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Fa
         hosts: Vec::new(),
     };
     let capture = open(&iface, filter)?;
+    let listeners = Listeners::bind(addr).map_err(|e| Failure::Message(1, e.0))?;
     let link = capture.link();
     let recording = Recording::new((), common.write.as_deref(), link)?;
     after_open()?;
@@ -184,17 +185,33 @@ fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Fa
         allowed_origins: args.allow_origin.clone(),
         ..Classroom::default()
     };
-    let (source, served) = demo::serve(addr, capture, narrate.clone(), classroom)
+    let (source, served) = demo::serve(listeners, capture, narrate.clone(), classroom)
         .map_err(|e| Failure::Message(1, e.0))?;
-    let shown = if addr.ip().is_unspecified() {
-        format!("<this machine's address>:{}", served.chat_addr.port())
-    } else {
-        served.chat_addr.to_string()
+    let urls: Vec<String> = live::reachable_addresses(served.chat_addr.ip())
+        .into_iter()
+        .map(|ip| format!("http://{}/", SocketAddr::new(ip, served.chat_addr.port())))
+        .collect();
+    let shown = match urls.as_slice() {
+        [] => format!(
+            "http://<this machine's address>:{}/ (no interface has an address yet)",
+            served.chat_addr.port()
+        ),
+        _ => urls.join(" or "),
     };
     narrate(&format!(
-        "classroom on http://{shown}/ — students open it in a browser; the teacher's page is http://127.0.0.1:{}/teacher; capturing on {iface}; Ctrl-C ends",
+        "classroom on {shown} — students open it in a browser; the teacher's page is http://127.0.0.1:{}/teacher; capturing on {iface}; Ctrl-C ends",
         served.feed_addr.port()
     ));
+    // Beyond loopback, a phone in the room points its camera at the address.
+    if let (Some(url), false, false) = (urls.first(), addr.ip().is_loopback(), common.quiet) {
+        let colour = settings.err_theme.color;
+        if let Some(lines) = crate::render::qr::lines(url, colour) {
+            narrate(&format!("{url} as a QR code, for phones:"));
+            for l in lines {
+                super::output::narrate(&l, colour);
+            }
+        }
+    }
     let feed = served.feed.clone();
     let port = served.chat_addr.port();
     let live = crate::render::report::LiveRender::new(

@@ -187,6 +187,7 @@ pub fn pipeline(view: &ViewArgs) -> Pipeline {
             max_conversations: view.max_conversations,
             max_message: view.max_message,
             max_reassembly: view.max_reassembly,
+            max_memory: view.max_memory,
         }),
     }
 }

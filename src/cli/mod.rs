@@ -150,6 +150,10 @@ pub struct ViewArgs {
     /// Hold at most N bytes per direction waiting for a missing segment.
     #[arg(long, value_name = "BYTES", default_value_t = crate::analysis::Limits::default().max_reassembly)]
     pub max_reassembly: usize,
+    /// Hold at most N bytes of application state for all conversations together; past it
+    /// the least recently active conversation's decoders are given up (and the end says so).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::analysis::Limits::default().max_memory)]
+    pub max_memory: usize,
     /// Show only packets that match, e.g. "tcp port 8080 and not rst", "websocket",
     /// 'http.request.method == "GET"' (tshark's -Y).
     #[arg(short = 'f', long, visible_short_alias = 'Y', value_name = "EXPR")]
@@ -276,6 +280,8 @@ pub fn run() -> i32 {
         Some(Command::Serve(args)) => serve::run(&args, &settings),
         None => tour::run(&tour::TourArgs::default(), &settings),
     };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    crate::explain::write_template_log(&argv.join(" "));
     match result {
         Ok(()) => 0,
         Err(Failure::BrokenPipe) => 0,

@@ -198,7 +198,7 @@ fn lines(walk: &Walk, args: &TourArgs, pause: bool, settings: &Settings) -> Resu
         }
         i += 1;
     }
-    crate::render::terminal::finish_text(&mut out, &walk.analyzer, &[], th)?;
+    crate::render::terminal::finish_text(&mut out, &walk.analyzer, &[], th, settings.width)?;
     out.flush()?;
     Ok(())
 }

@@ -200,7 +200,7 @@ pub fn layer_diagram(frame: &Frame, l: &Layer, ipv6: bool) -> Diagram {
             "TCP"
         }
         Header::Udp(u) => {
-            udp(&mut b, u.checksum_ok);
+            udp(&mut b, u.checksum_ok, u.checksum_partial);
             "UDP"
         }
         Header::Icmp(_) | Header::Icmpv6(_) => {
@@ -304,18 +304,16 @@ fn sll_addr(b: &mut Bits, n: u64) {
     });
 }
 
-fn verdict(section: &str, ok: Option<bool>) -> String {
-    t(
-        &format!(
-            "{section}.{}",
-            match ok {
-                Some(true) => "checksum_ok",
-                Some(false) => "checksum_bad",
-                None => "checksum_unknown",
-            }
-        ),
-        &[],
-    )
+/// The checksum's verdict; `partial`: it holds only the pseudo-header's sum, which
+/// checksum offload leaves for the card (not wrong, unfinished).
+fn verdict(section: &str, ok: Option<bool>, partial: bool) -> String {
+    let which = match ok {
+        Some(true) => "checksum_ok",
+        Some(false) if partial => "checksum_partial",
+        Some(false) => "checksum_bad",
+        None => "checksum_unknown",
+    };
+    t(&format!("{section}.{which}"), &[])
 }
 
 fn ipv4(b: &mut Bits, checksum_ok: bool) {
@@ -357,7 +355,7 @@ fn ipv4(b: &mut Bits, checksum_ok: bool) {
     });
     b.field("Header Checksum", 16, |v| {
         let s = format!("0x{v:04x}");
-        let verdict = verdict("ipv4", Some(checksum_ok));
+        let verdict = verdict("ipv4", Some(checksum_ok), false);
         let m = t("ipv4.checksum", &[("value", &s), ("verdict", &verdict)]);
         (s, m)
     });
@@ -531,7 +529,7 @@ fn tcp_header(b: &mut Bits, tcp: &TcpInfo, ipv6: bool) {
     });
     b.field("Checksum", 16, |v| {
         let s = format!("0x{v:04x}");
-        let verdict = verdict("tcp", tcp.checksum_ok);
+        let verdict = verdict("tcp", tcp.checksum_ok, tcp.checksum_partial);
         let m = t("tcp.checksum", &[("value", &s), ("verdict", &verdict)]);
         (s, m)
     });
@@ -602,7 +600,7 @@ fn tcp_options(b: &mut Bits, tcp: &TcpInfo, len: usize, ipv6: bool) {
     }
 }
 
-fn udp(b: &mut Bits, checksum_ok: Option<bool>) {
+fn udp(b: &mut Bits, checksum_ok: Option<bool>, partial: bool) {
     b.simple("Source Port", 16, "udp.src_port");
     b.simple("Destination Port", 16, "udp.dst_port");
     b.field("Length", 16, |v| {
@@ -615,7 +613,7 @@ fn udp(b: &mut Bits, checksum_ok: Option<bool>) {
         let verdict = if v == 0 {
             t("udp.checksum_none", &[])
         } else {
-            verdict("udp", checksum_ok)
+            verdict("udp", checksum_ok, partial)
         };
         let m = t("udp.checksum", &[("value", &s), ("verdict", &verdict)]);
         (s, m)

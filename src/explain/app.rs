@@ -5,6 +5,7 @@
 use super::template::{text, text_into};
 use crate::analysis::app::{AppMessage, Check};
 use crate::analysis::http::{BodyFraming, HttpKind, HttpMessage};
+use crate::analysis::protocols::tls;
 use crate::analysis::stream::Unasked;
 use crate::analysis::websocket::{Finding, SentHeader, UpgradeRequest, WsFrame};
 use crate::analysis::AppLayer;
@@ -129,7 +130,7 @@ fn ws_headline(w: &WsFrame) -> String {
     if w.compressed {
         s.push_str(" · compressed");
     }
-    s.push_str(&format!(" · {} bytes", w.payload_len));
+    s.push_str(&format!(" · {}", super::bytes(w.payload_len)));
     if let Some(t) = &w.text {
         s.push_str(&format!(": \"{}\"", preview(t)));
     } else if let Some(code) = w.close_code {
@@ -304,7 +305,17 @@ pub fn app_asides(l: &AppLayer) -> Vec<(String, String)> {
             };
             v.push((kind, t));
         }
-    } else if matches!(l.message, AppMessage::WebSocket(_)) {
+    } else if let AppMessage::WebSocket(w) = &l.message {
+        // A binary message that starts like a TLS record: a tunnel, said as a guess.
+        let header = w.data.as_deref().filter(|_| w.opcode == 2);
+        if let Some((record, first)) = header.and_then(tls::record_header) {
+            let key = match first {
+                Some(_) => "websocket.opcode.binary_tls_handshake",
+                None => "websocket.opcode.binary_tls",
+            };
+            let args = [("record", record), ("first", first.unwrap_or(""))];
+            v.push(("aside:ws_tls_tunnel".to_string(), text(key, &args)));
+        }
         let key = match l.push {
             Unasked::No => None,
             Unasked::First => Some("websocket.frame.server_push"),
@@ -336,13 +347,19 @@ fn http_explain(out: &mut String, h: &HttpMessage) {
         }
         HttpKind::Response => {
             let status = h.status.map(|s| s.to_string()).unwrap_or_default();
+            let reason = h.reason.as_deref().unwrap_or("");
+            let key = if reason.trim().is_empty() {
+                "http.message.response_no_reason"
+            } else {
+                "http.message.response"
+            };
             text_into(
                 out,
-                "http.message.response",
+                key,
                 &[
                     ("version", &h.version),
                     ("status", &status),
-                    ("reason", h.reason.as_deref().unwrap_or("")),
+                    ("reason", reason),
                 ],
             );
             if h.status == Some(101) {

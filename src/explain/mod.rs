@@ -19,12 +19,20 @@ pub use layers::{
     tcp_kind, tcp_kind_in, tcp_step,
 };
 pub use presentation::{presentation, Presentation};
-pub use template::{text, text_into, texts, Args};
+pub use template::{text, text_into, texts, write_template_log, Args};
 
 use crate::analysis::Tag;
 use crate::dissect::Note;
 
 /// The sentence for a note (a cut, a bad checksum, a protocol violation).
+/// A count of bytes in words: "1 byte", "2 bytes".
+pub fn bytes(n: impl Into<u64>) -> String {
+    match n.into() {
+        1 => "1 byte".to_string(),
+        n => format!("{n} bytes"),
+    }
+}
+
 pub fn note(n: &Note) -> String {
     let args: Vec<(&str, &str)> = n.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
     // Notes of the dissector live in notes.toml; Socket.IO session notes in socketio.toml.

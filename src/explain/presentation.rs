@@ -5,6 +5,7 @@
 
 use super::template::text;
 use crate::analysis::app::AppMessage;
+use crate::analysis::protocols::tls;
 use crate::analysis::AppLayer;
 
 /// The most characters of an undecoded text payload shown on the L6 line.
@@ -95,7 +96,7 @@ pub fn presentation(apps: &[AppLayer], payload: &[u8]) -> Presentation {
                 ],
             )
         }
-        _ if looks_like_tls(payload) => {
+        _ if tls::record_header(payload).is_some() => {
             // In clear (a hello, a certificate in TLS 1.2, ChangeCipherSpec), protected, or
             // both in one segment (TLS 1.3's ServerHello and the encrypted records after it).
             let tls: Vec<bool> = apps
@@ -132,7 +133,7 @@ pub fn presentation(apps: &[AppLayer], payload: &[u8]) -> Presentation {
                 _ => String::new(),
             };
             return Presentation {
-                line: format!("{len} bytes of {what}{shown}"),
+                line: format!("{} of {what}{shown}", super::bytes(payload.len() as u64)),
                 key: key.to_string(),
                 text: text(key, &[("len", &len)]),
             };
@@ -173,14 +174,4 @@ pub fn presentation(apps: &[AppLayer], payload: &[u8]) -> Presentation {
         key: format!("presentation.{name}"),
         text: text(&format!("presentation.{name}.text"), &args),
     }
-}
-
-/// A TLS record header: type 20–23 (change cipher spec, alert, handshake, application
-/// data), version 3.0–3.4, and a length no longer than 2^14 + 2048.
-fn looks_like_tls(b: &[u8]) -> bool {
-    b.len() >= 5
-        && (20..=23).contains(&b[0])
-        && b[1] == 3
-        && b[2] <= 4
-        && u16::from_be_bytes([b[3], b[4]]) <= 18432
 }

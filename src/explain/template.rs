@@ -1,7 +1,8 @@
 //! The text tables: every `text/*.toml` file, flattened to `file-section.key` → template.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
 
 /// The files of wording, built into the binary so it works from anywhere.
 const FILES: &[(&str, &str)] = &[
@@ -56,11 +57,16 @@ impl Template {
     /// Appends the filled template to `out`. A hole with no value keeps its `{name}`,
     /// which a test catches.
     pub fn render_into(&self, out: &mut String, args: &Args<'_>) {
+        let mut one = false;
         for p in &self.parts {
             match p {
-                Part::Lit(s) => out.push_str(s),
+                Part::Lit(s) => push_lit(out, s, one),
                 Part::Hole(name) => match args.iter().find(|(k, _)| k == name) {
-                    Some((_, v)) => out.push_str(v),
+                    Some((_, v)) => {
+                        out.push_str(v);
+                        one = *v == "1";
+                        continue;
+                    }
                     None => {
                         out.push('{');
                         out.push_str(name);
@@ -68,6 +74,7 @@ impl Template {
                     }
                 },
             }
+            one = false;
         }
     }
 
@@ -75,17 +82,22 @@ impl Template {
     /// (no string per value: the hot path of `inspect`). `fill` returns false for a hole
     /// it does not know, which then keeps its `{name}`.
     pub fn render_with(&self, out: &mut String, fill: &dyn Fn(&str, &mut String) -> bool) {
+        let mut one = false;
         for p in &self.parts {
             match p {
-                Part::Lit(s) => out.push_str(s),
+                Part::Lit(s) => push_lit(out, s, one),
                 Part::Hole(name) => {
-                    if !fill(name, out) {
-                        out.push('{');
-                        out.push_str(name);
-                        out.push('}');
+                    let at = out.len();
+                    if fill(name, out) {
+                        one = &out[at..] == "1";
+                        continue;
                     }
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
                 }
             }
+            one = false;
         }
     }
 
@@ -101,6 +113,17 @@ impl Template {
             Part::Hole(h) => Some(h.as_str()),
             Part::Lit(_) => None,
         })
+    }
+}
+
+/// A literal after a hole; after a hole that said 1, "1 bytes" is "1 byte".
+fn push_lit(out: &mut String, lit: &str, one: bool) {
+    match lit.strip_prefix(" bytes") {
+        Some(rest) if one => {
+            out.push_str(" byte");
+            out.push_str(rest);
+        }
+        _ => out.push_str(lit),
     }
 }
 
@@ -140,24 +163,81 @@ pub fn texts() -> &'static HashMap<String, Template> {
 /// The filled template for `key`, or the key itself when there is no such text
 /// (tests make sure every key used has its text).
 pub fn text(key: &str, args: &Args<'_>) -> String {
-    match texts().get(key) {
-        Some(t) => t.render(args),
-        None => key.to_string(),
-    }
+    let mut s = String::new();
+    text_into(&mut s, key, args);
+    s
 }
 
 /// Appends the filled template to `out` (no allocation for the lookup's result).
 pub fn text_into(out: &mut String, key: &str, args: &Args<'_>) {
+    let at = out.len();
     match texts().get(key) {
         Some(t) => t.render_into(out, args),
         None => out.push_str(key),
+    }
+    if let Some(log) = fired() {
+        log.note(key, &out[at..]);
+    }
+}
+
+/// With `WIREWALK_TEMPLATE_LOG=FILE`, the templates this run filled, each with the first
+/// sentence it made from a packet's values, appended to FILE when the run ends:
+/// `scripts/template-review.sh` gathers them over every capture and scenario the project
+/// has, to read each template against a packet where it fires (and list those that never
+/// do). Unset, it costs one check per sentence.
+struct Fired {
+    path: std::path::PathBuf,
+    seen: Mutex<HashMap<String, String>>,
+}
+
+impl Fired {
+    fn note(&self, key: &str, said: &str) {
+        if let Ok(mut seen) = self.seen.lock() {
+            if !seen.contains_key(key) {
+                seen.insert(key.to_string(), said.replace(['\t', '\n'], " "));
+            }
+        }
+    }
+}
+
+fn fired() -> Option<&'static Fired> {
+    static FIRED: OnceLock<Option<Fired>> = OnceLock::new();
+    FIRED
+        .get_or_init(|| {
+            std::env::var_os("WIREWALK_TEMPLATE_LOG").map(|p| Fired {
+                path: p.into(),
+                seen: Mutex::new(HashMap::new()),
+            })
+        })
+        .as_ref()
+}
+
+/// Appends what `WIREWALK_TEMPLATE_LOG` asked for (`key TAB run TAB sentence` lines).
+pub fn write_template_log(run: &str) {
+    let Some(log) = fired() else { return };
+    let Ok(seen) = log.seen.lock() else { return };
+    let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log.path)
+    else {
+        return;
+    };
+    let mut keys: Vec<_> = seen.iter().collect();
+    keys.sort();
+    for (key, said) in keys {
+        let _ = writeln!(f, "{key}\t{run}\t{said}");
     }
 }
 
 /// Appends the template for `key`, its holes filled by `fill` (see `Template::render_with`).
 pub fn text_with(out: &mut String, key: &str, fill: &dyn Fn(&str, &mut String) -> bool) {
+    let at = out.len();
     match texts().get(key) {
         Some(t) => t.render_with(out, fill),
         None => out.push_str(key),
+    }
+    if let Some(log) = fired() {
+        log.note(key, &out[at..]);
     }
 }

@@ -2,7 +2,7 @@
 //! eavesdropper still sees, and what was decrypted with which secret. The wording is in
 //! `text/tls.toml`.
 
-use super::template::text_into;
+use super::template::{text, text_into};
 use crate::analysis::protocols::tls::TlsRecord;
 
 fn list(v: &Option<Vec<String>>, max: usize) -> String {
@@ -34,10 +34,16 @@ pub fn tls_short(r: &TlsRecord) -> String {
 /// The line of values.
 pub fn tls_headline(r: &TlsRecord) -> String {
     let mut s = match r.handshake_type {
-        Some(t) => format!("{t} · record {} · {} bytes", r.version, r.length),
+        Some(t) => format!(
+            "{t} · record {} · {}",
+            r.version,
+            super::bytes(r.length as u64)
+        ),
         None => format!(
-            "{} · record {} · {} bytes",
-            r.record_type, r.version, r.length
+            "{} · record {} · {}",
+            r.record_type,
+            r.version,
+            super::bytes(r.length as u64)
         ),
     };
     if let Some(sni) = &r.sni {
@@ -95,10 +101,38 @@ pub fn tls_explain(out: &mut String, r: &TlsRecord) {
                     sep(out);
                     text_into(out, "tls.field.client_random", &[]);
                 }
-                let offered = list(&r.cipher_suites, 4);
+                // GREASE and SCSV values sit in the list but name no cipher.
+                let (signals, suites): (Vec<String>, Vec<String>) = r
+                    .cipher_suites
+                    .iter()
+                    .flatten()
+                    .cloned()
+                    .partition(|n| n == "GREASE" || n.ends_with("_SCSV"));
+                let offered = list(&Some(suites), 4);
                 if !offered.is_empty() {
                     sep(out);
                     text_into(out, "tls.field.cipher_suites", &[("suites", &offered)]);
+                }
+                if !signals.is_empty() {
+                    let kind = |n: &str| match n {
+                        "GREASE" => "tls.field.signal_grease",
+                        "TLS_EMPTY_RENEGOTIATION_INFO_SCSV" => "tls.field.signal_renegotiation",
+                        "TLS_FALLBACK_SCSV" => "tls.field.signal_fallback",
+                        _ => "tls.field.signal_other",
+                    };
+                    let mut said: Vec<String> = Vec::new();
+                    for n in &signals {
+                        let t = text(kind(n), &[("name", n)]);
+                        if !said.contains(&t) {
+                            said.push(t);
+                        }
+                    }
+                    sep(out);
+                    text_into(
+                        out,
+                        "tls.field.suite_signals",
+                        &[("what", &said.join("; "))],
+                    );
                 }
                 if let Some(v) = &r.supported_versions {
                     sep(out);
@@ -150,9 +184,14 @@ pub fn tls_explain(out: &mut String, r: &TlsRecord) {
                 if let Some(c) = r.certificates.as_ref().and_then(|c| c.first()) {
                     sep(out);
                     let san = c.san.join(", ");
+                    let key = if san.is_empty() {
+                        "tls.field.certificate_no_san"
+                    } else {
+                        "tls.field.certificate"
+                    };
                     text_into(
                         out,
-                        "tls.field.certificate",
+                        key,
                         &[
                             ("subject", &c.subject),
                             ("issuer", &c.issuer),
@@ -161,6 +200,11 @@ pub fn tls_explain(out: &mut String, r: &TlsRecord) {
                             ("not_after", &c.not_after),
                         ],
                     );
+                    // Issued by itself: no authority vouches for it.
+                    if c.parsed && !c.subject.is_empty() && c.subject == c.issuer {
+                        sep(out);
+                        text_into(out, "tls.field.self_signed", &[]);
+                    }
                 }
             }
             "server_key_exchange" => {

@@ -376,6 +376,6 @@ impl Render for DiagramRender {
                 ))
             )?;
         }
-        finish_text(out, an, source_warnings, th)
+        finish_text(out, an, source_warnings, th, super::terminal::FOOTER_WIDTH)
     }
 }

@@ -197,18 +197,6 @@ impl Render for FieldsRender {
         source_warnings: &[String],
     ) -> io::Result<()> {
         // The totals and warnings, kept within the same 80 columns.
-        let mut text = Vec::new();
-        finish_text(&mut text, an, source_warnings, self.theme)?;
-        for line in String::from_utf8_lossy(&text).lines() {
-            if line.chars().count() <= WIDTH {
-                writeln!(out, "{line}")?;
-            } else {
-                let indent = line.len() - line.trim_start().len();
-                for l in wrap(line.trim_start(), WIDTH, indent) {
-                    writeln!(out, "{l}")?;
-                }
-            }
-        }
-        Ok(())
+        finish_text(out, an, source_warnings, self.theme, WIDTH)
     }
 }

@@ -452,7 +452,13 @@ impl Render for HexRender {
         an: &Analyzer,
         source_warnings: &[String],
     ) -> io::Result<()> {
-        finish_text(out, an, source_warnings, self.theme)
+        finish_text(
+            out,
+            an,
+            source_warnings,
+            self.theme,
+            super::terminal::FOOTER_WIDTH,
+        )
     }
 }
 

@@ -8,6 +8,7 @@ pub mod fields;
 pub mod hex;
 pub mod json;
 pub mod pcap_out;
+pub mod qr;
 pub mod report;
 pub mod stats;
 pub mod summary;

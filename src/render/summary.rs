@@ -191,6 +191,12 @@ impl Render for SummaryRender {
         an: &Analyzer,
         source_warnings: &[String],
     ) -> io::Result<()> {
-        finish_text(out, an, source_warnings, self.theme)
+        finish_text(
+            out,
+            an,
+            source_warnings,
+            self.theme,
+            super::terminal::FOOTER_WIDTH,
+        )
     }
 }

@@ -80,6 +80,10 @@ fn hash_of(s: &str) -> u64 {
 /// The column where a layer's values and explanations begin.
 pub const LABEL_WIDTH: usize = 18;
 
+/// Where the closing lines wrap in the outputs that have no layout width of their own
+/// (one line per packet: --summary, --hex, --diagram).
+pub const FOOTER_WIDTH: usize = 100;
+
 /// Word-wraps `text` to `width` columns, every line indented by `indent` spaces: at word
 /// boundaries (first fit, no hyphenation), a word longer than a line is cut.
 ///
@@ -424,7 +428,7 @@ impl Render for TreeRender {
         an: &Analyzer,
         source_warnings: &[String],
     ) -> io::Result<()> {
-        finish_text(out, an, source_warnings, self.opts.theme)
+        finish_text(out, an, source_warnings, self.opts.theme, self.opts.width)
     }
 }
 
@@ -807,12 +811,14 @@ impl TreeRender {
     }
 }
 
-/// The closing lines of the text outputs: totals, conversations, problems, warnings.
+/// The closing lines of the text outputs: totals, conversations, problems, warnings,
+/// wrapped at `width` columns.
 pub fn finish_text(
     out: &mut dyn Write,
     an: &Analyzer,
     source_warnings: &[String],
     th: Theme,
+    width: usize,
 ) -> io::Result<()> {
     let t = &an.totals;
     let dur = match (t.first, t.last) {
@@ -833,16 +839,39 @@ pub fn finish_text(
             t.packets, t.bytes, dur, tcp, udp
         ))
     )?;
+    // Copies are no trouble on the wire: their tags are said with them, not as problems.
     for (name, n) in &t.problems {
-        writeln!(out, "  {} {n} packet(s)", th.warn(&format!("! {name}:")))?;
+        let n = n - t.problems_on_copies.get(name).copied().unwrap_or(0);
+        if n > 0 {
+            writeln!(out, "  {} {n} packet(s)", th.warn(&format!("! {name}:")))?;
+        }
+    }
+    if t.copies > 0 {
+        let tags: Vec<String> = t
+            .problems_on_copies
+            .iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+        let mut said =
+            crate::explain::text("notes.copy.total", &[("count", &t.copies.to_string())]);
+        if !tags.is_empty() {
+            said.push(' ');
+            said.push_str(&crate::explain::text(
+                "notes.copy.total_tags",
+                &[("tags", &tags.join(", "))],
+            ));
+        }
+        for line in wrap(&format!("· {said}"), width, 2) {
+            writeln!(out, "{line}")?;
+        }
     }
     for sess in an.sessions.sessions() {
-        for line in wrap(&escape(&crate::explain::session_summary(sess)), 100, 2) {
+        for line in wrap(&escape(&crate::explain::session_summary(sess)), width, 2) {
             writeln!(out, "{}", th.layer(7, &line))?;
         }
     }
     for i in &t.info {
-        for line in wrap(&format!("· {}", escape(i)), 100, 2) {
+        for line in wrap(&format!("· {}", escape(i)), width, 2) {
             writeln!(out, "{line}")?;
         }
     }

@@ -11,7 +11,7 @@
 //! itself once the script is over and every connection's teardown has been captured.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -122,13 +122,13 @@ pub fn start(
 /// Starts the classroom of `demo websocket --serve` on `addr` (src/source/demo_classroom.rs);
 /// runs until Ctrl-C.
 pub fn serve(
-    addr: SocketAddr,
+    listeners: super::demo_classroom::Listeners,
     capture: LiveCapture,
     narrate: Narrator,
     classroom: super::demo_classroom::Classroom,
 ) -> Result<(DemoSource, super::demo_classroom::Served), SourceError> {
     let (tx, rx) = mpsc::channel();
-    let served = super::demo_classroom::start(addr, narrate, classroom, |fut| {
+    let served = super::demo_classroom::start(listeners, narrate, classroom, |fut| {
         spawn_runtime(tx, None, move || fut)
     })?;
     let port = served.chat_addr.port();

@@ -24,12 +24,15 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use base64::Engine as _;
 
 use super::demo::{BoxError, Narrator};
+use super::ws_server::{self, Deflate, In, ReadError};
 
 const CHAT_PAGE: &str = include_str!("demo_chat.html");
 
@@ -219,26 +222,49 @@ pub struct Served {
     pub chat_addr: SocketAddr,
 }
 
-/// Binds both listeners and starts the classroom on the demo runtime. Runs until the
-/// process ends.
+/// The classroom's two sockets, bound before privileges go (a port below 1024 needs
+/// them): the chat port, captured, and the feed port beside it on the same address.
+pub struct Listeners {
+    chat: std::net::TcpListener,
+    feed: std::net::TcpListener,
+    pub chat_addr: SocketAddr,
+    pub feed_addr: SocketAddr,
+}
+
+impl Listeners {
+    pub fn bind(addr: SocketAddr) -> Result<Listeners, super::SourceError> {
+        let chat = std::net::TcpListener::bind(addr)
+            .map_err(|e| super::SourceError(format!("cannot listen on {addr}: {e}")))?;
+        let feed = std::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0))
+            .map_err(|e| super::SourceError(format!("cannot listen on {}: {e}", addr.ip())))?;
+        let local = |l: &std::net::TcpListener| {
+            l.local_addr()
+                .map_err(|e| super::SourceError(e.to_string()))
+        };
+        Ok(Listeners {
+            chat_addr: local(&chat)?,
+            feed_addr: local(&feed)?,
+            chat,
+            feed,
+        })
+    }
+}
+
+/// Starts the classroom on the demo runtime. Runs until the process ends.
 pub fn start(
-    addr: SocketAddr,
+    listeners: Listeners,
     narrate: Narrator,
     cfg: Classroom,
     spawn: impl FnOnce(
         std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), BoxError>> + Send>>,
     ) -> Result<(), super::SourceError>,
 ) -> Result<Served, super::SourceError> {
-    let chat = std::net::TcpListener::bind(addr)
-        .map_err(|e| super::SourceError(format!("cannot listen on {addr}: {e}")))?;
-    let feed = std::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0))
-        .map_err(|e| super::SourceError(format!("cannot listen on {}: {e}", addr.ip())))?;
-    let chat_addr = chat
-        .local_addr()
-        .map_err(|e| super::SourceError(e.to_string()))?;
-    let feed_addr = feed
-        .local_addr()
-        .map_err(|e| super::SourceError(e.to_string()))?;
+    let Listeners {
+        chat,
+        feed,
+        chat_addr,
+        feed_addr,
+    } = listeners;
     let (tx, rx) = mpsc::channel(65_536);
     let lost = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let cfg = Arc::new(cfg);
@@ -353,12 +379,12 @@ async fn route(mut rx: mpsc::Receiver<FeedItem>, hub: SharedHub, cfg: Arc<Classr
     }
 }
 
-/// A request head, read (peeked: tungstenite reads it again) within the timeout.
+/// A request head, read within the timeout, and the bytes that came after it.
 struct Head {
-    len: usize,
     method: String,
     path: String,
     headers: Vec<(String, String)>,
+    rest: Vec<u8>,
 }
 
 impl Head {
@@ -405,23 +431,29 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The longest request head accepted.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// Reads a request head; gives up at the deadline (a slowloris holds nothing longer
+/// than the head timeout). Each read waits for bytes: nothing is polled.
 async fn read_head(stream: &mut TcpStream, timeout: Duration) -> Result<Option<Head>, BoxError> {
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut buf = vec![0u8; 8192];
+    let mut buf: Vec<u8> = Vec::with_capacity(2048);
+    let mut chunk = [0u8; 4096];
     loop {
-        let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
+        let n = match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
             Ok(r) => r?,
             Err(_) => return Ok(None),
         };
         if n == 0 {
             return Ok(None);
         }
+        buf.extend_from_slice(&chunk[..n]);
         let mut headers = [httparse::EMPTY_HEADER; 48];
         let mut req = httparse::Request::new(&mut headers);
-        match req.parse(&buf[..n]) {
+        match req.parse(&buf) {
             Ok(httparse::Status::Complete(len)) => {
                 return Ok(Some(Head {
-                    len,
                     method: req.method.unwrap_or("").to_string(),
                     path: req.path.unwrap_or("").to_string(),
                     headers: req
@@ -434,19 +466,15 @@ async fn read_head(stream: &mut TcpStream, timeout: Duration) -> Result<Option<H
                             )
                         })
                         .collect(),
+                    rest: buf[len..].to_vec(),
                 }));
             }
-            Ok(httparse::Status::Partial) if n < buf.len() => {}
+            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => {}
             _ => {
                 let _ = respond(stream, "400 Bad Request", "text/plain", "bad request\n").await;
                 return Ok(None);
             }
         }
-        if tokio::time::Instant::now() >= deadline {
-            return Ok(None);
-        }
-        // Peek returns at once while the head is incomplete: wait for more bytes.
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -463,19 +491,6 @@ async fn respond(
     stream.write_all(response.as_bytes()).await?;
     stream.shutdown().await?;
     Ok(())
-}
-
-/// Consumes the peeked head, answers with a page or a refusal.
-async fn answer(
-    stream: &mut TcpStream,
-    head: &Head,
-    status: &str,
-    ctype: &str,
-    body: &str,
-) -> Result<(), BoxError> {
-    let mut b = vec![0u8; head.len];
-    stream.read_exact(&mut b).await?;
-    respond(stream, status, ctype, body).await
 }
 
 /// A `Host` header safe to write into a page: letters, digits, dots, colons, brackets.
@@ -510,24 +525,73 @@ fn ws_config(cfg: &Classroom) -> WebSocketConfig {
         .max_frame_size(Some(cfg.max_message))
 }
 
-/// The close a broken peer gets: 1007 for text that is not UTF-8, 1009 for too big,
-/// 1002 for other protocol errors (a fragmented control frame, for one).
-fn close_for(e: &WsError) -> Option<CloseFrame> {
-    let (code, reason) = match e {
-        WsError::Utf8(_) => (CloseCode::Invalid, "text that is not UTF-8"),
-        WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
-            (CloseCode::Size, "message too big")
-        }
-        WsError::Protocol(ProtocolError::FragmentedControlFrame) => {
-            (CloseCode::Protocol, "fragmented control frame")
-        }
-        WsError::Protocol(_) => (CloseCode::Protocol, "protocol error"),
-        _ => return None,
+/// The opening handshake (RFC 6455 section 4.2), answered from the head already read:
+/// a 101 with the Accept (and, when `deflate` and the client offers one we can take,
+/// permessage-deflate, RFC 7692 section 5), or a 400/426 saying what is wrong. Gives
+/// the stream, the bytes that came after the head (the first frames) and what was
+/// agreed.
+async fn handshake(
+    mut stream: TcpStream,
+    head: Head,
+    deflate: bool,
+) -> Result<Option<(TcpStream, Vec<u8>, Option<Deflate>)>, BoxError> {
+    let key = head.header("sec-websocket-key").map(str::trim);
+    let key_ok = key.is_some_and(|k| {
+        base64::engine::general_purpose::STANDARD
+            .decode(k)
+            .is_ok_and(|b| b.len() == 16)
+    });
+    let connection_ok = head.header("connection").is_some_and(|c| {
+        c.split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+    });
+    if head.header("sec-websocket-version").map(str::trim) != Some("13") {
+        stream
+            .write_all(b"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .await?;
+        return Ok(None);
+    }
+    let (Some(key), true, true) = (key, key_ok, connection_ok && head.method == "GET") else {
+        respond(
+            &mut stream,
+            "400 Bad Request",
+            "text/plain",
+            "a WebSocket upgrade needs GET, Connection: Upgrade and a 16-byte Sec-WebSocket-Key\n",
+        )
+        .await?;
+        return Ok(None);
     };
-    Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    })
+    let agreed = if deflate {
+        head.header("sec-websocket-extensions")
+            .and_then(Deflate::accept)
+    } else {
+        None
+    };
+    let extensions = agreed
+        .as_ref()
+        .map(|(_, answer)| format!("Sec-WebSocket-Extensions: {answer}\r\n"))
+        .unwrap_or_default();
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{extensions}\r\n",
+        crate::proto::websocket::sec_websocket_accept(key)
+    );
+    stream.write_all(response.as_bytes()).await?;
+    Ok(Some((stream, head.rest, agreed.map(|(d, _)| d))))
+}
+
+/// The feed port's WebSockets: tungstenite, uncompressed (nobody captures them).
+async fn upgrade(
+    stream: TcpStream,
+    head: Head,
+    cfg: &Classroom,
+) -> Result<Option<WebSocketStream<TcpStream>>, BoxError> {
+    let Some((stream, rest, _)) = handshake(stream, head, false).await? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(ws_config(cfg)))
+            .await,
+    ))
 }
 
 /// One connection to the chat port: the page, or a student's WebSocket.
@@ -549,25 +613,9 @@ async fn chat_connection(
         return match (head.method.as_str(), path) {
             ("GET", "/") | ("GET", "/index.html") => {
                 let page = CHAT_PAGE.replace("{{feed_port}}", &feed_addr.port().to_string());
-                answer(
-                    &mut stream,
-                    &head,
-                    "200 OK",
-                    "text/html; charset=utf-8",
-                    &page,
-                )
-                .await
+                respond(&mut stream, "200 OK", "text/html; charset=utf-8", &page).await
             }
-            _ => {
-                answer(
-                    &mut stream,
-                    &head,
-                    "404 Not Found",
-                    "text/plain",
-                    "not found\n",
-                )
-                .await
-            }
+            _ => respond(&mut stream, "404 Not Found", "text/plain", "not found\n").await,
         };
     }
     if !origin_ok(&head, &own, &cfg) {
@@ -575,9 +623,8 @@ async fn chat_connection(
             "refused a WebSocket from {peer}: its page came from {} (allow it with --allow-origin)",
             head.header("origin").unwrap_or("")
         ));
-        return answer(
+        return respond(
             &mut stream,
-            &head,
             "403 Forbidden",
             "text/plain",
             "this server accepts WebSockets only from its own pages\n",
@@ -594,8 +641,12 @@ async fn chat_connection(
         })
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| format!("guest-{}", peer.port()));
-    let ws = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&cfg))).await?;
-    let (mut sink, mut incoming) = ws.split();
+    let Some((stream, rest, deflate)) = handshake(stream, head, true).await? else {
+        return Ok(());
+    };
+    let (rd, wr) = stream.into_split();
+    let mut incoming = ws_server::Reader::new(rd, rest, cfg.max_message, deflate);
+    let mut sink = ws_server::Writer::new(wr, deflate);
     let (tx, mut rx) = mpsc::channel(cfg.queue);
     let (kick_tx, mut kick_rx) = oneshot::channel::<String>();
     let token = token();
@@ -615,15 +666,20 @@ async fn chat_connection(
         h.tokens.insert(token.clone(), peer);
         id
     };
-    narrate(&format!("{nick} ({peer}) joined"));
-    sink.send(Message::text(
-        serde_json::json!({
+    let compressed = if deflate.is_some() {
+        ", permessage-deflate"
+    } else {
+        ""
+    };
+    narrate(&format!("{nick} ({peer}) joined{compressed}"));
+    sink.text(
+        &serde_json::json!({
             "t": "hello", "you": peer.to_string(), "nick": nick, "token": token,
-            "feed_port": feed_addr.port(),
+            "feed_port": feed_addr.port(), "deflate": deflate.is_some(),
             "text": format!("welcome, {nick}! This line was pushed by the server, unasked."),
         })
         .to_string(),
-    ))
+    )
     .await?;
     lock(&hub).broadcast(
         serde_json::json!({"t": "notice", "text": format!("{nick} ({peer}) joined")}),
@@ -633,10 +689,11 @@ async fn chat_connection(
     let mut tokens = cfg.burst;
     let mut last = Instant::now();
     let mut sent = 0u64;
-    let end: Option<CloseFrame> = loop {
+    // How the connection ends: the Close to send (code and reason), if any.
+    let end: Option<(Option<u16>, String)> = loop {
         tokio::select! {
             m = incoming.next() => match m {
-                Some(Ok(Message::Text(t))) => {
+                Ok(Some(In::Text(t))) => {
                     sent += 1;
                     let now = Instant::now();
                     tokens = (tokens + now.duration_since(last).as_secs_f64() * cfg.per_second).min(cfg.burst);
@@ -644,33 +701,43 @@ async fn chat_connection(
                     if tokens < 1.0 {
                         let why = format!("you are sending faster than {} messages a second; message {sent} was not delivered", cfg.per_second);
                         narrate(&format!("refused message {sent} from {nick} ({peer}): over the rate limit"));
-                        let line = serde_json::json!({"t": "refused", "n": sent, "text": t.as_str(), "why": why}).to_string();
-                        if sink.send(Message::text(line)).await.is_err() { break None; }
+                        let line = serde_json::json!({"t": "refused", "n": sent, "text": t, "why": why}).to_string();
+                        if sink.text(&line).await.is_err() { break None; }
                         continue;
                     }
                     tokens -= 1.0;
-                    let text: String = t.as_str().chars().take(500).collect();
+                    let text: String = t.chars().take(500).collect();
                     narrate(&format!("{nick}: {text}"));
                     lock(&hub).broadcast(serde_json::json!({"t": "msg", "from": nick, "addr": peer.to_string(), "n": sent, "text": text}), narrate);
                 }
-                Some(Ok(Message::Close(_))) | None => break None,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => {
-                    let close = close_for(&e);
-                    if let Some(c) = &close {
-                        narrate(&format!("{nick} ({peer}) closed with {}: {}", u16::from(c.code), c.reason));
-                    }
-                    break close;
+                Ok(Some(In::Ping(p))) => if sink.pong(&p).await.is_err() { break None; },
+                Ok(Some(In::Binary(_) | In::Pong)) => {}
+                // RFC 6455 section 5.5.1: a Close is answered, echoing its code.
+                Ok(Some(In::Close(code))) => break Some((code, String::new())),
+                Ok(None) | Err(ReadError::Io(_)) => break None,
+                Err(ReadError::Fail(f)) => {
+                    narrate(&format!("{nick} ({peer}) closed with {}: {}", f.code, f.reason));
+                    break Some((Some(f.code), f.reason.to_string()));
                 }
             },
             out = rx.recv() => match out {
-                Some(Out::Line(line)) => if sink.send(Message::text(line.to_string())).await.is_err() { break None; },
+                Some(Out::Line(line)) => {
+                    // What else is waiting goes in the same write (up to 64 KiB).
+                    sink.queue_text(&line);
+                    while sink.queued() < 64 * 1024 {
+                        match rx.try_recv() {
+                            Ok(Out::Line(more)) => sink.queue_text(&more),
+                            Err(_) => break,
+                        }
+                    }
+                    if sink.flush().await.is_err() { break None; }
+                }
                 None => break None,
             },
             why = &mut kick_rx => {
                 let why = why.unwrap_or_default();
-                let _ = sink.send(Message::text(serde_json::json!({"t": "notice", "text": why}).to_string())).await;
-                break Some(CloseFrame { code: CloseCode::Policy, reason: "too slow to keep up".into() });
+                let _ = sink.text(&serde_json::json!({"t": "notice", "text": why}).to_string()).await;
+                break Some((Some(1008), "too slow to keep up".into()));
             }
         }
     };
@@ -679,14 +746,9 @@ async fn chat_connection(
         h.tokens.remove(&token);
         h.students.remove(&id).is_some()
     };
-    match end {
-        Some(c) => {
-            let _ = sink.send(Message::Close(Some(c))).await;
-        }
-        None => {
-            let _ = sink.close().await;
-        }
-    }
+    // The server ends it: 1000 (normal), unless the reason is a code of its own.
+    let (code, reason) = end.unwrap_or((Some(1000), String::new()));
+    let _ = sink.close(code, &reason).await;
     if was_member {
         lock(&hub).broadcast(
             serde_json::json!({"t": "notice", "text": format!("{nick} ({peer}) left")}),
@@ -713,9 +775,8 @@ async fn feed_connection(
     if !head.is_upgrade() {
         return match (head.method.as_str(), path.as_str()) {
             ("GET", "/teacher") | ("GET", "/") if peer.ip().is_loopback() => {
-                answer(
+                respond(
                     &mut stream,
-                    &head,
                     "200 OK",
                     "text/html; charset=utf-8",
                     &cfg.teacher_page,
@@ -723,25 +784,15 @@ async fn feed_connection(
                 .await
             }
             ("GET", "/teacher") => {
-                answer(
+                respond(
                     &mut stream,
-                    &head,
                     "403 Forbidden",
                     "text/plain",
                     "the teacher's page opens only on the teacher's machine (127.0.0.1)\n",
                 )
                 .await
             }
-            _ => {
-                answer(
-                    &mut stream,
-                    &head,
-                    "404 Not Found",
-                    "text/plain",
-                    "not found\n",
-                )
-                .await
-            }
+            _ => respond(&mut stream, "404 Not Found", "text/plain", "not found\n").await,
         };
     }
     // The server's own pages: the chat port's and this one's, on the host asked for.
@@ -758,9 +809,8 @@ async fn feed_connection(
         Some(found) => match found {
             Some(a) => Some(a),
             None => {
-                return answer(
+                return respond(
                     &mut stream,
-                    &head,
                     "403 Forbidden",
                     "text/plain",
                     "unknown token: join the chat first\n",
@@ -770,9 +820,8 @@ async fn feed_connection(
         },
         None if peer.ip().is_loopback() && path == "/feed" => None,
         None => {
-            return answer(
+            return respond(
                 &mut stream,
-                &head,
                 "403 Forbidden",
                 "text/plain",
                 "a token is needed\n",
@@ -781,16 +830,17 @@ async fn feed_connection(
         }
     };
     if !origin_ok(&head, &own, &cfg) {
-        return answer(
+        return respond(
             &mut stream,
-            &head,
             "403 Forbidden",
             "text/plain",
             "this server accepts WebSockets only from its own pages\n",
         )
         .await;
     }
-    let ws = tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(&cfg))).await?;
+    let Some(ws) = upgrade(stream, head, &cfg).await? else {
+        return Ok(());
+    };
     let (mut sink, mut incoming) = ws.split();
     let (tx, mut rx) = mpsc::channel::<Arc<str>>(4096);
     let id = {
@@ -855,9 +905,9 @@ mod tests {
 
     fn head(path: &str, headers: &[(&str, &str)]) -> Head {
         Head {
-            len: 0,
             method: "GET".into(),
             path: path.into(),
+            rest: Vec::new(),
             headers: headers
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -925,23 +975,5 @@ mod tests {
             Some("[::1]:8080")
         );
         assert_eq!(clean_host(Some("x\"><script>")), None);
-    }
-
-    #[test]
-    fn broken_peers_get_the_close_code_rfc_6455_names() {
-        let bad = vec![0xffu8, 0xfe];
-        let utf8 = std::str::from_utf8(&bad).unwrap_err();
-        assert_eq!(
-            close_for(&WsError::Utf8(utf8.to_string())).unwrap().code,
-            CloseCode::Invalid
-        );
-        assert_eq!(
-            u16::from(
-                close_for(&WsError::Protocol(ProtocolError::FragmentedControlFrame))
-                    .unwrap()
-                    .code
-            ),
-            1002
-        );
     }
 }

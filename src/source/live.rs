@@ -100,6 +100,33 @@ pub fn interface_for(addr: IpAddr) -> Option<String> {
         .map(|i| i.name)
 }
 
+/// The addresses students can reach a server bound to `addr` at: `addr` itself, or for
+/// 0.0.0.0 (::) every address of that family on an interface that is up, loopback and
+/// IPv6 link-local ones left out (a URL cannot carry a link-local's zone).
+pub fn reachable_addresses(addr: IpAddr) -> Vec<IpAddr> {
+    if !addr.is_unspecified() {
+        return vec![addr];
+    }
+    let mut out = Vec::new();
+    for i in pnet_datalink::interfaces() {
+        if !i.is_up() || i.is_loopback() {
+            continue;
+        }
+        for n in &i.ips {
+            let ip = n.ip();
+            let link_local = matches!(ip, IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80);
+            if ip.is_ipv4() == addr.is_ipv4()
+                && !ip.is_loopback()
+                && !link_local
+                && !out.contains(&ip)
+            {
+                out.push(ip);
+            }
+        }
+    }
+    out
+}
+
 /// The link type of frames read from an AF_PACKET socket on `name`, from the
 /// interface's ARPHRD_ type. Loopback gives zero-MAC Ethernet headers; tunnels
 /// (tun, ipip, sit, gre, wireguard) give bare IP.

@@ -6,7 +6,9 @@ pub mod demo_classroom;
 pub mod demo_tls;
 pub mod live;
 pub mod pcap;
+pub mod root;
 pub mod simulate;
+pub mod ws_server;
 
 use std::fmt;
 

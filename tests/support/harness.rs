@@ -267,7 +267,7 @@ pub fn protocol_stream(input: &[u8]) {
                         frames: Vec::new(),
                         range: (0, 0),
                         from_client: true,
-                        push: false,
+                        push: wirewalk::analysis::stream::Unasked::No,
                         decrypted: r.decrypted,
                     },
                 );

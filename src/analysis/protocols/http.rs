@@ -48,6 +48,20 @@ impl Protocol for AppStream {
     fn application(&self) -> Option<&'static str> {
         AppStream::application(self).map(Application::name)
     }
+    fn memory(&self) -> usize {
+        let modes: usize = self
+            .modes
+            .iter()
+            .map(|m| match m {
+                Mode::Http(h) => h.memory(),
+                Mode::Hold { buf, .. } => buf.capacity(),
+                Mode::WebSocket(ws) => ws.memory(),
+                Mode::Ignored => 0,
+            })
+            .sum();
+        let pending: usize = self.pending.iter().map(|p| p.len() * PENDING_COST).sum();
+        modes + pending + self.eio.as_ref().map_or(0, |e| e.memory())
+    }
     fn in_progress(&self, dir: Dir) -> Option<InProgress> {
         match &self.modes[dir.idx()] {
             Mode::WebSocket(ws) => ws.in_progress(),
@@ -55,6 +69,9 @@ impl Protocol for AppStream {
         }
     }
 }
+
+/// What one request waiting for its answer costs (its method, its upgrade headers).
+const PENDING_COST: usize = 256;
 
 /// What one direction's bytes are being read as.
 #[derive(Debug)]

@@ -45,6 +45,9 @@ pub trait Protocol: std::fmt::Debug + Send {
     fn take_decrypted(&mut self) -> Vec<(usize, &'static str)> {
         Vec::new()
     }
+    /// About how many bytes of memory the decoder holds (buffers, messages being joined,
+    /// inflater state): what it draws from the analysis's global budget. O(1) to ask.
+    fn memory(&self) -> usize;
 }
 
 /// What a decoder is made with.
@@ -119,6 +122,19 @@ impl Detector {
     /// What the connection carries, once known.
     pub fn application(&self) -> Option<&'static str> {
         self.chosen.as_ref().and_then(|p| p.application())
+    }
+
+    /// About how many bytes of memory the recognition and the chosen decoder hold.
+    pub fn memory(&self) -> usize {
+        let waiting: usize = self
+            .start
+            .iter()
+            .map(|s| match s {
+                Start::Waiting(b) => b.capacity(),
+                _ => 0,
+            })
+            .sum();
+        waiting + self.chosen.as_ref().map_or(0, |p| p.memory())
     }
 
     /// The message of direction `dir` that has begun and not ended, if any.

@@ -36,6 +36,24 @@ pub fn detect(first: &[u8]) -> Detect {
     }
 }
 
+/// Whether `b` starts with a whole, plausible TLS record header (content type 20–24,
+/// version 3.0–3.4, a length TLS allows): what a payload must look like to be called
+/// TLS where no connection state says so (a guess about other bytes, said as one).
+/// Returns the record's content type and, for a handshake record, its first message.
+pub fn record_header(b: &[u8]) -> Option<(&'static str, Option<&'static str>)> {
+    match b {
+        [t @ 20..=24, 3, minor, hi, lo, rest @ ..]
+            if *minor <= 4 && u16::from_be_bytes([*hi, *lo]) as usize <= MAX_RECORD =>
+        {
+            let first = (*t == 22)
+                .then(|| rest.first().map(|&h| handshake::handshake_name(h)))
+                .flatten();
+            Some((record_type_name(*t), first))
+        }
+        _ => None,
+    }
+}
+
 /// A certificate of the chain, read with x509-parser.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Certificate {
@@ -635,6 +653,15 @@ fn alert_name(desc: u8) -> String {
 }
 
 impl Protocol for TlsStream {
+    fn memory(&self) -> usize {
+        let sides: usize = self
+            .sides
+            .iter()
+            .map(|s| s.buf.capacity() + s.hs.capacity())
+            .sum();
+        sides + self.inner.as_ref().map_or(0, |d| d.memory())
+    }
+
     fn push(&mut self, dir: Dir, data: &[u8]) -> Vec<AppEvent> {
         let mut out = Vec::new();
         self.marks.clear();
