@@ -26,41 +26,106 @@ pub fn is_unsafe(c: char) -> bool {
     needs_escape(c)
 }
 
-/// A quick byte scan: false when no byte sequence can be an unsafe character. C0 and DEL
-/// are single bytes; C1 is 0xC2 0x80–0x9F in UTF-8, U+061C 0xD8 0x9C, the zero-width,
-/// separator and bidi controls 0xE2 0x80/0x81 …, the BOM 0xEF 0xBB 0xBF, the tags
-/// 0xF3 0xA0 …. Arrows and dots (0xE2 0x86 …, 0xC2 0xB7) pass.
-fn might_need_escape(b: &[u8]) -> bool {
-    b.iter().enumerate().any(|(i, &c)| match c {
-        0..=0x1f | 0x7f => true,
-        0xc2 => b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
-        0xd8 => b.get(i + 1) == Some(&0x9c),
-        0xe2 => b.get(i + 1).is_some_and(|n| *n == 0x80 || *n == 0x81),
-        0xef => b.get(i + 1) == Some(&0xbb),
-        0xf3 => b.get(i + 1) == Some(&0xa0),
-        _ => false,
-    })
+/// Bytes that may begin an unsafe character: C0 and DEL are single bytes; C1 is 0xC2
+/// 0x80–0x9F in UTF-8, U+061C 0xD8 0x9C, the zero-width, separator and bidi controls
+/// 0xE2 0x80/0x81 …, the BOM 0xEF 0xBB 0xBF, the tags 0xF3 0xA0 …. One lookup a byte:
+/// the scan runs over every byte written.
+const SUSPECT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[0x7f] = true;
+    t[0xc2] = true;
+    t[0xd8] = true;
+    t[0xe2] = true;
+    t[0xef] = true;
+    t[0xf3] = true;
+    t
+};
+
+/// Where the first unsafe character of `s` at or after `from` begins, with that
+/// character; a newline counts only with `newline` (the writer keeps newlines). Arrows,
+/// dots and box lines (0xE2 0x86 …, 0xC2 0xB7, 0xE2 0x94 …) are passed over on their
+/// second byte without decoding.
+fn find_unsafe(s: &str, from: usize, newline: bool) -> Option<(usize, char)> {
+    let b = s.as_bytes();
+    let mut i = from;
+    while i < b.len() {
+        // Eight bytes at a time while they are plain ASCII (no control byte, no DEL, no
+        // byte of a multi-byte character): most of what is written.
+        while let Some(chunk) = b.get(i..i + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            const ONES: u64 = 0x0101_0101_0101_0101;
+            const HIGH: u64 = 0x8080_8080_8080_8080;
+            let control = w.wrapping_sub(ONES * 0x20) & !w;
+            let del = (w ^ (ONES * 0x7f)).wrapping_sub(ONES) & !(w ^ (ONES * 0x7f));
+            if (w | control | del) & HIGH != 0 {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&c) = b.get(i) else { break };
+        if SUSPECT[c as usize] {
+            let second = b.get(i + 1).copied().unwrap_or(0);
+            let maybe = match c {
+                b'\n' => newline,
+                0..=0x1f | 0x7f => true,
+                0xc2 => (0x80..=0x9f).contains(&second),
+                0xd8 => second == 0x9c,
+                0xe2 => second == 0x80 || second == 0x81,
+                0xef => second == 0xbb,
+                _ => second == 0xa0, // 0xf3
+            };
+            if maybe {
+                // A suspect byte is ASCII or a leading byte: a character starts here.
+                let ch = s[i..].chars().next().expect("a character starts here");
+                if needs_escape(ch) {
+                    return Some((i, ch));
+                }
+                i += ch.len_utf8();
+                continue;
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The visible escape of an unsafe character, as [`escape`] writes it.
+fn push_escaped(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if (c as u32) < 0x100 => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
 }
 
 /// The string with every unsafe character replaced by a visible escape (`\n`, `\x1b`,
 /// `\u{202e}`). Borrowed when nothing needed escaping, which is the usual case.
 pub fn escape(s: &str) -> Cow<'_, str> {
-    if !might_need_escape(s.as_bytes()) || !s.chars().any(needs_escape) {
+    let Some(first) = find_unsafe(s, 0, true) else {
         return Cow::Borrowed(s);
-    }
+    };
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x100 && needs_escape(c) => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
+    let mut at = 0;
+    let mut next = Some(first);
+    while let Some((i, c)) = next {
+        out.push_str(&s[at..i]);
+        push_escaped(&mut out, c);
+        at = i + c.len_utf8();
+        next = find_unsafe(s, at, true);
     }
+    out.push_str(&s[at..]);
     Cow::Owned(out)
 }
 
@@ -111,9 +176,8 @@ impl<W: Write> TerminalWriter<W> {
 
     /// Escapes `pending` into `out`, keeping an unfinished tail when `more` may follow.
     fn drain(&mut self, more: bool) {
-        let b = std::mem::take(&mut self.pending);
-        let keep = sanitize(&b, self.guard, more, &mut self.out);
-        self.pending = b[keep..].to_vec();
+        let keep = sanitize(&self.pending, self.guard, more, &mut self.out);
+        self.pending.drain(..keep);
     }
 
     fn send(&mut self) -> io::Result<()> {
@@ -125,8 +189,14 @@ impl<W: Write> TerminalWriter<W> {
 
 impl<W: Write> Write for TerminalWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.pending.extend_from_slice(buf);
-        self.drain(true);
+        if self.pending.is_empty() {
+            // The usual case: nothing held back from the write before.
+            let keep = sanitize(buf, self.guard, true, &mut self.out);
+            self.pending.extend_from_slice(&buf[keep..]);
+        } else {
+            self.pending.extend_from_slice(buf);
+            self.drain(true);
+        }
         self.send()?;
         Ok(buf.len())
     }
@@ -207,33 +277,28 @@ pub fn sanitize(b: &[u8], guard: Guard, more: bool, out: &mut Vec<u8>) -> usize 
     b.len()
 }
 
-/// Safe text into `out`: newlines kept, everything else unsafe escaped.
+/// Safe text into `out`: newlines kept, everything else unsafe escaped; the runs
+/// between unsafe characters copied whole.
 fn text(s: &str, guard: Guard, out: &mut Vec<u8>) {
-    if !might_need_escape(s.as_bytes()) {
-        out.extend_from_slice(s.as_bytes());
-        return;
-    }
-    for (k, piece) in s.split('\n').enumerate() {
-        if k > 0 {
-            out.push(b'\n');
-        }
+    let mut at = 0;
+    while let Some((i, c)) = find_unsafe(s, at, false) {
+        out.extend_from_slice(&s.as_bytes()[at..i]);
         match guard {
-            Guard::Text { .. } => out.extend_from_slice(escape(piece).as_bytes()),
+            Guard::Text { .. } => {
+                let mut e = String::new();
+                push_escaped(&mut e, c);
+                out.extend_from_slice(e.as_bytes());
+            }
             Guard::Json => {
-                for c in piece.chars() {
-                    if needs_escape(c) {
-                        let mut units = [0u16; 2];
-                        for u in c.encode_utf16(&mut units) {
-                            out.extend_from_slice(format!("\\u{u:04x}").as_bytes());
-                        }
-                    } else {
-                        let mut tmp = [0u8; 4];
-                        out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
-                    }
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.extend_from_slice(format!("\\u{u:04x}").as_bytes());
                 }
             }
         }
+        at = i + c.len_utf8();
     }
+    out.extend_from_slice(&s.as_bytes()[at..]);
 }
 
 /// The length of the SGR code `b` starts with (`ESC [ digits ; … m`), if it is one.
@@ -326,6 +391,48 @@ mod tests {
         assert_eq!(guarded(colour, &[b"ok\xc3"]), "ok\\xc3");
         // Already escaped text passes unchanged.
         assert_eq!(guarded(colour, &[escape(text).as_bytes()]), escape(text));
+    }
+
+    /// The scan that skips safe runs finds exactly the characters `needs_escape` names,
+    /// next to every byte pattern it passes over (arrows, dots, box lines, accents).
+    #[test]
+    fn the_fast_scan_agrees_with_the_character_rule() {
+        let reference = |s: &str| -> String {
+            let mut out = String::new();
+            for c in s.chars() {
+                if needs_escape(c) {
+                    push_escaped(&mut out, c);
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        let ranges = [
+            0u32..0x300,
+            0x600..0x700,
+            0x2000..0x2100,
+            0x2190..0x2200,
+            0x2500..0x2580,
+            0xfe00..0x10000,
+            0xe0000..0xe0100,
+        ];
+        for c in ranges.into_iter().flatten().filter_map(char::from_u32) {
+            for s in [
+                format!("{c}"),
+                format!("a{c}→·─{c}é"),
+                format!("{c}{c}\n{c}"),
+                // Long enough for the eight-byte steps, the character on either side.
+                format!("{}{c}{}{c}", "plain ascii ".repeat(2), "x".repeat(9)),
+                format!("{c}{}", "y".repeat(17)),
+            ] {
+                assert_eq!(escape(&s), reference(&s), "U+{:04X}", c as u32);
+                let mut text_out = Vec::new();
+                text(&s, Guard::Text { colour: false }, &mut text_out);
+                let kept: Vec<String> = s.split('\n').map(reference).collect();
+                assert_eq!(String::from_utf8(text_out).unwrap(), kept.join("\n"));
+            }
+        }
     }
 
     #[test]

@@ -328,6 +328,12 @@ fn sections(p: &Packet, ps: usize, pe: usize) -> Vec<Section> {
     msgs
 }
 
+/// A byte's two hex digits, without formatting machinery (every byte of a packet).
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// The layer marks under the bytes, made once.
+const LAYER_MARKS: [&str; 8] = ["L0", "L1", "L2", "L3", "L4", "L5", "L6", "L7"];
+
 impl HexRender {
     /// One row of up to 16 bytes from `start`: offset, hex, text column.
     fn dump_row(
@@ -349,27 +355,32 @@ impl HexRender {
                 hex.push(' ');
                 marks_line.push(' ');
             }
-            let cell = format!("{b:02x}");
+            let digits = [HEX_DIGITS[(b >> 4) as usize], HEX_DIGITS[(b & 15) as usize]];
+            let cell = std::str::from_utf8(&digits).expect("hex digits are ASCII");
             let role = marks.and_then(|m| m.get(i).copied());
             hex.push_str(&if osi == 0 {
-                th.dim(&cell)
+                th.dim(cell)
             } else if role == Some("mk") {
-                th.warn(&cell)
+                th.warn(cell)
             } else {
-                th.layer(osi, &cell)
+                th.layer(osi, cell)
             });
             hex.push(' ');
             match marks {
                 Some(m) => marks_line.push_str(m.get(i).copied().unwrap_or("  ")),
                 None if osi == 0 => marks_line.push_str("  "),
-                None => marks_line.push_str(&format!("L{osi}")),
+                None => match LAYER_MARKS.get(osi as usize) {
+                    Some(l) => marks_line.push_str(l),
+                    None => marks_line.push_str(&format!("L{osi}")),
+                },
             }
             marks_line.push(' ');
-            let c = printable(shown.map_or(*b, |s| s[i])).to_string();
+            let mut utf8 = [0u8; 4];
+            let c = printable(shown.map_or(*b, |s| s[i])).encode_utf8(&mut utf8);
             ascii.push_str(&if osi == 0 {
-                th.dim(&c).into_owned()
+                th.dim(c)
             } else {
-                th.layer(osi, &c).into_owned()
+                th.layer(osi, c)
             });
         }
         let pad = 16 - data.len();
