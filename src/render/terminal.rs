@@ -98,6 +98,13 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
     for para in text.split('\n') {
         if para.is_empty() {
             lines.push(pad.clone());
+        } else if fits(para, avail) {
+            // Nowhere to break: the line as it is (what textwrap gives, without its
+            // search for break opportunities).
+            let mut line = String::with_capacity(pad.len() + para.len());
+            line.push_str(&pad);
+            line.push_str(para);
+            lines.push(line);
         } else if !wrap_simple(para, avail, &pad, &mut lines) {
             let opts = opts.get_or_insert_with(|| {
                 textwrap::Options::new(avail + indent)
@@ -114,6 +121,23 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
         }
     }
     lines
+}
+
+/// Whether `para` is one line of at most `avail` columns as textwrap measures them, with
+/// no whitespace at either end (which textwrap would trim or keep by its own rules) and
+/// no control character.
+fn fits(para: &str, avail: usize) -> bool {
+    if para.len() > 4 * avail {
+        return false;
+    }
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_whitespace());
+    if edge(para.chars().next()) || edge(para.chars().next_back()) {
+        return false;
+    }
+    if para.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return false;
+    }
+    textwrap::core::display_width(para) <= avail
 }
 
 /// How a character takes part in line breaking, for the characters `simple_words`
@@ -135,6 +159,8 @@ enum Brk {
     Quote,
     /// `· → ↔ —`: kept where they stand only between spaces.
     Alone,
+    /// `+` (PR): never broken from a letter or digit beside it (LB24, LB25).
+    Plus,
 }
 
 fn brk(c: char) -> Option<Brk> {
@@ -148,6 +174,7 @@ fn brk(c: char) -> Option<Brk> {
         '!' | '?' => Brk::Exclaim,
         '\'' => Brk::Quote,
         '·' | '→' | '↔' | '—' => Brk::Alone,
+        '+' => Brk::Plus,
         _ => return None,
     })
 }
@@ -164,6 +191,7 @@ fn joined(a: Brk, b: Brk) -> bool {
         (_, Infix | Close | Exclaim) => true,
         (Open, _) => true,
         (Word, Word | Open | Quote) | (Quote, Word) => true,
+        (Word, Plus) | (Plus, Word) => true,
         (Infix | Close, Word) => true,
         _ => false,
     }
@@ -893,7 +921,8 @@ mod tests {
             "a", "frame", "16-bit", "ACK", "12", "1.5", "e.g.", "(text)", "(", ")", "·", "→", "—",
             "server's", "'", "\"", "=", "146.", "ok,", "ok;", "done!", "why?", "a/b", "HTTP/1.1",
             "é", "日本", "-", "--", "x(", ")(", ".(", "a-(", "'q'", "%", "+1", "$5", "…", "¿",
-            "ab:cd", "?", "!", "[x]", "{y}", "\t", "↔",
+            "ab:cd", "?", "!", "[x]", "{y}", "\t", "↔", "F+", "+", "(+1)", "1+2", "+(", "++", "x+)",
+            "+.", "-+", "+'", "'+", ")+", "+·",
         ];
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move |n: usize| {
