@@ -12,20 +12,29 @@ use super::DnsInfo;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Mac(pub [u8; 6]);
 
+impl Mac {
+    /// `02:00:00:00:00:01`, made from a table (every frame's two addresses).
+    fn text(&self) -> [u8; 17] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut t = [b':'; 17];
+        for (i, b) in self.0.iter().enumerate() {
+            t[3 * i] = HEX[(b >> 4) as usize];
+            t[3 * i + 1] = HEX[(b & 15) as usize];
+        }
+        t
+    }
+}
+
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
+        f.write_str(std::str::from_utf8(&self.text()).map_err(|_| fmt::Error)?)
     }
 }
 
 impl Serialize for Mac {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let t = self.text();
+        s.serialize_str(std::str::from_utf8(&t).map_err(serde::ser::Error::custom)?)
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{Draw, Render};
 use crate::analysis::app::{AppMessage, Level as AppLevel};
 use crate::analysis::websocket::WsFrame;
-use crate::analysis::{Analyzer, Tag, TcpState};
+use crate::analysis::{Analyzer, TcpState};
 use crate::dissect::{Header, Level};
 use crate::explain;
 use crate::pipeline::Packet;
@@ -42,55 +42,9 @@ impl<'a> Fields<'a> {
 }
 
 #[derive(Serialize)]
-struct JsonLayer<'a> {
-    osi: u8,
-    protocol: &'static str,
-    range: [usize; 2],
-    fields: Fields<'a>,
-    explain: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    frames: Option<&'a [u64]>,
-    /// For application messages: who sent it, `client` or `server`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    from: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    checks: Option<Vec<JsonNote>>,
-    /// Read from decrypted TLS records: the key log secret that opened them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    decrypted: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-struct JsonNote {
-    level: Level,
-    text: String,
-}
-
-#[derive(Serialize)]
 struct JsonStates {
     client: TcpState,
     server: TcpState,
-}
-
-#[derive(Serialize)]
-struct JsonPacket<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    number: u64,
-    time: f64,
-    wire_len: u32,
-    captured_len: usize,
-    link: &'static str,
-    stream: Option<u32>,
-    layers: Vec<JsonLayer<'a>>,
-    analysis: &'a [Tag],
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    notes: Vec<JsonNote>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    state: Option<JsonStates>,
-    /// This packet is a second copy of that frame (captured twice), not a new one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    copy_of: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -227,90 +181,234 @@ impl Render for JsonRender {
     }
 }
 
-/// One packet's JSON line, drawn on any thread.
+/// One packet's JSON line, drawn on any thread. The line's frame is written here
+/// directly, field by field in the order SPEC.md gives, its texts escaped by
+/// [`write_str`]; the headers' and messages' fields (their own `Serialize`) go through
+/// serde_json.
 struct JsonDraw;
 
 impl Draw for JsonDraw {
     fn draw(&self, out: &mut Vec<u8>, p: &Packet, _cx: super::Context) -> io::Result<()> {
         let d = &p.dissection;
-        let mut layers: Vec<JsonLayer> = d
-            .layers
-            .iter()
-            .map(|l| {
-                let mut text = String::new();
-                explain::layer_explain(&mut text, l);
-                JsonLayer {
-                    osi: l.osi(),
-                    protocol: l.header.protocol(),
-                    range: [l.range.0, l.range.1],
-                    fields: Fields::Header(&l.header),
-                    explain: text,
-                    frames: None,
-                    from: None,
-                    checks: None,
-                    decrypted: None,
-                }
-            })
-            .collect();
-        let mut notes: Vec<JsonNote> = d
-            .notes
-            .iter()
-            .chain(&p.analysis.notes)
-            .map(|n| JsonNote {
-                level: n.level,
-                text: explain::note(n),
-            })
-            .collect();
+        let mut num = itoa_buf();
+        let mut text = String::new();
+        out.extend_from_slice(b"{\"type\":\"packet\",\"number\":");
+        out.extend_from_slice(num.format(p.frame.number).as_bytes());
+        out.extend_from_slice(b",\"time\":");
+        serde_json::to_writer(&mut *out, &p.frame.time.as_f64())?;
+        out.extend_from_slice(b",\"wire_len\":");
+        out.extend_from_slice(num.format(p.frame.wire_len).as_bytes());
+        out.extend_from_slice(b",\"captured_len\":");
+        out.extend_from_slice(num.format(p.frame.data.len()).as_bytes());
+        out.extend_from_slice(b",\"link\":");
+        write_str(out, p.frame.link.name());
+        out.extend_from_slice(b",\"stream\":");
+        match p.analysis.stream {
+            Some(s) => out.extend_from_slice(num.format(s).as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"layers\":[");
+        let mut first = true;
+        for l in &d.layers {
+            text.clear();
+            explain::layer_explain(&mut text, l);
+            layer_head(out, &mut first, l.osi(), l.header.protocol(), l.range);
+            serde_json::to_writer(&mut *out, &Fields::Header(&l.header))?;
+            out.extend_from_slice(b",\"explain\":");
+            write_str(out, &text);
+            out.push(b'}');
+        }
+        // A stopped message's checks are the packet's notes, after its own.
+        let mut stopped = Vec::new();
         for a in &p.analysis.app {
-            let checks: Vec<JsonNote> = a
-                .checks
-                .iter()
-                .map(|c| JsonNote {
-                    level: if c.level() == AppLevel::Warning {
-                        Level::Warning
-                    } else {
-                        Level::Info
-                    },
-                    text: explain::check(c),
-                })
-                .collect();
             if let AppMessage::Stopped(_) = a.message {
-                notes.extend(checks);
+                stopped.extend(a.checks.iter().map(|c| (check_level(c), explain::check(c))));
                 continue;
             }
-            let mut text = String::new();
+            text.clear();
             explain::app_explain(&mut text, a);
-            layers.push(JsonLayer {
-                osi: a.message.osi(),
-                protocol: a.message.protocol(),
-                range: [a.range.0, a.range.1],
-                fields: Fields::app(&a.message),
-                explain: text,
-                frames: Some(&a.frames),
-                from: Some(if a.from_client { "client" } else { "server" }),
-                checks: (!checks.is_empty()).then_some(checks),
-                decrypted: a.decrypted,
-            });
+            layer_head(out, &mut first, a.message.osi(), a.message.protocol(), a.range);
+            serde_json::to_writer(&mut *out, &Fields::app(&a.message))?;
+            out.extend_from_slice(b",\"explain\":");
+            write_str(out, &text);
+            out.extend_from_slice(b",\"frames\":[");
+            for (i, f) in a.frames.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(num.format(*f).as_bytes());
+            }
+            out.extend_from_slice(b"],\"from\":");
+            write_str(out, if a.from_client { "client" } else { "server" });
+            if !a.checks.is_empty() {
+                out.extend_from_slice(b",\"checks\":[");
+                for (i, c) in a.checks.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_note(out, check_level(c), &explain::check(c));
+                }
+                out.push(b']');
+            }
+            if let Some(secret) = a.decrypted {
+                out.extend_from_slice(b",\"decrypted\":");
+                write_str(out, secret);
+            }
+            out.push(b'}');
         }
-        let pkt = JsonPacket {
-            kind: "packet",
-            number: p.frame.number,
-            time: p.frame.time.as_f64(),
-            wire_len: p.frame.wire_len,
-            captured_len: p.frame.data.len(),
-            link: p.frame.link.name(),
-            stream: p.analysis.stream,
-            layers,
-            analysis: &p.analysis.tags,
-            notes,
-            state: p.analysis.states.map(|[c, s]| JsonStates {
-                client: c,
-                server: s,
-            }),
-            copy_of: p.analysis.copy_of.map(|(n, _)| n),
-        };
-        serde_json::to_writer(&mut *out, &pkt)?;
-        out.push(b'\n');
+        out.extend_from_slice(b"],\"analysis\":");
+        serde_json::to_writer(&mut *out, &p.analysis.tags)?;
+        let mut notes = d.notes.iter().chain(&p.analysis.notes).peekable();
+        if notes.peek().is_some() || !stopped.is_empty() {
+            out.extend_from_slice(b",\"notes\":[");
+            let mut first = true;
+            for n in notes {
+                if !std::mem::take(&mut first) {
+                    out.push(b',');
+                }
+                text.clear();
+                text.push_str(&explain::note(n));
+                write_note(out, n.level, &text);
+            }
+            for (level, t) in &stopped {
+                if !std::mem::take(&mut first) {
+                    out.push(b',');
+                }
+                write_note(out, *level, t);
+            }
+            out.push(b']');
+        }
+        if let Some([client, server]) = p.analysis.states {
+            out.extend_from_slice(b",\"state\":");
+            serde_json::to_writer(&mut *out, &JsonStates { client, server })?;
+        }
+        if let Some((n, _)) = p.analysis.copy_of {
+            out.extend_from_slice(b",\"copy_of\":");
+            out.extend_from_slice(num.format(n).as_bytes());
+        }
+        out.extend_from_slice(b"}\n");
         Ok(())
+    }
+}
+
+/// A number's digits without the formatting machinery.
+fn itoa_buf() -> itoa::Buffer {
+    itoa::Buffer::new()
+}
+
+/// `{"osi":…,"protocol":…,"range":[…],"fields":` of a layer, after a comma unless first.
+fn layer_head(out: &mut Vec<u8>, first: &mut bool, osi: u8, protocol: &str, range: (usize, usize)) {
+    let mut num = itoa_buf();
+    if !std::mem::take(first) {
+        out.push(b',');
+    }
+    out.extend_from_slice(b"{\"osi\":");
+    out.extend_from_slice(num.format(osi).as_bytes());
+    out.extend_from_slice(b",\"protocol\":");
+    write_str(out, protocol);
+    out.extend_from_slice(b",\"range\":[");
+    out.extend_from_slice(num.format(range.0).as_bytes());
+    out.push(b',');
+    out.extend_from_slice(num.format(range.1).as_bytes());
+    out.extend_from_slice(b"],\"fields\":");
+}
+
+fn check_level(c: &crate::analysis::app::Check) -> Level {
+    if c.level() == AppLevel::Warning {
+        Level::Warning
+    } else {
+        Level::Info
+    }
+}
+
+/// `{"level":…,"text":…}`
+fn write_note(out: &mut Vec<u8>, level: Level, text: &str) {
+    out.extend_from_slice(match level {
+        Level::Info => b"{\"level\":\"info\",\"text\":",
+        Level::Warning => b"{\"level\":\"warning\",\"text\":",
+    });
+    write_str(out, text);
+    out.push(b'}');
+}
+
+/// `s` as a JSON string, escaped exactly as serde_json escapes it (`\"`, `\\`, the
+/// short escapes `\b \f \n \r \t`, other control bytes as `\u00XX`), skipping eight
+/// bytes at a time where there is nothing to escape.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let mut at = 0;
+    let mut i = 0;
+    while i < b.len() {
+        while let Some(chunk) = b.get(i..i + 8) {
+            if !needs_json_escape(u64::from_le_bytes(chunk.try_into().expect("eight bytes"))) {
+                i += 8;
+            } else {
+                break;
+            }
+        }
+        let Some(&c) = b.get(i) else { break };
+        let short: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..=0x1f => b"",
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&b[at..i]);
+        if short.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]);
+        } else {
+            out.extend_from_slice(short);
+        }
+        i += 1;
+        at = i;
+    }
+    out.extend_from_slice(&b[at..]);
+    out.push(b'"');
+}
+
+/// Whether any of eight bytes is a control byte, `"` or `\\`.
+fn needs_json_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_in = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    control | zero_in(w ^ (ONES * b'"' as u64)) | zero_in(w ^ (ONES * b'\\' as u64)) != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written escaping gives serde_json's bytes for every byte value, at
+    /// every position of an eight-byte step.
+    #[test]
+    fn strings_are_escaped_as_serde_json_does() {
+        let mut samples: Vec<String> = (0u32..0x100)
+            .filter_map(char::from_u32)
+            .flat_map(|c| (0..10).map(move |k| format!("{}{c}{}", "a".repeat(k), "b".repeat(9 - k))))
+            .collect();
+        samples.push("→ · — é 日本 \u{202e} \u{7f}\u{80}".to_string());
+        samples.push(String::new());
+        samples.push("\"\\\n\u{1}\u{1f}\"".repeat(5));
+        for s in samples {
+            let mut ours = Vec::new();
+            write_str(&mut ours, &s);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(&s).unwrap(),
+                "{s:?}"
+            );
+        }
     }
 }
