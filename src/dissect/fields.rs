@@ -38,6 +38,33 @@ impl Serialize for Mac {
     }
 }
 
+/// An IP address onto `out` as `Display` writes it; IPv4 from its four numbers directly
+/// (every packet's two addresses, in the summary line and the explanations).
+pub fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+    use std::fmt::Write as _;
+    match ip {
+        std::net::IpAddr::V4(a) => {
+            let mut num = itoa::Buffer::new();
+            for (i, o) in a.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                out.push_str(num.format(o));
+            }
+        }
+        std::net::IpAddr::V6(a) => {
+            let _ = write!(out, "{a}");
+        }
+    }
+}
+
+/// An IP address as text (see [`push_ip`]).
+pub fn ip_text(ip: impl Into<std::net::IpAddr>) -> String {
+    let mut s = String::with_capacity(15);
+    push_ip(&mut s, ip.into());
+    s
+}
+
 /// TCP's flag bits, serialized as the list of names that are set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TcpFlags(pub u16);

@@ -16,11 +16,20 @@ const PREVIEW: usize = 72;
 const PUSH_ASIDE: &str = "aside:server_push";
 
 fn preview(s: &str) -> String {
-    let mut out: String = s.chars().take(PREVIEW).collect();
-    if s.chars().count() > PREVIEW {
-        out.push('…');
-    }
+    let mut out = String::new();
+    push_preview(&mut out, s);
     out
+}
+
+/// The first `PREVIEW` characters of `s` onto `out`, and `…` when there were more.
+fn push_preview(out: &mut String, s: &str) {
+    match s.char_indices().nth(PREVIEW) {
+        None => out.push_str(s),
+        Some((cut, _)) => {
+            out.push_str(&s[..cut]);
+            out.push('…');
+        }
+    }
 }
 
 /// A few words for an application message, for the arrows of the ladder diagram:
@@ -113,15 +122,12 @@ pub fn app_headline(l: &AppLayer) -> String {
 }
 
 fn ws_headline(w: &WsFrame) -> String {
-    let mut s = format!(
-        "{}{}",
-        w.opcode_name,
-        if w.fin {
-            ""
-        } else {
-            " (more fragments follow)"
-        }
-    );
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(128);
+    s.push_str(w.opcode_name);
+    if !w.fin {
+        s.push_str(" (more fragments follow)");
+    }
     s.push_str(if w.masked {
         " · masked"
     } else {
@@ -130,16 +136,22 @@ fn ws_headline(w: &WsFrame) -> String {
     if w.compressed {
         s.push_str(" · compressed");
     }
-    s.push_str(&format!(" · {}", super::bytes(w.payload_len)));
+    s.push_str(" · ");
+    s.push_str(&super::bytes(w.payload_len));
     if let Some(t) = &w.text {
-        s.push_str(&format!(": \"{}\"", preview(t)));
+        s.push_str(": \"");
+        push_preview(&mut s, t);
+        s.push('"');
     } else if let Some(code) = w.close_code {
-        s.push_str(&format!(": {code} {}", w.close_code_name.unwrap_or("")));
+        let _ = write!(s, ": {code} {}", w.close_code_name.unwrap_or(""));
         if let Some(r) = w.close_reason.as_deref().filter(|r| !r.is_empty()) {
-            s.push_str(&format!(" \"{}\"", preview(r)));
+            s.push_str(" \"");
+            push_preview(&mut s, r);
+            s.push('"');
         }
     } else if let Some(h) = &w.data_hex {
-        s.push_str(&format!(": {}", preview(h)));
+        s.push_str(": ");
+        push_preview(&mut s, h);
     }
     if let (Some(n), Some(f)) = (w.message_len, w.fragments) {
         if f > 1 || w.compressed {

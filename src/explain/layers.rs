@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::template::{text, text_into, text_with};
-use crate::dissect::{Header, Layer, TcpFlags, TcpInfo};
+use crate::dissect::{ip_text, Header, Layer, TcpFlags, TcpInfo};
 
 /// The name of an OSI layer (1–7).
 pub fn osi_name(n: u8) -> String {
@@ -250,7 +250,7 @@ pub fn layer_explain(out: &mut String, layer: &Layer) {
         ),
         Header::Arp(_) => text_into(out, "layers.arp.text", &[]),
         Header::Ipv4(ip) => {
-            let (src, dst, ttl) = (ip.src.to_string(), ip.dst.to_string(), ip.ttl.to_string());
+            let (src, dst, ttl) = (ip_text(ip.src), ip_text(ip.dst), ip.ttl.to_string());
             let key = if ip.src.is_loopback() || ip.dst.is_loopback() {
                 "layers.ipv4.loopback"
             } else {

@@ -119,11 +119,19 @@ pub fn rows(p: &Packet, th: Theme, marked: Option<(usize, usize)>, per_row: usiz
     lines
 }
 
-fn printable(b: u8) -> char {
+fn printable(b: u8) -> u8 {
     if b.is_ascii_graphic() || b == b' ' {
-        b as char
+        b
     } else {
-        '.'
+        b'.'
+    }
+}
+
+/// A row's offset as `{:04x}` writes it: at least four lowercase hex digits.
+fn push_offset(out: &mut Vec<u8>, n: usize) {
+    let digits = ((usize::BITS - n.leading_zeros()).div_ceil(4) as usize).max(4);
+    for k in (0..digits).rev() {
+        out.push(HEX_DIGITS[(n >> (4 * k)) & 15]);
     }
 }
 
@@ -335,68 +343,78 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 const LAYER_MARKS: [&str; 8] = ["L0", "L1", "L2", "L3", "L4", "L5", "L6", "L7"];
 
 impl HexRender {
-    /// One row of up to 16 bytes from `start`: offset, hex, text column.
+    /// One row of up to 16 bytes from `start`: offset, hex, text column (and without
+    /// colour, or for a WebSocket header, the row of marks under it), bytes pushed
+    /// straight into `out`.
     fn dump_row(
         &self,
-        out: &mut dyn Write,
+        out: &mut Vec<u8>,
         data: &[u8],
         start: usize,
         layers: &[u8],
         shown: Option<&[u8]>,
         marks: Option<&[&str]>,
-    ) -> io::Result<()> {
+    ) {
         let th = self.theme;
-        let mut hex = String::new();
-        let mut ascii = String::new();
-        let mut marks_line = String::new();
+        let mut ascii: Vec<u8> = Vec::with_capacity(if th.color { 256 } else { 16 });
+        let mut marks_line: Vec<u8> = Vec::with_capacity(52);
+        out.extend_from_slice(b"  ");
+        push_offset(out, start);
+        out.extend_from_slice(b"  ");
         for (i, b) in data.iter().enumerate() {
             let osi = layers[i];
             if i == 8 {
-                hex.push(' ');
-                marks_line.push(' ');
+                out.push(b' ');
+                marks_line.push(b' ');
             }
             let digits = [HEX_DIGITS[(b >> 4) as usize], HEX_DIGITS[(b & 15) as usize]];
             let cell = std::str::from_utf8(&digits).expect("hex digits are ASCII");
             let role = marks.and_then(|m| m.get(i).copied());
-            hex.push_str(&if osi == 0 {
+            let styled = if osi == 0 {
                 th.dim(cell)
             } else if role == Some("mk") {
                 th.warn(cell)
             } else {
                 th.layer(osi, cell)
-            });
-            hex.push(' ');
-            match marks {
-                Some(m) => marks_line.push_str(m.get(i).copied().unwrap_or("  ")),
-                None if osi == 0 => marks_line.push_str("  "),
-                None => match LAYER_MARKS.get(osi as usize) {
-                    Some(l) => marks_line.push_str(l),
-                    None => marks_line.push_str(&format!("L{osi}")),
-                },
-            }
-            marks_line.push(' ');
-            let mut utf8 = [0u8; 4];
-            let c = printable(shown.map_or(*b, |s| s[i])).encode_utf8(&mut utf8);
-            ascii.push_str(&if osi == 0 {
-                th.dim(c)
-            } else {
-                th.layer(osi, c)
-            });
+            };
+            out.extend_from_slice(styled.as_bytes());
+            out.push(b' ');
+            let mark = match marks {
+                Some(m) => m.get(i).copied().unwrap_or("  "),
+                None if osi == 0 => "  ",
+                None => LAYER_MARKS.get(osi as usize).copied().unwrap_or("L?"),
+            };
+            marks_line.extend_from_slice(mark.as_bytes());
+            marks_line.push(b' ');
+            let c = [printable(shown.map_or(*b, |s| s[i]))];
+            let c = std::str::from_utf8(&c).expect("printable is ASCII");
+            let styled = if osi == 0 { th.dim(c) } else { th.layer(osi, c) };
+            ascii.extend_from_slice(styled.as_bytes());
         }
-        let pad = 16 - data.len();
-        let padding = "   ".repeat(pad) + if data.len() <= 8 { " " } else { "" };
-        writeln!(out, "  {start:04x}  {hex}{padding} {ascii}")?;
+        for _ in data.len()..16 {
+            out.extend_from_slice(b"   ");
+        }
+        if data.len() <= 8 {
+            out.push(b' ');
+        }
+        out.push(b' ');
+        out.extend_from_slice(&ascii);
+        out.push(b'\n');
         if !th.color || marks.is_some() {
-            writeln!(out, "        {}", marks_line.trim_end())?;
+            while marks_line.last() == Some(&b' ') {
+                marks_line.pop();
+            }
+            out.extend_from_slice(b"        ");
+            out.extend_from_slice(&marks_line);
+            out.push(b'\n');
         }
-        Ok(())
     }
 
     /// Rows over `[s, e)`; a long run shows its first and last rows and a count.
     #[allow(clippy::too_many_arguments)]
     fn dump_rows(
         &self,
-        out: &mut dyn Write,
+        out: &mut Vec<u8>,
         data: &[u8],
         (s, e): (usize, usize),
         layers: &[u8],
@@ -431,7 +449,7 @@ impl HexRender {
                 &layers[a..b],
                 shown.map(|x| &x[a - s..b - s]),
                 marks.map(|m| &m[(a - s).min(m.len())..(b - s).min(m.len())]),
-            )?;
+            );
         }
         Ok(())
     }
@@ -439,7 +457,9 @@ impl HexRender {
 
 impl Render for HexRender {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, _an: &Analyzer) -> io::Result<()> {
-        self.dump_packet(out, p)
+        let mut buf = Vec::new();
+        self.dump_packet(&mut buf, p)?;
+        out.write_all(&buf)
     }
 
     fn drawer(&self) -> Option<std::sync::Arc<dyn super::Draw>> {
@@ -470,7 +490,7 @@ impl super::Draw for HexRender {
 
 impl HexRender {
     /// One packet: its summary line, the legend, then its bytes by layer and by field.
-    fn dump_packet(&self, out: &mut dyn Write, p: &Packet) -> io::Result<()> {
+    fn dump_packet(&self, out: &mut Vec<u8>, p: &Packet) -> io::Result<()> {
         let th = self.theme;
         let data = &p.frame.data;
         let layers = byte_layers(p);

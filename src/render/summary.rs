@@ -48,12 +48,11 @@ pub fn describe(p: &Packet, s: &mut String) {
     }
     match (d.tcp(), d.udp(), ip) {
         (Some(t), _, Some((src, dst))) => {
-            let _ = write!(
-                s,
-                "{} > {} TCP [",
-                sock(src, t.src_port),
-                sock(dst, t.dst_port)
-            );
+            let mut num = itoa::Buffer::new();
+            push_sock(s, src, t.src_port);
+            s.push_str(" > ");
+            push_sock(s, dst, t.dst_port);
+            s.push_str(" TCP [");
             let mut first = true;
             for n in t.flags().names() {
                 if !first {
@@ -64,17 +63,21 @@ pub fn describe(p: &Packet, s: &mut String) {
             }
             s.push(']');
             if let Some(seq) = t.seq {
-                let _ = write!(s, " seq={seq}");
+                s.push_str(" seq=");
+                s.push_str(num.format(seq));
             }
             if t.has(crate::dissect::TcpFlags::ACK) {
                 if let Some(ack) = t.ack {
-                    let _ = write!(s, " ack={ack}");
+                    s.push_str(" ack=");
+                    s.push_str(num.format(ack));
                 }
             }
             if let Some(w) = t.window {
-                let _ = write!(s, " win={w}");
+                s.push_str(" win=");
+                s.push_str(num.format(w));
             }
-            let _ = write!(s, " len={}", t.payload_len());
+            s.push_str(" len=");
+            s.push_str(num.format(t.payload_len()));
             if let Some(m) = t.mss {
                 let _ = write!(s, " mss={m}");
             }
@@ -127,10 +130,22 @@ pub fn describe(p: &Packet, s: &mut String) {
 }
 
 fn sock(ip: std::net::IpAddr, port: u16) -> String {
-    match ip {
-        std::net::IpAddr::V4(a) => format!("{a}:{port}"),
-        std::net::IpAddr::V6(a) => format!("[{a}]:{port}"),
+    let mut s = String::with_capacity(21);
+    push_sock(&mut s, ip, port);
+    s
+}
+
+/// `10.0.0.1:8080`, `[::1]:8080`
+fn push_sock(s: &mut String, ip: std::net::IpAddr, port: u16) {
+    if ip.is_ipv6() {
+        s.push('[');
     }
+    crate::dissect::push_ip(s, ip);
+    if ip.is_ipv6() {
+        s.push(']');
+    }
+    s.push(':');
+    s.push_str(itoa::Buffer::new().format(port));
 }
 
 /// A packet's whole line: number, seconds since `first`, what it is, what the

@@ -127,7 +127,9 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
 /// no whitespace at either end (which textwrap would trim or keep by its own rules) and
 /// no control character.
 fn fits(para: &str, avail: usize) -> bool {
-    if para.len() > 4 * avail {
+    // No character is wider than its UTF-8 bytes: a paragraph of at most `avail`
+    // bytes fits, a longer one in ASCII does not.
+    if para.len() > 4 * avail || (para.len() > avail && para.is_ascii()) {
         return false;
     }
     let edge = |c: Option<char>| c.is_some_and(|c| c.is_whitespace());
@@ -137,7 +139,7 @@ fn fits(para: &str, avail: usize) -> bool {
     if para.bytes().any(|b| b < 0x20 || b == 0x7f) {
         return false;
     }
-    textwrap::core::display_width(para) <= avail
+    para.len() <= avail || textwrap::core::display_width(para) <= avail
 }
 
 /// How a character takes part in line breaking, for the characters `simple_words`
