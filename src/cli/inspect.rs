@@ -328,7 +328,7 @@ pub fn show_with<S: Source>(
                 match pool.as_mut() {
                     Some(pool) => {
                         let cx = render.account(&packet, &pipeline.analyzer);
-                        pool.packet(packet, cx, out)?;
+                        pool.packet(packet, cx, out, &mut *render)?;
                     }
                     None => {
                         render.packet(out, &packet, &pipeline.analyzer)?;
@@ -343,7 +343,7 @@ pub fn show_with<S: Source>(
             }
         }
         if let Some(pool) = pool.as_mut() {
-            pool.finish(out)?;
+            pool.finish(out, &mut *render)?;
         }
         Ok(())
     });

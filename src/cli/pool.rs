@@ -2,6 +2,12 @@
 //! capture order and hands packets on in batches; each batch is drawn on a worker into
 //! its own buffer, and the buffers are written in the order the batches were made. The
 //! batches in flight are bounded, so memory stays bounded on any capture.
+//!
+//! A format whose text depends on earlier packets (the layer tree says each thing
+//! once) draws with guesses of what was said before; the batch comes back with its
+//! packets and those guesses, and the renderer settles each packet in capture order:
+//! written as drawn when every guess was right, drawn again on this thread when not.
+//! Either way the output is the one thread's, byte for byte.
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
@@ -10,12 +16,25 @@ use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 
 use crate::pipeline::Packet;
-use crate::render::{Context, Draw};
+use crate::render::{Asked, Context, Draw, Render};
 
 /// Packets drawn together by one worker.
 const BATCH: usize = 64;
 
-type Drawn = io::Result<Vec<u8>>;
+/// A drawn batch: its text and, when the drawing guessed, where each packet's text
+/// ends, its guesses, and the packets themselves (to draw again if a guess was wrong).
+struct Batch {
+    text: Vec<u8>,
+    guessed: Option<Guessed>,
+}
+
+struct Guessed {
+    ends: Vec<usize>,
+    asked: Vec<Vec<Asked>>,
+    packets: Vec<(Packet, Context)>,
+}
+
+type Drawn = io::Result<Batch>;
 type Job = (Vec<(Packet, Context)>, SyncSender<Drawn>);
 
 /// The threads a capture file is drawn with: `--threads N`, else every core.
@@ -45,12 +64,27 @@ impl Pool {
                     Err(_) => return,
                 };
                 let Ok((batch, done)) = job else { return };
-                let mut buf = Vec::with_capacity(batch.len() * 512);
+                let mut text = Vec::with_capacity(batch.len() * 512);
+                let mut ends = Vec::with_capacity(batch.len());
+                let mut asked = Vec::with_capacity(batch.len());
                 let drawn = batch
                     .iter()
-                    .try_for_each(|(p, cx)| draw.draw(&mut buf, p, *cx))
-                    .map(|()| buf);
-                drop(batch);
+                    .try_for_each(|(p, cx)| {
+                        let mut a = Vec::new();
+                        draw.draw_guessing(&mut text, p, *cx, &mut a)?;
+                        ends.push(text.len());
+                        asked.push(a);
+                        Ok(())
+                    })
+                    .map(|()| {
+                        // Nothing guessed: the packets are not needed again.
+                        let guessed = asked.iter().any(|a| !a.is_empty()).then(|| Guessed {
+                            ends,
+                            asked,
+                            packets: batch,
+                        });
+                        Batch { text, guessed }
+                    });
                 // The receiver is gone only when the command stopped early.
                 let _ = done.send(drawn);
             });
@@ -64,28 +98,34 @@ impl Pool {
     }
 
     /// One more packet, in capture order; writes what is drawn when it is its turn.
-    pub fn packet(&mut self, p: Packet, cx: Context, out: &mut dyn Write) -> io::Result<()> {
+    pub fn packet(
+        &mut self,
+        p: Packet,
+        cx: Context,
+        out: &mut dyn Write,
+        render: &mut dyn Render,
+    ) -> io::Result<()> {
         self.batch.push((p, cx));
         if self.batch.len() == BATCH {
-            self.hand_out(out)?;
+            self.hand_out(out, render)?;
         }
         Ok(())
     }
 
     /// Writes everything still to draw.
-    pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+    pub fn finish(&mut self, out: &mut dyn Write, render: &mut dyn Render) -> io::Result<()> {
         if !self.batch.is_empty() {
-            self.hand_out(out)?;
+            self.hand_out(out, render)?;
         }
         while !self.pending.is_empty() {
-            self.write_oldest(out)?;
+            self.write_oldest(out, render)?;
         }
         Ok(())
     }
 
-    fn hand_out(&mut self, out: &mut dyn Write) -> io::Result<()> {
+    fn hand_out(&mut self, out: &mut dyn Write, render: &mut dyn Render) -> io::Result<()> {
         while self.pending.len() >= self.limit {
-            self.write_oldest(out)?;
+            self.write_oldest(out, render)?;
         }
         let (done, drawn) = sync_channel(1);
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
@@ -96,13 +136,21 @@ impl Pool {
         Ok(())
     }
 
-    fn write_oldest(&mut self, out: &mut dyn Write) -> io::Result<()> {
+    fn write_oldest(&mut self, out: &mut dyn Write, render: &mut dyn Render) -> io::Result<()> {
         let Some(drawn) = self.pending.pop_front() else {
             return Ok(());
         };
-        let bytes = drawn
+        let batch = drawn
             .recv()
             .map_err(|_| io::Error::other("a drawing thread stopped"))??;
-        out.write_all(&bytes)
+        let Some(g) = batch.guessed else {
+            return out.write_all(&batch.text);
+        };
+        let mut start = 0;
+        for (((p, cx), asked), end) in g.packets.iter().zip(&g.asked).zip(g.ends) {
+            render.settle(out, p, *cx, asked, &batch.text[start..end])?;
+            start = end;
+        }
+        Ok(())
     }
 }

@@ -121,6 +121,7 @@ impl Render for JsonRender {
         }
         super::Context {
             first: p.frame.time,
+            ends: None,
         }
     }
 

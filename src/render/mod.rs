@@ -30,12 +30,46 @@ use crate::pipeline::Packet;
 pub struct Context {
     /// The capture's first packet: times count from it.
     pub first: Timestamp,
+    /// The packet's conversation: its client and its server, as the analysis knew them
+    /// right after this packet (for the layer tree; the other formats leave it out).
+    pub ends: Option<[std::net::SocketAddr; 2]>,
 }
 
-/// Drawing one packet on its own, for formats where no packet's text depends on
-/// another's (JSON, the summary, the hex dump): shared by the threads that draw.
+impl Context {
+    /// The client and server of `p`'s conversation in `an`.
+    pub fn ends_of(p: &Packet, an: &Analyzer) -> Option<[std::net::SocketAddr; 2]> {
+        let (tr, s) = (p.analysis.transport?, p.analysis.stream?);
+        let c = an.conversation(tr, s)?;
+        Some([c.endpoints[c.client()], c.endpoints[1 - c.client()]])
+    }
+}
+
+/// One question a drawing asked of what was explained before (the layer tree tells
+/// each thing once), with the answer it drew with: `new` if never told before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asked {
+    pub scope: u32,
+    pub kind: u64,
+    pub new: bool,
+}
+
+/// Drawing one packet on its own, shared by the threads that draw. JSON, the summary
+/// and the hex dump depend on no other packet. The layer tree does (each explanation is
+/// given once): it draws with `draw_guessing`, logging what it guessed had been told
+/// before, and [`Render::settle`] checks those guesses in capture order.
 pub trait Draw: Send + Sync {
     fn draw(&self, out: &mut Vec<u8>, p: &Packet, cx: Context) -> io::Result<()>;
+    /// Draws `p`, pushing onto `asked` each answer it guessed.
+    fn draw_guessing(
+        &self,
+        out: &mut Vec<u8>,
+        p: &Packet,
+        cx: Context,
+        asked: &mut Vec<Asked>,
+    ) -> io::Result<()> {
+        let _ = asked;
+        self.draw(out, p, cx)
+    }
 }
 
 /// What every output format does: one call per packet, one at the end.
@@ -52,7 +86,22 @@ pub trait Render {
     fn account(&mut self, p: &Packet, an: &Analyzer) -> Context {
         Context {
             first: an.totals.first.unwrap_or(p.frame.time),
+            ends: None,
         }
+    }
+    /// With a drawer, in capture order: writes what a thread drew for `p`, given the
+    /// guesses it drew with (`Draw::draw_guessing`); a renderer whose guesses turn out
+    /// wrong draws `p` again here.
+    fn settle(
+        &mut self,
+        out: &mut dyn Write,
+        p: &Packet,
+        cx: Context,
+        asked: &[Asked],
+        drawn: &[u8],
+    ) -> io::Result<()> {
+        let _ = (p, cx, asked);
+        out.write_all(drawn)
     }
     /// After the last packet: totals, conversations, warnings about the source.
     fn finish(

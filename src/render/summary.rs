@@ -197,7 +197,7 @@ impl Render for SummaryRender {
         let first = *self
             .first_time
             .get_or_insert(an.totals.first.unwrap_or(p.frame.time));
-        super::Context { first }
+        super::Context { first, ends: None }
     }
 
     fn finish(

@@ -3,8 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
 
-use super::{escape, Render, Theme};
+use super::{escape, Asked, Context, Draw, Render, Theme};
 use crate::analysis::app::AppMessage;
 use crate::analysis::{Analyzer, Transport};
 use crate::dissect::{Header, Level, TcpFlags};
@@ -27,18 +28,116 @@ pub struct TreeOptions {
 pub struct TreeRender {
     opts: TreeOptions,
     first_time: Option<crate::frame::Timestamp>,
-    /// Explanations already given, per conversation (bounded: forgotten past a limit).
-    seen: HashMap<u32, HashSet<u64, Prehashed>>,
+    /// What was explained already.
+    memory: Memory,
     /// The conversation of the packet being drawn (u32::MAX: none).
     current: u32,
     /// "  L4 Transport    ", coloured, for each OSI layer (made once).
-    labels: Vec<String>,
+    labels: Arc<[String]>,
     /// One packet's text, written in one call.
     buf: Vec<u8>,
     /// A line being put together (reused).
     line: String,
     /// Where each part of the packet being drawn begins (see `Section`).
     sections: Vec<Section>,
+}
+
+/// Explanations already given, per conversation (bounded: forgotten past a limit).
+type Seen = HashMap<u32, HashSet<u64, Prehashed>>;
+
+/// What the tree remembers having explained.
+enum Memory {
+    /// The memory itself, kept in capture order.
+    Own(Seen),
+    /// On a drawing thread: answers guessed from what any thread has drawn so far (the
+    /// first packet known to ask each question), every answer logged for
+    /// [`Render::settle`] to check in capture order.
+    Guess {
+        first_asker: Arc<Mutex<HashMap<(u32, u64), u64>>>,
+        packet: u64,
+        log: Vec<Asked>,
+    },
+}
+
+/// Past this many remembered questions the guesses start afresh (they only make
+/// redrawing rarer; the output does not depend on them).
+const GUESS_LIMIT: usize = 1 << 18;
+
+/// Whether `kind` is new in `scope`, remembering it.
+fn remember(seen: &mut Seen, scope: u32, kind: u64) -> bool {
+    if seen.len() > SEEN_LIMIT {
+        seen.clear();
+    }
+    seen.entry(scope).or_default().insert(kind)
+}
+
+/// Replays a packet's logged answers on the memory; true if each is what the memory
+/// says. When one is not, the memory is put back as it was and false returned.
+fn replay(seen: &mut Seen, asked: &[Asked]) -> bool {
+    // What was added (and whether its conversation was new), to take it back.
+    let mut added: Vec<(u32, u64, bool)> = Vec::new();
+    let mut before_clear: Option<(Seen, usize)> = None;
+    for a in asked {
+        if seen.len() > SEEN_LIMIT && before_clear.is_none() {
+            before_clear = Some((std::mem::take(seen), added.len()));
+        }
+        let created = !seen.contains_key(&a.scope);
+        let new = remember(seen, a.scope, a.kind);
+        if new {
+            added.push((a.scope, a.kind, created));
+        }
+        if new != a.new {
+            if let Some((old, n)) = before_clear {
+                *seen = old;
+                added.truncate(n);
+            }
+            for (scope, kind, created) in added.into_iter().rev() {
+                if created {
+                    seen.remove(&scope);
+                } else if let Some(set) = seen.get_mut(&scope) {
+                    set.remove(&kind);
+                }
+            }
+            return false;
+        }
+    }
+    true
+}
+
+/// The layer tree drawn on the drawing threads (see [`Memory::Guess`]).
+struct TreeDraw {
+    opts: TreeOptions,
+    labels: Arc<[String]>,
+    first_asker: Arc<Mutex<HashMap<(u32, u64), u64>>>,
+}
+
+impl Draw for TreeDraw {
+    fn draw(&self, out: &mut Vec<u8>, p: &Packet, cx: Context) -> io::Result<()> {
+        self.draw_guessing(out, p, cx, &mut Vec::new())
+    }
+
+    fn draw_guessing(
+        &self,
+        out: &mut Vec<u8>,
+        p: &Packet,
+        cx: Context,
+        asked: &mut Vec<Asked>,
+    ) -> io::Result<()> {
+        let mut tree = TreeRender::with_memory(
+            self.opts,
+            Arc::clone(&self.labels),
+            Memory::Guess {
+                first_asker: Arc::clone(&self.first_asker),
+                packet: p.frame.number,
+                log: std::mem::take(asked),
+            },
+        );
+        let drawn = tree.draw(out, p, cx);
+        if let Memory::Guess { log, .. } = tree.memory {
+            *asked = log;
+        }
+        drawn
+    }
 }
 
 /// The rule after a packet's title, cut to the width.
@@ -324,19 +423,24 @@ pub struct Section {
 
 impl TreeRender {
     pub fn new(opts: TreeOptions) -> TreeRender {
+        let labels = (0..=7u8)
+            .map(|osi| {
+                let text = format!("L{osi} {}", explain::osi_name(osi));
+                opts.theme
+                    .layer_bold(osi, &format!("  {text:<w$}", w = LABEL_WIDTH - 2))
+                    .into_owned()
+            })
+            .collect();
+        TreeRender::with_memory(opts, labels, Memory::Own(HashMap::new()))
+    }
+
+    fn with_memory(opts: TreeOptions, labels: Arc<[String]>, memory: Memory) -> TreeRender {
         TreeRender {
             opts,
             first_time: None,
-            seen: HashMap::new(),
+            memory,
             current: u32::MAX,
-            labels: (0..=7u8)
-                .map(|osi| {
-                    let text = format!("L{osi} {}", explain::osi_name(osi));
-                    opts.theme
-                        .layer_bold(osi, &format!("  {text:<w$}", w = LABEL_WIDTH - 2))
-                        .into_owned()
-                })
-                .collect(),
+            labels,
             buf: Vec::new(),
             line: String::new(),
             sections: Vec::new(),
@@ -359,10 +463,29 @@ impl TreeRender {
         if self.opts.repeat {
             return true;
         }
-        if self.seen.len() > SEEN_LIMIT {
-            self.seen.clear();
+        let kind = hash_of(kind);
+        match &mut self.memory {
+            Memory::Own(seen) => remember(seen, scope, kind),
+            Memory::Guess {
+                first_asker,
+                packet,
+                log,
+            } => {
+                let again = log.iter().any(|a| a.scope == scope && a.kind == kind);
+                let new = !again && {
+                    let mut m = first_asker.lock().unwrap_or_else(|e| e.into_inner());
+                    if m.len() > GUESS_LIMIT {
+                        m.clear();
+                    }
+                    let first = m.entry((scope, kind)).or_insert(*packet);
+                    let new = *first >= *packet;
+                    *first = (*first).min(*packet);
+                    new
+                };
+                log.push(Asked { scope, kind, new });
+                new
+            }
         }
-        self.seen.entry(scope).or_default().insert(hash_of(kind))
     }
 
     /// Times are shown relative to this instant (by default, the first packet of the capture).
@@ -400,18 +523,15 @@ impl TreeRender {
     /// The header line of a packet.
     pub fn title(&mut self, p: &Packet, an: &Analyzer) -> String {
         let mut t = String::new();
-        self.title_into(&mut t, p, an);
+        let cx = self.account(p, an);
+        self.title_into(&mut t, p, cx);
         t
     }
 
     /// Appends the header line of a packet to `t`.
-    fn title_into(&mut self, t: &mut String, p: &Packet, an: &Analyzer) {
+    fn title_into(&mut self, t: &mut String, p: &Packet, cx: Context) {
         use std::fmt::Write as _;
-        // Relative to the first packet of the capture (as Wireshark), not the first shown.
-        let first = *self
-            .first_time
-            .get_or_insert(an.totals.first.unwrap_or(p.frame.time));
-        let rel = p.frame.time.since(first);
+        let rel = p.frame.time.since(cx.first);
         let _ = write!(
             t,
             "Packet {} · {:+.6} s · {} bytes",
@@ -420,9 +540,8 @@ impl TreeRender {
         if let (Some(tr), Some(s)) = (p.analysis.transport, p.analysis.stream) {
             let name = if tr == Transport::Tcp { "TCP" } else { "UDP" };
             let _ = write!(t, " · {name} stream {s}");
-            if let Some(c) = an.conversation(tr, s) {
+            if let Some([cl, sv]) = cx.ends {
                 let from_client = p.analysis.from_client.unwrap_or(true);
-                let (cl, sv) = (c.endpoints[c.client()], c.endpoints[1 - c.client()]);
                 if tr == Transport::Tcp {
                     t.push_str(if from_client {
                         " · client → server"
@@ -444,12 +563,46 @@ impl TreeRender {
 
 impl Render for TreeRender {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        let drawn = self.draw(&mut buf, p, an);
-        let written = out.write_all(&buf);
-        self.buf = buf;
-        drawn.and(written)
+        let cx = self.account(p, an);
+        self.draw_out(out, p, cx)
+    }
+
+    fn drawer(&self) -> Option<Arc<dyn Draw>> {
+        Some(Arc::new(TreeDraw {
+            opts: self.opts,
+            labels: Arc::clone(&self.labels),
+            first_asker: Arc::default(),
+        }))
+    }
+
+    fn account(&mut self, p: &Packet, an: &Analyzer) -> Context {
+        // Relative to the first packet of the capture (as Wireshark), not the first shown.
+        let first = *self
+            .first_time
+            .get_or_insert(an.totals.first.unwrap_or(p.frame.time));
+        Context {
+            first,
+            ends: Context::ends_of(p, an),
+        }
+    }
+
+    fn settle(
+        &mut self,
+        out: &mut dyn Write,
+        p: &Packet,
+        cx: Context,
+        asked: &[Asked],
+        drawn: &[u8],
+    ) -> io::Result<()> {
+        let right = match &mut self.memory {
+            Memory::Own(seen) => replay(seen, asked),
+            Memory::Guess { .. } => false,
+        };
+        if right {
+            out.write_all(drawn)
+        } else {
+            self.draw_out(out, p, cx)
+        }
     }
 
     fn finish(
@@ -466,9 +619,20 @@ impl TreeRender {
     /// One packet's tree as text, and where each of its parts begins in it.
     pub fn packet_sections(&mut self, p: &Packet, an: &Analyzer) -> (Vec<u8>, Vec<Section>) {
         let mut buf = Vec::new();
+        let cx = self.account(p, an);
         // Writing into a Vec cannot fail.
-        let _ = self.draw(&mut buf, p, an);
+        let _ = self.draw(&mut buf, p, cx);
         (buf, std::mem::take(&mut self.sections))
+    }
+
+    /// Draws `p` on this thread, with the memory, and writes it in one call.
+    fn draw_out(&mut self, out: &mut dyn Write, p: &Packet, cx: Context) -> io::Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let drawn = self.draw(&mut buf, p, cx);
+        let written = out.write_all(&buf);
+        self.buf = buf;
+        drawn.and(written)
     }
 
     fn section(&mut self, out: &[u8], osi: u8, name: &'static str, bytes: Option<(usize, usize)>) {
@@ -481,7 +645,7 @@ impl TreeRender {
     }
 
     /// Draws one packet into `out`.
-    fn draw(&mut self, out: &mut Vec<u8>, p: &Packet, an: &Analyzer) -> io::Result<()> {
+    fn draw(&mut self, out: &mut Vec<u8>, p: &Packet, cx: Context) -> io::Result<()> {
         let th = self.opts.theme;
         self.sections.clear();
         self.current = p
@@ -498,7 +662,7 @@ impl TreeRender {
         let mut line = std::mem::take(&mut self.line);
         line.clear();
         line.push_str("── ");
-        self.title_into(&mut line, p, an);
+        self.title_into(&mut line, p, cx);
         line.push(' ');
         let rule = self
             .opts
@@ -525,7 +689,7 @@ impl TreeRender {
             };
             if osi == 7 {
                 self.section(out, 5, "session", p.dissection.payload);
-                self.session_lines(out, p, an)?;
+                self.session_lines(out, p, cx)?;
             }
             self.section(out, osi, layer.header.protocol(), Some(layer.range));
             let mut head = std::mem::take(&mut self.line);
@@ -598,7 +762,7 @@ impl TreeRender {
         }
         if !p.dissection.layers.iter().any(|l| l.osi() == 7) {
             self.section(out, 5, "session", p.dissection.payload);
-            self.session_lines(out, p, an)?;
+            self.session_lines(out, p, cx)?;
         }
         for a in &p.analysis.app {
             self.section(out, 7, "app", p.dissection.payload);
@@ -782,11 +946,11 @@ impl TreeRender {
 
 impl TreeRender {
     /// L5 and L6: said only where there is something true to say.
-    fn session_lines(&mut self, out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
+    fn session_lines(&mut self, out: &mut dyn Write, p: &Packet, cx: Context) -> io::Result<()> {
         let (Some(tr), Some(stream)) = (p.analysis.transport, p.analysis.stream) else {
             return Ok(());
         };
-        let Some(c) = an.conversation(tr, stream) else {
+        let Some([client, server]) = cx.ends else {
             return Ok(());
         };
         let key = if tr == Transport::Tcp {
@@ -797,8 +961,8 @@ impl TreeRender {
         // The session is named once, on the conversation's first packet shown (the title
         // of every packet carries its stream number after that).
         if self.is_new("L5") || self.opts.repeat {
-            let cl = c.endpoints[c.client()].to_string();
-            let sv = c.endpoints[1 - c.client()].to_string();
+            let cl = client.to_string();
+            let sv = server.to_string();
             let (stream_s, nth) = (stream.to_string(), p.analysis.nth_in_stream.to_string());
             writeln!(
                 out,
