@@ -72,12 +72,7 @@ pub fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
     let f = feed.clone();
     let live = LiveRender::new(
         None,
-        Box::new(move |client, json| {
-            f.send(FeedItem {
-                client,
-                json: json.into(),
-            })
-        }),
+        Box::new(move |p| f.send(FeedItem::from_live(p))),
     );
     let v = &args.view;
     let primary: Box<dyn crate::render::Render> = if v.json || v.summary || v.hex || v.diagram {
