@@ -25,6 +25,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 struct Server {
     child: Child,
+    port: u16,
     lines: Arc<Mutex<Vec<String>>>,
     feed_port: u16,
 }
@@ -96,6 +97,7 @@ fn serve_demo(kind: &str, port: u16, nofile: Option<u32>) -> Server {
     };
     Server {
         child,
+        port,
         lines,
         feed_port,
     }
@@ -298,26 +300,66 @@ fn three_tabs_burst_100_each_all_receive_300_in_order_and_see_their_own_masked_f
         b.screenshot(&teacher, &screens_dir().join("classroom-teacher.png")).await;
 
         // Kill the server: every tab says so and stops sending; restart: they come back.
-        server.stop();
-        for t in &tabs {
-            b.wait_for(t, "!document.getElementById('banner').hidden && document.getElementById('text').disabled", Duration::from_secs(10)).await;
-        }
-        let banner = b.eval(&tabs[1], "document.getElementById('banner').textContent").await;
-        assert!(banner.as_str().unwrap().contains("reconnecting"), "{banner}");
-        b.screenshot(&tabs[1], &screens_dir().join("classroom-disconnected.png")).await;
-        let _server2 = serve(port, None);
-        for t in &tabs {
-            b.wait_for(t, "document.getElementById('banner').hidden && !document.getElementById('text').disabled", Duration::from_secs(20)).await;
-        }
-        b.eval(&tabs[2], "(() => { const x = document.getElementById('text'); x.value = 'back again'; document.getElementById('form').requestSubmit(); })()").await;
+        let _server2 = kill_and_restart(&mut b, &tabs, &mut server, "websocket", "reconnecting", Some("classroom-disconnected.png")).await;
+        say(&mut b, &tabs[2], "back again").await;
         b.wait_for(&tabs[0], "[...document.querySelectorAll('#log p.msg .text')].some(e => e.textContent === 'back again')", Duration::from_secs(10)).await;
 
         let phone = b.new_tab(390, 844).await;
         join(&mut b, &phone, port, "dana").await;
-        b.eval(&phone, "(() => { const x = document.getElementById('text'); x.value = 'hello from a phone'; document.getElementById('form').requestSubmit(); })()").await;
+        say(&mut b, &phone, "hello from a phone").await;
         b.wait_for(&phone, "document.querySelectorAll('#mine .mask-card').length >= 1", Duration::from_secs(10)).await;
         b.screenshot(&phone, &screens_dir().join("classroom-phone.png")).await;
     });
+}
+
+/// Types `text` into the tab's chat and sends it.
+async fn say(b: &mut Browser, tab: &Tab, text: &str) {
+    b.eval(
+        tab,
+        &format!(
+            "(() => {{ const x = document.getElementById('text'); x.value = {}; document.getElementById('form').requestSubmit(); }})()",
+            json!(text)
+        ),
+    )
+    .await;
+}
+
+/// Kills the server under the tabs: each says so in its banner (with `says`) and stops
+/// sending. Then a new server on the same port (returned): each comes back by itself.
+async fn kill_and_restart(
+    b: &mut Browser,
+    tabs: &[Tab],
+    server: &mut Server,
+    kind: &str,
+    says: &str,
+    shot: Option<&str>,
+) -> Server {
+    server.stop();
+    for t in tabs {
+        b.wait_for(
+            t,
+            "!document.getElementById('banner').hidden && document.getElementById('text').disabled",
+            Duration::from_secs(15),
+        )
+        .await;
+    }
+    let banner = b
+        .eval(&tabs[1], "document.getElementById('banner').textContent")
+        .await;
+    assert!(banner.as_str().unwrap().contains(says), "{banner}");
+    if let Some(name) = shot {
+        b.screenshot(&tabs[1], &screens_dir().join(name)).await;
+    }
+    let again = serve_demo(kind, server.port, None);
+    for t in tabs {
+        b.wait_for(
+            t,
+            "document.getElementById('banner').hidden && !document.getElementById('text').disabled",
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+    again
 }
 
 /// Each tab's text in a burst: `NICK says 1` … `NICK says COUNT`, as fast as its form
@@ -482,24 +524,15 @@ fn socketio_three_tabs_poll_then_upgrade_burst_30_each_all_get_90_in_order_acked
         let phone = b.new_isolated_tab(390, 844).await;
         join(&mut b, &phone, port, "dana").await;
         b.wait_for(&phone, "document.getElementById('transport').dataset.name === 'websocket'", Duration::from_secs(20)).await;
-        b.eval(&phone, "(() => { const x = document.getElementById('text'); x.value = 'hello from a phone'; document.getElementById('form').requestSubmit(); })()").await;
+        say(&mut b, &phone, "hello from a phone").await;
         b.wait_for(&phone, "document.querySelectorAll('#log p.msg.mine.acked').length === 1 && document.querySelectorAll('#mine .ack-card').length === 1", Duration::from_secs(20)).await;
         b.wait_for(&tabs[1], "[...document.querySelectorAll('#log p.msg .text')].some(e => e.textContent === 'hello from a phone')", Duration::from_secs(10)).await;
         b.screenshot(&phone, &screens_dir().join("sio-phone.png")).await;
 
         // Kill the server: every tab says so and stops sending; restart: the Socket.IO
         // client comes back by itself.
-        server.stop();
-        for t in &tabs {
-            b.wait_for(t, "!document.getElementById('banner').hidden && document.getElementById('text').disabled", Duration::from_secs(15)).await;
-        }
-        let banner = b.eval(&tabs[1], "document.getElementById('banner').textContent").await;
-        assert!(banner.as_str().unwrap().contains("reconnecting by itself"), "{banner}");
-        let _server2 = serve_demo("socketio", port, None);
-        for t in &tabs {
-            b.wait_for(t, "document.getElementById('banner').hidden && !document.getElementById('text').disabled", Duration::from_secs(30)).await;
-        }
-        b.eval(&tabs[2], "(() => { const x = document.getElementById('text'); x.value = 'back again'; document.getElementById('form').requestSubmit(); })()").await;
+        let _server2 = kill_and_restart(&mut b, &tabs, &mut server, "socketio", "reconnecting by itself", None).await;
+        say(&mut b, &tabs[2], "back again").await;
         b.wait_for(&tabs[0], "[...document.querySelectorAll('#log p.msg .text')].some(e => e.textContent === 'back again')", Duration::from_secs(10)).await;
         b.wait_for(&tabs[2], "[...document.querySelectorAll('#log p.msg.mine.acked .text')].some(e => e.textContent === 'back again')", Duration::from_secs(10)).await;
     });

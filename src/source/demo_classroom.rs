@@ -354,7 +354,10 @@ impl Hub {
                     }
                 }
             }
-            let (_, h) = self.history.entry(addr).or_insert((item.stream, VecDeque::new()));
+            let (_, h) = self
+                .history
+                .entry(addr)
+                .or_insert((item.stream, VecDeque::new()));
             h.push_back((item.number, item.json.clone()));
             if h.len() > cfg.history {
                 h.pop_front();
@@ -1177,6 +1180,157 @@ fn token() -> String {
 mod tests {
     use super::*;
 
+    fn item(number: u64, client: u16, stream: u32, session: Option<&str>) -> FeedItem {
+        FeedItem {
+            number,
+            client: Some(SocketAddr::from(([127, 0, 0, 1], client))),
+            stream: Some(stream),
+            session: session.map(Into::into),
+            json: number.to_string().into(),
+        }
+    }
+
+    /// A page's feed for `who`, in the hub; what it is sent comes out of the receiver.
+    fn subscribe(hub: &mut Hub, who: Option<Who>) -> mpsc::Receiver<Arc<str>> {
+        let (tx, rx) = mpsc::channel(1024);
+        hub.next_id += 1;
+        let id = hub.next_id;
+        hub.feeds.insert(
+            id,
+            FeedSub {
+                student: who,
+                tx,
+                skipped: 0,
+            },
+        );
+        rx
+    }
+
+    fn numbers(rx: &mut mpsc::Receiver<Arc<str>>) -> Vec<u64> {
+        let mut out = Vec::new();
+        while let Ok(j) = rx.try_recv() {
+            out.push(j.parse().unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn a_session_gets_every_connection_that_names_it_with_what_came_before_the_name() {
+        let cfg = Classroom::default();
+        let mut hub = Hub::default();
+        let s: Arc<str> = "Wm0JFyaze4SWzjoUAAAA".into();
+        let mut page = subscribe(&mut hub, Some(Who::Session(s.clone())));
+        let mut teacher = subscribe(&mut hub, None);
+        let mut other = subscribe(&mut hub, Some(Who::Session("other".into())));
+        // Polling: the SYN and the first GET name nothing; the open packet names the sid.
+        hub.route(&item(1, 5000, 0, None), &cfg);
+        hub.route(&item(2, 5000, 0, None), &cfg);
+        assert_eq!(
+            numbers(&mut page),
+            [] as [u64; 0],
+            "not known to be the session's yet"
+        );
+        hub.route(&item(3, 5000, 0, Some(&s)), &cfg);
+        assert_eq!(
+            numbers(&mut page),
+            [1, 2, 3],
+            "tied: what came before comes too"
+        );
+        // The WebSocket: its handshake names nothing, its GET names the sid.
+        hub.route(&item(4, 5002, 1, None), &cfg);
+        hub.route(&item(5, 5000, 0, None), &cfg);
+        hub.route(&item(6, 5002, 1, Some(&s)), &cfg);
+        hub.route(&item(7, 5002, 1, None), &cfg);
+        assert_eq!(
+            numbers(&mut page),
+            [5, 4, 6, 7],
+            "the page puts 4 back in order"
+        );
+        // Another session's connection is not this one's.
+        hub.route(&item(8, 5004, 2, Some("other")), &cfg);
+        assert_eq!(numbers(&mut page), [] as [u64; 0]);
+        assert_eq!(numbers(&mut other), [8]);
+        assert_eq!(numbers(&mut teacher), [1, 2, 3, 4, 5, 6, 7, 8]);
+        // A page that connects now gets the session's packets in capture order.
+        let past: Vec<String> = hub
+            .past(Some(&Who::Session(s.clone())))
+            .iter()
+            .map(|j| j.to_string())
+            .collect();
+        assert_eq!(past, ["1", "2", "3", "4", "5", "6", "7"]);
+        // Port 5000 used again by a new connection (conversation 3): not the session's.
+        hub.route(&item(9, 5000, 3, None), &cfg);
+        hub.route(&item(10, 5000, 3, None), &cfg);
+        assert_eq!(
+            numbers(&mut page),
+            [] as [u64; 0],
+            "a new connection on a reused port"
+        );
+        let past: Vec<String> = hub
+            .past(Some(&Who::Session(s)))
+            .iter()
+            .map(|j| j.to_string())
+            .collect();
+        assert_eq!(
+            past,
+            ["4", "6", "7"],
+            "the old connection's packets are forgotten"
+        );
+        // A WebSocket student's feed is its connection's, as before.
+        let mut ws = subscribe(
+            &mut hub,
+            Some(Who::Conn(SocketAddr::from(([127, 0, 0, 1], 5004)))),
+        );
+        hub.route(&item(11, 5004, 2, None), &cfg);
+        assert_eq!(numbers(&mut ws), [11]);
+    }
+
+    #[test]
+    fn socket_io_clients_connections_in_a_real_capture_are_tied_to_their_one_session() {
+        // socket.io-client in node: every polling request on a connection of its own,
+        // then the WebSocket; one Engine.IO session over all of them.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/socketio-polling-upgrade.pcap"
+        );
+        let reader = super::super::pcap::PcapReader::open(std::path::Path::new(path)).unwrap();
+        let mut pipeline = crate::pipeline::Pipeline::new();
+        let cfg = Classroom::default();
+        let mut hub = Hub::default();
+        let sid: Arc<str> = "Wm0JFyaze4SWzjoUAAAA".into();
+        let mut page = subscribe(&mut hub, Some(Who::Session(sid.clone())));
+        let mut all = Vec::new();
+        let mut streams = std::collections::BTreeSet::new();
+        for f in reader {
+            let p = pipeline.process(f.unwrap());
+            let named = crate::analysis::engineio::session_named(&p.analysis.app);
+            if let Some(n) = &named {
+                assert_eq!(n, &*sid, "frame {}", p.frame.number);
+            }
+            all.push(p.frame.number);
+            streams.insert(p.analysis.stream.unwrap());
+            hub.route(
+                &FeedItem {
+                    number: p.frame.number,
+                    client: crate::render::report::client_of(&p, 9106),
+                    stream: p.analysis.stream,
+                    session: named.map(Into::into),
+                    json: p.frame.number.to_string().into(),
+                },
+                &cfg,
+            );
+        }
+        assert!(
+            streams.len() >= 5,
+            "polling and WebSocket connections: {streams:?}"
+        );
+        let mut got = numbers(&mut page);
+        got.sort();
+        assert_eq!(got, all, "every packet of every connection, once");
+        let conns = hub.ties.conns_of(&sid);
+        assert_eq!(conns.len(), streams.len(), "{conns:?}");
+    }
+
     fn head(path: &str, headers: &[(&str, &str)]) -> Head {
         Head {
             method: "GET".into(),
@@ -1197,30 +1351,14 @@ mod tests {
             origin_ok(head("/ws", &[]).header("origin"), &own, &cfg),
             "no Origin: not a browser"
         );
-        assert!(origin_ok(
-            Some("http://127.0.0.1:8080"),
-            &own,
-            &cfg
-        ));
-        assert!(!origin_ok(
-            Some("http://evil.example"),
-            &own,
-            &cfg
-        ));
-        assert!(!origin_ok(
-            Some("http://127.0.0.1:9999"),
-            &own,
-            &cfg
-        ));
+        assert!(origin_ok(Some("http://127.0.0.1:8080"), &own, &cfg));
+        assert!(!origin_ok(Some("http://evil.example"), &own, &cfg));
+        assert!(!origin_ok(Some("http://127.0.0.1:9999"), &own, &cfg));
         let allow = Classroom {
             allowed_origins: vec!["http://evil.example".into()],
             ..Classroom::default()
         };
-        assert!(origin_ok(
-            Some("http://evil.example"),
-            &own,
-            &allow
-        ));
+        assert!(origin_ok(Some("http://evil.example"), &own, &allow));
     }
 
     #[test]

@@ -26,8 +26,8 @@ use socketioxide::{SendError, SocketError, SocketIo, TransportType};
 use tokio::net::TcpListener;
 
 use super::{
-    accept_loop, chat_page, chat_text, clean_host, lock, nickname, origin_ok, token, Bucket,
-    Chat, Classroom, Mailbox, SharedHub, Student, Who,
+    accept_loop, chat_page, chat_text, clean_host, lock, nickname, origin_ok, token, Bucket, Chat,
+    Classroom, Mailbox, SharedHub, Student, Who,
 };
 use crate::analysis::engineio::{parse_uri, EioTransport};
 use crate::source::demo::{BoxError, Narrator};
@@ -151,7 +151,11 @@ pub(super) async fn serve(
 /// reason), unless allowed; the GET that upgrades a student's session is said.
 fn check(req: &Request<Incoming>, peer: SocketAddr, ctx: &Ctx) -> Option<&'static str> {
     let uri = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("");
-    let eio = req.uri().path().starts_with("/socket.io/").then(|| parse_uri(uri))??;
+    let eio = req
+        .uri()
+        .path()
+        .starts_with("/socket.io/")
+        .then(|| parse_uri(uri))??;
     let headers = req.headers();
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let own: Vec<String> = clean_host(text(header::HOST)).into_iter().collect();
@@ -163,8 +167,7 @@ fn check(req: &Request<Incoming>, peer: SocketAddr, ctx: &Ctx) -> Option<&'stati
         return Some("this server accepts Socket.IO only from its own pages\n");
     }
     let upgrading = text(header::UPGRADE).is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
-    if let (true, Some(EioTransport::WebSocket), Some(sid)) = (upgrading, eio.transport, &eio.sid)
-    {
+    if let (true, Some(EioTransport::WebSocket), Some(sid)) = (upgrading, eio.transport, &eio.sid) {
         let h = lock(&ctx.hub);
         if let Some(s) = h
             .students
@@ -183,14 +186,20 @@ fn check(req: &Request<Incoming>, peer: SocketAddr, ctx: &Ctx) -> Option<&'stati
 /// The chat port's pages: the student's page, the Socket.IO client and its licence.
 /// Each answer closes its connection, so the client's Engine.IO requests come on
 /// connections of their own.
-fn page(req: &Request<Incoming>, feed_port: u16) -> Response<String> {
+fn page<B>(req: &Request<B>, feed_port: u16) -> Response<String> {
     let answer = |status: StatusCode, ctype: &str, body: String| {
         let mut r = Response::new(body);
         *r.status_mut() = status;
         let h = r.headers_mut();
         h.insert(header::CONTENT_TYPE, ctype.parse().expect("a content type"));
-        h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-        h.insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        h.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+        h.insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
         r
     };
     if let Some(Refused(why)) = req.extensions().get::<Refused>() {
@@ -241,8 +250,7 @@ fn join(s: SocketRef, auth: Option<Value>, c: Ctx) {
     };
     let id = {
         let mut h = lock(&c.hub);
-        h.tokens
-            .insert(token.clone(), Who::Session(sid.clone()));
+        h.tokens.insert(token.clone(), Who::Session(sid.clone()));
         h.enrol(Student {
             addr: peer,
             nick: nick.clone(),
@@ -253,7 +261,9 @@ fn join(s: SocketRef, auth: Option<Value>, c: Ctx) {
             }),
         })
     };
-    (c.narrate)(&format!("{nick} ({peer}) joined over {over}, Engine.IO session {sid}"));
+    (c.narrate)(&format!(
+        "{nick} ({peer}) joined over {over}, Engine.IO session {sid}"
+    ));
     let _ = s.emit(
         "hello",
         &json!({
@@ -325,4 +335,66 @@ fn join(s: SocketRef, auth: Option<Value>, c: Ctx) {
             (c.narrate)(&format!("{nick} ({peer}) left: {reason}"));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(path: &str) -> Response<String> {
+        page(&Request::get(path).body(()).unwrap(), 4321)
+    }
+
+    #[test]
+    fn the_page_loads_the_socket_io_client_from_this_server_and_nothing_else() {
+        let r = get("/");
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            r.headers()[header::CONNECTION],
+            "close",
+            "Engine.IO requests come on connections of their own"
+        );
+        let html = r.body();
+        assert!(!html.contains("{{"), "every placeholder filled");
+        assert!(html.contains(r#"<script src="/socket.io.min.js"></script>"#));
+        assert!(
+            html.contains("script-src 'self' 'unsafe-inline'; connect-src 'self' ws://*:4321;"),
+            "the policy lets in this server's script and no other"
+        );
+        assert!(html.contains(r#"io("/chat""#) && html.contains("<noscript>"));
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "no address elsewhere"
+        );
+        let js = get("/socket.io.min.js");
+        assert_eq!(
+            js.headers()[header::CONTENT_TYPE],
+            "text/javascript; charset=utf-8"
+        );
+        assert!(
+            js.body().starts_with("/*!\n * Socket.IO v4.8.4"),
+            "the real client"
+        );
+        assert!(get("/socket.io.min.js.LICENSE")
+            .body()
+            .starts_with("The MIT License"));
+        assert_eq!(get("/nowhere").status(), StatusCode::NOT_FOUND);
+        let mut refused = Request::get(REFUSED_PATH).body(()).unwrap();
+        refused.extensions_mut().insert(Refused("not from here\n"));
+        let r = page(&refused, 4321);
+        assert_eq!(
+            (r.status(), r.body().as_str()),
+            (StatusCode::FORBIDDEN, "not from here\n")
+        );
+        let post = page(&Request::post("/").body(()).unwrap(), 4321);
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[test]
+    fn the_websocket_page_is_the_same_page_without_socket_io() {
+        let html = chat_page(Chat::WebSocket, 4321);
+        assert!(!html.contains("{{"));
+        assert!(html.contains("script-src 'unsafe-inline'; connect-src 'self' ws://*:4321;"));
+        assert!(!html.contains("socket.io") && html.contains("/ws?nick="));
+    }
 }
