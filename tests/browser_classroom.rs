@@ -512,7 +512,8 @@ fn socketio_three_tabs_poll_then_upgrade_burst_30_each_all_get_90_in_order_acked
         assert!(!server.said("Packet 1 ·"), "no packet trees on the terminal unless asked");
         assert!(!server.said("were captured faster"), "nothing lost on the way to the pages");
 
-        b.eval(&tabs[0], "document.querySelector('#mine .upgrade-card').scrollIntoView()").await;
+        // Mid-session: the packet view at the upgrade (the probe, then 5).
+        b.eval(&tabs[0], "(() => { const m = document.getElementById('mine'), c = m.querySelector('.probe-card'); m.scrollTop = c.offsetTop - m.offsetTop - 120; })()").await;
         b.screenshot(&tabs[0], &screens_dir().join("sio-desktop.png")).await;
 
         // The teacher's page: every student's connections.
