@@ -738,6 +738,144 @@ fn slowloris_is_closed_bad_utf8_is_1007_a_fragmented_ping_is_1002_and_emfile_is_
     assert!(server.said("rude (127.0.0.1:"), "the teacher saw the close");
 }
 
+/// One HTTP/1.1 request on a connection of its own (`Connection: close`): the status
+/// line and the body.
+fn http(port: u16, method: &str, path: &str, headers: &str, body: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{headers}Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    )
+}
+
+#[test]
+#[ignore = "needs root (live capture)"]
+fn socketio_classroom_by_hand_acks_every_emit_refuses_over_the_rate_and_foreign_pages() {
+    let port = free_port();
+    let server = serve_demo("socketio", port, None);
+    let eio = "/socket.io/?EIO=4&transport=polling";
+    // A page served elsewhere is refused before Socket.IO sees it.
+    let (status, body) = http(port, "GET", eio, "Origin: http://evil.example\r\n", "");
+    assert!(status.contains("403"), "{status}");
+    assert!(body.contains("only from its own pages"), "{body}");
+    // The handshake, by hand: the open packet, then CONNECT to /chat with a nickname.
+    let (status, open) = http(port, "GET", eio, "", "");
+    assert!(
+        status.contains("200") && open.starts_with("0{"),
+        "{status} {open}"
+    );
+    let open: Value = serde_json::from_str(&open[1..]).unwrap();
+    let sid = open["sid"].as_str().unwrap().to_string();
+    assert_eq!(open["upgrades"], json!(["websocket"]));
+    let url = format!("{eio}&sid={sid}");
+    let (status, _) = http(port, "POST", &url, "", r#"40/chat,{"nick":"raw"}"#);
+    assert!(status.contains("200"), "{status}");
+    let mut packets: Vec<String> = Vec::new();
+    let poll = |packets: &mut Vec<String>| {
+        let (status, body) = http(port, "GET", &url, "", "");
+        assert!(status.contains("200"), "{status}");
+        packets.extend(body.split('\u{1e}').map(String::from));
+    };
+    while !packets.iter().any(|p| p.starts_with(r#"42/chat,["hello""#)) {
+        poll(&mut packets);
+    }
+    assert!(
+        packets
+            .iter()
+            .any(|p| p.starts_with(&format!(r#"40/chat,{{"sid":"{sid}"}}"#))),
+        "{packets:?}"
+    );
+    // An emit that is not a chat line, then 250 at once: 200 (the burst) go through,
+    // the rest are refused, each told by its ack.
+    let mut emits = vec![r#"42/chat,0["chat",5]"#.to_string()];
+    emits.extend((1..=250).map(|i| format!(r#"42/chat,{i}["chat",{{"text":"m{i}"}}]"#)));
+    let (status, _) = http(port, "POST", &url, "", &emits.join("\u{1e}"));
+    assert!(status.contains("200"), "{status}");
+    packets.clear();
+    let acks = |packets: &[String]| -> Vec<(u64, Value)> {
+        packets
+            .iter()
+            .filter_map(|p| p.strip_prefix("43/chat,"))
+            .map(|p| {
+                let at = p.find('[').unwrap();
+                let v: Value = serde_json::from_str(&p[at..]).unwrap();
+                (p[..at].parse().unwrap(), v[0].clone())
+            })
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while acks(&packets).len() < 251 {
+        assert!(Instant::now() < deadline, "{} acks", acks(&packets).len());
+        poll(&mut packets);
+    }
+    let acks = acks(&packets);
+    assert_eq!(
+        acks.iter().map(|a| a.0).collect::<Vec<_>>(),
+        (0..=250).collect::<Vec<_>>(),
+        "one ack per emit, in order"
+    );
+    assert!(
+        acks[0].1["why"].as_str().unwrap().contains("text"),
+        "{:?}",
+        acks[0]
+    );
+    let through: Vec<&(u64, Value)> = acks.iter().filter(|a| a.1.get("seq").is_some()).collect();
+    let refused: Vec<&(u64, Value)> = acks[1..]
+        .iter()
+        .filter(|a| a.1.get("refused").is_some())
+        .collect();
+    assert_eq!(through.len() + refused.len(), 250);
+    assert!(
+        (200..=205).contains(&through.len()),
+        "the burst: {}",
+        through.len()
+    );
+    assert!(refused.iter().all(|a| a.1["why"]
+        .as_str()
+        .unwrap()
+        .contains("faster than 20 messages a second")));
+    // What went through came back, in order, to everyone (here: the one student).
+    let lines: Vec<u64> = packets
+        .iter()
+        .filter_map(|p| p.strip_prefix(r#"42/chat,["msg","#))
+        .map(|p| {
+            serde_json::from_str::<Value>(p.trim_end_matches(']')).unwrap()["n"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(lines, (1..=through.len() as u64).collect::<Vec<_>>());
+    // The teacher's terminal: one line per event.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.said("raw: m200") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(server.said(&format!(
+        ") joined over HTTP long-polling, Engine.IO session {sid}"
+    )));
+    assert!(server.said("raw: m1") && server.said("raw: m200"));
+    assert!(
+        server.said("refused message 250 from raw (127.0.0.1:"),
+        "the refusals named"
+    );
+    assert!(
+        server.said("refused a Socket.IO request from 127.0.0.1:"),
+        "the foreign page named"
+    );
+}
+
 #[test]
 #[ignore = "needs root (live capture)"]
 fn run_as_root_without_sudo_the_classroom_keeps_no_capability_once_capturing() {
