@@ -1285,6 +1285,76 @@ mod tests {
         assert_eq!(numbers(&mut ws), [11]);
     }
 
+    /// A mailbox with room for `room` lines.
+    struct Fake {
+        room: usize,
+        got: Arc<Mutex<Vec<String>>>,
+        kicked: Arc<Mutex<Option<String>>>,
+    }
+
+    impl Mailbox for Fake {
+        fn offer(&self, line: &serde_json::Value, text: &Arc<str>) -> bool {
+            let mut got = self.got.lock().unwrap();
+            assert_eq!(line.to_string(), **text);
+            if got.len() >= self.room {
+                return false;
+            }
+            got.push(line["text"].as_str().unwrap_or("").to_string());
+            true
+        }
+        fn capacity(&self) -> usize {
+            self.room
+        }
+        fn kick(&mut self, why: String) {
+            *self.kicked.lock().unwrap() = Some(why);
+        }
+    }
+
+    #[test]
+    fn a_student_too_slow_is_disconnected_and_named_and_the_others_lose_nothing() {
+        let said = Arc::new(Mutex::new(Vec::<String>::new()));
+        let s2 = said.clone();
+        let narrate: Narrator = Arc::new(move |l: &str| s2.lock().unwrap().push(l.to_string()));
+        let mut hub = Hub::default();
+        let mut boxes = Vec::new();
+        for (nick, room, port) in [("slow", 1, 5000), ("quick", 100, 5002)] {
+            let (got, kicked) = (Arc::default(), Arc::default());
+            boxes.push((Arc::clone(&got), Arc::clone(&kicked)));
+            hub.enrol(Student {
+                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                nick: nick.into(),
+                session: None,
+                mailbox: Box::new(Fake { room, got, kicked }),
+            });
+        }
+        assert_eq!(
+            hub.broadcast(serde_json::json!({"t": "msg", "text": "one"}), &narrate),
+            1
+        );
+        assert_eq!(
+            hub.broadcast(serde_json::json!({"t": "msg", "text": "two"}), &narrate),
+            2
+        );
+        let why =
+            "slow (127.0.0.1:5000) was disconnected: too slow to keep up (1 messages waiting)";
+        assert_eq!(*said.lock().unwrap(), [why]);
+        assert_eq!(*boxes[0].0.lock().unwrap(), ["one"]);
+        assert!(boxes[0]
+            .1
+            .lock()
+            .unwrap()
+            .as_deref()
+            .unwrap()
+            .contains("too slow to keep up"));
+        assert_eq!(
+            *boxes[1].0.lock().unwrap(),
+            ["one", "two", why],
+            "told, in order"
+        );
+        assert!(boxes[1].1.lock().unwrap().is_none());
+        assert_eq!(hub.students.len(), 1);
+    }
+
     #[test]
     fn socket_io_clients_connections_in_a_real_capture_are_tied_to_their_one_session() {
         // socket.io-client in node: every polling request on a connection of its own,
