@@ -11,6 +11,7 @@
 //! One line per event on the terminal: who joined (and over which transport), who moved
 //! to WebSocket, who said what, what was refused, who left and why.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -89,6 +90,19 @@ struct Ctx {
     cfg: Arc<Classroom>,
     feed_port: u16,
     narrate: Narrator,
+    /// Sessions whose upgrade began before their CONNECT made them a student (the
+    /// client starts upgrading as soon as it has its sid): the new connection, said
+    /// once they join.
+    upgrading: Arc<Mutex<HashMap<String, SocketAddr>>>,
+}
+
+/// Upgrades waiting for their session's CONNECT, at most (a client that never connects
+/// to the namespace leaves one behind).
+const UPGRADES_WAITING: usize = 1024;
+
+/// The terminal's line for a student's upgrade.
+fn upgrade_line(nick: &str, addr: SocketAddr, conn: SocketAddr) -> String {
+    format!("{nick} ({addr}) upgrades to WebSocket on a new connection, {conn}")
 }
 
 /// Runs the chat on `listener` until the process ends.
@@ -104,6 +118,7 @@ pub(super) async fn serve(
         cfg: cfg.clone(),
         feed_port: feed_addr.port(),
         narrate: narrate.clone(),
+        upgrading: Arc::default(),
     };
     let feed_port = ctx.feed_port;
     let pages = service_fn(move |req: Request<Incoming>| async move {
@@ -168,16 +183,20 @@ fn check(req: &Request<Incoming>, peer: SocketAddr, ctx: &Ctx) -> Option<&'stati
     }
     let upgrading = text(header::UPGRADE).is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
     if let (true, Some(EioTransport::WebSocket), Some(sid)) = (upgrading, eio.transport, &eio.sid) {
-        let h = lock(&ctx.hub);
-        if let Some(s) = h
+        let line = lock(&ctx.hub)
             .students
             .values()
             .find(|s| s.session.as_deref() == Some(sid.as_str()))
-        {
-            (ctx.narrate)(&format!(
-                "{} ({}) upgrades to WebSocket on a new connection, {peer}",
-                s.nick, s.addr
-            ));
+            .map(|s| upgrade_line(&s.nick, s.addr, peer));
+        match line {
+            Some(l) => (ctx.narrate)(&l),
+            None => {
+                let mut u = ctx.upgrading.lock().unwrap_or_else(|e| e.into_inner());
+                if u.len() >= UPGRADES_WAITING {
+                    u.clear();
+                }
+                u.insert(sid.clone(), peer);
+            }
         }
     }
     None
@@ -264,6 +283,14 @@ fn join(s: SocketRef, auth: Option<Value>, c: Ctx) {
     (c.narrate)(&format!(
         "{nick} ({peer}) joined over {over}, Engine.IO session {sid}"
     ));
+    let upgraded = c
+        .upgrading
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&*sid);
+    if let Some(conn) = upgraded {
+        (c.narrate)(&upgrade_line(&nick, peer, conn));
+    }
     let _ = s.emit(
         "hello",
         &json!({
