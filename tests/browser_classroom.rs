@@ -762,7 +762,7 @@ fn http(port: u16, method: &str, path: &str, headers: &str, body: &str) -> (Stri
 
 #[test]
 #[ignore = "needs root (live capture)"]
-fn socketio_classroom_by_hand_acks_every_emit_refuses_over_the_rate_and_foreign_pages() {
+fn socketio_classroom_by_hand_acks_every_emit_refuses_over_the_rate_foreign_pages_and_slow_heads() {
     let port = free_port();
     let server = serve_demo("socketio", port, None);
     let eio = "/socket.io/?EIO=4&transport=polling";
@@ -873,6 +873,20 @@ fn socketio_classroom_by_hand_acks_every_emit_refuses_over_the_rate_and_foreign_
     assert!(
         server.said("refused a Socket.IO request from 127.0.0.1:"),
         "the foreign page named"
+    );
+    // A request head that never ends is closed at the head timeout (5 s).
+    use std::io::{Read, Write};
+    let mut slow = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let start = Instant::now();
+    assert_eq!(slow.read(&mut [0u8; 64]).unwrap(), 0, "closed");
+    assert!(
+        start.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        start.elapsed()
     );
 }
 
