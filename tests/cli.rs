@@ -229,6 +229,9 @@ fn exit_codes_are_documented_and_kept() {
         &["inspect", f, "-f", "port eighty"],
         &["inspect", f, "--no-such-flag"],
         &["explain", "no-such-topic"],
+        &["demo", "socketio", "--serve", "nowhere"],
+        &["demo", "socketio", "--serve", "--tls"],
+        &["demo", "socketio", "-i", "lo"],
     ] {
         let o = run(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
@@ -238,6 +241,8 @@ fn exit_codes_are_documented_and_kept() {
     assert!(e.contains("the capture has 24 (1 to 24)"), "{e}");
     let e = stderr(&run(&["inspect", f, "--stream", "7"]));
     assert!(e.contains("1 TCP stream (0) and no UDP stream"), "{e}");
+    let e = stderr(&run(&["demo", "socketio", "--serve", "nowhere"]));
+    assert!(e.contains("'nowhere' is not an address to serve on"), "{e}");
     let e = stderr(&run(&["inspect", f, "-c", "0"]));
     assert!(e.contains("a count of 0"), "{e}");
     // 1: a capture cut short, shown up to the cut; the note on stderr, the data on stdout.

@@ -516,6 +516,25 @@ pub fn parse_uri(uri: &str) -> Option<EioUri> {
     (has_eio || path.contains("/socket.io/")).then_some(u)
 }
 
+/// The Engine.IO session a packet's application messages name, if any: the `sid` of an
+/// Engine.IO packet (its connection's, from a request's `sid=` or the open packet), else
+/// the `sid=` of an Engine.IO request — the GET that upgrades a session to WebSocket names
+/// it before any Engine.IO packet crosses its connection. A bare TCP segment names none.
+pub fn session_named(app: &[super::stream::AppLayer]) -> Option<String> {
+    let eio = app.iter().find_map(|a| match &a.message {
+        AppMessage::EngineIo(p) => p.sid.clone(),
+        _ => None,
+    });
+    eio.or_else(|| {
+        app.iter().find_map(|a| match &a.message {
+            AppMessage::Http(m) if m.kind == HttpKind::Request => {
+                m.uri.as_deref().and_then(parse_uri).and_then(|u| u.sid)
+            }
+            _ => None,
+        })
+    })
+}
+
 fn hex(b: &[u8]) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(b.len() * 2);

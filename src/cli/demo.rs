@@ -1,6 +1,6 @@
 //! `wirewalk demo websocket` / `demo socketio`: a real server and client on loopback,
-//! captured live and annotated as they talk; `demo websocket --serve` keeps a chat
-//! server running and shows its visitors' traffic.
+//! captured live and annotated as they talk; `demo websocket --serve` and `demo socketio
+//! --serve` keep a chat server running and show its visitors' traffic.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -13,7 +13,7 @@ use super::capture::{after_open, open, Recording};
 use super::inspect::{show, Reading};
 use super::{Failure, Settings, ViewArgs};
 use crate::source::demo::{self, DemoKind, DemoSource, Narrator};
-use crate::source::demo_classroom::{Classroom, FeedItem, Listeners};
+use crate::source::demo_classroom::{Chat, Classroom, FeedItem, Listeners};
 use crate::source::demo_tls::DemoTls;
 use crate::source::live::{self, CaptureFilter};
 
@@ -27,10 +27,10 @@ pub struct DemoArgs {
 pub enum DemoCommand {
     /// A real WebSocket server and client (tokio-tungstenite): handshake, Upgrade, a
     /// server push, text, binary, ping/pong, close, teardown.
-    Websocket(WebSocketArgs),
+    Websocket(ServedDemoArgs),
     /// A real Socket.IO server (socketioxide) and client: long-polling, the upgrade to
     /// WebSocket, connect, an event, a room broadcast, an acknowledgement, disconnect.
-    Socketio(DemoCommon),
+    Socketio(ServedDemoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -59,9 +59,10 @@ pub struct DemoCommon {
 }
 
 #[derive(Debug, Args)]
-pub struct WebSocketArgs {
-    /// Keep a chat server running (a web page and its WebSocket) and show every
-    /// visitor's handshake and messages live, until Ctrl-C. ADDR defaults to
+pub struct ServedDemoArgs {
+    /// Keep a chat server running (a web page and its WebSocket; for `demo socketio`,
+    /// Socket.IO with the real socket.io-client, long-polling then WebSocket) and show
+    /// every visitor their own traffic explained live, until Ctrl-C. ADDR defaults to
     /// 127.0.0.1:8080; give 0.0.0.0:8080 to let a class connect.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8080", conflicts_with = "tls")]
     pub serve: Option<String>,
@@ -73,8 +74,9 @@ pub struct WebSocketArgs {
         requires = "serve"
     )]
     pub interface: Option<String>,
-    /// With --serve: also accept WebSockets from pages served elsewhere (an origin such
-    /// as http://lab.example:3000, or * for any). By default only the server's own pages.
+    /// With --serve: also accept WebSockets (or Socket.IO) from pages served elsewhere
+    /// (an origin such as http://lab.example:3000, or * for any). By default only the
+    /// server's own pages.
     #[arg(long = "allow-origin", value_name = "ORIGIN", requires = "serve")]
     pub allow_origin: Vec<String>,
     /// With --serve: show every packet on the terminal too (by default one line per
@@ -87,11 +89,14 @@ pub struct WebSocketArgs {
 
 pub fn run(args: &DemoArgs, settings: &Settings) -> Result<(), Failure> {
     match &args.which {
-        DemoCommand::Websocket(ws) => match &ws.serve {
-            Some(addr) => serve(addr, ws, settings),
-            None => scripted(DemoKind::WebSocket, &ws.common, settings),
+        DemoCommand::Websocket(a) => match &a.serve {
+            Some(addr) => serve(Chat::WebSocket, addr, a, settings),
+            None => scripted(DemoKind::WebSocket, &a.common, settings),
         },
-        DemoCommand::Socketio(common) => scripted(DemoKind::SocketIo, common, settings),
+        DemoCommand::Socketio(a) => match &a.serve {
+            Some(addr) => serve(Chat::SocketIo, addr, a, settings),
+            None => scripted(DemoKind::SocketIo, &a.common, settings),
+        },
     }
 }
 
@@ -154,7 +159,12 @@ fn scripted(kind: DemoKind, common: &DemoCommon, settings: &Settings) -> Result<
     run_source(source, recording, &view, settings)
 }
 
-fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Failure> {
+fn serve(
+    chat: Chat,
+    addr: &str,
+    args: &ServedDemoArgs,
+    settings: &Settings,
+) -> Result<(), Failure> {
     let common = &args.common;
     let addr = parse_addr(addr).map_err(|e| Failure::Message(2, e))?;
     let iface = match args.interface.as_deref() {
@@ -181,6 +191,7 @@ fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Fa
         true,
     );
     let classroom = Classroom {
+        chat,
         teacher_page: teacher,
         allowed_origins: args.allow_origin.clone(),
         ..Classroom::default()
@@ -198,8 +209,12 @@ fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Fa
         ),
         _ => urls.join(" or "),
     };
+    let what = match chat {
+        Chat::WebSocket => "WebSocket",
+        Chat::SocketIo => "Socket.IO",
+    };
     narrate(&format!(
-        "classroom on {shown} — students open it in a browser; the teacher's page is http://127.0.0.1:{}/teacher; capturing on {iface}; Ctrl-C ends",
+        "{what} classroom on {shown} — students open it in a browser; the teacher's page is http://127.0.0.1:{}/teacher; capturing on {iface}; Ctrl-C ends",
         served.feed_addr.port()
     ));
     // Beyond loopback, a phone in the room points its camera at the address.
@@ -216,12 +231,7 @@ fn serve(addr: &str, args: &WebSocketArgs, settings: &Settings) -> Result<(), Fa
     let port = served.chat_addr.port();
     let live = crate::render::report::LiveRender::new(
         Some(port),
-        Box::new(move |client, json| {
-            feed.send(FeedItem {
-                client,
-                json: json.into(),
-            })
-        }),
+        Box::new(move |p| feed.send(FeedItem::from_live(p))),
     );
     let v = &common.view;
     let asked = args.packets || v.wants_json() || v.summary || v.hex || v.diagram;

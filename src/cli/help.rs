@@ -70,6 +70,7 @@ Examples:
   wirewalk demo socketio --summary        Socket.IO: polling, the upgrade, events
   wirewalk demo websocket -w demo.pcap    keep the capture
   wirewalk demo websocket --serve 0.0.0.0:8080   a chat server for a class
+  wirewalk demo socketio --serve 0.0.0.0:8080    the same with Socket.IO (socket.io-client)
 
 The demo captures on loopback, which needs CAP_NET_RAW: `sudo setcap cap_net_raw+ep
 \"$(command -v wirewalk)\"` once, or sudo. Without it: `wirewalk simulate websocket`.";

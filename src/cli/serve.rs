@@ -70,15 +70,7 @@ pub fn run(args: &ServeArgs, settings: &Settings) -> Result<(), Failure> {
         None => open()?,
     };
     let f = feed.clone();
-    let live = LiveRender::new(
-        None,
-        Box::new(move |client, json| {
-            f.send(FeedItem {
-                client,
-                json: json.into(),
-            })
-        }),
-    );
+    let live = LiveRender::new(None, Box::new(move |p| f.send(FeedItem::from_live(p))));
     let v = &args.view;
     let primary: Box<dyn crate::render::Render> = if v.json || v.summary || v.hex || v.diagram {
         inspect::output_renderer(v, settings)

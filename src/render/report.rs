@@ -165,14 +165,26 @@ impl Render for ReportRender {
 pub struct LiveRender {
     report: ReportRender,
     server_port: Option<u16>,
-    sink: Box<dyn FnMut(Option<std::net::SocketAddr>, String)>,
+    sink: Box<dyn FnMut(LivePacket)>,
+}
+
+/// One packet for a live page: its JSON, and what the classroom routes it by.
+#[derive(Debug, Clone)]
+pub struct LivePacket {
+    /// The frame number (0 for the `end` object).
+    pub number: u64,
+    /// The client end of its connection to the server's port.
+    pub client: Option<std::net::SocketAddr>,
+    /// Its conversation (`tcp.stream`): a client's port used again is a new one.
+    pub stream: Option<u32>,
+    /// The Engine.IO session its messages name (`sid`), if any: what ties a Socket.IO
+    /// client's long-polling and WebSocket connections together.
+    pub session: Option<String>,
+    pub json: String,
 }
 
 impl LiveRender {
-    pub fn new(
-        server_port: Option<u16>,
-        sink: Box<dyn FnMut(Option<std::net::SocketAddr>, String)>,
-    ) -> LiveRender {
+    pub fn new(server_port: Option<u16>, sink: Box<dyn FnMut(LivePacket)>) -> LiveRender {
         LiveRender {
             report: ReportRender::new(""),
             server_port,
@@ -197,8 +209,13 @@ pub fn client_of(p: &Packet, server_port: u16) -> Option<std::net::SocketAddr> {
 impl Render for LiveRender {
     fn packet(&mut self, _out: &mut dyn Write, p: &Packet, an: &Analyzer) -> io::Result<()> {
         let json = self.report.packet_json(p, an)?;
-        let client = self.server_port.and_then(|port| client_of(p, port));
-        (self.sink)(client, json);
+        (self.sink)(LivePacket {
+            number: p.frame.number,
+            client: self.server_port.and_then(|port| client_of(p, port)),
+            stream: p.analysis.stream,
+            session: crate::analysis::engineio::session_named(&p.analysis.app),
+            json,
+        });
         Ok(())
     }
 
@@ -210,7 +227,13 @@ impl Render for LiveRender {
     ) -> io::Result<()> {
         let mut end = self.report.finish_value(an, source_warnings)?;
         end["type"] = json!("end");
-        (self.sink)(None, end.to_string());
+        (self.sink)(LivePacket {
+            number: 0,
+            client: None,
+            stream: None,
+            session: None,
+            json: end.to_string(),
+        });
         Ok(())
     }
 }

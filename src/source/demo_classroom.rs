@@ -1,11 +1,14 @@
-//! The classroom of `demo websocket --serve`: a chat server whose students each see,
-//! beside the chat, their own packets explained live, and a `/teacher` page that shows
-//! every student's ladder.
+//! The classroom of `demo websocket --serve` and `demo socketio --serve`: a chat server
+//! whose students each see, beside the chat, their own packets explained live, and a
+//! `/teacher` page that shows every student's ladder.
 //!
-//! Two listeners. The chat port (captured) serves the chat page and its WebSocket. The
-//! feed port (never captured, so explaining a packet makes no packet to explain) serves
-//! `/teacher` and the WebSockets that carry the pipeline's packets to the pages: each
-//! student's own, the teacher all of them.
+//! Two listeners. The chat port (captured) serves the chat page and its WebSocket (or,
+//! for Socket.IO, its long-polling and WebSocket transports: [`socketio`]). The feed port
+//! (never captured, so explaining a packet makes no packet to explain) serves `/teacher`
+//! and the WebSockets that carry the pipeline's packets to the pages: each student's
+//! own, the teacher all of them. A WebSocket student's packets are those of one
+//! connection; a Socket.IO student's, those of every connection that carried their
+//! Engine.IO session ([`Ties`]).
 //!
 //! Nothing is dropped silently: every student has a bounded queue; a student whose
 //! queue is full is told, disconnected (1008) and named to the others, who lose
@@ -34,11 +37,28 @@ use base64::Engine as _;
 use super::demo::{BoxError, Narrator};
 use super::ws_server::{self, Deflate, In, ReadError};
 
+mod socketio;
+
+/// The student's page: one template for both chats (the same packet view, join form,
+/// banner and log), with the transport's script and wording put in.
 const CHAT_PAGE: &str = include_str!("demo_chat.html");
+const CHAT_WS_JS: &str = include_str!("demo_chat_ws.js");
+
+/// Which chat the classroom runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Chat {
+    /// A WebSocket of its own (`demo websocket --serve`).
+    #[default]
+    WebSocket,
+    /// Socket.IO: socketioxide, and the real socket.io-client in the page
+    /// (`demo socketio --serve`).
+    SocketIo,
+}
 
 /// The classroom's limits and pages; `Default` is what `--serve` uses.
 #[derive(Debug, Clone)]
 pub struct Classroom {
+    pub chat: Chat,
     /// The teacher's page (the report page in live mode), served on the feed port.
     pub teacher_page: String,
     /// Origins accepted besides the server's own (`--allow-origin`); `*` allows any.
@@ -61,6 +81,7 @@ pub struct Classroom {
 impl Default for Classroom {
     fn default() -> Classroom {
         Classroom {
+            chat: Chat::WebSocket,
             teacher_page: String::new(),
             allowed_origins: Vec::new(),
             queue: 8192,
@@ -77,8 +98,28 @@ impl Default for Classroom {
 /// One explained packet for the pages: the client it belongs to, and its JSON.
 #[derive(Debug, Clone)]
 pub struct FeedItem {
+    /// The frame number: a Socket.IO student's packets come from several connections,
+    /// put back in capture order by it.
+    pub number: u64,
     pub client: Option<SocketAddr>,
+    /// Its conversation: a client port used again (after a close) is a new connection,
+    /// whose packets are not the old one's.
+    pub stream: Option<u32>,
+    /// The Engine.IO session the packet's messages name, if any.
+    pub session: Option<Arc<str>>,
     pub json: Arc<str>,
+}
+
+impl FeedItem {
+    pub fn from_live(p: crate::render::report::LivePacket) -> FeedItem {
+        FeedItem {
+            number: p.number,
+            client: p.client,
+            stream: p.stream,
+            session: p.session.map(Into::into),
+            json: p.json.into(),
+        }
+    }
 }
 
 /// Where the pipeline hands each explained packet (from the main thread).
@@ -106,28 +147,151 @@ enum Out {
     Line(Arc<str>),
 }
 
-struct Student {
-    addr: SocketAddr,
-    nick: String,
+/// Where a student's chat lines go: a WebSocket connection's queue, or a Socket.IO
+/// socket's (socketioxide's buffer, sized by [`Classroom::queue`]).
+trait Mailbox: Send {
+    /// Queues a line (`text` is `line` as JSON); false when the queue is full.
+    fn offer(&self, line: &serde_json::Value, text: &Arc<str>) -> bool;
+    /// How many lines the queue holds.
+    fn capacity(&self) -> usize;
+    /// Disconnects a student too slow to keep up, telling them `why` if it can.
+    fn kick(&mut self, why: String);
+}
+
+/// A WebSocket student's: the queue its connection's task writes from.
+struct WsMailbox {
     tx: mpsc::Sender<Out>,
     kick: Option<oneshot::Sender<String>>,
 }
 
+impl Mailbox for WsMailbox {
+    fn offer(&self, _: &serde_json::Value, text: &Arc<str>) -> bool {
+        self.tx.try_send(Out::Line(text.clone())).is_ok()
+    }
+    fn capacity(&self) -> usize {
+        self.tx.max_capacity()
+    }
+    fn kick(&mut self, why: String) {
+        if let Some(k) = self.kick.take() {
+            let _ = k.send(why);
+        }
+    }
+}
+
+struct Student {
+    addr: SocketAddr,
+    nick: String,
+    /// A Socket.IO student's Engine.IO session.
+    session: Option<Arc<str>>,
+    mailbox: Box<dyn Mailbox>,
+}
+
+/// Whose packets a page's feed shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Who {
+    /// One connection's: a WebSocket student's.
+    Conn(SocketAddr),
+    /// One Engine.IO session's, on every connection that carried it: a Socket.IO
+    /// student's long-polling requests and, after the upgrade, WebSocket.
+    Session(Arc<str>),
+}
+
 struct FeedSub {
     /// None: the teacher (every packet).
-    student: Option<SocketAddr>,
+    student: Option<Who>,
     tx: mpsc::Sender<Arc<str>>,
     skipped: u64,
+}
+
+impl FeedSub {
+    fn wants(&self, client: Option<SocketAddr>, session: Option<&Arc<str>>) -> bool {
+        match &self.student {
+            None => true,
+            Some(Who::Conn(a)) => client == Some(*a),
+            Some(Who::Session(s)) => session == Some(s),
+        }
+    }
+
+    /// Queues a packet for the page; one it cannot take is counted, and the count is
+    /// sent (as `{"type":"skipped"}`) before the next one it can.
+    fn push(&mut self, json: &Arc<str>) {
+        if self.skipped > 0 {
+            let note: Arc<str> = serde_json::json!({"type": "skipped", "count": self.skipped})
+                .to_string()
+                .into();
+            if self.tx.try_send(note).is_ok() {
+                self.skipped = 0;
+            }
+        }
+        if self.skipped > 0 || self.tx.try_send(json.clone()).is_err() {
+            self.skipped += 1;
+        }
+    }
+}
+
+/// Connections remembered (their packets, their session), however many come and go.
+const CONNS_REMEMBERED: usize = 4096;
+
+/// Which Engine.IO session each connection carries, learnt from the packets: a
+/// Socket.IO client's long-polling requests and its WebSocket are different TCP
+/// connections, and the session id (`sid`) in their requests and in the open packet is
+/// what they share. A packet that names no session (a bare ACK, a FIN) belongs to its
+/// connection's.
+#[derive(Debug, Default)]
+struct Ties {
+    by_conn: HashMap<SocketAddr, Arc<str>>,
+    order: VecDeque<SocketAddr>,
+}
+
+impl Ties {
+    /// The session of a packet of connection `conn` whose messages name `named`, and
+    /// whether this packet tied the connection to it (its earlier packets, a TCP
+    /// handshake or a first request, are then that session's too).
+    fn tie(&mut self, conn: SocketAddr, named: Option<&Arc<str>>) -> (Option<Arc<str>>, bool) {
+        let Some(sid) = named else {
+            return (self.by_conn.get(&conn).cloned(), false);
+        };
+        match self.by_conn.insert(conn, sid.clone()) {
+            Some(old) => (Some(sid.clone()), old != *sid),
+            None => {
+                self.order.push_back(conn);
+                while self.order.len() > CONNS_REMEMBERED {
+                    if let Some(old) = self.order.pop_front() {
+                        self.by_conn.remove(&old);
+                    }
+                }
+                (Some(sid.clone()), true)
+            }
+        }
+    }
+
+    /// Forgets what `conn` carried: its port is used again, by a new connection.
+    fn forget(&mut self, conn: SocketAddr) {
+        if self.by_conn.remove(&conn).is_some() {
+            self.order.retain(|c| *c != conn);
+        }
+    }
+
+    /// The connections that carried `sid`.
+    fn conns_of(&self, sid: &str) -> Vec<SocketAddr> {
+        self.order
+            .iter()
+            .filter(|c| self.by_conn.get(c).is_some_and(|s| &**s == sid))
+            .copied()
+            .collect()
+    }
 }
 
 #[derive(Default)]
 struct Hub {
     students: HashMap<u64, Student>,
     feeds: HashMap<u64, FeedSub>,
-    tokens: HashMap<String, SocketAddr>,
-    history: HashMap<SocketAddr, VecDeque<Arc<str>>>,
+    tokens: HashMap<String, Who>,
+    /// Each connection's conversation and last packets, with their frame numbers.
+    history: HashMap<SocketAddr, (Option<u32>, VecDeque<(u64, Arc<str>)>)>,
     history_order: VecDeque<SocketAddr>,
     teacher_history: VecDeque<Arc<str>>,
+    ties: Ties,
     next_id: u64,
     seq: u64,
 }
@@ -139,16 +303,17 @@ fn lock(h: &SharedHub) -> std::sync::MutexGuard<'_, Hub> {
 }
 
 impl Hub {
-    /// Sends a line to every student, in one order for all. A student whose queue is
-    /// full is disconnected and named; the others get everything.
-    fn broadcast(&mut self, line: serde_json::Value, narrate: &Narrator) {
+    /// Sends a line to every student, in one order for all; its sequence number. A
+    /// student whose queue is full is disconnected and named; the others get everything.
+    fn broadcast(&mut self, line: serde_json::Value, narrate: &Narrator) -> u64 {
         self.seq += 1;
+        let seq = self.seq;
         let mut line = line;
-        line["seq"] = serde_json::json!(self.seq);
+        line["seq"] = serde_json::json!(seq);
         let text: Arc<str> = line.to_string().into();
         let mut slow = Vec::new();
         for (id, s) in &self.students {
-            if s.tx.try_send(Out::Line(text.clone())).is_err() {
+            if !s.mailbox.offer(&line, &text) {
                 slow.push(*id);
             }
         }
@@ -158,17 +323,24 @@ impl Hub {
                     "{} ({}) was disconnected: too slow to keep up ({} messages waiting)",
                     s.nick,
                     s.addr,
-                    s.tx.max_capacity()
+                    s.mailbox.capacity()
                 );
                 narrate(&why);
-                if let Some(k) = s.kick.take() {
-                    let _ = k.send(
-                        "your page was too slow to keep up with the chat, so the server disconnected it; reconnecting gives you the chat from now on".into(),
-                    );
-                }
+                s.mailbox.kick(
+                    "your page was too slow to keep up with the chat, so the server disconnected it; reconnecting gives you the chat from now on".into(),
+                );
                 self.broadcast(serde_json::json!({"t": "notice", "text": why}), narrate);
             }
         }
+        seq
+    }
+
+    /// A new student: their id.
+    fn enrol(&mut self, student: Student) -> u64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.students.insert(id, student);
+        id
     }
 
     fn remember(&mut self, item: &FeedItem, cfg: &Classroom) {
@@ -176,14 +348,17 @@ impl Hub {
             if !self.history.contains_key(&addr) {
                 self.history_order.push_back(addr);
                 // Bounded however many clients come and go.
-                while self.history_order.len() > 4096 {
+                while self.history_order.len() > CONNS_REMEMBERED {
                     if let Some(old) = self.history_order.pop_front() {
                         self.history.remove(&old);
                     }
                 }
             }
-            let h = self.history.entry(addr).or_default();
-            h.push_back(item.json.clone());
+            let (_, h) = self
+                .history
+                .entry(addr)
+                .or_insert((item.stream, VecDeque::new()));
+            h.push_back((item.number, item.json.clone()));
             if h.len() > cfg.history {
                 h.pop_front();
             }
@@ -194,22 +369,62 @@ impl Hub {
         }
     }
 
-    fn deliver(&mut self, item: &FeedItem) {
-        for f in self.feeds.values_mut() {
-            if f.student.is_some() && f.student != item.client {
-                continue;
+    /// One packet from the pipeline: remembered, and sent to the pages that show it.
+    /// The packet that ties a connection to a session first brings that connection's
+    /// earlier packets to the session's pages (a page puts them in order by number).
+    fn route(&mut self, item: &FeedItem, cfg: &Classroom) {
+        if let Some(c) = item.client {
+            // A port used again: the old connection's packets and session are not this one's.
+            if self.history.get(&c).is_some_and(|(s, _)| *s != item.stream) {
+                self.history.remove(&c);
+                self.history_order.retain(|a| *a != c);
+                self.ties.forget(c);
             }
-            if f.skipped > 0 {
-                let note: Arc<str> = serde_json::json!({"type": "skipped", "count": f.skipped})
-                    .to_string()
-                    .into();
-                if f.tx.try_send(note).is_ok() {
-                    f.skipped = 0;
+        }
+        let (session, tied) = match item.client {
+            Some(c) => self.ties.tie(c, item.session.as_ref()),
+            None => (None, false),
+        };
+        if let (true, Some(c), Some(s)) = (tied, item.client, &session) {
+            let earlier: Vec<Arc<str>> = self
+                .history
+                .get(&c)
+                .map(|(_, h)| h.iter().map(|(_, j)| j.clone()).collect())
+                .unwrap_or_default();
+            let who = Some(Who::Session(s.clone()));
+            for f in self.feeds.values_mut().filter(|f| f.student == who) {
+                for j in &earlier {
+                    f.push(j);
                 }
             }
-            if f.skipped > 0 || f.tx.try_send(item.json.clone()).is_err() {
-                f.skipped += 1;
+        }
+        self.remember(item, cfg);
+        for f in self.feeds.values_mut() {
+            if f.wants(item.client, session.as_ref()) {
+                f.push(&item.json);
             }
+        }
+    }
+
+    /// What a page that connects now is sent first: the packets remembered of its
+    /// connection, or of its session's connections in capture order, or (the teacher)
+    /// of all.
+    fn past(&self, student: Option<&Who>) -> Vec<Arc<str>> {
+        let of = |c: &SocketAddr| {
+            self.history
+                .get(c)
+                .into_iter()
+                .flat_map(|(_, h)| h.iter().cloned())
+        };
+        match student {
+            Some(Who::Conn(a)) => of(a).map(|(_, j)| j).collect(),
+            Some(Who::Session(s)) => {
+                let mut all: Vec<(u64, Arc<str>)> =
+                    self.ties.conns_of(s).iter().flat_map(of).collect();
+                all.sort_by_key(|(n, _)| *n);
+                all.into_iter().map(|(_, j)| j).collect()
+            }
+            None => self.teacher_history.iter().cloned().collect(),
         }
     }
 }
@@ -281,12 +496,17 @@ pub fn start(
             let (h, c, n) = (h2.clone(), c2.clone(), n2.clone());
             async move { feed_connection(s, peer, h, c, ports, &n).await }
         }));
-        let n3 = narrate.clone();
-        accept_loop(chat, narrate, move |s, peer| {
-            let (h, c, n) = (hub.clone(), cfg.clone(), n3.clone());
-            async move { chat_connection(s, peer, h, c, feed_addr, &n).await }
-        })
-        .await;
+        match cfg.chat {
+            Chat::WebSocket => {
+                let n3 = narrate.clone();
+                accept_loop(chat, narrate, move |s, peer| {
+                    let (h, c, n) = (hub.clone(), cfg.clone(), n3.clone());
+                    async move { chat_connection(s, peer, h, c, feed_addr, &n).await }
+                })
+                .await
+            }
+            Chat::SocketIo => socketio::serve(chat, hub, cfg, feed_addr, narrate).await,
+        }
         Ok(())
     }))?;
     Ok(Served {
@@ -373,9 +593,7 @@ where
 
 async fn route(mut rx: mpsc::Receiver<FeedItem>, hub: SharedHub, cfg: Arc<Classroom>) {
     while let Some(item) = rx.recv().await {
-        let mut h = lock(&hub);
-        h.remember(&item, &cfg);
-        h.deliver(&item);
+        lock(&hub).route(&item, &cfg);
     }
 }
 
@@ -505,8 +723,8 @@ fn clean_host(h: Option<&str>) -> Option<String> {
 
 /// The Origin check: none (not a browser), the server's own (same host and port as the
 /// request's Host, or the chat port's for the feed), or one allowed by a flag.
-fn origin_ok(head: &Head, own: &[String], cfg: &Classroom) -> bool {
-    let Some(origin) = head.header("origin") else {
+fn origin_ok(origin: Option<&str>, own: &[String], cfg: &Classroom) -> bool {
+    let Some(origin) = origin else {
         return true;
     };
     if cfg.allowed_origins.iter().any(|a| a == "*" || a == origin) {
@@ -612,13 +830,13 @@ async fn chat_connection(
         let path = head.path.split('?').next().unwrap_or("");
         return match (head.method.as_str(), path) {
             ("GET", "/") | ("GET", "/index.html") => {
-                let page = CHAT_PAGE.replace("{{feed_port}}", &feed_addr.port().to_string());
+                let page = chat_page(Chat::WebSocket, feed_addr.port());
                 respond(&mut stream, "200 OK", "text/html; charset=utf-8", &page).await
             }
             _ => respond(&mut stream, "404 Not Found", "text/plain", "not found\n").await,
         };
     }
-    if !origin_ok(&head, &own, &cfg) {
+    if !origin_ok(head.header("origin"), &own, &cfg) {
         narrate(&format!(
             "refused a WebSocket from {peer}: its page came from {} (allow it with --allow-origin)",
             head.header("origin").unwrap_or("")
@@ -631,16 +849,7 @@ async fn chat_connection(
         )
         .await;
     }
-    let nick: String = head
-        .query("nick")
-        .map(|n| {
-            n.chars()
-                .filter(|c| !c.is_control())
-                .take(24)
-                .collect::<String>()
-        })
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| format!("guest-{}", peer.port()));
+    let nick = nickname(head.query("nick").as_deref(), peer);
     let Some((stream, rest, deflate)) = handshake(stream, head, true).await? else {
         return Ok(());
     };
@@ -652,19 +861,16 @@ async fn chat_connection(
     let token = token();
     let id = {
         let mut h = lock(&hub);
-        h.next_id += 1;
-        let id = h.next_id;
-        h.students.insert(
-            id,
-            Student {
-                addr: peer,
-                nick: nick.clone(),
+        h.tokens.insert(token.clone(), Who::Conn(peer));
+        h.enrol(Student {
+            addr: peer,
+            nick: nick.clone(),
+            session: None,
+            mailbox: Box::new(WsMailbox {
                 tx,
                 kick: Some(kick_tx),
-            },
-        );
-        h.tokens.insert(token.clone(), peer);
-        id
+            }),
+        })
     };
     let compressed = if deflate.is_some() {
         ", permessage-deflate"
@@ -685,9 +891,7 @@ async fn chat_connection(
         serde_json::json!({"t": "notice", "text": format!("{nick} ({peer}) joined")}),
         narrate,
     );
-    // The rate limit: a bucket of `burst` messages refilled at `per_second`.
-    let mut tokens = cfg.burst;
-    let mut last = Instant::now();
+    let mut bucket = Bucket::new(&cfg);
     let mut sent = 0u64;
     // How the connection ends: the Close to send (code and reason), if any.
     let end: Option<(Option<u16>, String)> = loop {
@@ -695,18 +899,13 @@ async fn chat_connection(
             m = incoming.next() => match m {
                 Ok(Some(In::Text(t))) => {
                     sent += 1;
-                    let now = Instant::now();
-                    tokens = (tokens + now.duration_since(last).as_secs_f64() * cfg.per_second).min(cfg.burst);
-                    last = now;
-                    if tokens < 1.0 {
-                        let why = format!("you are sending faster than {} messages a second; message {sent} was not delivered", cfg.per_second);
+                    if let Err(why) = bucket.take(sent) {
                         narrate(&format!("refused message {sent} from {nick} ({peer}): over the rate limit"));
                         let line = serde_json::json!({"t": "refused", "n": sent, "text": t, "why": why}).to_string();
                         if sink.text(&line).await.is_err() { break None; }
                         continue;
                     }
-                    tokens -= 1.0;
-                    let text: String = t.chars().take(500).collect();
+                    let text = chat_text(&t);
                     narrate(&format!("{nick}: {text}"));
                     lock(&hub).broadcast(serde_json::json!({"t": "msg", "from": nick, "addr": peer.to_string(), "n": sent, "text": text}), narrate);
                 }
@@ -804,7 +1003,7 @@ async fn feed_connection(
         .unwrap_or_default();
     let known = head
         .query("token")
-        .map(|t| lock(&hub).tokens.get(&t).copied());
+        .map(|t| lock(&hub).tokens.get(&t).cloned());
     let student = match known {
         Some(found) => match found {
             Some(a) => Some(a),
@@ -829,7 +1028,7 @@ async fn feed_connection(
             .await;
         }
     };
-    if !origin_ok(&head, &own, &cfg) {
+    if !origin_ok(head.header("origin"), &own, &cfg) {
         return respond(
             &mut stream,
             "403 Forbidden",
@@ -847,15 +1046,7 @@ async fn feed_connection(
         let mut h = lock(&hub);
         h.next_id += 1;
         let id = h.next_id;
-        let past: Vec<Arc<str>> = match student {
-            Some(a) => h
-                .history
-                .get(&a)
-                .map(|v| v.iter().cloned().collect())
-                .unwrap_or_default(),
-            None => h.teacher_history.iter().cloned().collect(),
-        };
-        for p in past {
+        for p in h.past(student.as_ref()) {
             let _ = tx.try_send(p);
         }
         h.feeds.insert(
@@ -885,6 +1076,92 @@ async fn feed_connection(
     Ok(())
 }
 
+/// The student's page for `chat`, whose packets come from the feed port.
+fn chat_page(chat: Chat, feed_port: u16) -> String {
+    let fill: [(&str, &str); 8] = match chat {
+        Chat::WebSocket => [
+            ("{{script_src}}", ""),
+            ("{{head}}", ""),
+            ("{{title}}", "WebSocket"),
+            ("{{status}}", ""),
+            ("{{chat_hint}}", "Every message you send travels in a WebSocket frame over the TCP connection your browser opened with an HTTP Upgrade. Messages from the server arrive without your browser asking for them."),
+            ("{{packets_hint}}", "What the server captured of <em>your</em> connection, as it happens: the TCP handshake, your browser's real Upgrade request, the server's 101 and its Accept arithmetic, and each of your frames, masked and unmasked with its key."),
+            ("{{noscript}}", "it opens a WebSocket to the teacher's server and draws your packets"),
+            ("{{transport}}", CHAT_WS_JS),
+        ],
+        Chat::SocketIo => [
+            ("{{script_src}}", " 'self'"),
+            ("{{head}}", "<script src=\"/socket.io.min.js\"></script>"),
+            ("{{title}}", "Socket.IO"),
+            ("{{status}}", "<p class=\"hint\">Transport: <b id=\"transport\">not connected yet</b></p>"),
+            ("{{chat_hint}}", "This chat is Socket.IO, with the real socket.io-client: your browser starts with HTTP long-polling (ordinary requests the server holds open until it has something to say), then upgrades to a WebSocket. Each message is an event; the server acknowledges yours (✓ ack)."),
+            ("{{packets_hint}}", "What the server captured of <em>your</em> connections, tied together by your Engine.IO session id (sid): the polling requests and the open packet, the upgrade (the GET with Upgrade: websocket, the 101, 2probe and 3probe, then 5), and your Socket.IO events and their acknowledgements."),
+            ("{{noscript}}", "it loads the Socket.IO client from the teacher's server (/socket.io.min.js), connects to it and draws your packets"),
+            ("{{transport}}", socketio::CHAT_JS),
+        ],
+    };
+    let mut page = CHAT_PAGE.to_string();
+    for (k, v) in fill {
+        page = page.replace(k, v);
+    }
+    // Last: a number, where the scripts and the policy want it.
+    page.replace("{{feed_port}}", &feed_port.to_string())
+}
+
+/// A nickname as shown everywhere: no control characters, at most 24 characters; a
+/// student who gives none is `guest-PORT`.
+fn nickname(given: Option<&str>, peer: SocketAddr) -> String {
+    given
+        .map(|n| {
+            n.chars()
+                .filter(|c| !c.is_control())
+                .take(24)
+                .collect::<String>()
+        })
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| format!("guest-{}", peer.port()))
+}
+
+/// A chat message as it is passed on: at most 500 characters.
+fn chat_text(t: &str) -> String {
+    t.chars().take(500).collect()
+}
+
+/// The rate limit: a bucket of `burst` messages refilled at `per_second`.
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+    burst: f64,
+    per_second: f64,
+}
+
+impl Bucket {
+    fn new(cfg: &Classroom) -> Bucket {
+        Bucket {
+            tokens: cfg.burst,
+            last: Instant::now(),
+            burst: cfg.burst,
+            per_second: cfg.per_second,
+        }
+    }
+
+    /// Takes one message (the `n`th sent) if the bucket has one; else why not.
+    fn take(&mut self, n: u64) -> Result<(), String> {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.per_second)
+            .min(self.burst);
+        self.last = now;
+        if self.tokens < 1.0 {
+            return Err(format!(
+                "you are sending faster than {} messages a second; message {n} was not delivered",
+                self.per_second
+            ));
+        }
+        self.tokens -= 1.0;
+        Ok(())
+    }
+}
+
 /// A token that names a student's feed: unguessable enough for a classroom.
 fn token() -> String {
     use std::collections::hash_map::RandomState;
@@ -903,6 +1180,227 @@ fn token() -> String {
 mod tests {
     use super::*;
 
+    fn item(number: u64, client: u16, stream: u32, session: Option<&str>) -> FeedItem {
+        FeedItem {
+            number,
+            client: Some(SocketAddr::from(([127, 0, 0, 1], client))),
+            stream: Some(stream),
+            session: session.map(Into::into),
+            json: number.to_string().into(),
+        }
+    }
+
+    /// A page's feed for `who`, in the hub; what it is sent comes out of the receiver.
+    fn subscribe(hub: &mut Hub, who: Option<Who>) -> mpsc::Receiver<Arc<str>> {
+        let (tx, rx) = mpsc::channel(1024);
+        hub.next_id += 1;
+        let id = hub.next_id;
+        hub.feeds.insert(
+            id,
+            FeedSub {
+                student: who,
+                tx,
+                skipped: 0,
+            },
+        );
+        rx
+    }
+
+    fn numbers(rx: &mut mpsc::Receiver<Arc<str>>) -> Vec<u64> {
+        let mut out = Vec::new();
+        while let Ok(j) = rx.try_recv() {
+            out.push(j.parse().unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn a_session_gets_every_connection_that_names_it_with_what_came_before_the_name() {
+        let cfg = Classroom::default();
+        let mut hub = Hub::default();
+        let s: Arc<str> = "Wm0JFyaze4SWzjoUAAAA".into();
+        let mut page = subscribe(&mut hub, Some(Who::Session(s.clone())));
+        let mut teacher = subscribe(&mut hub, None);
+        let mut other = subscribe(&mut hub, Some(Who::Session("other".into())));
+        // Polling: the SYN and the first GET name nothing; the open packet names the sid.
+        hub.route(&item(1, 5000, 0, None), &cfg);
+        hub.route(&item(2, 5000, 0, None), &cfg);
+        assert_eq!(
+            numbers(&mut page),
+            [] as [u64; 0],
+            "not known to be the session's yet"
+        );
+        hub.route(&item(3, 5000, 0, Some(&s)), &cfg);
+        assert_eq!(
+            numbers(&mut page),
+            [1, 2, 3],
+            "tied: what came before comes too"
+        );
+        // The WebSocket: its handshake names nothing, its GET names the sid.
+        hub.route(&item(4, 5002, 1, None), &cfg);
+        hub.route(&item(5, 5000, 0, None), &cfg);
+        hub.route(&item(6, 5002, 1, Some(&s)), &cfg);
+        hub.route(&item(7, 5002, 1, None), &cfg);
+        assert_eq!(
+            numbers(&mut page),
+            [5, 4, 6, 7],
+            "the page puts 4 back in order"
+        );
+        // Another session's connection is not this one's.
+        hub.route(&item(8, 5004, 2, Some("other")), &cfg);
+        assert_eq!(numbers(&mut page), [] as [u64; 0]);
+        assert_eq!(numbers(&mut other), [8]);
+        assert_eq!(numbers(&mut teacher), [1, 2, 3, 4, 5, 6, 7, 8]);
+        // A page that connects now gets the session's packets in capture order.
+        let past: Vec<String> = hub
+            .past(Some(&Who::Session(s.clone())))
+            .iter()
+            .map(|j| j.to_string())
+            .collect();
+        assert_eq!(past, ["1", "2", "3", "4", "5", "6", "7"]);
+        // Port 5000 used again by a new connection (conversation 3): not the session's.
+        hub.route(&item(9, 5000, 3, None), &cfg);
+        hub.route(&item(10, 5000, 3, None), &cfg);
+        assert_eq!(
+            numbers(&mut page),
+            [] as [u64; 0],
+            "a new connection on a reused port"
+        );
+        let past: Vec<String> = hub
+            .past(Some(&Who::Session(s)))
+            .iter()
+            .map(|j| j.to_string())
+            .collect();
+        assert_eq!(
+            past,
+            ["4", "6", "7"],
+            "the old connection's packets are forgotten"
+        );
+        // A WebSocket student's feed is its connection's, as before.
+        let mut ws = subscribe(
+            &mut hub,
+            Some(Who::Conn(SocketAddr::from(([127, 0, 0, 1], 5004)))),
+        );
+        hub.route(&item(11, 5004, 2, None), &cfg);
+        assert_eq!(numbers(&mut ws), [11]);
+    }
+
+    /// A mailbox with room for `room` lines.
+    struct Fake {
+        room: usize,
+        got: Arc<Mutex<Vec<String>>>,
+        kicked: Arc<Mutex<Option<String>>>,
+    }
+
+    impl Mailbox for Fake {
+        fn offer(&self, line: &serde_json::Value, text: &Arc<str>) -> bool {
+            let mut got = self.got.lock().unwrap();
+            assert_eq!(line.to_string(), **text);
+            if got.len() >= self.room {
+                return false;
+            }
+            got.push(line["text"].as_str().unwrap_or("").to_string());
+            true
+        }
+        fn capacity(&self) -> usize {
+            self.room
+        }
+        fn kick(&mut self, why: String) {
+            *self.kicked.lock().unwrap() = Some(why);
+        }
+    }
+
+    #[test]
+    fn a_student_too_slow_is_disconnected_and_named_and_the_others_lose_nothing() {
+        let said = Arc::new(Mutex::new(Vec::<String>::new()));
+        let s2 = said.clone();
+        let narrate: Narrator = Arc::new(move |l: &str| s2.lock().unwrap().push(l.to_string()));
+        let mut hub = Hub::default();
+        let mut boxes = Vec::new();
+        for (nick, room, port) in [("slow", 1, 5000), ("quick", 100, 5002)] {
+            let (got, kicked) = (Arc::default(), Arc::default());
+            boxes.push((Arc::clone(&got), Arc::clone(&kicked)));
+            hub.enrol(Student {
+                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                nick: nick.into(),
+                session: None,
+                mailbox: Box::new(Fake { room, got, kicked }),
+            });
+        }
+        assert_eq!(
+            hub.broadcast(serde_json::json!({"t": "msg", "text": "one"}), &narrate),
+            1
+        );
+        assert_eq!(
+            hub.broadcast(serde_json::json!({"t": "msg", "text": "two"}), &narrate),
+            2
+        );
+        let why =
+            "slow (127.0.0.1:5000) was disconnected: too slow to keep up (1 messages waiting)";
+        assert_eq!(*said.lock().unwrap(), [why]);
+        assert_eq!(*boxes[0].0.lock().unwrap(), ["one"]);
+        assert!(boxes[0]
+            .1
+            .lock()
+            .unwrap()
+            .as_deref()
+            .unwrap()
+            .contains("too slow to keep up"));
+        assert_eq!(
+            *boxes[1].0.lock().unwrap(),
+            ["one", "two", why],
+            "told, in order"
+        );
+        assert!(boxes[1].1.lock().unwrap().is_none());
+        assert_eq!(hub.students.len(), 1);
+    }
+
+    #[test]
+    fn socket_io_clients_connections_in_a_real_capture_are_tied_to_their_one_session() {
+        // socket.io-client in node: every polling request on a connection of its own,
+        // then the WebSocket; one Engine.IO session over all of them.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/socketio-polling-upgrade.pcap"
+        );
+        let reader = super::super::pcap::PcapReader::open(std::path::Path::new(path)).unwrap();
+        let mut pipeline = crate::pipeline::Pipeline::new();
+        let cfg = Classroom::default();
+        let mut hub = Hub::default();
+        let sid: Arc<str> = "Wm0JFyaze4SWzjoUAAAA".into();
+        let mut page = subscribe(&mut hub, Some(Who::Session(sid.clone())));
+        let mut all = Vec::new();
+        let mut streams = std::collections::BTreeSet::new();
+        for f in reader {
+            let p = pipeline.process(f.unwrap());
+            let named = crate::analysis::engineio::session_named(&p.analysis.app);
+            if let Some(n) = &named {
+                assert_eq!(n, &*sid, "frame {}", p.frame.number);
+            }
+            all.push(p.frame.number);
+            streams.insert(p.analysis.stream.unwrap());
+            hub.route(
+                &FeedItem {
+                    number: p.frame.number,
+                    client: crate::render::report::client_of(&p, 9106),
+                    stream: p.analysis.stream,
+                    session: named.map(Into::into),
+                    json: p.frame.number.to_string().into(),
+                },
+                &cfg,
+            );
+        }
+        assert!(
+            streams.len() >= 5,
+            "polling and WebSocket connections: {streams:?}"
+        );
+        let mut got = numbers(&mut page);
+        got.sort();
+        assert_eq!(got, all, "every packet of every connection, once");
+        let conns = hub.ties.conns_of(&sid);
+        assert_eq!(conns.len(), streams.len(), "{conns:?}");
+    }
+
     fn head(path: &str, headers: &[(&str, &str)]) -> Head {
         Head {
             method: "GET".into(),
@@ -920,33 +1418,17 @@ mod tests {
         let cfg = Classroom::default();
         let own = vec!["127.0.0.1:8080".to_string()];
         assert!(
-            origin_ok(&head("/ws", &[]), &own, &cfg),
+            origin_ok(head("/ws", &[]).header("origin"), &own, &cfg),
             "no Origin: not a browser"
         );
-        assert!(origin_ok(
-            &head("/ws", &[("Origin", "http://127.0.0.1:8080")]),
-            &own,
-            &cfg
-        ));
-        assert!(!origin_ok(
-            &head("/ws", &[("Origin", "http://evil.example")]),
-            &own,
-            &cfg
-        ));
-        assert!(!origin_ok(
-            &head("/ws", &[("Origin", "http://127.0.0.1:9999")]),
-            &own,
-            &cfg
-        ));
+        assert!(origin_ok(Some("http://127.0.0.1:8080"), &own, &cfg));
+        assert!(!origin_ok(Some("http://evil.example"), &own, &cfg));
+        assert!(!origin_ok(Some("http://127.0.0.1:9999"), &own, &cfg));
         let allow = Classroom {
             allowed_origins: vec!["http://evil.example".into()],
             ..Classroom::default()
         };
-        assert!(origin_ok(
-            &head("/ws", &[("Origin", "http://evil.example")]),
-            &own,
-            &allow
-        ));
+        assert!(origin_ok(Some("http://evil.example"), &own, &allow));
     }
 
     #[test]

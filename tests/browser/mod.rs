@@ -185,9 +185,29 @@ impl Browser {
 
     /// A new tab on about:blank with Page, Runtime and Network events on.
     pub async fn new_tab(&mut self, width: u32, height: u32) -> Tab {
-        let t = self
-            .call(None, "Target.createTarget", json!({"url": "about:blank"}))
+        self.tab_in(None, width, height).await
+    }
+
+    /// A new tab in a browser context of its own (as a separate browser would be: its
+    /// own cookies, storage and connection pool, so no other tab's request rides on
+    /// its connections).
+    pub async fn new_isolated_tab(&mut self, width: u32, height: u32) -> Tab {
+        let c = self
+            .call(None, "Target.createBrowserContext", json!({}))
             .await;
+        let context = c["browserContextId"]
+            .as_str()
+            .expect("browserContextId")
+            .to_string();
+        self.tab_in(Some(&context), width, height).await
+    }
+
+    async fn tab_in(&mut self, context: Option<&str>, width: u32, height: u32) -> Tab {
+        let mut params = json!({"url": "about:blank"});
+        if let Some(c) = context {
+            params["browserContextId"] = json!(c);
+        }
+        let t = self.call(None, "Target.createTarget", params).await;
         let target = t["targetId"].as_str().expect("targetId").to_string();
         let a = self
             .call(
