@@ -54,14 +54,9 @@ fn find_unsafe(s: &str, from: usize, newline: bool) -> Option<(usize, char)> {
     let b = s.as_bytes();
     let mut i = from;
     while i < b.len() {
-        // Eight bytes at a time while they are plain ASCII (no control byte, no DEL, no
+        // Many bytes at a time while they are plain ASCII (no control byte, no DEL, no
         // byte of a multi-byte character): most of what is written.
-        while let Some(chunk) = b.get(i..i + 8) {
-            if !plain_ascii(u64::from_le_bytes(chunk.try_into().expect("eight bytes"))) {
-                break;
-            }
-            i += 8;
-        }
+        i = skip_plain(b, i);
         let Some(&c) = b.get(i) else { break };
         if SUSPECT[c as usize] {
             let second = b.get(i + 1).copied().unwrap_or(0);
@@ -224,12 +219,7 @@ impl<W: Write> Drop for TerminalWriter<W> {
 fn clean_prefix(b: &[u8], colour: bool) -> usize {
     let mut i = 0;
     loop {
-        while let Some(chunk) = b.get(i..i + 8) {
-            if !plain_ascii(u64::from_le_bytes(chunk.try_into().expect("eight bytes"))) {
-                break;
-            }
-            i += 8;
-        }
+        i = skip_plain(b, i);
         let Some(&c) = b.get(i) else { return i };
         let len = match c {
             b'\n' | 0x20..=0x7e => 1,
@@ -256,11 +246,39 @@ fn clean_prefix(b: &[u8], colour: bool) -> usize {
 /// Eight bytes of printable ASCII: no control byte, no DEL, no byte of a multi-byte
 /// character.
 fn plain_ascii(w: u64) -> bool {
+    not_plain(w) == 0
+}
+
+/// The high bit of each of eight bytes that is a control byte, DEL or not ASCII (and
+/// perhaps of a byte beside one: only zero means anything).
+fn not_plain(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let control = w.wrapping_sub(ONES * 0x20) & !w;
     let del = (w ^ (ONES * 0x7f)).wrapping_sub(ONES) & !(w ^ (ONES * 0x7f));
-    (w | control | del) & HIGH == 0
+    (w | control | del) & HIGH
+}
+
+/// Where the run of printable ASCII bytes from `i` ends, give or take the last seven:
+/// eight bytes a step, thirty-two once the run is long.
+fn skip_plain(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        if !plain_ascii(u64::from_le_bytes(chunk.try_into().expect("eight bytes"))) {
+            break;
+        }
+        i += 8;
+        // A long run (JSON, a hex dump's rows) goes faster in blocks; short runs between
+        // arrows and dots (the tree) do not try them.
+        while let Some(block) = b.get(i..i + 32) {
+            let w =
+                |k: usize| u64::from_le_bytes(block[k..k + 8].try_into().expect("eight bytes"));
+            if not_plain(w(0)) | not_plain(w(8)) | not_plain(w(16)) | not_plain(w(24)) != 0 {
+                break;
+            }
+            i += 32;
+        }
+    }
+    i
 }
 
 /// `b` made safe into `out`; returns how many bytes were consumed (with `more`, an

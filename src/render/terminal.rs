@@ -197,27 +197,32 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
     for para in text.split('\n') {
         if para.is_empty() {
             lines.push(pad.clone());
-        } else if fits(para, avail) {
+            continue;
+        }
+        if wrap_simple(para, avail, &pad, &mut lines) {
+            continue;
+        }
+        if fits(para, avail) {
             // Nowhere to break: the line as it is (what textwrap gives, without its
             // search for break opportunities).
             let mut line = String::with_capacity(pad.len() + para.len());
             line.push_str(&pad);
             line.push_str(para);
             lines.push(line);
-        } else if !wrap_simple(para, avail, &pad, &mut lines) {
-            let opts = opts.get_or_insert_with(|| {
-                textwrap::Options::new(avail + indent)
-                    .initial_indent(&pad)
-                    .subsequent_indent(&pad)
-                    .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
-                    .word_splitter(textwrap::WordSplitter::NoHyphenation)
-            });
-            lines.extend(
-                textwrap::wrap(para, &*opts)
-                    .into_iter()
-                    .map(|l| l.into_owned()),
-            );
+            continue;
         }
+        let opts = opts.get_or_insert_with(|| {
+            textwrap::Options::new(avail + indent)
+                .initial_indent(&pad)
+                .subsequent_indent(&pad)
+                .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
+                .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        });
+        lines.extend(
+            textwrap::wrap(para, &*opts)
+                .into_iter()
+                .map(|l| l.into_owned()),
+        );
     }
     lines
 }
