@@ -43,7 +43,7 @@ pub struct TreeRender {
 }
 
 /// Explanations already given, per conversation (bounded: forgotten past a limit).
-type Seen = HashMap<u32, HashSet<u64, Prehashed>>;
+type Seen = HashMap<u32, HashSet<u64, Prehashed>, Prehashed>;
 
 /// What the tree remembers having explained.
 enum Memory {
@@ -53,10 +53,18 @@ enum Memory {
     /// first packet known to ask each question), every answer logged for
     /// [`Render::settle`] to check in capture order.
     Guess {
-        first_asker: Arc<Mutex<HashMap<(u32, u64), u64>>>,
+        first_asker: Arc<Mutex<FirstAsker>>,
         packet: u64,
         log: Vec<Asked>,
     },
+}
+
+/// For each question (its conversation and kind folded into one number: two that fold
+/// alike only make a guess wrong, never the output), the first packet known to ask it.
+type FirstAsker = HashMap<u64, u64, Prehashed>;
+
+fn question(scope: u32, kind: u64) -> u64 {
+    kind ^ (scope as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// Past this many remembered questions the guesses start afresh (they only make
@@ -108,7 +116,7 @@ fn replay(seen: &mut Seen, asked: &[Asked]) -> bool {
 struct TreeDraw {
     opts: TreeOptions,
     labels: Arc<[String]>,
-    first_asker: Arc<Mutex<HashMap<(u32, u64), u64>>>,
+    first_asker: Arc<Mutex<FirstAsker>>,
 }
 
 impl Draw for TreeDraw {
@@ -164,6 +172,10 @@ impl std::hash::Hasher for Unhashed {
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
+    }
+    /// A conversation's number, spread over the bits the table looks at.
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 
@@ -436,7 +448,7 @@ impl TreeRender {
                     .into_owned()
             })
             .collect();
-        TreeRender::with_memory(opts, labels, Memory::Own(HashMap::new()))
+        TreeRender::with_memory(opts, labels, Memory::Own(Seen::default()))
     }
 
     fn with_memory(opts: TreeOptions, labels: Arc<[String]>, memory: Memory) -> TreeRender {
@@ -447,8 +459,8 @@ impl TreeRender {
             current: u32::MAX,
             labels,
             buf: Vec::new(),
-            line: String::new(),
-            sections: Vec::new(),
+            line: String::with_capacity(160),
+            sections: Vec::with_capacity(8),
         }
     }
 
@@ -482,7 +494,7 @@ impl TreeRender {
                     if m.len() > GUESS_LIMIT {
                         m.clear();
                     }
-                    let first = m.entry((scope, kind)).or_insert(*packet);
+                    let first = m.entry(question(scope, kind)).or_insert(*packet);
                     let new = *first >= *packet;
                     *first = (*first).min(*packet);
                     new
