@@ -1,7 +1,9 @@
 //! Drawing packets on several threads: the main thread reads, dissects and analyses in
 //! capture order and hands packets on in batches; each batch is drawn on a worker into
 //! its own buffer, and the buffers are written in the order the batches were made. The
-//! batches in flight are bounded, so memory stays bounded on any capture.
+//! batches in flight are bounded by what they carry (a packet, and each application
+//! message reported in it: one segment may end hundreds of WebSocket messages), so
+//! memory stays bounded on any capture.
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
@@ -12,8 +14,14 @@ use std::thread::Scope;
 use crate::pipeline::Packet;
 use crate::render::{Context, Draw};
 
-/// Packets drawn together by one worker.
+/// Packets drawn together by one worker; a batch also ends once its packets and their
+/// application messages add up to this many.
 const BATCH: usize = 64;
+
+/// What a packet weighs in a batch: itself and each application message it reports.
+fn weight(p: &Packet) -> usize {
+    1 + p.analysis.app.len()
+}
 
 type Drawn = io::Result<Vec<u8>>;
 type Job = (Vec<(Packet, Context)>, SyncSender<Drawn>);
@@ -25,10 +33,15 @@ pub fn threads(asked: Option<usize>) -> usize {
 
 pub struct Pool {
     jobs: SyncSender<Job>,
-    /// The batches handed out, oldest first: each is written when its turn comes.
-    pending: VecDeque<Receiver<Drawn>>,
+    /// The batches handed out, oldest first, with their weights: each is written when
+    /// its turn comes.
+    pending: VecDeque<(Receiver<Drawn>, usize)>,
     batch: Vec<(Packet, Context)>,
-    /// At most this many batches are handed out and not yet written.
+    /// The weight of `batch`, and of the batches in `pending`.
+    batch_weight: usize,
+    in_flight: usize,
+    /// At most this many batches are handed out and not yet written, and at most
+    /// `limit * BATCH` of weight (past it, with one batch at least).
     limit: usize,
 }
 
@@ -59,14 +72,17 @@ impl Pool {
             jobs,
             pending: VecDeque::new(),
             batch: Vec::with_capacity(BATCH),
+            batch_weight: 0,
+            in_flight: 0,
             limit: threads * 4,
         }
     }
 
     /// One more packet, in capture order; writes what is drawn when it is its turn.
     pub fn packet(&mut self, p: Packet, cx: Context, out: &mut dyn Write) -> io::Result<()> {
+        self.batch_weight += weight(&p);
         self.batch.push((p, cx));
-        if self.batch.len() == BATCH {
+        if self.batch.len() == BATCH || self.batch_weight >= BATCH {
             self.hand_out(out)?;
         }
         Ok(())
@@ -84,7 +100,10 @@ impl Pool {
     }
 
     fn hand_out(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        while self.pending.len() >= self.limit {
+        while !self.pending.is_empty()
+            && (self.pending.len() >= self.limit
+                || self.in_flight + self.batch_weight > self.limit * BATCH)
+        {
             self.write_oldest(out)?;
         }
         let (done, drawn) = sync_channel(1);
@@ -92,14 +111,17 @@ impl Pool {
         self.jobs
             .send((batch, done))
             .map_err(|_| io::Error::other("the drawing threads stopped"))?;
-        self.pending.push_back(drawn);
+        self.pending.push_back((drawn, self.batch_weight));
+        self.in_flight += self.batch_weight;
+        self.batch_weight = 0;
         Ok(())
     }
 
     fn write_oldest(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        let Some(drawn) = self.pending.pop_front() else {
+        let Some((drawn, weight)) = self.pending.pop_front() else {
             return Ok(());
         };
+        self.in_flight -= weight;
         let bytes = drawn
             .recv()
             .map_err(|_| io::Error::other("a drawing thread stopped"))??;
