@@ -217,7 +217,7 @@ impl Render for JsonRender {
             "duration": duration,
             "conversations": {"tcp": tcp, "udp": udp},
             "analysis": t.problems,
-            "socketio_sessions": an.sessions.sessions(),
+            "socketio_sessions": an.sessions.sessions().collect::<Vec<_>>(),
             "warnings": self.warnings,
             "warnings_omitted": self.warnings_omitted,
             "notes": t.info,
