@@ -26,6 +26,21 @@ pub fn shown(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(format!("{}… ({} more bytes)", &s[..end], s.len() - end))
 }
 
+/// The value written into `out` from byte `at` on, cut like [`shown`] in place.
+pub fn cut_from(out: &mut String, at: usize, max: usize) {
+    let len = out.len() - at;
+    if len <= max {
+        return;
+    }
+    let mut end = at + max;
+    while !out.is_char_boundary(end) {
+        end -= 1;
+    }
+    let more = out.len() - end;
+    out.truncate(end);
+    out.push_str(&format!("… ({more} more bytes)"));
+}
+
 /// [`shown`] at [`MAX_SHOWN`].
 pub fn short(s: &str) -> Cow<'_, str> {
     shown(s, MAX_SHOWN)
@@ -49,5 +64,11 @@ mod tests {
             MAX_SHOWN + "… (".len() + "1048064 more bytes)".len()
         );
         assert!(s.ends_with("… (1048064 more bytes)"));
+        let mut out = String::from("said: ");
+        out.push_str("hello world");
+        cut_from(&mut out, 6, 5);
+        assert_eq!(out, "said: hello… (6 more bytes)");
+        cut_from(&mut out, 0, 100);
+        assert_eq!(out, "said: hello… (6 more bytes)");
     }
 }
