@@ -9,9 +9,10 @@ use std::borrow::Cow;
 pub const MAX_SHOWN: usize = 512;
 
 /// The longest line the text renderers write (tree, `--summary`, `--hex`, `--diagram`,
-/// at any `COLUMNS` up to 200): a value of [`MAX_SHOWN`] bytes, escaped (each byte at
-/// most four columns, `\xNN`), with what the line says around it.
-pub const MAX_LINE: usize = 4 * MAX_SHOWN + 512;
+/// `--stats`, at any `COLUMNS` up to 200): a value of [`MAX_SHOWN`] bytes, escaped
+/// (each byte at most four columns, `\xNN`), with what the line says around it (a
+/// `--summary` line names messages up to 1,024 bytes, then counts the rest).
+pub const MAX_LINE: usize = 4096;
 
 /// `s` cut after `max` bytes (at a character boundary), with "… (N more bytes)" after
 /// it; borrowed and whole when it fits.
