@@ -1763,7 +1763,7 @@ fn time_is_linear_in_the_capture_size() {
         (
             "polling-tiny-packets",
             polling_body_of_tiny_packets,
-            400_000,
+            1_000_000,
             &["--summary"],
         ),
         (
@@ -1785,7 +1785,7 @@ fn time_is_linear_in_the_capture_size() {
             1_000,
             &["--summary"],
         ),
-        ("held-behind-holes", holes, 4, &["--summary"]),
+        ("held-behind-holes", holes, 12, &["--summary"]),
         ("syn-flood", syn_flood, 20_000, &["--summary"]),
     ];
     let mut failures = Vec::new();
