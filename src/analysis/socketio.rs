@@ -468,7 +468,7 @@ pub struct Session {
     /// Namespaces no longer followed (over `MAX_NAMESPACES`), the oldest first.
     #[serde(skip)]
     namespaces_not_followed: u64,
-    /// Streams not listed (over `MAX_STREAMS` in one list).
+    /// Streams that carried it and are not listed (over `MAX_STREAMS`).
     #[serde(skip)]
     streams_not_listed: u64,
     /// The last heartbeat (the open packet, then each ping): its time.
@@ -563,17 +563,16 @@ impl Session {
             + self.pending_bytes
     }
 
+    /// Streams that carried it past the most a list holds (not listed, counted).
+    pub fn streams_not_listed(&self) -> u64 {
+        self.streams_not_listed
+    }
+
     /// Adds `stream` to `list` unless it is there; a list holds at most `MAX_STREAMS`.
-    fn list_stream(list: &mut Vec<u32>, stream: u32, not_listed: &mut u64) -> bool {
-        if list.last() == Some(&stream) || list.contains(&stream) {
-            return false;
+    fn list_stream(list: &mut Vec<u32>, stream: u32) {
+        if list.len() < MAX_STREAMS && list.last() != Some(&stream) && !list.contains(&stream) {
+            list.push(stream);
         }
-        if list.len() >= MAX_STREAMS {
-            *not_listed += 1;
-            return false;
-        }
-        list.push(stream);
-        true
     }
 }
 
@@ -815,16 +814,24 @@ impl SessionTracker {
         self.touched = None;
         match &ev.message {
             AppMessage::EngineIo(p) => {
+                let before = self.by_stream.get(&stream).copied();
                 let i = self.session_for(stream, p.sid.as_deref());
                 self.touched = Some(i);
                 let s = self.sessions.get_mut(&i).expect("made by session_for");
                 s.version = p.version;
-                Session::list_stream(&mut s.streams, stream, &mut s.streams_not_listed);
+                // A stream new to this session, past the listed ones: counted once.
+                if before != Some(i)
+                    && s.streams.len() >= MAX_STREAMS
+                    && !s.streams.contains(&stream)
+                {
+                    s.streams_not_listed += 1;
+                }
+                Session::list_stream(&mut s.streams, stream);
                 let list = match p.transport {
                     EioTransport::Polling => &mut s.polling_streams,
                     EioTransport::WebSocket => &mut s.websocket_streams,
                 };
-                Session::list_stream(list, stream, &mut s.streams_not_listed);
+                Session::list_stream(list, stream);
                 if s.transport.is_none() || p.transport == EioTransport::Polling && !s.upgraded() {
                     s.transport = Some(p.transport);
                 }
@@ -1605,6 +1612,34 @@ mod tests {
                 limit: MAX_NAMESPACES
             }
         );
+        // A session over more streams than are listed counts each of the rest once.
+        let mut tr = SessionTracker::default();
+        let ev = || AppEvent {
+            dir: Dir::ClientToServer,
+            stream_range: (0, 0),
+            message: AppMessage::EngineIo(
+                super::super::engineio::parse_text("6", EioTransport::Polling, 4)
+                    .map(|mut p| {
+                        p.sid = Some("many".into());
+                        p
+                    })
+                    .unwrap(),
+            ),
+            checks: Vec::new(),
+        };
+        for round in 0..3 {
+            for st in 0..MAX_STREAMS as u32 + 5 {
+                tr.observe(st, round, t(1), &ev());
+            }
+        }
+        let s = tr.sessions().next().unwrap();
+        assert_eq!(
+            (s.streams.len(), s.polling_streams.len()),
+            (MAX_STREAMS, MAX_STREAMS)
+        );
+        assert_eq!(s.streams_not_listed(), 5);
+        assert!(crate::explain::session_summary(s)
+            .contains("; 5 more stream(s) carried it, not listed"));
         // Given up: forgotten, its sid starts afresh; the note names it.
         let mut tr = SessionTracker::default();
         let a = tr.session_for(1, Some("aaa"));

@@ -592,6 +592,13 @@ pub fn session_summary(s: &crate::analysis::socketio::Session) -> String {
     if let (Some(i), Some(t)) = (s.ping_interval, s.ping_timeout) {
         out.push_str(&format!(" (pingInterval {i} ms, pingTimeout {t} ms)"));
     }
+    if s.streams_not_listed() > 0 {
+        out.push_str(&format!(
+            "; {} more stream(s) carried it, not listed (each list stops at {})",
+            s.streams_not_listed(),
+            crate::analysis::socketio::MAX_STREAMS
+        ));
+    }
     out.push('.');
     out
 }
