@@ -16,3 +16,4 @@ pub mod proto;
 pub mod render;
 pub mod source;
 pub mod tui;
+pub mod value;

@@ -42,6 +42,12 @@ struct Run {
 /// the test process's own size over the exec. Without GNU time, the high-water mark is
 /// read from /proc while the child runs.
 fn run(file: &Path, args: &[&str]) -> Run {
+    run_into(file, args, None)
+}
+
+/// [`run`], with standard output written to `stdout` (when given) instead of kept: the
+/// large captures' output is more than a test should hold.
+fn run_into(file: &Path, args: &[&str], stdout: Option<&Path>) -> Run {
     use std::os::unix::process::{CommandExt, ExitStatusExt};
     let start = Instant::now();
     let bin = env!("CARGO_BIN_EXE_wirewalk");
@@ -66,7 +72,10 @@ fn run(file: &Path, args: &[&str]) -> Run {
         .env_remove("NO_COLOR")
         .env("COLUMNS", "100")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(match stdout {
+            Some(p) => Stdio::from(std::fs::File::create(p).expect("an output file")),
+            None => Stdio::piped(),
+        })
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
@@ -78,7 +87,10 @@ fn run(file: &Path, args: &[&str]) -> Run {
             String::from_utf8_lossy(&v).into_owned()
         })
     };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let out = match child.stdout.take() {
+        Some(o) => drain(Box::new(o)),
+        None => std::thread::spawn(String::new),
+    };
     let err = drain(Box::new(child.stderr.take().unwrap()));
     let pid = child.id();
     let mut hwm_kb = 0i64;
@@ -1343,4 +1355,466 @@ fn output_files_do_not_follow_links() {
         );
         assert_eq!(std::fs::read(&target).unwrap(), b"keep me", "{args:?}");
     }
+}
+
+// --- streaming decoders, session state, bounded lines, linear time ---------------------
+
+/// A Socket.IO connection over WebSocket (the upgrade done), on `port`.
+fn socketio_websocket(cap: &mut Capture, port: u16, sid: &str) -> Tcp {
+    let mut t = Tcp::open(cap, port);
+    let req = UPGRADE_REQUEST.replace(
+        "GET /chat ",
+        &format!("GET /socket.io/?EIO=4&transport=websocket&sid={sid} "),
+    );
+    t.send(cap, true, format!("{req}\r\n").as_bytes());
+    t.send(cap, false, format!("{UPGRADE_RESPONSE}\r\n").as_bytes());
+    t
+}
+
+/// Class "a polling body of millions of 1-byte packets": one long-polling answer whose
+/// body is `n` noop packets (`6`, separated by 0x1e), and one of `n / 8` short events.
+fn polling_body_of_tiny_packets(n: usize) -> Vec<u8> {
+    let mut cap = Capture::default();
+    let mut t = Tcp::open(&mut cap, 41000);
+    for body in [
+        vec!["6"; n].join("\x1e"),
+        (0..n / 8)
+            .map(|k| format!("42[\"e\",{k}]"))
+            .collect::<Vec<_>>()
+            .join("\x1e"),
+    ] {
+        t.send(
+            &mut cap,
+            true,
+            b"GET /socket.io/?EIO=4&transport=polling&sid=tiny HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        t.send(
+            &mut cap,
+            false,
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+    }
+    t.close(&mut cap);
+    cap.bytes(PcapFormat::Pcap)
+}
+
+/// Class "one segment ends hundreds of messages": `n` empty WebSocket text frames, 700
+/// to a segment.
+fn tiny_websocket_frames(n: usize) -> Vec<u8> {
+    let mut cap = Capture::default();
+    let mut t = Tcp::open(&mut cap, 41001);
+    t.send(&mut cap, true, format!("{UPGRADE_REQUEST}\r\n").as_bytes());
+    t.send(
+        &mut cap,
+        false,
+        format!("{UPGRADE_RESPONSE}\r\n").as_bytes(),
+    );
+    t.send(&mut cap, false, &[0x81, 0x00].repeat(n));
+    t.close(&mut cap);
+    cap.bytes(PcapFormat::Pcap)
+}
+
+/// Class "Socket.IO session state for the whole capture": `n` sessions on one
+/// connection, each opened with its own sid, joining its own namespace and waiting for
+/// an ACK to an emit with a 200-byte name; one more session joins `n` namespaces; and a
+/// third emits `n` events that ask for an ACK none of which comes.
+fn socketio_session_state(n: usize) -> Vec<u8> {
+    let mut cap = Capture::default();
+    let name = "n".repeat(200);
+    let mut t = socketio_websocket(&mut cap, 41002, "");
+    let (mut server, mut client) = (Vec::new(), Vec::new());
+    for k in 0..n {
+        let open = format!(
+            r#"0{{"sid":"session-{k:08}","upgrades":[],"pingInterval":25000,"pingTimeout":20000}}"#
+        );
+        server.extend(ws_frame(1, open.as_bytes(), None, None));
+        server.extend(ws_frame(1, format!("40/ns{k},").as_bytes(), None, None));
+        client.extend(ws_frame(
+            1,
+            format!("42/ns{k},1[\"{name}\"]").as_bytes(),
+            Some([1, 2, 3, 4]),
+            None,
+        ));
+        // Interleaved in batches, as two peers talking.
+        if server.len() > 64 << 10 {
+            t.send(&mut cap, false, &std::mem::take(&mut server));
+            t.send(&mut cap, true, &std::mem::take(&mut client));
+        }
+    }
+    t.send(&mut cap, false, &server);
+    t.send(&mut cap, true, &client);
+    t.close(&mut cap);
+    let mut t = socketio_websocket(&mut cap, 41003, "many-namespaces");
+    let mut server = ws_frame(
+        1,
+        br#"0{"sid":"many-namespaces","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#,
+        None,
+        None,
+    );
+    for k in 0..n {
+        server.extend(ws_frame(1, format!("40/room{k},").as_bytes(), None, None));
+    }
+    t.send(&mut cap, false, &server);
+    t.close(&mut cap);
+    let mut t = socketio_websocket(&mut cap, 41004, "unanswered");
+    t.send(
+        &mut cap,
+        false,
+        &ws_frame(
+            1,
+            br#"0{"sid":"unanswered","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#,
+            None,
+            None,
+        ),
+    );
+    let mut client = Vec::new();
+    for k in 0..n {
+        client.extend(ws_frame(
+            1,
+            format!("42{k}[\"ask\"]").as_bytes(),
+            Some([1, 2, 3, 4]),
+            None,
+        ));
+    }
+    t.send(&mut cap, true, &client);
+    t.close(&mut cap);
+    cap.bytes(PcapFormat::Pcap)
+}
+
+/// Class "the text output of one value": values of `len` bytes without a space — a
+/// WebSocket text, an event name and its arguments, an Engine.IO sid, a request URI and
+/// a header — and a text of two-byte characters.
+fn long_values(len: usize) -> Vec<u8> {
+    let mut cap = Capture::default();
+    let long = "x".repeat(len);
+    let sid = "S".repeat(len.min(4000));
+    let mut t = Tcp::open(&mut cap, 41005);
+    let req = UPGRADE_REQUEST
+        .replace(
+            "GET /chat ",
+            &format!("GET /socket.io/?EIO=4&transport=websocket&sid={sid} "),
+        )
+        .replace(
+            "Host: example.com\r\n",
+            &format!(
+                "Host: example.com\r\nX-Long: {}\r\n",
+                "h".repeat(len.min(60000))
+            ),
+        );
+    t.send(&mut cap, true, format!("{req}\r\n").as_bytes());
+    t.send(
+        &mut cap,
+        false,
+        format!("{UPGRADE_RESPONSE}\r\n").as_bytes(),
+    );
+    let open =
+        format!(r#"0{{"sid":"{sid}","upgrades":[],"pingInterval":25000,"pingTimeout":20000}}"#);
+    t.send(&mut cap, false, &ws_frame(1, open.as_bytes(), None, None));
+    t.send(&mut cap, false, &ws_frame(1, b"40", None, None));
+    let event = format!("42[\"{}\",\"{long}\"]", "E".repeat(len.min(5000)));
+    t.send(&mut cap, false, &ws_frame(1, event.as_bytes(), None, None));
+    let args = format!("421[\"ev\",{{\"k\":\"{long}\"}}]");
+    t.send(
+        &mut cap,
+        true,
+        &ws_frame(1, args.as_bytes(), Some([1, 2, 3, 4]), None),
+    );
+    t.close(&mut cap);
+    let mut t = Tcp::open(&mut cap, 41006);
+    t.send(&mut cap, true, format!("{UPGRADE_REQUEST}\r\n").as_bytes());
+    t.send(
+        &mut cap,
+        false,
+        format!("{UPGRADE_RESPONSE}\r\n").as_bytes(),
+    );
+    t.send(&mut cap, false, &ws_frame(1, long.as_bytes(), None, None));
+    let wide = "é".repeat(len / 2);
+    t.send(&mut cap, false, &ws_frame(1, wide.as_bytes(), None, None));
+    t.close(&mut cap);
+    cap.bytes(PcapFormat::Pcap)
+}
+
+/// The generated captures of this section at scale `k` (1 in CI): name and bytes.
+fn generated(k: usize) -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        // At 25: 4 million 1-byte packets in an 8 MB body (12 GB before).
+        (
+            "polling-tiny-packets",
+            polling_body_of_tiny_packets(160_000 * k),
+        ),
+        ("websocket-tiny-frames", tiny_websocket_frames(200_000 * k)),
+        ("socketio-session-state", socketio_session_state(8_000 * k)),
+        ("long-values", long_values((1 << 20) * k.min(12))),
+    ]
+}
+
+/// Peak memory and CPU seconds (user + system) of `wirewalk --color never inspect FILE
+/// ARGS…`, from the child's own rusage (wait4): the machine may be loaded, CPU time is
+/// what the run itself cost.
+fn cpu_run(file: &Path, args: &[&str]) -> (f64, i64, Option<i32>) {
+    let child = Command::new(env!("CARGO_BIN_EXE_wirewalk"))
+        .args(["--color", "never", "inspect"])
+        .arg(file)
+        .args(args)
+        .env("COLUMNS", "100")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the wirewalk binary runs");
+    let mut status = 0;
+    // SAFETY: wait4 on our own child, writing into a zeroed rusage.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut ru) };
+    assert!(pid > 0, "wait4: {}", std::io::Error::last_os_error());
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (secs(ru.ru_utime) + secs(ru.ru_stime), ru.ru_maxrss, code)
+}
+
+/// Class "memory is bounded per message, not globally", the decoders' side: a polling
+/// body of tiny packets, segments ending hundreds of messages, session state for the
+/// whole capture. Every mode stays under 256 MiB (at CI size and, from
+/// scripts/hostile-large.sh, at full size), and what was not decoded or kept is said.
+#[test]
+fn streaming_decoders_and_session_state_stay_bounded() {
+    let k = scale();
+    let d = dir("streaming");
+    // In CI a small budget, so that the small session capture passes it.
+    let budget = if k == 1 {
+        2usize << 20
+    } else {
+        wirewalk::analysis::budget::DEFAULT_MAX_MEMORY
+    };
+    let budget_arg = budget.to_string();
+    let mut failures = Vec::new();
+    for (name, bytes) in generated(k) {
+        let f = d.join(format!("{name}.pcap"));
+        std::fs::write(&f, &bytes).unwrap();
+        let mb = bytes.len() >> 20;
+        drop(bytes);
+        for mode in [
+            &[][..],
+            &["--summary"],
+            &["--hex"],
+            &["--json"],
+            &["--diagram"],
+        ] {
+            let args: Vec<&str> = mode
+                .iter()
+                .copied()
+                .chain(["--max-memory", &budget_arg])
+                .collect();
+            let json_out = d.join(format!("{name}.jsonl"));
+            let sink = if mode == ["--json"] {
+                json_out.clone()
+            } else {
+                PathBuf::from("/dev/null")
+            };
+            let r = run_into(&f, &args, Some(&sink));
+            eprintln!(
+                "{name} ({mb} MiB) {mode:?}: peak {} KiB, {:.2?}, exit {:?}",
+                r.max_rss_kb, r.elapsed, r.code
+            );
+            if r.code != Some(0) || r.signal.is_some() || r.stderr.contains("panicked") {
+                failures.push(format!(
+                    "{name} {mode:?}: exit {:?}, signal {:?}: {}",
+                    r.code, r.signal, r.stderr
+                ));
+            }
+            if r.max_rss_kb >= 256 << 10 {
+                failures.push(format!("{name} {mode:?}: peak {} KiB", r.max_rss_kb));
+            }
+            if mode != ["--json"] {
+                continue;
+            }
+            // Read a line at a time: what the checks below need, not the whole output.
+            use std::io::BufRead;
+            let (mut checks, mut eio, mut ws) = (Vec::new(), 0, 0);
+            let mut summary = serde_json::Value::Null;
+            for line in std::io::BufReader::new(std::fs::File::open(&json_out).unwrap()).lines() {
+                let mut v: serde_json::Value =
+                    serde_json::from_str(&line.unwrap()).expect("a JSON line");
+                for l in v["layers"].as_array().into_iter().flatten() {
+                    eio += (l["protocol"] == "engineio") as usize;
+                    ws += (l["protocol"] == "websocket") as usize;
+                    checks.extend(l["checks"].as_array().into_iter().flatten().cloned());
+                }
+                if v["type"] == "summary" {
+                    summary = v.take();
+                }
+            }
+            let _ = std::fs::remove_file(&json_out);
+            match name {
+                "polling-tiny-packets" => {
+                    // Both bodies: the first 256 packets decoded, the rest counted.
+                    let counts: Vec<u64> = checks
+                        .iter()
+                        .filter_map(|c| {
+                            let t = c["text"].as_str()?;
+                            let rest = t.split("are shown, the ").nth(1)?;
+                            rest.split(' ').next()?.parse().ok()
+                        })
+                        .collect();
+                    let n = 160_000 * k as u64;
+                    if counts != [n - 256, n / 8 - 256] {
+                        failures.push(format!("{name}: not-decoded counts {counts:?}"));
+                    }
+                    if eio != 512 {
+                        failures.push(format!("{name}: {eio} Engine.IO layers, want 512"));
+                    }
+                }
+                "websocket-tiny-frames" => {
+                    if ws != 200_000 * k {
+                        failures.push(format!("{name}: {ws} WebSocket layers"));
+                    }
+                }
+                "socketio-session-state" => {
+                    let warnings = summary["warnings"].to_string();
+                    let said = [
+                        "the state of",
+                        "session(s), the least recently active first (sid session-00000000",
+                        "namespaces of this session were joined at once",
+                        "emits of this session waited for their acknowledgement at once",
+                    ];
+                    for s in said {
+                        if !warnings.contains(s) && !r.stderr.contains(s) {
+                            failures.push(format!(
+                                "{name}: nothing says {s:?}: {}",
+                                &r.stderr[..r.stderr.len().min(2000)]
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Class "text output of one value": on every generated capture, in every text mode
+/// (tree, --summary, --hex, --diagram, --stats, --fields), no line of stdout or stderr
+/// is longer than the stated cap (`wirewalk::value::MAX_LINE`), and a long value is
+/// said cut with how much more there was. (JSON keeps values whole: SPEC.md.)
+#[test]
+fn no_output_line_is_longer_than_the_cap() {
+    let d = dir("lines");
+    let cap = wirewalk::value::MAX_LINE;
+    let mut failures = Vec::new();
+    let mut all = generated(1);
+    all.push(("deflate-conversations", deflate_conversations(50)));
+    all.push(("held-behind-holes", held_behind_holes(4, 100 << 10)));
+    for (name, bytes) in all {
+        let f = d.join(format!("{name}.pcap"));
+        std::fs::write(&f, &bytes).unwrap();
+        for mode in [
+            &[][..],
+            &["--summary"],
+            &["--hex"],
+            &["--diagram"],
+            &["--stats"],
+            &["--fields"],
+        ] {
+            let r = run(&f, mode);
+            let (longest, at) = r
+                .stdout
+                .lines()
+                .chain(r.stderr.lines())
+                .enumerate()
+                .map(|(i, l)| (l.chars().count(), i))
+                .max()
+                .unwrap_or((0, 0));
+            eprintln!("{name} {mode:?}: longest line {longest} (line {})", at + 1);
+            if longest > cap {
+                failures.push(format!(
+                    "{name} {mode:?}: a line of {longest} characters (line {})",
+                    at + 1
+                ));
+            }
+            if name == "long-values" && mode.is_empty() && !r.stdout.contains(" more bytes)") {
+                failures.push(format!("{name}: no value says it was cut"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Class "time linear in the capture size": each generator of the suite at two sizes,
+/// N and 4N; the larger costs less than 8 times the CPU time of the smaller (a
+/// quadratic cost would be 16 times). CPU time from the child's rusage, not the clock.
+#[test]
+fn time_is_linear_in_the_capture_size() {
+    let d = dir("linear");
+    type Gen = fn(usize) -> Vec<u8>;
+    let syn_flood: Gen = |n| {
+        let mut cap = Capture::default();
+        for port in 0..n {
+            Tcp::new(1024 + (port % 60000) as u16).segment(&mut cap, true, &[], SYN);
+        }
+        cap.bytes(PcapFormat::Pcap)
+    };
+    let holes: Gen = |n| held_behind_holes(n, 1 << 20);
+    let cases: [(&str, Gen, usize, &[&str]); 7] = [
+        (
+            "polling-tiny-packets",
+            polling_body_of_tiny_packets,
+            1_000_000,
+            &["--summary"],
+        ),
+        (
+            "websocket-tiny-frames",
+            tiny_websocket_frames,
+            100_000,
+            &["--json"],
+        ),
+        (
+            "socketio-session-state",
+            socketio_session_state,
+            3_000,
+            &["--summary"],
+        ),
+        ("long-values", long_values, 1 << 20, &[]),
+        (
+            "deflate-conversations",
+            deflate_conversations,
+            1_000,
+            &["--summary"],
+        ),
+        ("held-behind-holes", holes, 12, &["--summary"]),
+        ("syn-flood", syn_flood, 20_000, &["--summary"]),
+    ];
+    let mut failures = Vec::new();
+    for (name, gen, n, args) in cases {
+        let mut secs = [0.0; 2];
+        for (i, size) in [n, 4 * n].into_iter().enumerate() {
+            let f = d.join(format!("{name}-{size}.pcap"));
+            std::fs::write(&f, gen(size)).unwrap();
+            // The least of three runs: what the run costs, not what the machine did.
+            secs[i] = (0..3)
+                .map(|_| {
+                    let (s, _, code) = cpu_run(&f, args);
+                    assert_eq!(code, Some(0), "{name} at {size}");
+                    s
+                })
+                .fold(f64::INFINITY, f64::min);
+        }
+        // Below 20 ms the start of the process is most of it: the floor keeps noise out.
+        let ratio = secs[1] / secs[0].max(0.02);
+        eprintln!(
+            "{name}: {:.3} s at N, {:.3} s at 4N: ×{ratio:.2}",
+            secs[0], secs[1]
+        );
+        if ratio >= 8.0 {
+            failures.push(format!(
+                "{name}: {:.3} s at N, {:.3} s at 4N (×{ratio:.1})",
+                secs[0], secs[1]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

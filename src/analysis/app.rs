@@ -262,6 +262,9 @@ pub enum Check {
     EioBadPayload,
     /// An open packet without sid, pingInterval or pingTimeout in its JSON.
     EioBadOpen,
+    /// A polling body of more packets than are decoded: `count` after the first `limit`
+    /// were counted, not decoded (note).
+    EioPacketsNotDecoded { count: u64, limit: usize },
     /// An Engine.IO message that does not start with a Socket.IO type 0–6.
     SioUnknownType { found: String },
     /// A Socket.IO header (attachments count, namespace, ack id) that breaks the grammar.
@@ -341,6 +344,7 @@ impl Check {
             Check::EioUnknownType { .. } => "eio-unknown-type",
             Check::EioBadPayload => "eio-bad-payload",
             Check::EioBadOpen => "eio-bad-open",
+            Check::EioPacketsNotDecoded { .. } => "eio-packets-not-decoded",
             Check::SioUnknownType { .. } => "sio-unknown-type",
             Check::SioMalformed => "sio-malformed",
             Check::SioBadJson => "sio-bad-json",
@@ -399,6 +403,7 @@ impl Check {
         "eio-unknown-type",
         "eio-bad-payload",
         "eio-bad-open",
+        "eio-packets-not-decoded",
         "sio-unknown-type",
         "sio-malformed",
         "sio-bad-json",
@@ -428,6 +433,7 @@ impl Check {
             | Check::WsIncompleteFrame { .. }
             | Check::HttpHeaderTooLarge { .. }
             | Check::HttpIncomplete
+            | Check::EioPacketsNotDecoded { .. }
             | Check::StreamGap { .. }
             | Check::StreamDesync { .. }
             | Check::TlsIncompleteRecord { .. }
@@ -461,6 +467,9 @@ impl Check {
             | Check::SioJsonTooDeep { limit }
             | Check::HttpTrailerTooLarge { limit } => vec![("limit", limit.to_string())],
             Check::HttpControlBytes { count } => vec![("count", count.to_string())],
+            Check::EioPacketsNotDecoded { count, limit } => {
+                vec![("count", count.to_string()), ("limit", limit.to_string())]
+            }
             Check::WsIncompleteFrame { missing }
             | Check::StreamGap { missing }
             | Check::StreamDesync { missing } => vec![("missing", missing.to_string())],
@@ -582,6 +591,7 @@ mod tests {
             Check::WsIncompleteFrame { missing: 1 },
             Check::HttpHeaderTooLarge { limit: 1 },
             Check::HttpControlBytes { count: 1 },
+            Check::EioPacketsNotDecoded { count: 1, limit: 1 },
             Check::HttpTrailerTooLarge { limit: 1 },
             Check::StreamGap { missing: 1 },
             Check::StreamDesync { missing: 1 },

@@ -3,9 +3,18 @@
 //! waiting for answers) draws from it, so that thousands of conversations each just
 //! under their own limits cannot add up to gigabytes. When the sum passes the budget,
 //! the least recently active conversation's decoders are given up (its packets are
-//! still dissected and followed at the TCP level), and the end of the run says which.
+//! still dissected and followed at the TCP level), or the least recently active
+//! Socket.IO session's state, and the end of the run says which.
 
 use std::collections::{BTreeSet, HashMap};
+
+/// What holds memory against the budget: a TCP conversation's decoders (its index in the
+/// TCP table), or a Socket.IO session's state (its id in the session tracker).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Owner {
+    Conversation(usize),
+    Session(u64),
+}
 
 /// The default budget (`--max-memory`): with the conversation table's own ~35 MB and
 /// the rest of the program, a run stays under 256 MB whatever the capture.
@@ -18,10 +27,10 @@ const NAMED: usize = 10;
 pub struct Budget {
     /// Sum of the costs below.
     total: usize,
-    /// Per conversation (index in the TCP table): its cost and when it was last active.
-    cost: HashMap<usize, (usize, u64)>,
-    /// (last active frame, conversation): the least recently active first.
-    lru: BTreeSet<(u64, usize)>,
+    /// Per owner: its cost and when it was last active.
+    cost: HashMap<Owner, (usize, u64)>,
+    /// (last active frame, owner): the least recently active first.
+    lru: BTreeSet<(u64, Owner)>,
     /// Streams whose decoders were given up, in order (the first few), and how many.
     pub given_up: Vec<u32>,
     pub given_up_count: u64,
@@ -30,8 +39,8 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// Conversation `conv` now holds `bytes`, as of frame `frame`.
-    pub fn set(&mut self, conv: usize, bytes: usize, frame: u64) {
+    /// `conv` now holds `bytes`, as of frame `frame`.
+    pub fn set(&mut self, conv: Owner, bytes: usize, frame: u64) {
         if let Some((old, last)) = self.cost.insert(conv, (bytes, frame)) {
             self.total -= old;
             self.lru.remove(&(last, conv));
@@ -41,16 +50,16 @@ impl Budget {
         self.peak = self.peak.max(self.total);
     }
 
-    /// Conversation `conv` holds nothing any more (its decoders were freed).
-    pub fn remove(&mut self, conv: usize) {
+    /// `conv` holds nothing any more (its decoders or state were freed).
+    pub fn remove(&mut self, conv: Owner) {
         if let Some((old, last)) = self.cost.remove(&conv) {
             self.total -= old;
             self.lru.remove(&(last, conv));
         }
     }
 
-    /// Over `max`: the least recently active conversation to give up (and forgets it).
-    pub fn evict(&mut self, max: usize) -> Option<usize> {
+    /// Over `max`: the least recently active owner to give up (and forgets it).
+    pub fn evict(&mut self, max: usize) -> Option<Owner> {
         if self.total <= max {
             return None;
         }
@@ -94,21 +103,22 @@ mod tests {
 
     #[test]
     fn the_least_recently_active_goes_first_and_the_sum_is_exact() {
+        use Owner::{Conversation as C, Session as S};
         let mut b = Budget::default();
-        b.set(0, 100, 1);
-        b.set(1, 100, 2);
-        b.set(2, 100, 3);
-        b.set(0, 150, 4); // conversation 0 is active again: 1 is now the oldest
+        b.set(C(0), 100, 1);
+        b.set(C(1), 100, 2);
+        b.set(S(1), 100, 3); // a session and a conversation of the same number
+        b.set(C(0), 150, 4); // conversation 0 is active again: 1 is now the oldest
         assert_eq!(b.total(), 350);
         assert_eq!(b.evict(400), None);
-        assert_eq!(b.evict(300), Some(1));
+        assert_eq!(b.evict(300), Some(C(1)));
         assert_eq!(b.total(), 250);
-        assert_eq!(b.evict(100), Some(2));
-        assert_eq!(b.evict(100), Some(0));
+        assert_eq!(b.evict(100), Some(S(1)));
+        assert_eq!(b.evict(100), Some(C(0)));
         assert_eq!(b.total(), 0);
         assert_eq!(b.evict(0), None);
         assert_eq!(b.peak, 350);
-        b.remove(7); // unknown: nothing happens
+        b.remove(C(7)); // unknown: nothing happens
         for s in 0..13 {
             b.gave_up(s);
         }

@@ -348,13 +348,15 @@ pub fn parse_binary(
     Ok(EioPacket::binary_message(bytes, transport, version))
 }
 
+/// The most packets of one polling body decoded and shown: a body is up to
+/// `--max-message` bytes, and one of millions of 1-byte packets must not become millions
+/// of events at once (they are all reported in the packet that ends the body). The rest
+/// are counted (`eio-packets-not-decoded`), not decoded.
+pub const MAX_BODY_PACKETS: usize = 256;
+
 /// Every packet of a polling body, in order (index and count filled in).
 pub fn parse_payload(body: &[u8], version: u8) -> Vec<Result<EioPacket, EioError>> {
-    let mut out = if version == 3 {
-        parse_payload_v3(body)
-    } else {
-        parse_payload_v4(body)
-    };
+    let mut out: Vec<_> = payload_packets(body, version).collect();
     let n = out.len() as u32;
     for (i, p) in out.iter_mut().enumerate() {
         if let Ok(p) = p {
@@ -365,37 +367,67 @@ pub fn parse_payload(body: &[u8], version: u8) -> Vec<Result<EioPacket, EioError
     out
 }
 
-fn parse_payload_v4(body: &[u8]) -> Vec<Result<EioPacket, EioError>> {
+/// The packets of a polling body one at a time, decoded as they are asked for (without
+/// index and count): a caller keeps what it wants and counts the rest. After a framing
+/// error nothing more comes (v3); in v4 each part between separators stands alone.
+pub fn payload_packets(
+    body: &[u8],
+    version: u8,
+) -> Box<dyn Iterator<Item = Result<EioPacket, EioError>> + '_> {
+    if version == 3 {
+        Box::new(payload_v3(body))
+    } else {
+        Box::new(body.split(|&b| b == RECORD_SEPARATOR).map(part_v4))
+    }
+}
+
+fn part_v4(part: &[u8]) -> Result<EioPacket, EioError> {
     let t = EioTransport::Polling;
-    body.split(|&b| b == RECORD_SEPARATOR)
-        .map(|part| {
-            if let Some(b64) = part.strip_prefix(b"b") {
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(b64)
-                    .map_err(|_| EioError::BadPayload)?;
-                let mut p = EioPacket::binary_message(&bytes, t, 4);
-                p.base64 = true;
-                Ok(p)
-            } else {
-                let s = std::str::from_utf8(part).map_err(|_| EioError::BadPayload)?;
-                parse_text(s, t, 4)
-            }
-        })
-        .collect()
+    if let Some(b64) = part.strip_prefix(b"b") {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|_| EioError::BadPayload)?;
+        let mut p = EioPacket::binary_message(&bytes, t, 4);
+        p.base64 = true;
+        Ok(p)
+    } else {
+        let s = std::str::from_utf8(part).map_err(|_| EioError::BadPayload)?;
+        parse_text(s, t, 4)
+    }
 }
 
 /// v3: `<length>:<packet>` repeated, the length in UTF-16 code units (JavaScript string
 /// length); binary data as `b4<base64>`. With XHR2, a binary framing: a 0 (string) or
 /// 1 (binary) byte, the length as digit bytes, 0xff, the packet.
-fn parse_payload_v3(body: &[u8]) -> Vec<Result<EioPacket, EioError>> {
+fn payload_v3(body: &[u8]) -> impl Iterator<Item = Result<EioPacket, EioError>> + '_ {
     let t = EioTransport::Polling;
-    let mut out = Vec::new();
-    if matches!(body.first(), Some(0 | 1)) {
-        let mut rest = body;
-        while let Some((&kind, r)) = rest.split_first() {
+    let binary = matches!(body.first(), Some(0 | 1));
+    let text = if binary {
+        Ok("")
+    } else {
+        std::str::from_utf8(body)
+    };
+    let mut rest = body;
+    let mut s = text.unwrap_or("");
+    let mut done = false;
+    let mut bad_utf8 = text.is_err();
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        if bad_utf8 {
+            done = true;
+            bad_utf8 = false;
+            return Some(Err(EioError::BadPayload));
+        }
+        let fail = |done: &mut bool| {
+            *done = true;
+            Some(Err(EioError::BadPayload))
+        };
+        if binary {
+            let (&kind, r) = rest.split_first()?;
             let Some(ff) = r.iter().position(|&b| b == 0xff) else {
-                out.push(Err(EioError::BadPayload));
-                break;
+                return fail(&mut done);
             };
             let len = r[..ff].iter().try_fold(0usize, |n, &d| {
                 if d > 9 {
@@ -405,10 +437,11 @@ fn parse_payload_v3(body: &[u8]) -> Vec<Result<EioPacket, EioError>> {
                 }
             });
             let data = &r[ff + 1..];
-            match len {
+            return match len {
                 Some(len) if ff > 0 && len <= data.len() && kind <= 1 => {
                     let pkt = &data[..len];
-                    out.push(if kind == 1 {
+                    rest = &data[len..];
+                    Some(if kind == 1 {
                         parse_binary(pkt, EioTransport::WebSocket, 3).map(|mut p| {
                             p.transport = t;
                             p
@@ -417,33 +450,25 @@ fn parse_payload_v3(body: &[u8]) -> Vec<Result<EioPacket, EioError>> {
                         std::str::from_utf8(pkt)
                             .map_err(|_| EioError::BadPayload)
                             .and_then(|s| parse_text(s, t, 3))
-                    });
-                    rest = &data[len..];
+                    })
                 }
-                _ => {
-                    out.push(Err(EioError::BadPayload));
-                    break;
-                }
-            }
+                _ => fail(&mut done),
+            };
         }
-        return out;
-    }
-    let Ok(mut s) = std::str::from_utf8(body) else {
-        return vec![Err(EioError::BadPayload)];
-    };
-    while !s.is_empty() {
+        if s.is_empty() {
+            return None;
+        }
         let len = s
             .find(':')
             .and_then(|c| s[..c].parse::<usize>().ok().map(|n| (c, n)));
         let Some((colon, units)) = len else {
-            out.push(Err(EioError::BadPayload));
-            break;
+            return fail(&mut done);
         };
-        let rest = &s[colon + 1..];
+        let after = &s[colon + 1..];
         // Walk `units` UTF-16 code units.
         let mut taken = 0usize;
         let mut end = 0usize;
-        for ch in rest.chars() {
+        for ch in after.chars() {
             if taken >= units {
                 break;
             }
@@ -451,11 +476,11 @@ fn parse_payload_v3(body: &[u8]) -> Vec<Result<EioPacket, EioError>> {
             end += ch.len_utf8();
         }
         if taken != units {
-            out.push(Err(EioError::BadPayload));
-            break;
+            return fail(&mut done);
         }
-        let pkt = &rest[..end];
-        out.push(if let Some(b64) = pkt.strip_prefix('b') {
+        let pkt = &after[..end];
+        s = &after[end..];
+        Some(if let Some(b64) = pkt.strip_prefix('b') {
             // `b4…`: the type digit, then base64.
             match b64
                 .strip_prefix('4')
@@ -470,10 +495,8 @@ fn parse_payload_v3(body: &[u8]) -> Vec<Result<EioPacket, EioError>> {
             }
         } else {
             parse_text(pkt, t, 3)
-        });
-        s = &rest[end..];
-    }
-    out
+        })
+    })
 }
 
 /// What an Engine.IO request URI says: `/socket.io/?EIO=4&transport=polling&sid=…`.
@@ -695,6 +718,8 @@ impl EioStream {
         self.packet(ev, parsed, out, bad);
     }
 
+    /// The packets of a polling body, decoded as they come: the first
+    /// [`MAX_BODY_PACKETS`] (up to a broken one) are reported, the rest only counted.
     fn payload(
         &mut self,
         ev: &AppEvent,
@@ -702,11 +727,44 @@ impl EioStream {
         out: &mut Vec<AppEvent>,
         bad: &mut Option<Check>,
     ) {
-        for p in parse_payload(body, self.version) {
+        let first = out.len();
+        let (mut total, mut decoded, mut given_up) = (0u32, 0usize, 0u64);
+        let mut stopped = false;
+        for p in payload_packets(body, self.version) {
+            total += 1;
+            if stopped {
+                continue;
+            }
+            if decoded == MAX_BODY_PACKETS {
+                given_up += 1;
+                continue;
+            }
             let failed = p.is_err();
+            let p = p.map(|mut p| {
+                p.payload_index = Some(total - 1);
+                p
+            });
             self.packet(ev, p, out, bad);
-            if failed {
-                break;
+            decoded += 1;
+            stopped = failed;
+        }
+        for e in &mut out[first..] {
+            if let AppMessage::EngineIo(p) = &mut e.message {
+                p.payload_count = Some(total);
+            }
+        }
+        if given_up > 0 {
+            // Said on the body's first packet, where a reader of the body starts.
+            let note = Check::EioPacketsNotDecoded {
+                count: given_up,
+                limit: MAX_BODY_PACKETS,
+            };
+            match out[first..]
+                .iter_mut()
+                .find(|e| matches!(e.message, AppMessage::EngineIo(_)))
+            {
+                Some(e) => e.checks.push(note),
+                None => *bad = Some(note),
             }
         }
     }
@@ -1360,6 +1418,61 @@ mod tests {
         );
         let ev = s.push(S2C, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 41\r\n\r\n{\"code\":1,\"message\":\"Session ID unknown\"}"[..].as_ref());
         assert_eq!(protocols(&ev), ["http"]);
+    }
+
+    /// A body of more packets than are decoded: the first MAX_BODY_PACKETS are reported
+    /// (each knowing the body's whole count), the rest counted in a note on the first.
+    #[test]
+    fn a_body_of_many_packets_is_decoded_up_to_the_limit() {
+        let n = MAX_BODY_PACKETS + 1000;
+        for v in [4u8, 3] {
+            let body: Vec<u8> = if v == 4 {
+                vec!["6"; n].join("\x1e").into_bytes()
+            } else {
+                "1:6".repeat(n).into_bytes()
+            };
+            let mut s = AppStream::new(AppLimits::default());
+            s.push(
+                C2S,
+                format!("GET /socket.io/?EIO={v}&transport=polling&sid=x HTTP/1.1\r\n\r\n")
+                    .as_bytes(),
+            );
+            let ev = s.push(S2C, &ok_response(&body));
+            assert_eq!(ev.len(), 1 + MAX_BODY_PACKETS, "v{v}");
+            let eio: Vec<&EioPacket> = ev[1..].iter().map(eio_of).collect();
+            assert!(eio.iter().all(|p| p.packet_type == EioType::Noop));
+            assert!(eio.iter().all(|p| p.payload_count == Some(n as u32)));
+            assert_eq!(eio[9].payload_index, Some(9));
+            let codes: Vec<Vec<(&str, Vec<(&str, String)>)>> = ev
+                .iter()
+                .map(|e| e.checks.iter().map(|c| (c.code(), c.params())).collect())
+                .collect();
+            assert_eq!(
+                codes[1],
+                [(
+                    "eio-packets-not-decoded",
+                    vec![
+                        ("count", "1000".to_string()),
+                        ("limit", MAX_BODY_PACKETS.to_string())
+                    ]
+                )],
+                "v{v}"
+            );
+            assert!(codes
+                .iter()
+                .enumerate()
+                .all(|(i, c)| i == 1 || c.is_empty()));
+        }
+        // Up to the limit, nothing is said.
+        let mut s = AppStream::new(AppLimits::default());
+        s.push(
+            C2S,
+            b"GET /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\n\r\n",
+        );
+        let body = vec!["6"; MAX_BODY_PACKETS].join("\x1e");
+        let ev = s.push(S2C, &ok_response(body.as_bytes()));
+        assert_eq!(ev.len(), 1 + MAX_BODY_PACKETS);
+        assert!(ev.iter().all(|e| e.checks.is_empty()));
     }
 
     #[test]

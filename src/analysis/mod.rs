@@ -214,16 +214,21 @@ impl Analyzer {
     /// Conversation `i` (TCP) holds `bytes` of application state now (None: its decoders
     /// were freed); over the budget, the least recently active conversations' decoders
     /// are given up until it fits.
-    fn account(&mut self, i: usize, bytes: Option<usize>, frame: u64) {
+    fn account(&mut self, owner: budget::Owner, bytes: Option<usize>, frame: u64) {
         match bytes {
-            Some(b) => self.budget.set(i, b, frame),
-            None => self.budget.remove(i),
+            Some(b) => self.budget.set(owner, b, frame),
+            None => self.budget.remove(owner),
         }
         while let Some(v) = self.budget.evict(self.limits.max_memory) {
-            let conv = &mut self.tcp.list[v];
-            conv.app = None;
-            conv.app_closed = true;
-            self.budget.gave_up(conv.index);
+            match v {
+                budget::Owner::Conversation(v) => {
+                    let conv = &mut self.tcp.list[v];
+                    conv.app = None;
+                    conv.app_closed = true;
+                    self.budget.gave_up(conv.index);
+                }
+                budget::Owner::Session(id) => self.sessions.give_up(id),
+            }
         }
     }
 
@@ -384,6 +389,7 @@ impl Analyzer {
                 pa.notes.push(n);
             }
             let stream = conv.index;
+            let mut session_costs = Vec::new();
             for l in &pa.app {
                 if !matches!(
                     l.message,
@@ -405,6 +411,9 @@ impl Analyzer {
                 for n in self.sessions.observe(stream, frame.number, frame.time, &ev) {
                     pa.notes.push(session_note(&n));
                 }
+                if let Some((id, cost)) = self.sessions.touched() {
+                    session_costs.push((budget::Owner::Session(id), cost));
+                }
             }
             for l in &pa.app {
                 if let app::AppMessage::Stopped(_) = l.message {
@@ -418,7 +427,10 @@ impl Analyzer {
             }
             pa.nth_in_stream = conv.packets[0] + conv.packets[1];
             if memory.is_some() || self.budget.total() > 0 {
-                self.account(i, memory, frame.number);
+                self.account(budget::Owner::Conversation(i), memory, frame.number);
+            }
+            for (owner, cost) in session_costs {
+                self.account(owner, Some(cost), frame.number);
             }
         } else if let Some(udp) = d.udp() {
             let src = SocketAddr::new(src_ip, udp.src_port);
@@ -520,6 +532,13 @@ impl Analyzer {
                 .arg("limit", self.limits.max_memory >> 20)
                 .arg("count", self.budget.given_up_count)
                 .arg("streams", self.budget.given_up_list());
+            self.totals.warnings.push(crate::explain::note(&note));
+        }
+        if self.sessions.given_up > 0 {
+            let note = Note::warning("limit.sessions")
+                .arg("limit", self.limits.max_memory >> 20)
+                .arg("count", self.sessions.given_up)
+                .arg("sids", self.sessions.given_up_list());
             self.totals.warnings.push(crate::explain::note(&note));
         }
         for (frame, n) in self.sessions.finish() {

@@ -9,7 +9,7 @@
 //! Binary arguments travel as separate binary messages after the packet, which holds a
 //! placeholder `{"_placeholder":true,"num":N}` for each.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::ser::Serializer;
 use serde::Serialize;
@@ -459,9 +459,18 @@ pub struct Session {
     pub close_frame: Option<u64>,
     #[serde(skip)]
     pending_acks: Vec<PendingAck>,
+    /// What the pending acks' strings hold.
+    #[serde(skip)]
+    pending_bytes: usize,
     /// Emits whose acknowledgement was no longer waited for (over `MAX_PENDING_ACKS`).
     #[serde(skip)]
     acks_not_followed: u64,
+    /// Namespaces no longer followed (over `MAX_NAMESPACES`), the oldest first.
+    #[serde(skip)]
+    namespaces_not_followed: u64,
+    /// Streams that carried it and are not listed (over `MAX_STREAMS`).
+    #[serde(skip)]
+    streams_not_listed: u64,
     /// The last heartbeat (the open packet, then each ping): its time.
     #[serde(skip)]
     last_beat: Option<Timestamp>,
@@ -506,7 +515,10 @@ impl Session {
             pongs: 0,
             close_frame: None,
             pending_acks: Vec::new(),
+            pending_bytes: 0,
             acks_not_followed: 0,
+            namespaces_not_followed: 0,
+            streams_not_listed: 0,
             last_beat: None,
             beat_is_open: false,
             ping_out: None,
@@ -518,7 +530,68 @@ impl Session {
     pub fn upgraded(&self) -> bool {
         self.upgrade.upgrade.is_some()
     }
+
+    /// About how many bytes its state holds (what it draws from the global budget): the
+    /// session itself, its entries in the tracker's tables, its strings and lists.
+    ///
+    /// Counted as the allocator sees it (measured: counting only the bytes of the data
+    /// took 2.3 times less than the process did): each allocation with its header, each
+    /// list at its capacity, the tables' entries with their slack.
+    pub fn memory(&self) -> usize {
+        use std::mem::size_of;
+        let string = |s: &str| if s.is_empty() { 0 } else { s.len() + ALLOC };
+        let list = |cap: usize, each: usize| if cap == 0 { 0 } else { cap * each + ALLOC };
+        let strings = |v: &Vec<String>| {
+            list(v.capacity(), size_of::<String>()) + v.iter().map(|s| string(s)).sum::<usize>()
+        };
+        let streams = self.streams.capacity()
+            + self.polling_streams.capacity()
+            + self.websocket_streams.capacity();
+        // The session (boxed), its place in the tracker's tree, its sid twice (here and as
+        // the key of `by_sid`, an entry of about 48 bytes at twice its size when the
+        // table has just grown), each stream's entry in `by_stream`.
+        size_of::<Session>()
+            + ALLOC
+            + 32
+            + 2 * string(&self.sid)
+            + 96
+            + streams * (4 + 32)
+            + ALLOC * 3
+            + strings(&self.upgrades)
+            + strings(&self.namespaces)
+            + list(self.pending_acks.capacity(), size_of::<PendingAck>())
+            + self.pending_bytes
+    }
+
+    /// Streams that carried it past the most a list holds (not listed, counted).
+    pub fn streams_not_listed(&self) -> u64 {
+        self.streams_not_listed
+    }
+
+    /// Adds `stream` to `list` unless it is there; a list holds at most `MAX_STREAMS`.
+    fn list_stream(list: &mut Vec<u32>, stream: u32) {
+        if list.len() < MAX_STREAMS && list.last() != Some(&stream) && !list.contains(&stream) {
+            list.push(stream);
+        }
+    }
 }
+
+/// The most streams one session lists (of each kind), and the most namespaces it
+/// follows: lookups in them stay quick, and past them the rest are counted.
+pub const MAX_STREAMS: usize = 1024;
+pub const MAX_NAMESPACES: usize = 1024;
+
+/// How many bytes of an emit's event name are kept while it waits for its ACK.
+const EVENT_NAME_KEPT: usize = 256;
+
+/// What one allocation costs beyond its bytes (the allocator's header and rounding).
+const ALLOC: usize = 16;
+
+/// How many emits never answered the end of a run lists one by one (the rest counted).
+pub const NEVER_ANSWERED_SAID: usize = 1000;
+
+/// How many given-up sessions the end note names.
+const SIDS_NAMED: usize = 5;
 
 /// What the session tracker says about a packet. `code()` keys the wording in
 /// `socketio.toml` (table `[session]`); `params()` fill its placeholders.
@@ -560,6 +633,11 @@ pub enum SessionNote {
     AckNeverAnswered { event: String, ack_id: u64 },
     /// More emits waited for their acknowledgement than are followed: the oldest were not.
     AcksNotFollowed { count: u64, limit: usize },
+    /// (From [`SessionTracker::finish`]) more namespaces were joined than are followed:
+    /// the oldest were not.
+    NamespacesNotFollowed { count: u64, limit: usize },
+    /// (From [`SessionTracker::finish`]) emits never answered past the ones listed.
+    AcksNeverAnsweredUnlisted { count: u64, listed: usize },
     /// (From [`SessionTracker::finish`]) a probe that was never followed by the upgrade.
     UpgradeNotCompleted { sid: String },
 }
@@ -581,6 +659,8 @@ impl SessionNote {
         "ack-never-answered",
         "upgrade-not-completed",
         "acks-not-followed",
+        "namespaces-not-followed",
+        "acks-never-answered-unlisted",
     ];
 
     pub fn code(&self) -> &'static str {
@@ -599,6 +679,8 @@ impl SessionNote {
             SessionNote::AckUnmatched { .. } => "ack-unmatched",
             SessionNote::AckNeverAnswered { .. } => "ack-never-answered",
             SessionNote::AcksNotFollowed { .. } => "acks-not-followed",
+            SessionNote::NamespacesNotFollowed { .. } => "namespaces-not-followed",
+            SessionNote::AcksNeverAnsweredUnlisted { .. } => "acks-never-answered-unlisted",
             SessionNote::UpgradeNotCompleted { .. } => "upgrade-not-completed",
         }
     }
@@ -671,7 +753,11 @@ impl SessionNote {
                 vec![("event", event.clone()), ("ack_id", ack_id.to_string())]
             }
             SessionNote::UpgradeNotCompleted { sid } => vec![("sid", sid.clone())],
-            SessionNote::AcksNotFollowed { count, limit } => {
+            SessionNote::AcksNeverAnsweredUnlisted { count, listed } => {
+                vec![("count", count.to_string()), ("listed", listed.to_string())]
+            }
+            SessionNote::AcksNotFollowed { count, limit }
+            | SessionNote::NamespacesNotFollowed { count, limit } => {
                 vec![("count", count.to_string()), ("limit", limit.to_string())]
             }
         }
@@ -692,11 +778,22 @@ impl Serialize for SessionNote {
 /// Follows Engine.IO sessions across TCP connections. Feed it every Engine.IO and
 /// Socket.IO event in capture order ([`SessionTracker::observe`]), then call
 /// [`SessionTracker::finish`] once.
+///
+/// Each session's state draws from the analysis's global budget: the caller asks
+/// [`SessionTracker::touched`] after each event and, over the budget, gives up the least
+/// recently active session ([`SessionTracker::give_up`]).
 #[derive(Debug, Default)]
 pub struct SessionTracker {
-    sessions: Vec<Session>,
-    by_sid: HashMap<String, usize>,
-    by_stream: HashMap<u32, usize>,
+    /// By id, in order of first appearance.
+    sessions: BTreeMap<u64, Box<Session>>,
+    next_id: u64,
+    by_sid: HashMap<String, u64>,
+    by_stream: HashMap<u32, u64>,
+    /// The session the last event was about.
+    touched: Option<u64>,
+    /// Sessions whose state was given up, and the sids of the first few.
+    pub given_up: u64,
+    given_up_sids: Vec<String>,
 }
 
 impl SessionTracker {
@@ -714,31 +811,42 @@ impl SessionTracker {
         time: Timestamp,
         ev: &AppEvent,
     ) -> Vec<SessionNote> {
+        self.touched = None;
         match &ev.message {
             AppMessage::EngineIo(p) => {
+                let before = self.by_stream.get(&stream).copied();
                 let i = self.session_for(stream, p.sid.as_deref());
-                let s = &mut self.sessions[i];
+                self.touched = Some(i);
+                let s = self.sessions.get_mut(&i).expect("made by session_for");
                 s.version = p.version;
-                if !s.streams.contains(&stream) {
-                    s.streams.push(stream);
+                // A stream new to this session, past the listed ones: counted once.
+                if before != Some(i)
+                    && s.streams.len() >= MAX_STREAMS
+                    && !s.streams.contains(&stream)
+                {
+                    s.streams_not_listed += 1;
                 }
+                Session::list_stream(&mut s.streams, stream);
                 let list = match p.transport {
                     EioTransport::Polling => &mut s.polling_streams,
                     EioTransport::WebSocket => &mut s.websocket_streams,
                 };
-                if !list.contains(&stream) {
-                    list.push(stream);
-                }
+                Session::list_stream(list, stream);
                 if s.transport.is_none() || p.transport == EioTransport::Polling && !s.upgraded() {
                     s.transport = Some(p.transport);
                 }
                 eio(s, frame, time, ev.dir, p)
             }
             AppMessage::SocketIo(p) => {
-                let Some(&i) = self.by_stream.get(&stream) else {
+                let Some(s) = self
+                    .by_stream
+                    .get(&stream)
+                    .and_then(|i| self.sessions.get_mut(i))
+                else {
                     return Vec::new();
                 };
-                sio(&mut self.sessions[i], frame, time, ev.dir, p)
+                self.touched = self.by_stream.get(&stream).copied();
+                sio(s, frame, time, ev.dir, p)
             }
             _ => Vec::new(),
         }
@@ -747,7 +855,8 @@ impl SessionTracker {
     /// What remains open at the end of the capture, each with the frame it is about.
     pub fn finish(&mut self) -> Vec<(u64, SessionNote)> {
         let mut out = Vec::new();
-        for s in &mut self.sessions {
+        let (mut listed, mut unlisted) = (0, (0u64, u64::MAX));
+        for s in self.sessions.values_mut() {
             if let (Some(f), None) = (s.upgrade.probe, s.upgrade.upgrade) {
                 out.push((f, SessionNote::UpgradeNotCompleted { sid: s.sid.clone() }));
             }
@@ -761,7 +870,23 @@ impl SessionTracker {
                     },
                 ));
             }
+            if s.namespaces_not_followed > 0 {
+                out.push((
+                    s.open_frame.unwrap_or(0),
+                    SessionNote::NamespacesNotFollowed {
+                        count: s.namespaces_not_followed,
+                        limit: MAX_NAMESPACES,
+                    },
+                ));
+            }
+            s.pending_bytes = 0;
             for a in s.pending_acks.drain(..) {
+                if listed == NEVER_ANSWERED_SAID {
+                    unlisted.0 += 1;
+                    unlisted.1 = unlisted.1.min(a.frame);
+                    continue;
+                }
+                listed += 1;
                 out.push((
                     a.frame,
                     SessionNote::AckNeverAnswered {
@@ -771,45 +896,113 @@ impl SessionTracker {
                 ));
             }
         }
+        if unlisted.0 > 0 {
+            out.push((
+                unlisted.1,
+                SessionNote::AcksNeverAnsweredUnlisted {
+                    count: unlisted.0,
+                    listed,
+                },
+            ));
+        }
         out.sort_by_key(|(f, _)| *f);
         out
     }
 
-    /// Every session seen, in order of first appearance.
-    pub fn sessions(&self) -> &[Session] {
-        &self.sessions
+    /// Every session seen (and not given up), in order of first appearance.
+    pub fn sessions(&self) -> impl Iterator<Item = &Session> {
+        self.sessions.values().map(|s| &**s)
     }
 
     /// The session conversation `stream` belongs to.
     pub fn session_of(&self, stream: u32) -> Option<&Session> {
-        self.by_stream.get(&stream).map(|&i| &self.sessions[i])
+        self.by_stream
+            .get(&stream)
+            .and_then(|i| self.sessions.get(i))
+            .map(|s| &**s)
     }
 
-    fn session_for(&mut self, stream: u32, sid: Option<&str>) -> usize {
+    /// The session the last [`SessionTracker::observe`] was about, and what its state
+    /// holds now.
+    pub fn touched(&self) -> Option<(u64, usize)> {
+        let id = self.touched?;
+        self.sessions.get(&id).map(|s| (id, s.memory()))
+    }
+
+    /// Gives up session `id`'s state (over the memory budget): it is forgotten, and a
+    /// later packet of its sid starts a new one.
+    pub fn give_up(&mut self, id: u64) {
+        let Some(s) = self.sessions.remove(&id) else {
+            return;
+        };
+        if self.by_sid.get(&s.sid) == Some(&id) {
+            self.by_sid.remove(&s.sid);
+        }
+        for st in s
+            .streams
+            .iter()
+            .chain(&s.polling_streams)
+            .chain(&s.websocket_streams)
+        {
+            if self.by_stream.get(st) == Some(&id) {
+                self.by_stream.remove(st);
+            }
+        }
+        // Streams past the listed ones may still point here: looked up, they find nothing.
+        if self.given_up_sids.len() < SIDS_NAMED {
+            self.given_up_sids
+                .push(crate::value::shown(&s.sid, 64).into_owned());
+        }
+        self.given_up += 1;
+    }
+
+    /// The given-up sessions as the end note says them: `a, b and 3 more`.
+    pub fn given_up_list(&self) -> String {
+        let mut s = self.given_up_sids.join(", ");
+        let more = self.given_up - self.given_up_sids.len() as u64;
+        if more > 0 {
+            s.push_str(&format!(" and {more} more"));
+        }
+        s
+    }
+
+    fn new_session(&mut self, sid: &str) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.sessions
+            .insert(id, Box::new(Session::new(sid.to_string())));
+        if !sid.is_empty() {
+            self.by_sid.insert(sid.to_string(), id);
+        }
+        id
+    }
+
+    fn session_for(&mut self, stream: u32, sid: Option<&str>) -> u64 {
+        let on_stream = self
+            .by_stream
+            .get(&stream)
+            .copied()
+            .filter(|i| self.sessions.contains_key(i));
         let i = match sid {
             Some(sid) => match self.by_sid.get(sid) {
                 Some(&i) => i,
                 None => {
                     // A stream first seen without a sid (a WebSocket-only connection
                     // before its open packet) learns it now.
-                    if let Some(&i) = self.by_stream.get(&stream) {
-                        if self.sessions[i].sid.is_empty() {
-                            self.sessions[i].sid = sid.to_string();
+                    if let Some(i) = on_stream {
+                        let s = self.sessions.get_mut(&i).expect("checked above");
+                        if s.sid.is_empty() {
+                            s.sid = sid.to_string();
                             self.by_sid.insert(sid.to_string(), i);
                             return i;
                         }
                     }
-                    self.sessions.push(Session::new(sid.to_string()));
-                    self.by_sid.insert(sid.to_string(), self.sessions.len() - 1);
-                    self.sessions.len() - 1
+                    self.new_session(sid)
                 }
             },
-            None => match self.by_stream.get(&stream) {
-                Some(&i) => i,
-                None => {
-                    self.sessions.push(Session::new(String::new()));
-                    self.sessions.len() - 1
-                }
+            None => match on_stream {
+                Some(i) => i,
+                None => self.new_session(""),
             },
         };
         self.by_stream.insert(stream, i);
@@ -924,8 +1117,13 @@ fn eio(
 
 fn sio(s: &mut Session, frame: u64, time: Timestamp, dir: Dir, p: &SioPacket) -> Vec<SessionNote> {
     let mut notes = Vec::new();
+    let held = |a: &PendingAck| a.namespace.len() + a.event.len() + 2 * ALLOC;
     match p.packet_type {
         SioType::Connect if dir == Dir::ServerToClient && !s.namespaces.contains(&p.namespace) => {
+            if s.namespaces.len() >= MAX_NAMESPACES {
+                s.namespaces.remove(0);
+                s.namespaces_not_followed += 1;
+            }
             s.namespaces.push(p.namespace.clone());
         }
         SioType::Disconnect => s.namespaces.retain(|n| *n != p.namespace),
@@ -933,20 +1131,28 @@ fn sio(s: &mut Session, frame: u64, time: Timestamp, dir: Dir, p: &SioPacket) ->
             s.events += 1;
             if let Some(id) = p.ack_id {
                 // A reused id replaces the one it reuses.
-                s.pending_acks
-                    .retain(|a| !(a.namespace == p.namespace && a.ack_id == id && a.dir == dir));
+                if let Some(k) = s
+                    .pending_acks
+                    .iter()
+                    .position(|a| a.namespace == p.namespace && a.ack_id == id && a.dir == dir)
+                {
+                    s.pending_bytes -= held(&s.pending_acks.remove(k));
+                }
                 if s.pending_acks.len() >= MAX_PENDING_ACKS {
-                    s.pending_acks.remove(0);
+                    s.pending_bytes -= held(&s.pending_acks.remove(0));
                     s.acks_not_followed += 1;
                 }
-                s.pending_acks.push(PendingAck {
+                let event = p.event.as_deref().unwrap_or_default();
+                let a = PendingAck {
                     namespace: p.namespace.clone(),
                     ack_id: id,
                     dir,
-                    event: p.event.clone().unwrap_or_default(),
+                    event: crate::value::shown(event, EVENT_NAME_KEPT).into_owned(),
                     frame,
                     time,
-                });
+                };
+                s.pending_bytes += held(&a);
+                s.pending_acks.push(a);
             }
         }
         t if t.is_ack() => {
@@ -959,6 +1165,7 @@ fn sio(s: &mut Session, frame: u64, time: Timestamp, dir: Dir, p: &SioPacket) ->
             match found {
                 Some(k) => {
                     let a = s.pending_acks.remove(k);
+                    s.pending_bytes -= held(&a);
                     notes.push(SessionNote::AckAnswers {
                         event: a.event,
                         ack_id: id,
@@ -1288,6 +1495,11 @@ mod tests {
             },
             SessionNote::UpgradeNotCompleted { sid: "s".into() },
             SessionNote::AcksNotFollowed { count: 1, limit: 1 },
+            SessionNote::NamespacesNotFollowed { count: 1, limit: 1 },
+            SessionNote::AcksNeverAnsweredUnlisted {
+                count: 1,
+                listed: 1,
+            },
         ];
         assert_eq!(
             notes.iter().map(SessionNote::code).collect::<Vec<_>>(),
@@ -1328,7 +1540,7 @@ mod tests {
             "{n:?}"
         );
         assert!(start.elapsed() < std::time::Duration::from_secs(20));
-        tr.sessions.push(s);
+        tr.sessions.insert(0, Box::new(s));
         let end = tr.finish();
         assert_eq!(
             end[0].1,
@@ -1337,7 +1549,108 @@ mod tests {
                 limit: MAX_PENDING_ACKS
             }
         );
-        assert_eq!(end.len(), MAX_PENDING_ACKS); // the note, and 1,023 never answered
+        // The note, 1,000 of the 1,023 never answered listed, the other 23 counted.
+        assert_eq!(end.len(), NEVER_ANSWERED_SAID + 2);
+        assert!(end.iter().any(|(_, n)| *n
+            == SessionNote::AcksNeverAnsweredUnlisted {
+                count: (MAX_PENDING_ACKS - 1 - NEVER_ANSWERED_SAID) as u64,
+                listed: NEVER_ANSWERED_SAID
+            }));
+    }
+
+    /// A session's state is what it costs: namespaces are bounded (the oldest given up,
+    /// counted), an emit's event name is kept short while it waits, and a session given
+    /// up is forgotten (its sid starts afresh) and named in the end note.
+    #[test]
+    fn session_state_is_bounded_and_given_up_whole() {
+        let mut s = Session::new("s".into());
+        let empty = s.memory();
+        for n in 0..MAX_NAMESPACES + 10 {
+            sio(
+                &mut s,
+                1,
+                t(1),
+                Dir::ServerToClient,
+                &ok(&format!("0/n{n},")),
+            );
+        }
+        assert_eq!(s.namespaces.len(), MAX_NAMESPACES);
+        assert_eq!(s.namespaces[0], "/n10");
+        let long = "e".repeat(1 << 20);
+        sio(
+            &mut s,
+            2,
+            t(2),
+            Dir::ClientToServer,
+            &ok(&format!("27[\"{long}\"]")),
+        );
+        assert!(
+            s.memory() < empty + MAX_NAMESPACES * 64 + 4096,
+            "{}",
+            s.memory()
+        );
+        // The ACK still names it (cut), and gives back what it held.
+        let before = s.memory();
+        let n = sio(&mut s, 3, t(3), Dir::ServerToClient, &ok("37[]"));
+        match &n[..] {
+            [SessionNote::AckAnswers { event, .. }] => {
+                assert!(
+                    event.ends_with("more bytes)") && event.len() < 300,
+                    "{event:.40}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(s.memory() < before);
+        let mut tr = SessionTracker::default();
+        tr.sessions.insert(0, Box::new(s));
+        let end = tr.finish();
+        assert_eq!(
+            end[0].1,
+            SessionNote::NamespacesNotFollowed {
+                count: 10,
+                limit: MAX_NAMESPACES
+            }
+        );
+        // A session over more streams than are listed counts each of the rest once.
+        let mut tr = SessionTracker::default();
+        let ev = || AppEvent {
+            dir: Dir::ClientToServer,
+            stream_range: (0, 0),
+            message: AppMessage::EngineIo(
+                super::super::engineio::parse_text("6", EioTransport::Polling, 4)
+                    .map(|mut p| {
+                        p.sid = Some("many".into());
+                        p
+                    })
+                    .unwrap(),
+            ),
+            checks: Vec::new(),
+        };
+        for round in 0..3 {
+            for st in 0..MAX_STREAMS as u32 + 5 {
+                tr.observe(st, round, t(1), &ev());
+            }
+        }
+        let s = tr.sessions().next().unwrap();
+        assert_eq!(
+            (s.streams.len(), s.polling_streams.len()),
+            (MAX_STREAMS, MAX_STREAMS)
+        );
+        assert_eq!(s.streams_not_listed(), 5);
+        assert!(crate::explain::session_summary(s)
+            .contains("; 5 more stream(s) carried it, not listed"));
+        // Given up: forgotten, its sid starts afresh; the note names it.
+        let mut tr = SessionTracker::default();
+        let a = tr.session_for(1, Some("aaa"));
+        let b = tr.session_for(2, Some("bbb"));
+        tr.give_up(a);
+        assert!(tr.session_of(1).is_none());
+        assert_eq!(tr.session_of(2).map(|s| s.sid.as_str()), Some("bbb"));
+        let again = tr.session_for(1, Some("aaa"));
+        assert!(again != a && again != b);
+        assert_eq!((tr.given_up, tr.given_up_list()), (1, "aaa".to_string()));
+        assert_eq!(tr.sessions().count(), 2);
     }
 
     fn t(ms: u64) -> Timestamp {
@@ -1541,8 +1854,8 @@ mod tests {
             C,
             &ws_text(r#"421["add",2,3]"#, true),
         );
-        let s = &tr.sessions()[0];
-        assert_eq!(tr.sessions().len(), 1);
+        let s = tr.sessions().next().unwrap();
+        assert_eq!(tr.sessions().count(), 1);
         assert_eq!(
             (
                 s.streams.clone(),
@@ -1635,7 +1948,7 @@ mod tests {
                 namespace: "/".into()
             }]
         );
-        let s = &tr.sessions()[0];
+        let s = tr.sessions().next().unwrap();
         assert_eq!(
             (s.sid.as_str(), s.pings, s.pongs, s.upgraded()),
             ("UfNa9loifA1IuP-mAAAA", 2, 2, false)

@@ -59,8 +59,8 @@ pub fn run(args: &CaptureArgs, settings: &Settings) -> Result<(), Failure> {
     }
     let capture = open(&iface, filter)?.with_duration(args.duration);
     let link = capture.link();
-    let mut source = Recording::new(capture, args.write.as_deref(), link)?;
-    after_open()?;
+    let dropped = after_open()?;
+    let mut source = Recording::new(capture, args.write.as_deref(), link, &dropped)?;
     if args.tui {
         let (tx, rx) = std::sync::mpsc::channel();
         return full_screen(source, rx, tx, &args.view, settings, &format!("on {iface}"));
@@ -121,15 +121,20 @@ pub(super) fn open(iface: &str, filter: CaptureFilter) -> Result<LiveCapture, Fa
     })
 }
 
-/// Once the socket (and any output file) is open: give up privileges (become the user
-/// who ran sudo, or drop setcap's capabilities, or, as root with nobody to become, shed
-/// every capability), and let Ctrl-C end the capture cleanly. Must run before any other
-/// thread is started.
-pub(super) fn after_open() -> Result<(), Failure> {
+/// Proof that privileges are gone: [`Recording::new`] takes it, so the `-w` file is
+/// opened as the user, never as root (a path through a planted link, or into a
+/// directory only root may write, fails as it would for the user).
+pub(super) struct Unprivileged(());
+
+/// Once the socket is open: give up privileges (become the user who ran sudo, or drop
+/// setcap's capabilities, or, as root with nobody to become, shed every capability), and
+/// let Ctrl-C end the capture cleanly. Must run before any other thread is started, and
+/// before any output file is opened.
+pub(super) fn after_open() -> Result<Unprivileged, Failure> {
     live::drop_privileges().map_err(|e| Failure::Message(1, e))?;
     crate::source::root::shed_root_capabilities().map_err(|e| Failure::Message(1, e))?;
     live::stop_on_interrupt();
-    Ok(())
+    Ok(Unprivileged(()))
 }
 
 /// The full screen needs a terminal on both ends.
@@ -219,8 +224,13 @@ pub(super) struct Recording<I> {
 }
 
 impl<I> Recording<I> {
-    /// Creates the file now, while privileges still allow it.
-    pub fn new(inner: I, path: Option<&Path>, _link: Link) -> Result<Self, Failure> {
+    /// Creates the file now, with the privileges of the user (see [`Unprivileged`]).
+    pub fn new(
+        inner: I,
+        path: Option<&Path>,
+        _link: Link,
+        _dropped: &Unprivileged,
+    ) -> Result<Self, Failure> {
         let writer = match path {
             Some(p) => Some(CaptureOut::create(p, true)?),
             None => None,

@@ -124,8 +124,8 @@ fn scripted(kind: DemoKind, common: &DemoCommon, settings: &Settings) -> Result<
     }
     let capture = open(&live::loopback_name(), CaptureFilter::default())?;
     let link = capture.link();
-    let mut recording = Recording::new((), common.write.as_deref(), link)?;
-    after_open()?;
+    let dropped = after_open()?;
+    let mut recording = Recording::new((), common.write.as_deref(), link, &dropped)?;
     let mut view = common.view.clone();
     let tls = match common.tls {
         false => None,
@@ -183,8 +183,8 @@ fn serve(
     let capture = open(&iface, filter)?;
     let listeners = Listeners::bind(addr).map_err(|e| Failure::Message(1, e.0))?;
     let link = capture.link();
-    let recording = Recording::new((), common.write.as_deref(), link)?;
-    after_open()?;
+    let dropped = after_open()?;
+    let recording = Recording::new((), common.write.as_deref(), link, &dropped)?;
     let narrate = narrator(common.quiet, settings);
     let teacher = crate::render::report::page(
         &crate::render::report::live_data("the classroom, live", "/feed"),

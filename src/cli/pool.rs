@@ -1,7 +1,9 @@
 //! Drawing packets on several threads: the main thread reads, dissects and analyses in
 //! capture order and hands packets on in batches; each batch is drawn on a worker into
 //! its own buffer, and the buffers are written in the order the batches were made. The
-//! batches in flight are bounded, so memory stays bounded on any capture.
+//! batches in flight are bounded by what they carry (a packet, and each application
+//! message reported in it: one segment may end hundreds of WebSocket messages), so
+//! memory stays bounded on any capture.
 //!
 //! A format whose text depends on earlier packets (the layer tree says each thing
 //! once) draws with guesses of what was said before; the batch comes back with its
@@ -18,8 +20,14 @@ use std::thread::Scope;
 use crate::pipeline::Packet;
 use crate::render::{Asked, Context, Draw, Render};
 
-/// Packets drawn together by one worker.
+/// Packets drawn together by one worker; a batch also ends once its packets and their
+/// application messages add up to this many.
 const BATCH: usize = 256;
+
+/// What a packet weighs in a batch: itself and each application message it reports.
+fn weight(p: &Packet) -> usize {
+    1 + p.analysis.app.len()
+}
 
 /// A drawn batch: its text and, when the drawing guessed, where each packet's text
 /// ends, its guesses, and the packets themselves (to draw again if a guess was wrong).
@@ -46,10 +54,15 @@ pub fn threads(asked: Option<usize>) -> usize {
 
 pub struct Pool {
     jobs: SyncSender<Job>,
-    /// The batches handed out, oldest first: each is written when its turn comes.
-    pending: VecDeque<Receiver<Drawn>>,
+    /// The batches handed out, oldest first, with their weights: each is written when
+    /// its turn comes.
+    pending: VecDeque<(Receiver<Drawn>, usize)>,
     batch: Vec<(Packet, Context)>,
-    /// At most this many batches are handed out and not yet written.
+    /// The weight of `batch`, and of the batches in `pending`.
+    batch_weight: usize,
+    in_flight: usize,
+    /// At most this many batches are handed out and not yet written, and at most
+    /// `limit * BATCH` of weight (past it, with one batch at least).
     limit: usize,
     /// Text buffers written out, for the workers to draw into again: a batch's text is
     /// large (a JSON batch some 160 KB), and a fresh one each time costs page faults.
@@ -106,6 +119,8 @@ impl Pool {
             jobs,
             pending: VecDeque::new(),
             batch: Vec::with_capacity(BATCH),
+            batch_weight: 0,
+            in_flight: 0,
             limit: threads * 4,
             spare,
         }
@@ -119,8 +134,9 @@ impl Pool {
         out: &mut dyn Write,
         render: &mut dyn Render,
     ) -> io::Result<()> {
+        self.batch_weight += weight(&p);
         self.batch.push((p, cx));
-        if self.batch.len() == BATCH {
+        if self.batch.len() == BATCH || self.batch_weight >= BATCH {
             self.hand_out(out, render)?;
         }
         Ok(())
@@ -138,7 +154,10 @@ impl Pool {
     }
 
     fn hand_out(&mut self, out: &mut dyn Write, render: &mut dyn Render) -> io::Result<()> {
-        while self.pending.len() >= self.limit {
+        while !self.pending.is_empty()
+            && (self.pending.len() >= self.limit
+                || self.in_flight + self.batch_weight > self.limit * BATCH)
+        {
             self.write_oldest(out, render)?;
         }
         let (done, drawn) = sync_channel(1);
@@ -146,14 +165,17 @@ impl Pool {
         self.jobs
             .send((batch, done))
             .map_err(|_| io::Error::other("the drawing threads stopped"))?;
-        self.pending.push_back(drawn);
+        self.pending.push_back((drawn, self.batch_weight));
+        self.in_flight += self.batch_weight;
+        self.batch_weight = 0;
         Ok(())
     }
 
     fn write_oldest(&mut self, out: &mut dyn Write, render: &mut dyn Render) -> io::Result<()> {
-        let Some(drawn) = self.pending.pop_front() else {
+        let Some((drawn, weight)) = self.pending.pop_front() else {
             return Ok(());
         };
+        self.in_flight -= weight;
         let batch = drawn
             .recv()
             .map_err(|_| io::Error::other("a drawing thread stopped"))??;

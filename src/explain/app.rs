@@ -9,6 +9,7 @@ use crate::analysis::protocols::tls;
 use crate::analysis::stream::Unasked;
 use crate::analysis::websocket::{Finding, SentHeader, UpgradeRequest, WsFrame};
 use crate::analysis::AppLayer;
+use crate::value::short;
 
 const PREVIEW: usize = 72;
 
@@ -39,13 +40,13 @@ pub fn app_short(l: &AppLayer) -> String {
         AppMessage::Http(h) => match h.kind {
             HttpKind::Request => format!(
                 "{} {}",
-                h.method.as_deref().unwrap_or("?"),
-                h.uri.as_deref().unwrap_or("?")
+                short(h.method.as_deref().unwrap_or("?")),
+                short(h.uri.as_deref().unwrap_or("?"))
             ),
             HttpKind::Response => format!(
                 "{} {}",
                 h.status.map(|s| s.to_string()).unwrap_or_default(),
-                h.reason.as_deref().unwrap_or("")
+                short(h.reason.as_deref().unwrap_or(""))
             ),
         },
         AppMessage::WebSocket(w) => {
@@ -76,16 +77,16 @@ pub fn app_headline(l: &AppLayer) -> String {
         AppMessage::Http(h) => match h.kind {
             HttpKind::Request => format!(
                 "{} {} {}",
-                h.method.as_deref().unwrap_or("?"),
-                h.uri.as_deref().unwrap_or("?"),
-                h.version
+                short(h.method.as_deref().unwrap_or("?")),
+                short(h.uri.as_deref().unwrap_or("?")),
+                short(&h.version)
             ),
             HttpKind::Response => {
                 format!(
                     "{} {} {}",
-                    h.version,
+                    short(&h.version),
                     h.status.map(|s| s.to_string()).unwrap_or_default(),
-                    h.reason.as_deref().unwrap_or("")
+                    short(h.reason.as_deref().unwrap_or(""))
                 )
             }
         },
@@ -345,9 +346,10 @@ fn http_explain(out: &mut String, h: &HttpMessage) {
     match h.kind {
         HttpKind::Request => {
             let (m, u) = (
-                h.method.as_deref().unwrap_or(""),
-                h.uri.as_deref().unwrap_or(""),
+                short(h.method.as_deref().unwrap_or("")),
+                short(h.uri.as_deref().unwrap_or("")),
             );
+            let (m, u) = (&*m, &*u);
             text_into(
                 out,
                 "http.message.request",
@@ -601,6 +603,13 @@ pub fn session_summary(s: &crate::analysis::socketio::Session) -> String {
     ));
     if let (Some(i), Some(t)) = (s.ping_interval, s.ping_timeout) {
         out.push_str(&format!(" (pingInterval {i} ms, pingTimeout {t} ms)"));
+    }
+    if s.streams_not_listed() > 0 {
+        out.push_str(&format!(
+            "; {} more stream(s) carried it, not listed (each list stops at {})",
+            s.streams_not_listed(),
+            crate::analysis::socketio::MAX_STREAMS
+        ));
     }
     out.push('.');
     out

@@ -63,7 +63,7 @@ impl Template {
                 Part::Lit(s) => push_lit(out, s, one),
                 Part::Hole(name) => match args.iter().find(|(k, _)| k == name) {
                     Some((_, v)) => {
-                        out.push_str(v);
+                        out.push_str(&crate::value::short(v));
                         one = *v == "1";
                         continue;
                     }
@@ -89,6 +89,7 @@ impl Template {
                 Part::Hole(name) => {
                     let at = out.len();
                     if fill(name, out) {
+                        crate::value::cut_from(out, at, crate::value::MAX_SHOWN);
                         one = &out[at..] == "1";
                         continue;
                     }

@@ -172,13 +172,37 @@ impl Render for JsonRender {
             "duration": duration,
             "conversations": {"tcp": tcp, "udp": udp},
             "analysis": t.problems,
-            "socketio_sessions": an.sessions.sessions(),
+            "socketio_sessions": [],
             "warnings": self.warnings,
             "warnings_omitted": self.warnings_omitted,
             "notes": t.info,
         });
-        serde_json::to_writer(&mut *out, &summary)?;
-        out.write_all(b"\n")
+        // The sessions (any number of them) are written one at a time, not built into one
+        // value first; each the same object it would be inside it (keys in order).
+        let serde_json::Value::Object(fields) = &summary else {
+            unreachable!("an object")
+        };
+        out.write_all(b"{")?;
+        for (i, (k, v)) in fields.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, k)?;
+            out.write_all(b":")?;
+            if k != "socketio_sessions" {
+                serde_json::to_writer(&mut *out, v)?;
+                continue;
+            }
+            out.write_all(b"[")?;
+            for (j, s) in an.sessions.sessions().enumerate() {
+                if j > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *out, &serde_json::to_value(s)?)?;
+            }
+            out.write_all(b"]")?;
+        }
+        out.write_all(b"}\n")
     }
 }
 

@@ -102,7 +102,6 @@ impl ReportRender {
         let sessions: Vec<String> = an
             .sessions
             .sessions()
-            .iter()
             .map(explain::session_summary)
             .collect();
         Ok(json!({

@@ -148,6 +148,9 @@ fn push_sock(s: &mut String, ip: std::net::IpAddr, port: u16) {
     s.push_str(itoa::Buffer::new().format(port));
 }
 
+/// Past this many bytes a packet's line names no more of its application messages.
+const APPS_IN_LINE: usize = 1024;
+
 /// A packet's whole line: number, seconds since `first`, what it is, what the
 /// application said, and the analysis tags (problems in red).
 pub fn write_line(s: &mut String, p: &Packet, first: crate::frame::Timestamp, th: Theme) {
@@ -159,12 +162,22 @@ pub fn write_line(s: &mut String, p: &Packet, first: crate::frame::Timestamp, th
         p.frame.time.since(first)
     );
     describe(p, s);
+    // One segment may end hundreds of messages: the line names them while it is short,
+    // then counts the rest.
+    let mut more = 0;
     for a in p.analysis.top_app_layers() {
+        if s.len() >= APPS_IN_LINE {
+            more += 1;
+            continue;
+        }
         let head = crate::explain::app_headline(a);
         if !head.is_empty() {
             s.push_str(" │ ");
             s.push_str(&escape(&head));
         }
+    }
+    if more > 0 {
+        let _ = write!(s, " │ … and {more} more");
     }
     let mut tags = String::new();
     for t in &p.analysis.tags {

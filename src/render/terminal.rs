@@ -802,17 +802,12 @@ impl TreeRender {
                 th.layer(osi, &escape(&explain::app_headline(a)))
             )?;
             if a.frames.len() > 1 {
+                // A long message has many frames: the list is wrapped like prose.
                 let list: Vec<String> = a.frames.iter().map(|f| f.to_string()).collect();
-                writeln!(
-                    out,
-                    "{}",
-                    th.dim(&format!(
-                        "{:w$}carried by frames {}",
-                        "",
-                        list.join(", "),
-                        w = LABEL_WIDTH
-                    ))
-                )?;
+                let text = format!("carried by frames {}", list.join(", "));
+                for line in wrap(&text, self.opts.width, LABEL_WIDTH) {
+                    writeln!(out, "{}", th.dim(&line))?;
+                }
             }
             if let AppMessage::Http(h) = &a.message {
                 if self.opts.explain {

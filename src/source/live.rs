@@ -391,6 +391,24 @@ pub fn stop_on_interrupt() {
     }
 }
 
+/// The end note for `drops` packets the kernel dropped (None when it dropped none),
+/// worded as tcpdump's "N packets dropped by kernel"; on loopback (`loopback`) it says
+/// that a dropped copy of a packet counts too.
+pub fn drop_note(drops: u64, loopback: bool) -> Option<String> {
+    if drops == 0 {
+        return None;
+    }
+    let twice = if loopback {
+        " (on loopback each packet reaches the socket twice, outgoing and incoming, and a dropped copy counts too)"
+    } else {
+        ""
+    };
+    let packets = if drops == 1 { "packet" } else { "packets" };
+    Some(format!(
+        "{drops} {packets} dropped by kernel{twice}: the capture socket's buffer was full while the capture could not keep up; what was dropped is missing from what is shown and from any -w file"
+    ))
+}
+
 /// Gives up the privileges that opened the socket, which stays open. Run by `sudo`:
 /// become the user who ran sudo. Run with file capabilities (`setcap`): drop every
 /// capability. Call it before any other thread starts (capabilities are per thread;
@@ -598,16 +616,7 @@ impl LiveCapture {
     pub fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
         let (drops, _) = self.kernel_drops();
-        if drops > 0 {
-            let twice = if self.interface == loopback_name() {
-                " (on loopback each packet reaches the socket twice, outgoing and incoming, and a dropped copy counts too)"
-            } else {
-                ""
-            };
-            notes.push(format!(
-                "{drops} packets dropped by kernel{twice}: the capture socket's buffer was full while the capture could not keep up; what was dropped is missing from what is shown and from any -w file"
-            ));
-        }
+        notes.extend(drop_note(drops, self.interface == loopback_name()));
         if self.was_down && self.number == 0 {
             notes.push(format!(
                 "{} was down when the capture started: nothing arrives on a down interface",
@@ -921,6 +930,33 @@ mod tests {
         let before = corrupt.clone();
         assert!(!complete_offloaded_checksum(Link::Ethernet, &mut corrupt));
         assert_eq!(corrupt, before);
+    }
+
+    /// The drop count is said like tcpdump's "N packets dropped by kernel" (singular for
+    /// one), in one line, and only when the kernel dropped something.
+    #[test]
+    fn kernel_drops_are_said_like_tcpdump() {
+        assert_eq!(drop_note(0, true), None);
+        assert_eq!(drop_note(0, false), None);
+        let one = drop_note(1, false).unwrap();
+        assert!(one.starts_with("1 packet dropped by kernel: "), "{one}");
+        let many = drop_note(65_536, false).unwrap();
+        assert!(
+            many.starts_with("65536 packets dropped by kernel: "),
+            "{many}"
+        );
+        assert!(many.contains("missing from what is shown and from any -w file"));
+        assert!(!many.contains("loopback"));
+        let lo = drop_note(3, true).unwrap();
+        assert!(
+            lo.starts_with(
+                "3 packets dropped by kernel (on loopback each packet reaches the socket twice"
+            ),
+            "{lo}"
+        );
+        for n in [one, many, lo] {
+            assert!(!n.contains('\n'), "{n}");
+        }
     }
 
     #[test]
