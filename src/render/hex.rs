@@ -339,6 +339,26 @@ fn sections(p: &Packet, ps: usize, pe: usize) -> Vec<Section> {
 /// A byte's two hex digits, without formatting machinery (every byte of a packet).
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
+/// Every byte's two hex digits, in order: byte `b`'s are at `2b`.
+const HEX_PAIRS: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/// The printable ASCII characters, from the space: byte `b`'s is at `b - 0x20`.
+const PRINTABLE: &str = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
+
+/// The hex cell of `b`.
+fn hex_cell(b: u8) -> &'static str {
+    let i = 2 * b as usize;
+    &HEX_PAIRS[i..i + 2]
+}
+
+/// The text column's character for `b`: itself if printable ASCII, else a dot.
+fn text_cell(b: u8) -> &'static str {
+    match printable(b) {
+        b'.' => ".",
+        p => &PRINTABLE[(p - 0x20) as usize..(p - 0x1f) as usize],
+    }
+}
+
 /// The layer marks under the bytes, made once.
 const LAYER_MARKS: [&str; 8] = ["L0", "L1", "L2", "L3", "L4", "L5", "L6", "L7"];
 
@@ -367,8 +387,7 @@ impl HexRender {
                 out.push(b' ');
                 marks_line.push(b' ');
             }
-            let digits = [HEX_DIGITS[(b >> 4) as usize], HEX_DIGITS[(b & 15) as usize]];
-            let cell = std::str::from_utf8(&digits).expect("hex digits are ASCII");
+            let cell = hex_cell(*b);
             let role = marks.and_then(|m| m.get(i).copied());
             let styled = if osi == 0 {
                 th.dim(cell)
@@ -386,8 +405,7 @@ impl HexRender {
             };
             marks_line.extend_from_slice(mark.as_bytes());
             marks_line.push(b' ');
-            let c = [printable(shown.map_or(*b, |s| s[i]))];
-            let c = std::str::from_utf8(&c).expect("printable is ASCII");
+            let c = text_cell(shown.map_or(*b, |s| s[i]));
             let styled = if osi == 0 { th.dim(c) } else { th.layer(osi, c) };
             ascii.extend_from_slice(styled.as_bytes());
         }

@@ -239,6 +239,12 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
     lines
 }
 
+/// `line` and a newline, without the formatting machinery.
+fn put_line<W: Write + ?Sized>(out: &mut W, line: &str) -> io::Result<()> {
+    out.write_all(line.as_bytes())?;
+    out.write_all(b"\n")
+}
+
 /// Whether `para` is one line of at most `avail` columns as textwrap measures them, with
 /// no whitespace at either end (which textwrap would trim or keep by its own rules) and
 /// no control character.
@@ -334,70 +340,100 @@ fn breaks_after_spaces(a: Option<(Brk, char)>, b: (Brk, char)) -> bool {
 /// exactly the starts of the words after each run of spaces and every word fits a line;
 /// false (nothing added) otherwise. Every character it accepts is one column wide.
 fn wrap_simple(para: &str, avail: usize, pad: &str, lines: &mut Vec<String>) -> bool {
-    // Words as (start, end of the word, end of its spaces, columns).
-    let mut words: Vec<(usize, usize, usize, usize)> = Vec::new();
+    let mark = lines.len();
+    let mut fill = Fill {
+        para,
+        pad,
+        avail,
+        line_start: 0,
+        line_end: 0,
+        width: 0,
+        words: 0,
+    };
     let mut prev: Option<(Brk, char)> = None;
     let mut in_spaces = false;
     let (mut start, mut word_end, mut cols) = (0, 0, 0);
-    for (i, c) in para.char_indices() {
-        if c == ' ' {
-            if !in_spaces {
-                if prev.is_none() {
-                    return false; // leading spaces
+    let simple = 'scan: {
+        for (i, c) in para.char_indices() {
+            if c == ' ' {
+                if !in_spaces {
+                    if prev.is_none() {
+                        break 'scan false; // leading spaces
+                    }
+                    in_spaces = true;
+                    word_end = i;
                 }
-                in_spaces = true;
-                word_end = i;
+                continue;
             }
-            continue;
-        }
-        let b = brk(c);
-        let Some(b) = b else { return false };
-        if in_spaces {
-            if !breaks_after_spaces(prev, (b, c)) {
-                return false;
+            let Some(b) = brk(c) else { break 'scan false };
+            if in_spaces {
+                if !breaks_after_spaces(prev, (b, c)) {
+                    break 'scan false;
+                }
+                fill.word(lines, start, word_end, i, cols);
+                start = i;
+                cols = 0;
+                in_spaces = false;
+            } else if let Some((a, _)) = prev {
+                if !joined(a, b) {
+                    break 'scan false;
+                }
             }
-            words.push((start, word_end, i, cols));
-            start = i;
-            cols = 0;
-            in_spaces = false;
-        } else if let Some((a, _)) = prev {
-            if !joined(a, b) {
-                return false;
+            cols += 1;
+            if cols > avail {
+                break 'scan false; // textwrap would cut the word
             }
+            prev = Some((b, c));
         }
-        cols += 1;
-        if cols > avail {
-            return false; // textwrap would cut the word
-        }
-        prev = Some((b, c));
-    }
-    if prev.is_none() {
+        prev.is_some()
+    };
+    if !simple {
+        lines.truncate(mark);
         return false;
     }
     let end = if in_spaces { word_end } else { para.len() };
-    words.push((start, end, para.len(), cols));
-    // First fit: a word goes on the line if the line's words, the spaces after them
-    // and the word fit.
-    let mut line_start = 0;
-    let mut width = 0;
-    for k in 0..words.len() {
-        let (_, _, _, w) = words[k];
-        if k > line_start && width + w > avail {
-            lines.push(format!(
-                "{pad}{}",
-                &para[words[line_start].0..words[k - 1].1]
-            ));
-            line_start = k;
-            width = 0;
-        }
-        width += w + (words[k].2 - words[k].1);
-    }
-    let last = words.len() - 1;
-    lines.push(format!(
-        "{pad}{}",
-        &para[words[line_start].0..words[last].1]
-    ));
+    fill.word(lines, start, end, para.len(), cols);
+    fill.push(lines);
     true
+}
+
+/// First fit, a word at a time: a word goes on the line if the line's words, the
+/// spaces after them and the word fit.
+struct Fill<'a> {
+    para: &'a str,
+    pad: &'a str,
+    avail: usize,
+    /// The line being filled: from its first word's start to its last word's end.
+    line_start: usize,
+    line_end: usize,
+    /// Its columns, with the spaces after each word; its words.
+    width: usize,
+    words: usize,
+}
+
+impl Fill<'_> {
+    /// The word `[start, end)` of `cols` columns, its spaces up to `spaces_end`.
+    fn word(&mut self, lines: &mut Vec<String>, start: usize, end: usize, spaces_end: usize, cols: usize) {
+        if self.words > 0 && self.width + cols > self.avail {
+            self.push(lines);
+            self.width = 0;
+            self.words = 0;
+        }
+        if self.words == 0 {
+            self.line_start = start;
+        }
+        self.width += cols + (spaces_end - end);
+        self.line_end = end;
+        self.words += 1;
+    }
+
+    fn push(&self, lines: &mut Vec<String>) {
+        let text = &self.para[self.line_start..self.line_end];
+        let mut line = String::with_capacity(self.pad.len() + text.len());
+        line.push_str(self.pad);
+        line.push_str(text);
+        lines.push(line);
+    }
 }
 
 /// textwrap's own wrapping, for the tests that check `wrap` gives the same lines.
@@ -532,7 +568,7 @@ impl TreeRender {
             return Ok(());
         }
         for line in wrap(&escape(text), self.opts.width, LABEL_WIDTH) {
-            writeln!(out, "{line}")?;
+            put_line(out, &line)?;
         }
         Ok(())
     }
@@ -772,7 +808,7 @@ impl TreeRender {
                 }
                 for d in details {
                     for line in wrap(&format!("· {}", escape(&d)), self.opts.width, LABEL_WIDTH) {
-                        writeln!(out, "{line}")?;
+                        put_line(out, &line)?;
                     }
                 }
             }
@@ -854,7 +890,7 @@ impl TreeRender {
                 let notes = explain::anatomy::ws_notes(f, &mut |k| self.is_new_in_capture(k));
                 for d in notes {
                     for line in wrap(&format!("· {}", escape(&d)), self.opts.width, LABEL_WIDTH) {
-                        writeln!(out, "{line}")?;
+                        put_line(out, &line)?;
                     }
                 }
             }
@@ -950,7 +986,7 @@ impl TreeRender {
                     p.analysis.fin_incoming[i],
                 ));
             }
-            writeln!(out, "{line}")?;
+            put_line(out, &line)?;
         }
         writeln!(out)
     }
@@ -1068,7 +1104,7 @@ pub fn finish_text(
             ));
         }
         for line in wrap(&format!("· {said}"), width, 2) {
-            writeln!(out, "{line}")?;
+            put_line(out, &line)?;
         }
     }
     for sess in an.sessions.sessions() {
@@ -1078,7 +1114,7 @@ pub fn finish_text(
     }
     for i in &t.info {
         for line in wrap(&format!("· {}", escape(i)), width, 2) {
-            writeln!(out, "{line}")?;
+            put_line(out, &line)?;
         }
     }
     for w in source_warnings {
