@@ -24,17 +24,44 @@ pub struct HexRender {
     theme: Theme,
     /// Every byte, however long the payload.
     all: bool,
+    /// One packet's dump, written in one call (reused).
+    buf: Vec<u8>,
 }
 
 impl HexRender {
     pub fn new(theme: Theme) -> HexRender {
-        HexRender { theme, all: false }
+        HexRender::with_all(theme, false)
     }
 
     /// `all`: show every byte of long payloads too (`--hex-all`).
     pub fn with_all(theme: Theme, all: bool) -> HexRender {
-        HexRender { theme, all }
+        HexRender {
+            theme,
+            all,
+            buf: Vec::new(),
+        }
     }
+}
+
+/// A section's title wrapped (at 80 columns, indented 2), through `each` line. Titles
+/// repeat from packet to packet (a WebSocket header's differs only by its size and
+/// kind): each thread keeps the last few wrapped.
+fn title_lines(title: &str, mut each: impl FnMut(&str) -> io::Result<()>) -> io::Result<()> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static WRAPPED: RefCell<HashMap<String, Vec<String>>> = RefCell::new(HashMap::new());
+    }
+    WRAPPED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if !cache.contains_key(title) {
+            if cache.len() >= 64 {
+                cache.clear();
+            }
+            cache.insert(title.to_string(), super::terminal::wrap(title, 80, 2));
+        }
+        cache[title].iter().try_for_each(|l| each(l))
+    })
 }
 
 /// The OSI layer of every byte of the frame: the innermost layer whose range holds it;
@@ -388,15 +415,19 @@ impl HexRender {
                 marks_line.push(b' ');
             }
             let cell = hex_cell(*b);
-            let role = marks.and_then(|m| m.get(i).copied());
-            let styled = if osi == 0 {
-                th.dim(cell)
-            } else if role == Some("mk") {
-                th.warn(cell)
+            if th.color {
+                let role = marks.and_then(|m| m.get(i).copied());
+                let styled = if osi == 0 {
+                    th.dim(cell)
+                } else if role == Some("mk") {
+                    th.warn(cell)
+                } else {
+                    th.layer(osi, cell)
+                };
+                out.extend_from_slice(styled.as_bytes());
             } else {
-                th.layer(osi, cell)
-            };
-            out.extend_from_slice(styled.as_bytes());
+                out.extend_from_slice(cell.as_bytes());
+            }
             out.push(b' ');
             let mark = match marks {
                 Some(m) => m.get(i).copied().unwrap_or("  "),
@@ -406,8 +437,12 @@ impl HexRender {
             marks_line.extend_from_slice(mark.as_bytes());
             marks_line.push(b' ');
             let c = text_cell(shown.map_or(*b, |s| s[i]));
-            let styled = if osi == 0 { th.dim(c) } else { th.layer(osi, c) };
-            ascii.extend_from_slice(styled.as_bytes());
+            if th.color {
+                let styled = if osi == 0 { th.dim(c) } else { th.layer(osi, c) };
+                ascii.extend_from_slice(styled.as_bytes());
+            } else {
+                ascii.extend_from_slice(c.as_bytes());
+            }
         }
         for _ in data.len()..16 {
             out.extend_from_slice(b"   ");
@@ -475,9 +510,12 @@ impl HexRender {
 
 impl Render for HexRender {
     fn packet(&mut self, out: &mut dyn Write, p: &Packet, _an: &Analyzer) -> io::Result<()> {
-        let mut buf = Vec::new();
-        self.dump_packet(&mut buf, p)?;
-        out.write_all(&buf)
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let drawn = self.dump_packet(&mut buf, p);
+        let written = out.write_all(&buf);
+        self.buf = buf;
+        drawn.and(written)
     }
 
     fn drawer(&self) -> Option<std::sync::Arc<dyn super::Draw>> {
@@ -532,9 +570,7 @@ impl HexRender {
         // The headers, coloured by layer.
         self.dump_rows(out, data, (0, ps), &layers, None, None, false)?;
         for sec in sections(p, ps, pe) {
-            for l in super::terminal::wrap(&sec.title, 80, 2) {
-                writeln!(out, "{}", th.layer_bold(7, &l))?;
-            }
+            title_lines(&sec.title, |l| writeln!(out, "{}", th.layer_bold(7, l)))?;
             match &sec.ws_header {
                 Some((roles, sentence)) => {
                     self.dump_rows(
