@@ -18,7 +18,18 @@ pub struct Presentation {
     pub line: String,
     /// The explanation's key, for giving it once per conversation.
     pub key: String,
-    pub text: String,
+    /// The explanation's template and its values: made into words by [`Presentation::text`]
+    /// only when it is told (once per conversation), not for every packet.
+    text_key: String,
+    args: Vec<(&'static str, String)>,
+}
+
+impl Presentation {
+    /// The explanation.
+    pub fn text(&self) -> String {
+        let args: Vec<(&str, &str)> = self.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        text(&self.text_key, &args)
+    }
 }
 
 /// What the `payload` of a packet is, from the application messages with bytes in it.
@@ -135,12 +146,14 @@ pub fn presentation(apps: &[AppLayer], payload: &[u8]) -> Presentation {
             return Presentation {
                 line: format!("{} of {what}{shown}", super::bytes(payload.len() as u64)),
                 key: key.to_string(),
-                text: text(key, &[("len", &len)]),
+                text_key: key.to_string(),
+                args: vec![("len", len)],
             };
         }
     };
-    let mut args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    args.push(("len", &len));
+    let mut owned = args;
+    owned.push(("len", len.clone()));
+    let args: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
     // On the wire these bytes were ciphertext: say so, and what the key log opened.
     if let Some(secret) = here.iter().find_map(|a| a.decrypted) {
         let inside = match here.first().map(|a| &a.message) {
@@ -162,7 +175,8 @@ pub fn presentation(apps: &[AppLayer], payload: &[u8]) -> Presentation {
         return Presentation {
             line: text("presentation.inside_tls.line", &args),
             key: "presentation.inside_tls".into(),
-            text: text("presentation.inside_tls.text", &args),
+            text_key: "presentation.inside_tls.text".into(),
+            args: args.iter().map(|(k, v)| (*k, v.to_string())).collect(),
         };
     }
     let mut line = text(&format!("presentation.{name}.line"), &args);
@@ -172,6 +186,7 @@ pub fn presentation(apps: &[AppLayer], payload: &[u8]) -> Presentation {
     Presentation {
         line,
         key: format!("presentation.{name}"),
-        text: text(&format!("presentation.{name}.text"), &args),
+        text_key: format!("presentation.{name}.text"),
+        args: owned,
     }
 }

@@ -1047,7 +1047,7 @@ impl TreeRender {
                 self.label(6),
                 self.opts.theme.layer(6, &escape(&l6.line))
             )?;
-            self.prose_once(out, &l6.key, || l6.text)?;
+            self.prose_once(out, &l6.key, || l6.text())?;
         }
         Ok(())
     }
