@@ -128,7 +128,29 @@ fn push_lit(out: &mut String, lit: &str, one: bool) {
     }
 }
 
-fn flatten(prefix: &str, v: &toml::Value, out: &mut HashMap<String, Template>) {
+/// FNV-1a over a key's bytes: the template keys are the project's own short strings,
+/// looked up many times a packet, where SipHash's protection against chosen keys buys
+/// nothing.
+#[derive(Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h = (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// The templates, by key.
+pub type Texts = HashMap<String, Template, std::hash::BuildHasherDefault<Fnv>>;
+
+fn flatten(prefix: &str, v: &toml::Value, out: &mut Texts) {
     match v {
         toml::Value::Table(t) => {
             for (k, v) in t {
@@ -145,10 +167,10 @@ fn flatten(prefix: &str, v: &toml::Value, out: &mut HashMap<String, Template>) {
 }
 
 /// All templates by key. The files are checked by tests; a broken file is a build bug.
-pub fn texts() -> &'static HashMap<String, Template> {
-    static TEXTS: OnceLock<HashMap<String, Template>> = OnceLock::new();
+pub fn texts() -> &'static Texts {
+    static TEXTS: OnceLock<Texts> = OnceLock::new();
     TEXTS.get_or_init(|| {
-        let mut out = HashMap::new();
+        let mut out = Texts::default();
         for (name, src) in FILES {
             match src.parse::<toml::Table>() {
                 Ok(t) => flatten(name, &toml::Value::Table(t), &mut out),
