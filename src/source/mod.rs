@@ -5,6 +5,7 @@ pub mod demo;
 pub mod demo_classroom;
 pub mod demo_tls;
 pub mod live;
+mod mapped;
 pub mod pcap;
 pub mod root;
 pub mod simulate;
