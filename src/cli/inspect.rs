@@ -1,5 +1,5 @@
-//! `wirewalk inspect FILE`: read the capture streaming, run every frame through the
-//! pipeline, show the ones asked for.
+//! `wirewalk inspect FILE`: read the capture in constant memory (mapped, or streamed from
+//! a pipe), run every frame through the pipeline, show the ones asked for.
 //!
 //! Every source is read to its end (a live one until `-c` or Ctrl-C), whatever is
 //! selected: `--packet`, `-c`, `--stream` and the filter choose what is shown, never what

@@ -125,6 +125,9 @@ impl PcapReader {
             // Not mappable after all: read as a stream, from where the first bytes ended.
             Err(MapError::Unmappable(mut file)) => {
                 use std::io::{Seek, SeekFrom};
+                if let Some(read) = &read {
+                    read.store(head.len() as u64, Ordering::Relaxed);
+                }
                 file.seek(SeekFrom::Start(head.len() as u64)).map_err(|e| {
                     SourceError(format!("cannot read {name}: {}", io_reason(&e)))
                 })?;
