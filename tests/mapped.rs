@@ -63,8 +63,8 @@ fn everything(mut r: PcapReader) -> Vec<String> {
 fn same_as_streamed(path: &Path) -> usize {
     let name = path.display().to_string();
     let mapped = PcapReader::open(path).map(everything);
-    let streamed = PcapReader::from_reader(std::fs::File::open(path).unwrap(), &name)
-        .map(everything);
+    let streamed =
+        PcapReader::from_reader(std::fs::File::open(path).unwrap(), &name).map(everything);
     match (&mapped, &streamed) {
         (Ok(m), Ok(s)) => {
             if m != s {
@@ -362,7 +362,9 @@ fn every_fixture_from_a_file_and_through_a_pipe_is_the_same() {
     for f in fixtures() {
         let name = f.file_name().unwrap().to_str().unwrap().to_string();
         let keys = f.with_extension("keys");
-        let keys = keys.exists().then(|| keys.file_name().unwrap().to_str().unwrap().to_string());
+        let keys = keys
+            .exists()
+            .then(|| keys.file_name().unwrap().to_str().unwrap().to_string());
         for mode in MODES {
             let mut args = mode.to_vec();
             if let Some(k) = &keys {
@@ -458,7 +460,11 @@ fn a_file_cut_or_grown_while_mapped_reads_as_cut_or_longer() {
     }
     let whole = recs.iter().filter(|&&(s, len)| s + len <= at).count();
     assert_eq!(n, whole, "the records wholly before the cut");
-    assert!(r.cut().is_some_and(|w| w.contains("was cut")), "{:?}", r.warnings());
+    assert!(
+        r.cut().is_some_and(|w| w.contains("was cut")),
+        "{:?}",
+        r.warnings()
+    );
     // Growing: written half, opened, the rest appended while reading.
     let path = d.join("growing.pcap");
     let half = recs[recs.len() / 2].0;

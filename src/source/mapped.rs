@@ -21,12 +21,14 @@
 //! - it is rewritten in place: safe; the bytes read are whatever is there, as with
 //!   `read(2)` (a record may mix old and new bytes, and then reads as corrupt);
 //! - it shrinks: seen at the next look at its size (every refill, that is every
-//!   buffer's worth, 1 MiB at first), and then it reads as a file cut there (the
-//!   warning of a cut file). NOT safe in one case: if it shrinks between two looks and
-//!   the bytes already in the buffer that lie beyond its new end are then touched, the
-//!   kernel sends SIGBUS and the program dies. There is no way to rule that out with a
-//!   map short of a signal handler; the window is at most one buffer long.
-//!   Standard input and pipes are never mapped (nothing else can cut them).
+//!   buffer's worth, 1 MiB at first), and from there it reads as a file cut at its new
+//!   end (the warning of a cut file); the bytes buffered past that end are dropped
+//!   unread. NOT safe in one case: if it shrinks between two looks to less than what is
+//!   buffered already (at most one buffer: 1 MiB, up to 16 MiB once grown for a large
+//!   record), reading those bytes touches pages the kernel took away, which sends
+//!   SIGBUS and ends the program. A map cannot rule that out short of a SIGBUS handler
+//!   (`read(2)` cannot crash that way). Pipes, standard input and any file that cannot
+//!   be mapped are read as a stream.
 
 use std::fs::File;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,8 +52,13 @@ pub const WINDOW: usize = 32 << 20;
 type LegacyParse = fn(&[u8]) -> nom::IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
 
 enum Kind {
-    Legacy { header: PcapHeader, parse: LegacyParse },
-    Ng { big_endian: bool },
+    Legacy {
+        header: PcapHeader,
+        parse: LegacyParse,
+    },
+    Ng {
+        big_endian: bool,
+    },
 }
 
 /// circular's `Buffer` without its bytes: `base` is the file offset of the buffer's first
@@ -208,7 +215,8 @@ impl Mapped {
             parse_sectionheaderblock(m.data()).map_err(|e| MapError::Header(owned(e)))?;
             Kind::Ng { big_endian: false }
         } else {
-            let (_, header) = parse_pcap_header(m.data()).map_err(|e| MapError::Header(owned(e)))?;
+            let (_, header) =
+                parse_pcap_header(m.data()).map_err(|e| MapError::Header(owned(e)))?;
             let parse: LegacyParse = if header.is_modified_format() {
                 parse_pcap_frame_modified
             } else if header.is_bigendian() {
@@ -268,8 +276,7 @@ impl Mapped {
             self.map = None;
             let page = 4096u64;
             let at = start / page * page;
-            let len = (self.len.saturating_sub(at) as usize)
-                .min(WINDOW.max((end - at) as usize));
+            let len = (self.len.saturating_sub(at) as usize).min(WINDOW.max((end - at) as usize));
             if len == 0 {
                 return Ok(());
             }

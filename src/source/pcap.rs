@@ -128,9 +128,8 @@ impl PcapReader {
                 if let Some(read) = &read {
                     read.store(head.len() as u64, Ordering::Relaxed);
                 }
-                file.seek(SeekFrom::Start(head.len() as u64)).map_err(|e| {
-                    SourceError(format!("cannot read {name}: {}", io_reason(&e)))
-                })?;
+                file.seek(SeekFrom::Start(head.len() as u64))
+                    .map_err(|e| SourceError(format!("cannot read {name}: {}", io_reason(&e))))?;
                 Self::from_head(head, Counted { input: file, read }, &name)
             }
         }
