@@ -1,5 +1,5 @@
-//! `wirewalk inspect FILE`: read the capture streaming, run every frame through the
-//! pipeline, show the ones asked for.
+//! `wirewalk inspect FILE`: read the capture in constant memory (mapped, or streamed from
+//! a pipe), run every frame through the pipeline, show the ones asked for.
 //!
 //! Every source is read to its end (a live one until `-c` or Ctrl-C), whatever is
 //! selected: `--packet`, `-c`, `--stream` and the filter choose what is shown, never what
@@ -167,17 +167,14 @@ fn open_file(path: &Path, bar: bool) -> Result<(PcapReader, Option<Progress>), F
             None,
         ));
     }
-    match std::fs::File::open(path) {
-        Ok(file) if file.metadata().map(|m| m.is_file()).unwrap_or(false) => {
-            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-            let (counting, progress) = Progress::for_file(file, len, bar);
-            let reader =
-                PcapReader::from_reader(counting, &path.display().to_string()).map_err(fail)?;
-            Ok((reader, progress))
-        }
-        // A missing file or a directory: the reader's own message says what to do.
-        _ => Ok((PcapReader::open(path).map_err(fail)?, None)),
-    }
+    // A missing file or a directory: the reader's own message says what to do.
+    let len = std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map_or(0, |m| m.len());
+    let (read, progress) = Progress::for_file(len, bar);
+    let reader = PcapReader::open_counted(path, Some(read)).map_err(fail)?;
+    Ok((reader, progress))
 }
 
 /// The pipeline with the limits the view flags set.

@@ -2,7 +2,6 @@
 //! packets per second, time left. Only for files over a few MB and only when standard
 //! error is a terminal; otherwise nothing at all.
 
-use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,20 +11,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// Files smaller than this are read too fast for a progress bar to help.
 pub const MIN_BYTES: u64 = 8 << 20;
 
-/// Counts the bytes read through it, for the progress bar.
-pub struct Counting<R> {
-    inner: R,
-    read: Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
 pub struct Progress {
     bar: ProgressBar,
     read: Arc<AtomicU64>,
@@ -33,19 +18,12 @@ pub struct Progress {
 
 impl Progress {
     /// A progress bar for a file of `len` bytes, or `None` when it would not help (small
-    /// file, standard error not a terminal). Returns the reader to read the file through.
-    pub fn for_file<R: Read>(
-        file: R,
-        len: u64,
-        stderr_tty: bool,
-    ) -> (Counting<R>, Option<Progress>) {
+    /// file, standard error not a terminal). Returns the count of bytes read for the
+    /// reader to keep up to date.
+    pub fn for_file(len: u64, stderr_tty: bool) -> (Arc<AtomicU64>, Option<Progress>) {
         let read = Arc::new(AtomicU64::new(0));
-        let counting = Counting {
-            inner: file,
-            read: read.clone(),
-        };
         if len < MIN_BYTES || !stderr_tty {
-            return (counting, None);
+            return (read, None);
         }
         let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(5));
         bar.set_style(
@@ -53,7 +31,7 @@ impl Progress {
                 .expect("a valid template"),
         );
         bar.enable_steady_tick(Duration::from_millis(200));
-        (counting, Some(Progress { bar, read }))
+        (read.clone(), Some(Progress { bar, read }))
     }
 
     /// Called after every packet read (cheap: the bar redraws a few times a second).

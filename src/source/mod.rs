@@ -1,10 +1,11 @@
-//! Where frames come from: capture files (streaming), and later the simulator and live
+//! Where frames come from: capture files (mapped, or streamed from a pipe), and later the simulator and live
 //! capture. Every source yields `Frame`s; nothing downstream knows which one it was.
 
 pub mod demo;
 pub mod demo_classroom;
 pub mod demo_tls;
 pub mod live;
+mod mapped;
 pub mod pcap;
 pub mod root;
 pub mod simulate;

@@ -1,5 +1,7 @@
-//! Streaming reader of pcap and pcapng files (through pcap-parser), in constant memory:
-//! one buffer, refilled as it goes, whatever the file's size.
+//! Reader of pcap and pcapng files (through pcap-parser), in constant memory: one buffer,
+//! refilled as it goes, whatever the file's size. A pipe or standard input is read as a
+//! stream (pcap-parser's reader); a regular file is mapped a window at a time
+//! (`mapped.rs`), which gives this reader the very bytes the stream would have.
 //!
 //! pcap: both byte orders, micro- and nanosecond timestamps. pcapng: several interfaces,
 //! each with its own link type and timestamp resolution. A file cut short yields every
@@ -8,11 +10,14 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 
+use super::mapped::{MapError, Mapped};
 use super::SourceError;
 use crate::frame::{Frame, Link, Timestamp};
 
@@ -78,8 +83,18 @@ impl std::fmt::Debug for PcapReader {
 impl PcapReader {
     /// Opens a capture file. Errors are one line and say what to do.
     pub fn open(path: &Path) -> Result<PcapReader, SourceError> {
+        Self::open_counted(path, None)
+    }
+
+    /// Opens a capture file; `read` follows how many of its bytes have been read (for a
+    /// progress bar). A regular file is mapped (`mapped.rs`), anything else (a named
+    /// pipe, a device) read as a stream.
+    pub fn open_counted(
+        path: &Path,
+        read: Option<Arc<AtomicU64>>,
+    ) -> Result<PcapReader, SourceError> {
         let name = path.display().to_string();
-        let file = File::open(path).map_err(|e| {
+        let mut file = File::open(path).map_err(|e| {
             let hint = match e.kind() {
                 std::io::ErrorKind::NotFound => {
                     "check the path, or make one with `wirewalk simulate websocket -w demo.pcap`"
@@ -91,12 +106,33 @@ impl PcapReader {
             };
             SourceError(format!("cannot open {name}: {} — {hint}", io_reason(&e)))
         })?;
-        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        let meta = file.metadata().ok();
+        if meta.as_ref().is_some_and(|m| m.is_dir()) {
             return Err(SourceError(format!(
                 "{name} is a directory — give the path of a .pcap or .pcapng file"
             )));
         }
-        Self::from_reader(file, &name)
+        if !meta.is_some_and(|m| m.is_file()) {
+            return Self::from_reader(Counted { input: file, read }, &name);
+        }
+        let head = read_head(&mut file, &name)?;
+        check_magic(&head, &name)?;
+        let header = staged_header_len(&head);
+        let verdict = HeaderVerdict::of(&head);
+        match Mapped::new(file, head.len(), header, INITIAL_BUFFER, read.clone()) {
+            Ok(mapped) => Ok(Self::with(Box::new(mapped), &name)),
+            Err(MapError::Header(e)) => Err(verdict.error(e, &name)),
+            // Not mappable after all: read as a stream, from where the first bytes ended.
+            Err(MapError::Unmappable(mut file)) => {
+                use std::io::{Seek, SeekFrom};
+                if let Some(read) = &read {
+                    read.store(head.len() as u64, Ordering::Relaxed);
+                }
+                file.seek(SeekFrom::Start(head.len() as u64))
+                    .map_err(|e| SourceError(format!("cannot read {name}: {}", io_reason(&e))))?;
+                Self::from_head(head, Counted { input: file, read }, &name)
+            }
+        }
     }
 
     /// Reads a capture from any byte stream (a file, stdin, memory).
@@ -104,53 +140,26 @@ impl PcapReader {
         mut input: R,
         name: &str,
     ) -> Result<PcapReader, SourceError> {
-        // Look at the first bytes ourselves, so that a wrong file gets a precise message.
-        // pcap-parser probes the format with a single read, so hand it a generous first
-        // chunk (a pcapng section header with long options must fit in it).
-        // Stop as soon as the file header is whole, so that a pipe (`tcpdump -U -w - |`)
-        // is shown packet by packet as it arrives, not in 64 KiB chunks.
-        // A section header with long options (tshark reads them) is read whole, up to
-        // the parser's first buffer.
-        let mut head = vec![0u8; 1 << 16];
-        let mut got = 0;
-        loop {
-            let want = file_header_len(&head[..got]).unwrap_or(head.len());
-            if want > head.len() && want <= INITIAL_BUFFER {
-                head.resize(want, 0);
-            }
-            if got >= want.min(head.len()) {
-                break;
-            }
-            match input.read(&mut head[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) => {
-                    return Err(SourceError(format!(
-                        "cannot read {name}: {}",
-                        io_reason(&e)
-                    )))
-                }
-            }
-        }
-        head.truncate(got);
+        let head = read_head(&mut input, name)?;
         check_magic(&head, name)?;
-        // The file ends before the end its own section header announces.
-        let cut_in_header = file_header_len(&head).is_some_and(|n| got < n);
-        let starts_ng = head.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]);
+        Self::from_head(head, input, name)
+    }
+
+    /// The streaming reader, once the first bytes (`read_head`) have been read and found
+    /// to start a capture.
+    fn from_head<R: Read + Send + 'static>(
+        head: Vec<u8>,
+        input: R,
+        name: &str,
+    ) -> Result<PcapReader, SourceError> {
+        let verdict = HeaderVerdict::of(&head);
         let chained = Staged::new(head, input);
-        let reader = create_reader(INITIAL_BUFFER, chained).map_err(|e| match e {
-            _ if cut_in_header => SourceError(format!(
-                "{name} ends inside its file header — it is empty or was cut while being copied; copy it again"
-            )),
-            PcapError::HeaderNotRecognized if starts_ng => SourceError(format!(
-                "{name}: the pcapng section header block is corrupt (a length or option that does not fit) — the file cannot be read; re-save it from Wireshark or recapture"
-            )),
-            PcapError::Eof | PcapError::Incomplete(_) | PcapError::UnexpectedEof => SourceError(format!(
-                "{name} ends inside its file header — it is empty or was cut while being copied; copy it again"
-            )),
-            _ => SourceError(format!("{name} is not a readable capture: its file header does not parse — open it in Wireshark to check")),
-        })?;
-        Ok(PcapReader {
+        let reader = create_reader(INITIAL_BUFFER, chained).map_err(|e| verdict.error(e, name))?;
+        Ok(Self::with(reader, name))
+    }
+
+    fn with(reader: Box<dyn PcapReaderIterator + Send>, name: &str) -> PcapReader {
+        PcapReader {
             reader,
             state: State::default(),
             name: name.to_string(),
@@ -159,7 +168,7 @@ impl PcapReader {
             cut: false,
             comments: Vec::new(),
             buffer_size: INITIAL_BUFFER,
-        })
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -526,6 +535,86 @@ pub fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// The first bytes of a capture, read before pcap-parser sees them, so that a wrong file
+/// gets a precise message. pcap-parser probes the format with a single read, so it is
+/// handed a generous first chunk (a pcapng section header with long options must fit in
+/// it). Reading stops as soon as the file header is whole, so that a pipe (`tcpdump -U -w
+/// - |`) is shown packet by packet as it arrives, not in 64 KiB chunks. A section header
+/// with long options (tshark reads them) is read whole, up to the parser's first buffer.
+fn read_head<R: Read>(input: &mut R, name: &str) -> Result<Vec<u8>, SourceError> {
+    let mut head = vec![0u8; 1 << 16];
+    let mut got = 0;
+    loop {
+        let want = file_header_len(&head[..got]).unwrap_or(head.len());
+        if want > head.len() && want <= INITIAL_BUFFER {
+            head.resize(want, 0);
+        }
+        if got >= want.min(head.len()) {
+            break;
+        }
+        match input.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => {
+                return Err(SourceError(format!(
+                    "cannot read {name}: {}",
+                    io_reason(&e)
+                )))
+            }
+        }
+    }
+    head.truncate(got);
+    Ok(head)
+}
+
+/// What the first bytes say about a file header pcap-parser refuses.
+struct HeaderVerdict {
+    /// The file ends before the end its own section header announces.
+    cut_in_header: bool,
+    starts_ng: bool,
+}
+
+impl HeaderVerdict {
+    fn of(head: &[u8]) -> HeaderVerdict {
+        HeaderVerdict {
+            cut_in_header: file_header_len(head).is_some_and(|n| head.len() < n),
+            starts_ng: head.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]),
+        }
+    }
+
+    /// pcap-parser's refusal of the file header, in words.
+    fn error(&self, e: PcapError<&[u8]>, name: &str) -> SourceError {
+        SourceError(match e {
+            _ if self.cut_in_header => format!(
+                "{name} ends inside its file header — it is empty or was cut while being copied; copy it again"
+            ),
+            PcapError::HeaderNotRecognized if self.starts_ng => format!(
+                "{name}: the pcapng section header block is corrupt (a length or option that does not fit) — the file cannot be read; re-save it from Wireshark or recapture"
+            ),
+            PcapError::Eof | PcapError::Incomplete(_) | PcapError::UnexpectedEof => format!(
+                "{name} ends inside its file header — it is empty or was cut while being copied; copy it again"
+            ),
+            _ => format!("{name} is not a readable capture: its file header does not parse — open it in Wireshark to check"),
+        })
+    }
+}
+
+/// A byte stream whose bytes read are counted (for the progress bar).
+struct Counted<R> {
+    input: R,
+    read: Option<Arc<AtomicU64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.input.read(buf)?;
+        if let Some(read) = &self.read {
+            read.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
 /// Refuses, with a precise message, what is plainly not a capture we can read.
 /// How many bytes the file header takes (pcap's 24, pcapng's section header block), once
 /// enough of it has arrived to tell; `None` before.
@@ -543,7 +632,7 @@ struct Staged<R> {
 
 impl<R: Read> Staged<R> {
     fn new(head: Vec<u8>, input: R) -> Staged<R> {
-        let header = file_header_len(&head).unwrap_or(head.len()).min(head.len());
+        let header = staged_header_len(&head);
         Staged {
             head: std::io::Cursor::new(head),
             header,
@@ -567,6 +656,12 @@ impl<R: Read> Read for Staged<R> {
             _ => self.input.read(buf),
         }
     }
+}
+
+/// How much of the first bytes `Staged`'s first read gives: the file header, as far as
+/// it was read.
+fn staged_header_len(head: &[u8]) -> usize {
+    file_header_len(head).unwrap_or(head.len()).min(head.len())
 }
 
 fn file_header_len(head: &[u8]) -> Option<usize> {
