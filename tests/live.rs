@@ -761,7 +761,10 @@ fn a_loopback_flood_is_kept_and_drops_are_counted() {
     assert!(got > 0, "unpaced: kept nothing: {stderr}");
     if root {
         let (got, stderr) = flood(false, true);
-        assert!(got * 100 >= n * 99, "unpaced, as root: kept {got} of {n}: {stderr}");
+        assert!(
+            got * 100 >= n * 99,
+            "unpaced, as root: kept {got} of {n}: {stderr}"
+        );
     }
 }
 

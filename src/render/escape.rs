@@ -233,8 +233,12 @@ fn clean_prefix(b: &[u8], colour: bool) -> usize {
             _ => return i,
         };
         if c >= 0x80 {
-            let Some(seq) = b.get(i..i + len) else { return i };
-            let Ok(s) = std::str::from_utf8(seq) else { return i };
+            let Some(seq) = b.get(i..i + len) else {
+                return i;
+            };
+            let Ok(s) = std::str::from_utf8(seq) else {
+                return i;
+            };
             if SUSPECT[c as usize] && s.chars().any(needs_escape) {
                 return i;
             }
@@ -270,8 +274,7 @@ fn skip_plain(b: &[u8], mut i: usize) -> usize {
         // A long run (JSON, a hex dump's rows) goes faster in blocks; short runs between
         // arrows and dots (the tree) do not try them.
         while let Some(block) = b.get(i..i + 32) {
-            let w =
-                |k: usize| u64::from_le_bytes(block[k..k + 8].try_into().expect("eight bytes"));
+            let w = |k: usize| u64::from_le_bytes(block[k..k + 8].try_into().expect("eight bytes"));
             if not_plain(w(0)) | not_plain(w(8)) | not_plain(w(16)) | not_plain(w(24)) != 0 {
                 break;
             }
@@ -515,7 +518,11 @@ mod tests {
             b"\xc0\x80 overlong \xed\xa0\x80 surrogate \xf4\x90\x80\x80 too big",
             "plain ascii only, as most lines are, with a number 1234567890\n".as_bytes(),
         ];
-        for guard in [Guard::Text { colour: true }, Guard::Text { colour: false }, Guard::Json] {
+        for guard in [
+            Guard::Text { colour: true },
+            Guard::Text { colour: false },
+            Guard::Json,
+        ] {
             for s in samples {
                 let mut whole = Vec::new();
                 sanitize(s, guard, false, &mut whole);

@@ -438,7 +438,11 @@ impl HexRender {
             marks_line.push(b' ');
             let c = text_cell(shown.map_or(*b, |s| s[i]));
             if th.color {
-                let styled = if osi == 0 { th.dim(c) } else { th.layer(osi, c) };
+                let styled = if osi == 0 {
+                    th.dim(c)
+                } else {
+                    th.layer(osi, c)
+                };
                 ascii.extend_from_slice(styled.as_bytes());
             } else {
                 ascii.extend_from_slice(c.as_bytes());

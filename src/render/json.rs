@@ -252,7 +252,13 @@ impl Draw for JsonDraw {
             }
             text.clear();
             explain::app_explain(&mut text, a);
-            layer_head(out, &mut first, a.message.osi(), a.message.protocol(), a.range);
+            layer_head(
+                out,
+                &mut first,
+                a.message.osi(),
+                a.message.protocol(),
+                a.range,
+            );
             serde_json::to_writer(&mut *out, &Fields::app(&a.message))?;
             out.extend_from_slice(b",\"explain\":");
             write_str(out, &text);
@@ -391,7 +397,14 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(&b[at..i]);
         if short.is_empty() {
             const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]]);
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(c >> 4) as usize],
+                HEX[(c & 15) as usize],
+            ]);
         } else {
             out.extend_from_slice(short);
         }
@@ -421,7 +434,9 @@ mod tests {
     fn strings_are_escaped_as_serde_json_does() {
         let mut samples: Vec<String> = (0u32..0x100)
             .filter_map(char::from_u32)
-            .flat_map(|c| (0..10).map(move |k| format!("{}{c}{}", "a".repeat(k), "b".repeat(9 - k))))
+            .flat_map(|c| {
+                (0..10).map(move |k| format!("{}{c}{}", "a".repeat(k), "b".repeat(9 - k)))
+            })
             .collect();
         samples.push("→ · — é 日本 \u{202e} \u{7f}\u{80}".to_string());
         samples.push(String::new());

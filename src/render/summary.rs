@@ -25,7 +25,6 @@ impl SummaryRender {
     }
 }
 
-
 /// The one-line description of a packet (without number and time).
 pub fn describe(p: &Packet, s: &mut String) {
     let d = &p.dissection;

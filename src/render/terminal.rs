@@ -413,7 +413,14 @@ struct Fill<'a> {
 
 impl Fill<'_> {
     /// The word `[start, end)` of `cols` columns, its spaces up to `spaces_end`.
-    fn word(&mut self, lines: &mut Vec<String>, start: usize, end: usize, spaces_end: usize, cols: usize) {
+    fn word(
+        &mut self,
+        lines: &mut Vec<String>,
+        start: usize,
+        end: usize,
+        spaces_end: usize,
+        cols: usize,
+    ) {
         if self.words > 0 && self.width + cols > self.avail {
             self.push(lines);
             self.width = 0;
@@ -1135,8 +1142,8 @@ mod tests {
             "a", "frame", "16-bit", "ACK", "12", "1.5", "e.g.", "(text)", "(", ")", "·", "→", "—",
             "server's", "'", "\"", "=", "146.", "ok,", "ok;", "done!", "why?", "a/b", "HTTP/1.1",
             "é", "日本", "-", "--", "x(", ")(", ".(", "a-(", "'q'", "%", "+1", "$5", "…", "¿",
-            "ab:cd", "?", "!", "[x]", "{y}", "\t", "↔", "F+", "+", "(+1)", "1+2", "+(", "++", "x+)",
-            "+.", "-+", "+'", "'+", ")+", "+·",
+            "ab:cd", "?", "!", "[x]", "{y}", "\t", "↔", "F+", "+", "(+1)", "1+2", "+(", "++",
+            "x+)", "+.", "-+", "+'", "'+", ")+", "+·",
         ];
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move |n: usize| {
