@@ -19,7 +19,7 @@ pub use layers::{
     tcp_kind, tcp_kind_in, tcp_step,
 };
 pub use presentation::{presentation, Presentation};
-pub use template::{text, text_into, texts, write_template_log, Args};
+pub use template::{text, text_into, texts, write_template_log, Args, Fnv};
 
 use crate::analysis::Tag;
 use crate::dissect::Note;

@@ -215,7 +215,7 @@ struct JsonDraw;
 impl Draw for JsonDraw {
     fn draw(&self, out: &mut Vec<u8>, p: &Packet, _cx: super::Context) -> io::Result<()> {
         let d = &p.dissection;
-        let mut num = itoa_buf();
+        let mut num = itoa::Buffer::new();
         let mut text = String::new();
         out.extend_from_slice(b"{\"type\":\"packet\",\"number\":");
         out.extend_from_slice(num.format(p.frame.number).as_bytes());
@@ -297,9 +297,7 @@ impl Draw for JsonDraw {
                 if !std::mem::take(&mut first) {
                     out.push(b',');
                 }
-                text.clear();
-                text.push_str(&explain::note(n));
-                write_note(out, n.level, &text);
+                write_note(out, n.level, &explain::note(n));
             }
             for (level, t) in &stopped {
                 if !std::mem::take(&mut first) {
@@ -322,14 +320,9 @@ impl Draw for JsonDraw {
     }
 }
 
-/// A number's digits without the formatting machinery.
-fn itoa_buf() -> itoa::Buffer {
-    itoa::Buffer::new()
-}
-
 /// `{"osi":…,"protocol":…,"range":[…],"fields":` of a layer, after a comma unless first.
 fn layer_head(out: &mut Vec<u8>, first: &mut bool, osi: u8, protocol: &str, range: (usize, usize)) {
-    let mut num = itoa_buf();
+    let mut num = itoa::Buffer::new();
     if !std::mem::take(first) {
         out.push(b',');
     }

@@ -181,11 +181,13 @@ impl std::hash::Hasher for Unhashed {
 
 type Prehashed = std::hash::BuildHasherDefault<Unhashed>;
 
-/// FNV-1a: the kinds hashed here are short, known strings, not attacker-chosen keys.
+/// FNV-1a (the templates' hasher): the kinds hashed here are short, known strings, not
+/// attacker-chosen keys.
 fn hash_of(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
+    use std::hash::Hasher as _;
+    let mut h = crate::explain::Fnv::default();
+    h.write(s.as_bytes());
+    h.finish()
 }
 
 /// The column where a layer's values and explanations begin.
