@@ -858,8 +858,14 @@ fn socketio_classroom_by_hand_acks_every_emit_refuses_over_the_rate_foreign_page
         .collect();
     assert_eq!(lines, (1..=through.len() as u64).collect::<Vec<_>>());
     // The teacher's terminal: one line per event.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !server.said("raw: m200") && Instant::now() < deadline {
+    // The server's lines reach this test through a pipe: wait for all of them, not
+    // only the last chat line (a refusal is printed by another task, in any order).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(server.said("raw: m200")
+        && server.said("refused message 250 from raw (127.0.0.1:")
+        && server.said("refused a Socket.IO request from 127.0.0.1:"))
+        && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(server.said(&format!(
