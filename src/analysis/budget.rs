@@ -6,7 +6,10 @@
 //! still dissected and followed at the TCP level), or the least recently active
 //! Socket.IO session's state, and the end of the run says which.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+// foldhash (randomly seeded): the owners are numbers from the capture, hashed on every packet.
+use foldhash::HashMap;
 
 /// What holds memory against the budget: a TCP conversation's decoders (its index in the
 /// TCP table), or a Socket.IO session's state (its id in the session tracker).

@@ -1,7 +1,9 @@
 //! Conversations: which packets belong together, numbered like Wireshark's `tcp.stream`
 //! and `udp.stream` (from 0, in order of first appearance, TCP and UDP counted apart).
 
-use std::collections::HashMap;
+// foldhash (randomly seeded, so a capture cannot choose colliding keys): the table is
+// looked up for every packet, and SipHash was a tenth of the analysis.
+use foldhash::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;

@@ -5,8 +5,7 @@
 //! captures) records it once on each. Wireshark tags such a copy as a retransmission or
 //! a duplicate ACK; it is neither, and the explanations say what it is.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use crate::dissect::{Dissection, Header};
 use crate::frame::{Frame, Timestamp};
@@ -48,7 +47,9 @@ impl Recent {
 /// addresses, the IPv4 identification and length, and the bytes from the transport
 /// header on (the TTL and header checksum may change between hooks).
 fn fingerprint(frame: &Frame, d: &Dissection) -> Option<u64> {
-    let mut h = DefaultHasher::new();
+    // foldhash, not SipHash: the fingerprint hashes every payload byte of every packet
+    // (a collision only makes one packet look like a copy of the one before it).
+    let mut h = foldhash::fast::FixedState::with_seed(0x77_77).build_hasher();
     let l4 = d.layers.iter().find(|l| l.osi() == 4)?;
     for l in &d.layers {
         match &l.header {
