@@ -204,41 +204,102 @@ pub const FOOTER_WIDTH: usize = 100;
 /// are plain prose whose break opportunities are simply after each run of spaces; those
 /// are wrapped here directly (the same lines, see `simple_words`), the rest by textwrap.
 pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
-    let avail = width.saturating_sub(indent).max(20);
-    let pad = " ".repeat(indent);
-    let mut opts = None;
     let mut lines = Vec::new();
+    wrap_each(text, width, indent, &mut |pad, line| {
+        let mut l = String::with_capacity(pad.len() + line.len());
+        l.push_str(pad);
+        l.push_str(line);
+        lines.push(l);
+    });
+    lines
+}
+
+/// [`wrap`], each line written into `out` with its newline (no line made as a string).
+pub fn wrap_into(out: &mut Vec<u8>, text: &str, width: usize, indent: usize) {
+    wrap_each(text, width, indent, &mut |pad, line| {
+        out.extend_from_slice(pad.as_bytes());
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    });
+}
+
+/// Spaces to indent by, without making them (the tree's indents are all shorter).
+const SPACES: &str = "                                                                ";
+
+/// The lines of [`wrap`], each given to `emit` as its indentation and its text.
+fn wrap_each(text: &str, width: usize, indent: usize, emit: &mut dyn FnMut(&str, &str)) {
+    let avail = width.saturating_sub(indent).max(20);
+    let owned;
+    let pad = match SPACES.get(..indent) {
+        Some(p) => p,
+        None => {
+            owned = " ".repeat(indent);
+            &owned
+        }
+    };
+    let mut ends = Vec::new();
     for para in text.split('\n') {
         if para.is_empty() {
-            lines.push(pad.clone());
+            emit(pad, "");
             continue;
         }
-        if wrap_simple(para, avail, &pad, &mut lines) {
+        if wrap_simple(para, avail, &mut ends) {
+            for &(a, b) in &ends {
+                emit(pad, &para[a..b]);
+            }
             continue;
         }
         if fits(para, avail) {
             // Nowhere to break: the line as it is (what textwrap gives, without its
             // search for break opportunities).
-            let mut line = String::with_capacity(pad.len() + para.len());
-            line.push_str(&pad);
-            line.push_str(para);
-            lines.push(line);
+            emit(pad, para);
             continue;
         }
-        let opts = opts.get_or_insert_with(|| {
-            textwrap::Options::new(avail + indent)
-                .initial_indent(&pad)
-                .subsequent_indent(&pad)
-                .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
-                .word_splitter(textwrap::WordSplitter::NoHyphenation)
-        });
-        lines.extend(
-            textwrap::wrap(para, &*opts)
-                .into_iter()
-                .map(|l| l.into_owned()),
-        );
+        wrap_textwrap_cached(para, avail, pad, emit);
     }
-    lines
+}
+
+/// textwrap's lines for one paragraph, remembered: the paragraphs it gets (with a `/`, a
+/// `§` or an ellipsis) are the same sentences conversation after conversation, and its
+/// Unicode line breaking costs some 200 instructions a character.
+fn wrap_textwrap_cached(para: &str, avail: usize, pad: &str, emit: &mut dyn FnMut(&str, &str)) {
+    use std::cell::RefCell;
+    use std::hash::BuildHasher as _;
+    type Wrapped = (String, usize, usize, Vec<String>);
+    thread_local! {
+        static WRAPPED: RefCell<HashMap<u64, Wrapped, Prehashed>> = RefCell::default();
+    }
+    /// Paragraphs remembered per thread before starting afresh.
+    const LIMIT: usize = 512;
+    let key = foldhash::fast::FixedState::with_seed(0x77).hash_one((para, avail, pad.len()));
+    WRAPPED.with(|w| {
+        let mut w = w.borrow_mut();
+        let hit = w
+            .get(&key)
+            .filter(|(p, a, i, _)| p == para && *a == avail && *i == pad.len());
+        if let Some((_, _, _, lines)) = hit {
+            for l in lines {
+                emit("", l);
+            }
+            return;
+        }
+        let opts = textwrap::Options::new(avail + pad.len())
+            .initial_indent(pad)
+            .subsequent_indent(pad)
+            .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
+            .word_splitter(textwrap::WordSplitter::NoHyphenation);
+        let lines: Vec<String> = textwrap::wrap(para, &opts)
+            .into_iter()
+            .map(|l| l.into_owned())
+            .collect();
+        for l in &lines {
+            emit("", l);
+        }
+        if w.len() >= LIMIT {
+            w.clear();
+        }
+        w.insert(key, (para.to_string(), avail, pad.len(), lines));
+    });
 }
 
 /// `line` and a newline, without the formatting machinery.
@@ -338,14 +399,12 @@ fn breaks_after_spaces(a: Option<(Brk, char)>, b: (Brk, char)) -> bool {
     }
 }
 
-/// `para` wrapped into `lines` as textwrap would, when its break opportunities are
+/// `para` wrapped as textwrap would (each line's range into `lines`), when its break opportunities are
 /// exactly the starts of the words after each run of spaces and every word fits a line;
 /// false (nothing added) otherwise. Every character it accepts is one column wide.
-fn wrap_simple(para: &str, avail: usize, pad: &str, lines: &mut Vec<String>) -> bool {
-    let mark = lines.len();
+fn wrap_simple(para: &str, avail: usize, lines: &mut Vec<(usize, usize)>) -> bool {
+    lines.clear();
     let mut fill = Fill {
-        para,
-        pad,
         avail,
         line_start: 0,
         line_end: 0,
@@ -390,7 +449,6 @@ fn wrap_simple(para: &str, avail: usize, pad: &str, lines: &mut Vec<String>) -> 
         prev.is_some()
     };
     if !simple {
-        lines.truncate(mark);
         return false;
     }
     let end = if in_spaces { word_end } else { para.len() };
@@ -401,9 +459,7 @@ fn wrap_simple(para: &str, avail: usize, pad: &str, lines: &mut Vec<String>) -> 
 
 /// First fit, a word at a time: a word goes on the line if the line's words, the
 /// spaces after them and the word fit.
-struct Fill<'a> {
-    para: &'a str,
-    pad: &'a str,
+struct Fill {
     avail: usize,
     /// The line being filled: from its first word's start to its last word's end.
     line_start: usize,
@@ -413,11 +469,11 @@ struct Fill<'a> {
     words: usize,
 }
 
-impl Fill<'_> {
+impl Fill {
     /// The word `[start, end)` of `cols` columns, its spaces up to `spaces_end`.
     fn word(
         &mut self,
-        lines: &mut Vec<String>,
+        lines: &mut Vec<(usize, usize)>,
         start: usize,
         end: usize,
         spaces_end: usize,
@@ -436,12 +492,8 @@ impl Fill<'_> {
         self.words += 1;
     }
 
-    fn push(&self, lines: &mut Vec<String>) {
-        let text = &self.para[self.line_start..self.line_end];
-        let mut line = String::with_capacity(self.pad.len() + text.len());
-        line.push_str(self.pad);
-        line.push_str(text);
-        lines.push(line);
+    fn push(&self, lines: &mut Vec<(usize, usize)>) {
+        lines.push((self.line_start, self.line_end));
     }
 }
 
@@ -562,7 +614,7 @@ impl TreeRender {
     /// Writes an explanation, unless this kind of explanation was given already.
     fn prose_once(
         &mut self,
-        out: &mut dyn Write,
+        out: &mut Vec<u8>,
         kind: &str,
         text: impl FnOnce() -> String,
     ) -> io::Result<()> {
@@ -572,13 +624,21 @@ impl TreeRender {
         Ok(())
     }
 
-    fn prose(&self, out: &mut dyn Write, text: &str) -> io::Result<()> {
+    /// One detail of a layer or message: "· " and its sentence, wrapped under the values.
+    fn detail(&mut self, out: &mut Vec<u8>, d: &str) {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        line.push_str("· ");
+        line.push_str(&escape(d));
+        wrap_into(out, &line, self.opts.width, LABEL_WIDTH);
+        self.line = line;
+    }
+
+    fn prose(&self, out: &mut Vec<u8>, text: &str) -> io::Result<()> {
         if !self.opts.explain || text.is_empty() {
             return Ok(());
         }
-        for line in wrap(&escape(text), self.opts.width, LABEL_WIDTH) {
-            put_line(out, &line)?;
-        }
+        wrap_into(out, &escape(text), self.opts.width, LABEL_WIDTH);
         Ok(())
     }
 
@@ -816,9 +876,7 @@ impl TreeRender {
                     }));
                 }
                 for d in details {
-                    for line in wrap(&format!("· {}", escape(&d)), self.opts.width, LABEL_WIDTH) {
-                        put_line(out, &line)?;
-                    }
+                    self.detail(out, &d);
                 }
             }
         }
@@ -898,9 +956,7 @@ impl TreeRender {
             if let (AppMessage::WebSocket(f), true) = (&a.message, self.opts.explain) {
                 let notes = explain::anatomy::ws_notes(f, &mut |k| self.is_new_in_capture(k));
                 for d in notes {
-                    for line in wrap(&format!("· {}", escape(&d)), self.opts.width, LABEL_WIDTH) {
-                        put_line(out, &line)?;
-                    }
+                    self.detail(out, &d);
                 }
             }
             for c in checks {
@@ -1003,7 +1059,7 @@ impl TreeRender {
 
 impl TreeRender {
     /// L5 and L6: said only where there is something true to say.
-    fn session_lines(&mut self, out: &mut dyn Write, p: &Packet, cx: Context) -> io::Result<()> {
+    fn session_lines(&mut self, out: &mut Vec<u8>, p: &Packet, cx: Context) -> io::Result<()> {
         let (Some(tr), Some(stream)) = (p.analysis.transport, p.analysis.stream) else {
             return Ok(());
         };
@@ -1171,7 +1227,7 @@ mod tests {
             let mut probe = Vec::new();
             simple += text
                 .split('\n')
-                .filter(|p| wrap_simple(p, width.saturating_sub(indent).max(20), "", &mut probe))
+                .filter(|p| wrap_simple(p, width.saturating_sub(indent).max(20), &mut probe))
                 .count();
             assert_eq!(
                 wrap(&text, width, indent),
@@ -1187,15 +1243,15 @@ mod tests {
     fn plain_prose_is_wrapped_at_spaces() {
         let text = "· Bytes in flight: 150 sent by this side and not yet acknowledged, neither by an ACK nor by a SACK block.";
         let mut lines = Vec::new();
-        assert!(wrap_simple(text, 82, "  ", &mut lines));
+        assert!(wrap_simple(text, 82, &mut lines));
         assert_eq!(
-            lines,
+            lines.iter().map(|&(a, b)| format!("  {}", &text[a..b])).collect::<Vec<_>>(),
             [
                 "  · Bytes in flight: 150 sent by this side and not yet acknowledged, neither by an",
                 "  ACK nor by a SACK block."
             ]
         );
         // A quotation is left to textwrap.
-        assert!(!wrap_simple("say \"hi\"", 82, "", &mut lines));
+        assert!(!wrap_simple("say \"hi\"", 82, &mut lines));
     }
 }
