@@ -350,7 +350,18 @@ enum Brk {
     Plus,
 }
 
-fn brk(c: char) -> Option<Brk> {
+/// [`brk`] of each ASCII character, looked up once per byte.
+const ASCII_BRK: [Option<Brk>; 128] = {
+    let mut t = [None; 128];
+    let mut i = 0;
+    while i < 128 {
+        t[i] = brk(i as u8 as char);
+        i += 1;
+    }
+    t
+};
+
+const fn brk(c: char) -> Option<Brk> {
     Some(match c {
         'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '=' | '#' | '*' | '&' | '@' | '_' | '<' | '>' => {
             Brk::Word
@@ -415,8 +426,10 @@ fn wrap_simple(para: &str, avail: usize, lines: &mut Vec<(usize, usize)>) -> boo
     let mut in_spaces = false;
     let (mut start, mut word_end, mut cols) = (0, 0, 0);
     let simple = 'scan: {
-        for (i, c) in para.char_indices() {
-            if c == ' ' {
+        let bytes = para.as_bytes();
+        let mut i = 0;
+        while let Some(&byte) = bytes.get(i) {
+            if byte == b' ' {
                 if !in_spaces {
                     if prev.is_none() {
                         break 'scan false; // leading spaces
@@ -424,9 +437,19 @@ fn wrap_simple(para: &str, avail: usize, lines: &mut Vec<(usize, usize)>) -> boo
                     in_spaces = true;
                     word_end = i;
                 }
+                i += 1;
                 continue;
             }
-            let Some(b) = brk(c) else { break 'scan false };
+            let (b, c) = if byte < 0x80 {
+                let Some(b) = ASCII_BRK[byte as usize] else {
+                    break 'scan false;
+                };
+                (b, byte as char)
+            } else {
+                let c = para[i..].chars().next().expect("a character starts here");
+                let Some(b) = brk(c) else { break 'scan false };
+                (b, c)
+            };
             if in_spaces {
                 if !breaks_after_spaces(prev, (b, c)) {
                     break 'scan false;
@@ -441,6 +464,17 @@ fn wrap_simple(para: &str, avail: usize, lines: &mut Vec<(usize, usize)>) -> boo
                 }
             }
             cols += 1;
+            i += c.len_utf8();
+            if b == Brk::Word {
+                // The rest of a word's letters and digits: joined, one column each.
+                while let Some(&n) = bytes.get(i) {
+                    if n >= 0x80 || ASCII_BRK[n as usize] != Some(Brk::Word) {
+                        break;
+                    }
+                    cols += 1;
+                    i += 1;
+                }
+            }
             if cols > avail {
                 break 'scan false; // textwrap would cut the word
             }
