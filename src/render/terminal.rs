@@ -331,9 +331,12 @@ fn fits(para: &str, avail: usize) -> bool {
 /// knows (UAX #14 classes): `None` for any other.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Brk {
-    /// Letters, digits and symbols that break like them (AL, NU; `-`, after which
-    /// textwrap never breaks).
+    /// Letters and the symbols that break like them (AL).
     Word,
+    /// Digits (NU).
+    Digit,
+    /// `-` (HY): textwrap never breaks after it, UAX #14 never before it.
+    Hyphen,
     /// `. , : ;` (IS): never broken before.
     Infix,
     /// `(` (OP): never broken after, even after spaces.
@@ -348,6 +351,12 @@ enum Brk {
     Alone,
     /// `+` (PR): never broken from a letter or digit beside it (LB24, LB25).
     Plus,
+    /// `/` (SY): never broken before, even after spaces (LB13); after it, a break before
+    /// a letter, `(` or `+`, none before a digit (LB25) or a hyphen.
+    Slash,
+    /// `…` (IN): never broken before (LB22); after it, a break before a letter, a
+    /// digit, `(` or `+`.
+    Ellipsis,
 }
 
 /// [`brk`] of each ASCII character, looked up once per byte.
@@ -363,9 +372,11 @@ const ASCII_BRK: [Option<Brk>; 128] = {
 
 const fn brk(c: char) -> Option<Brk> {
     Some(match c {
-        'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '=' | '#' | '*' | '&' | '@' | '_' | '<' | '>' => {
-            Brk::Word
-        }
+        'a'..='z' | 'A'..='Z' | '=' | '#' | '*' | '&' | '@' | '_' | '<' | '>' => Brk::Word,
+        '0'..='9' => Brk::Digit,
+        '-' => Brk::Hyphen,
+        '/' => Brk::Slash,
+        '…' => Brk::Ellipsis,
         '.' | ',' | ':' | ';' => Brk::Infix,
         '(' => Brk::Open,
         ')' => Brk::Close,
@@ -377,22 +388,35 @@ const fn brk(c: char) -> Option<Brk> {
     })
 }
 
-/// Whether textwrap would find no break opportunity between the non-space characters
-/// `a` and `b` (UAX #14: LB13 no break before IS, CP, EX; LB14 none after OP; LB19
-/// none around QU; LB21 none before a hyphen, and textwrap drops those after one; LB23,
+/// Whether textwrap finds a break opportunity between the non-space characters `a` and
+/// `b` (UAX #14: LB13 no break before IS, CP, EX, SY; LB14 none after OP; LB19 none
+/// around QU; LB22 none before IN; LB25 none between SY and NU; LB21 none before a hyphen, and textwrap drops those after one; LB23,
 /// LB25, LB28 none inside words and numbers; LB29 none after IS before a letter; LB30
 /// none between a letter and `(`, nor between `)` and a letter).
-fn joined(a: Brk, b: Brk) -> bool {
+fn pair(a: Brk, b: Brk) -> Pair {
     use Brk::*;
+    let word = |k: Brk| matches!(k, Word | Digit | Hyphen);
     match (a, b) {
-        (_, Alone) | (Alone, _) => false,
-        (_, Infix | Close | Exclaim) => true,
-        (Open, _) => true,
-        (Word, Word | Open | Quote) | (Quote, Word) => true,
-        (Word, Plus) | (Plus, Word) => true,
-        (Infix | Close, Word) => true,
-        _ => false,
+        (_, Alone) | (Alone, _) => Pair::Unknown,
+        (_, Infix | Close | Exclaim | Slash | Ellipsis) => Pair::Join,
+        (Open, _) => Pair::Join,
+        (Slash, Digit | Hyphen | Quote) | (Ellipsis, Hyphen | Quote) => Pair::Join,
+        (Slash | Ellipsis, Word | Digit | Open | Plus) => Pair::Break,
+        (x, y) if word(x) && (word(y) || matches!(y, Open | Quote | Plus)) => Pair::Join,
+        (Quote | Plus | Infix | Close, y) if word(y) => Pair::Join,
+        _ => Pair::Unknown,
     }
+}
+
+/// What textwrap does between two non-space characters side by side.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pair {
+    /// No break: one word.
+    Join,
+    /// A break opportunity with no space: a word ends after the first.
+    Break,
+    /// A case `wrap_simple` does not know: textwrap decides.
+    Unknown,
 }
 
 /// Whether textwrap breaks after the spaces between `a` (or the paragraph's start) and
@@ -403,7 +427,7 @@ fn breaks_after_spaces(a: Option<(Brk, char)>, b: (Brk, char)) -> bool {
     match (a, b) {
         (None, _) => false,
         (Some((Brk::Open, _)), _) => false,
-        (_, (Brk::Infix | Brk::Close | Brk::Exclaim, _)) => false,
+        (_, (Brk::Infix | Brk::Close | Brk::Exclaim | Brk::Slash, _)) => false,
         (Some((Brk::Quote, _)), _) => false,
         (Some((_, '—')), (_, '—')) => false,
         _ => true,
@@ -459,16 +483,28 @@ fn wrap_simple(para: &str, avail: usize, lines: &mut Vec<(usize, usize)>) -> boo
                 cols = 0;
                 in_spaces = false;
             } else if let Some((a, _)) = prev {
-                if !joined(a, b) {
-                    break 'scan false;
+                match pair(a, b) {
+                    Pair::Join => {}
+                    Pair::Break => {
+                        fill.word(lines, start, i, i, cols);
+                        start = i;
+                        cols = 0;
+                    }
+                    Pair::Unknown => break 'scan false,
                 }
             }
             cols += 1;
             i += c.len_utf8();
-            if b == Brk::Word {
-                // The rest of a word's letters and digits: joined, one column each.
+            if matches!(b, Brk::Word | Brk::Digit | Brk::Hyphen) {
+                // The rest of a word's letters, digits and hyphens: joined, one column
+                // each, and what may follow them is the same after any of the three.
                 while let Some(&n) = bytes.get(i) {
-                    if n >= 0x80 || ASCII_BRK[n as usize] != Some(Brk::Word) {
+                    if n >= 0x80
+                        || !matches!(
+                            ASCII_BRK[n as usize],
+                            Some(Brk::Word | Brk::Digit | Brk::Hyphen)
+                        )
+                    {
                         break;
                     }
                     cols += 1;
@@ -1231,11 +1267,87 @@ mod tests {
     #[test]
     fn wrapping_is_textwraps() {
         let pieces = [
-            "a", "frame", "16-bit", "ACK", "12", "1.5", "e.g.", "(text)", "(", ")", "·", "→", "—",
-            "server's", "'", "\"", "=", "146.", "ok,", "ok;", "done!", "why?", "a/b", "HTTP/1.1",
-            "é", "日本", "-", "--", "x(", ")(", ".(", "a-(", "'q'", "%", "+1", "$5", "…", "¿",
-            "ab:cd", "?", "!", "[x]", "{y}", "\t", "↔", "F+", "+", "(+1)", "1+2", "+(", "++",
-            "x+)", "+.", "-+", "+'", "'+", ")+", "+·",
+            "a",
+            "frame",
+            "16-bit",
+            "ACK",
+            "12",
+            "1.5",
+            "e.g.",
+            "(text)",
+            "(",
+            ")",
+            "·",
+            "→",
+            "—",
+            "server's",
+            "'",
+            "\"",
+            "=",
+            "146.",
+            "ok,",
+            "ok;",
+            "done!",
+            "why?",
+            "a/b",
+            "HTTP/1.1",
+            "é",
+            "日本",
+            "-",
+            "--",
+            "x(",
+            ")(",
+            ".(",
+            "a-(",
+            "'q'",
+            "%",
+            "+1",
+            "$5",
+            "…",
+            "¿",
+            "ab:cd",
+            "?",
+            "!",
+            "[x]",
+            "{y}",
+            "\t",
+            "↔",
+            "F+",
+            "+",
+            "(+1)",
+            "1+2",
+            "+(",
+            "++",
+            "x+)",
+            "+.",
+            "-+",
+            "+'",
+            "'+",
+            ")+",
+            "+·",
+            "/",
+            "x/",
+            "/chat",
+            "(/chat)",
+            "1/2",
+            "a…",
+            "…b",
+            "…)",
+            "-/1",
+            "a/=b",
+            "…'",
+            "/'",
+            "'/",
+            "…1",
+            "a/(b",
+            "key…",
+            "…hashes",
+            "ab/cd+ef==",
+            "1/-2",
+            "…/a",
+            "a/…",
+            "……",
+            "//",
         ];
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move |n: usize| {
