@@ -70,6 +70,12 @@ pub trait Draw: Send + Sync {
         let _ = asked;
         self.draw(out, p, cx)
     }
+    /// Whether drawing a packet costs less than reading, dissecting and analysing it
+    /// (the one-line summary): then the thread doing those is one of the cores, and
+    /// more drawing threads than the other cores only take turns with it.
+    fn light(&self) -> bool {
+        false
+    }
 }
 
 /// What every output format does: one call per packet, one at the end.
