@@ -8,7 +8,7 @@
 //! window) come from the analysis, already written into the layer.
 
 use super::layers::ip_protocol_name;
-use super::template::text;
+use super::template::text_of;
 use crate::analysis::app::AppMessage;
 use crate::analysis::websocket::WsFrame;
 use crate::analysis::AppLayer;
@@ -41,7 +41,12 @@ pub struct Diagram {
 }
 
 fn t(key: &str, args: &[(&str, &str)]) -> String {
-    text(&format!("anatomy.{key}"), args)
+    text_of(&["anatomy.", key], args)
+}
+
+/// The sentence `anatomy.notes.{key}`.
+fn note(key: &str, args: &[(&str, &str)]) -> String {
+    text_of(&["anatomy.notes.", key], args)
 }
 
 /// Reads consecutive big-endian bit fields from a header's bytes.
@@ -313,7 +318,7 @@ fn verdict(section: &str, ok: Option<bool>, partial: bool) -> String {
         Some(false) => "checksum_bad",
         None => "checksum_unknown",
     };
-    t(&format!("{section}.{which}"), &[])
+    text_of(&["anatomy.", section, ".", which], &[])
 }
 
 fn ipv4(b: &mut Bits, checksum_ok: bool) {
@@ -827,7 +832,7 @@ mod tests {
 /// ACK acknowledges, bytes in flight, the initial RTT, the ISN, the MSS, SACK blocks in
 /// relative numbers. `want(key)` says whether a once-per-conversation line is new.
 pub fn tcp_notes(tcp: &TcpInfo, ipv6: bool, want: &mut dyn FnMut(&str) -> bool) -> Vec<String> {
-    let n = |key: &str, args: &[(&str, &str)]| t(&format!("notes.{key}"), args);
+    let n = note;
     let mut v = Vec::new();
     let flags = tcp.flags();
     let syn = flags.has(TcpFlags::SYN);
@@ -898,7 +903,7 @@ pub fn tcp_notes(tcp: &TcpInfo, ipv6: bool, want: &mut dyn FnMut(&str) -> bool) 
 /// by bit, RSV1 under permessage-deflate, a control frame's payload as text when it is
 /// text, and why clients mask where a masked frame is first seen (`want("anatomy:mask")`).
 pub fn ws_notes(f: &WsFrame, want: &mut dyn FnMut(&str) -> bool) -> Vec<String> {
-    let n = |key: &str, args: &[(&str, &str)]| t(&format!("notes.{key}"), args);
+    let n = note;
     let bit = |b: bool| if b { "1" } else { "0" };
     let len = grouped(f.payload_len);
     let length = n(

@@ -205,7 +205,7 @@ pub fn app_main(out: &mut String, l: &AppLayer) {
     match &l.message {
         AppMessage::Http(h) => http_explain(out, h),
         AppMessage::WebSocket(w) => {
-            text_into(out, &format!("websocket.opcode.{}", ws_opcode_key(w)), &[]);
+            super::template::text_of_into(out, &["websocket.opcode.", ws_opcode_key(w)], &[]);
             if let Some(key) = &w.masking_key {
                 out.push(' ');
                 text_into(out, "websocket.frame.unmask", &[("masking_key", key)]);
@@ -391,7 +391,7 @@ fn http_explain(out: &mut String, h: &HttpMessage) {
             if let Some(exp) = &h.accept_expected {
                 for step in ["guid", "sha1"] {
                     out.push(' ');
-                    text_into(out, &format!("websocket.upgrade.{step}"), &[]);
+                    super::template::text_of_into(out, &["websocket.upgrade.", step], &[]);
                 }
                 out.push(' ');
                 text_into(out, "websocket.upgrade.base64", &[("accept_expected", exp)]);
@@ -434,7 +434,7 @@ fn upgrade_request_explain(out: &mut String, req: &UpgradeRequest) {
         let params = f.params();
         let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         out.push(' ');
-        text_into(out, &format!("websocket.request.{}", f.key()), &args);
+        super::template::text_of_into(out, &["websocket.request.", f.key()], &args);
     }
     if findings.iter().any(Finding::is_problem) {
         out.push(' ');

@@ -75,7 +75,7 @@ pub fn copy(original: u64, nth: u32, link: crate::frame::Link, tags: &[Tag]) -> 
 
 /// What an analysis tag means, for a learner.
 pub fn tag(t: Tag) -> String {
-    text(&format!("tags.{}", t.name()), &[])
+    template::text_of(&["tags.", t.name()], &[])
 }
 
 /// A topic for `wirewalk explain TOPIC`, if there is one by that name (in topics.toml,

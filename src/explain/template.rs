@@ -195,6 +195,32 @@ pub fn text(key: &str, args: &Args<'_>) -> String {
     s
 }
 
+/// [`text`] of the key made of `parts` (`["anatomy.notes.", key]`), the key put
+/// together on the stack: the notes of every packet look up their sentences this way.
+pub fn text_of(parts: &[&str], args: &Args<'_>) -> String {
+    let mut s = String::new();
+    text_of_into(&mut s, parts, args);
+    s
+}
+
+/// [`text_into`] of the key made of `parts`.
+pub fn text_of_into(out: &mut String, parts: &[&str], args: &Args<'_>) {
+    let mut buf = [0u8; 96];
+    let mut n = 0;
+    for p in parts {
+        let Some(to) = buf.get_mut(n..n + p.len()) else {
+            return text_into(out, &parts.concat(), args);
+        };
+        to.copy_from_slice(p.as_bytes());
+        n += p.len();
+    }
+    // Whole strs joined: valid UTF-8.
+    match std::str::from_utf8(&buf[..n]) {
+        Ok(key) => text_into(out, key, args),
+        Err(_) => text_into(out, &parts.concat(), args),
+    }
+}
+
 /// Appends the filled template to `out` (no allocation for the lookup's result).
 pub fn text_into(out: &mut String, key: &str, args: &Args<'_>) {
     let at = out.len();
