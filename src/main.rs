@@ -6,6 +6,14 @@
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `purge_delay` option (`mi_option_purge_delay` in its `mimalloc.h`; the
+/// Rust binding names no constant for it): how long freed pages stay committed. Its
+/// default of a second let the freed reassembly buffers of a 30,000-conversation SYN
+/// flood stay resident (77 MB peak against 53 MB returned at once, tests/hostile.rs).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() {
+    // SAFETY: sets one of mimalloc's own options before any thread is started.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     std::process::exit(wirewalk::cli::run());
 }
