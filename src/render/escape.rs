@@ -79,7 +79,13 @@ fn find_unsafe(s: &str, from: usize, newline: bool) -> Option<(usize, char)> {
                 continue;
             }
         }
-        i += 1;
+        // A character is skipped whole (`s` is UTF-8: a leading byte says its length).
+        i += match c {
+            0xf0.. => 4,
+            0xe0.. => 3,
+            0xc0.. => 2,
+            _ => 1,
+        };
     }
     None
 }
@@ -284,13 +290,16 @@ fn not_plain(w: u64) -> u64 {
     (w | control | del) & HIGH
 }
 
-/// Where the run of printable ASCII bytes from `i` ends, give or take the last seven:
-/// eight bytes a step, thirty-two once the run is long.
+/// Where the run of printable ASCII bytes from `i` ends: eight bytes a step, thirty-two
+/// once the run is long, and the first byte that is not plain found in its word (the
+/// lowest byte [`not_plain`] marks is exact: a borrow only runs upwards, from a byte that
+/// is marked itself).
 #[inline(always)]
 fn skip_plain(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..i + 8) {
-        if not_plain(u64::from_le_bytes(chunk.try_into().expect("eight bytes"))) != 0 {
-            break;
+        let m = not_plain(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
         }
         i += 8;
         // A long run (JSON, a hex dump's rows) goes faster in blocks.
@@ -301,6 +310,12 @@ fn skip_plain(b: &[u8], mut i: usize) -> usize {
             }
             i += 32;
         }
+    }
+    while let Some(&c) = b.get(i) {
+        if !(0x20..0x7f).contains(&c) {
+            break;
+        }
+        i += 1;
     }
     i
 }
@@ -558,6 +573,30 @@ mod tests {
                 let mut head = Vec::new();
                 sanitize(&s[..n], guard, false, &mut head);
                 assert_eq!(&head[..], &s[..n], "{guard:?} {s:?}");
+            }
+        }
+    }
+
+    /// The plain run ends exactly at the first byte that is not printable ASCII, for
+    /// every byte value at every place of a word and of a 32-byte block, whatever follows.
+    #[test]
+    fn the_plain_run_ends_exactly_at_the_first_other_byte() {
+        for len in [5usize, 8, 13, 40, 71] {
+            for at in 0..len {
+                for c in 0..=255u8 {
+                    for after in [b'a', 0x00, 0x1f, 0x20, 0x7f, 0xff] {
+                        let mut b = vec![b'x'; len];
+                        b[at] = c;
+                        if at + 1 < len {
+                            b[at + 1] = after;
+                        }
+                        let want = b
+                            .iter()
+                            .position(|&c| !(0x20..0x7f).contains(&c))
+                            .unwrap_or(len);
+                        assert_eq!(skip_plain(&b, 0), want, "{b:?}");
+                    }
+                }
             }
         }
     }
