@@ -280,11 +280,13 @@ pub fn show_with<S: Source>(
     let mut write_error = None;
     // A file's packets are drawn on every core when the format allows (their order
     // kept); standard input and live sources, which show each packet as it arrives, and
-    // formats where a packet's text depends on those before it, on this thread.
+    // formats where a packet's text depends on those before it, on this thread; so is a
+    // light drawing (the summary), which costs less than handing its packets over.
     let threads = super::pool::threads(view.threads);
     let drawer = (threads > 1 && !reading.quiet && !reading.flush_each && !reading.live)
         .then(|| render.drawer())
-        .flatten();
+        .flatten()
+        .filter(|d| !d.light());
     let shown_all = std::thread::scope(|scope| -> Result<(), Failure> {
         let mut pool = drawer.map(|d| super::pool::Pool::start(scope, d, threads));
         for item in source.by_ref() {

@@ -71,13 +71,6 @@ pub struct Pool {
 impl Pool {
     /// `threads` workers drawing with `draw`, for as long as `scope` lasts.
     pub fn start<'s>(scope: &'s Scope<'s, '_>, draw: Arc<dyn Draw>, threads: usize) -> Pool {
-        // A light drawing leaves a core to the thread that reads and analyses (on two
-        // cores, the summary: 0.28 s with one drawing thread, 0.41 s with two).
-        let threads = if draw.light() {
-            threads.saturating_sub(1).max(1)
-        } else {
-            threads
-        };
         let (jobs, queue) = sync_channel::<Job>(threads * 2);
         let queue = Arc::new(Mutex::new(queue));
         let spare: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();

@@ -70,9 +70,10 @@ pub trait Draw: Send + Sync {
         let _ = asked;
         self.draw(out, p, cx)
     }
-    /// Whether drawing a packet costs less than reading, dissecting and analysing it
-    /// (the one-line summary): then the thread doing those is one of the cores, and
-    /// more drawing threads than the other cores only take turns with it.
+    /// Whether drawing a packet costs less than handing it to another thread (the
+    /// one-line summary): then it is drawn where it was read. On two idle cores,
+    /// 100k packets (hyperfine): 115 ms on one thread, 147 ms with one drawing thread
+    /// beside it (twice the CPU time: the packets' memory crossing cores), 0.41 s with two.
     fn light(&self) -> bool {
         false
     }
