@@ -85,6 +85,49 @@ impl Timestamp {
     pub fn since(self, earlier: Timestamp) -> f64 {
         (self.secs - earlier.secs) as f64 + (self.nanos as f64 - earlier.nanos as f64) / 1e9
     }
+
+    /// `since(earlier)` to six decimals, right-aligned in `width` and with a `+` before
+    /// it when `plus`: what `{:>width$.6}` / `{:+.6}` write, byte for byte. A whole number
+    /// of microseconds (every pcap's clock) is written from the integers; anything else
+    /// (nanoseconds to round, a clock gone backwards, centuries) through the float.
+    pub fn push_since(self, earlier: Timestamp, out: &mut String, plus: bool, width: usize) {
+        const SPAN: i64 = 1 << 30; // seconds: far inside a double's exact microseconds
+        let nanos = self.nanos as i64 - earlier.nanos as i64;
+        let exact = self
+            .secs
+            .checked_sub(earlier.secs)
+            .filter(|s| (0..SPAN).contains(s))
+            .map(|s| s * 1_000_000_000 + nanos)
+            .filter(|d| *d >= 0 && d % 1000 == 0);
+        let Some(d) = exact else {
+            use std::fmt::Write as _;
+            let rel = self.since(earlier);
+            let _ = if plus {
+                write!(out, "{rel:>+width$.6}")
+            } else {
+                write!(out, "{rel:>width$.6}")
+            };
+            return;
+        };
+        let micros = d / 1000;
+        let mut num = itoa::Buffer::new();
+        let whole = num.format(micros / 1_000_000);
+        let len = plus as usize + whole.len() + 7;
+        out.extend(std::iter::repeat_n(' ', width.saturating_sub(len)));
+        if plus {
+            out.push('+');
+        }
+        out.push_str(whole);
+        out.push('.');
+        let frac = (micros % 1_000_000) as u32;
+        let mut digits = [b'0'; 6];
+        let mut f = frac;
+        for slot in digits.iter_mut().rev() {
+            *slot = b'0' + (f % 10) as u8;
+            f /= 10;
+        }
+        out.push_str(std::str::from_utf8(&digits).expect("ASCII digits"));
+    }
 }
 
 /// One captured frame, whatever its source (file, live capture, simulator).
@@ -108,5 +151,60 @@ impl Frame {
     /// True when the capture kept fewer bytes than were on the wire.
     pub fn is_cut(&self) -> bool {
         (self.data.len() as u64) < self.wire_len as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timestamp;
+
+    /// The integer way writes what the float formatting writes, on whole microseconds
+    /// and around every edge where it hands over to the float.
+    #[test]
+    fn seconds_since_are_written_as_the_float_formatting_writes_them() {
+        let first = Timestamp::new(1_700_000_000, 123_456_000);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut cases = vec![
+            first,
+            Timestamp::new(first.secs, first.nanos + 1000),
+            Timestamp::new(first.secs, first.nanos + 500),
+            Timestamp::new(first.secs, first.nanos - 1000),
+            Timestamp::new(first.secs - 1, 999_999_000),
+            Timestamp::new(first.secs + (1 << 30) - 1, 999_999_000),
+            Timestamp::new(first.secs + (1 << 30), 0),
+            Timestamp::new(first.secs + 99_999, 0),
+            Timestamp::new(first.secs + 100_000, 0),
+            Timestamp::new(i64::MAX, 999_999_999),
+            Timestamp::new(i64::MIN, 0),
+        ];
+        for _ in 0..20_000 {
+            let secs = first.secs + (next() % 4_000_000) as i64 - 1000;
+            let micros = (next() % 1_000_000) as u32;
+            let nanos = if next() % 4 == 0 {
+                (next() % 1_000_000_000) as u32
+            } else {
+                micros * 1000
+            };
+            cases.push(Timestamp::new(secs, nanos));
+        }
+        for t in cases {
+            let rel = t.since(first);
+            for (plus, width) in [(false, 11), (true, 0), (false, 0), (true, 14)] {
+                let mut ours = String::new();
+                t.push_since(first, &mut ours, plus, width);
+                let floats = if plus {
+                    format!("{rel:>+width$.6}")
+                } else {
+                    format!("{rel:>width$.6}")
+                };
+                assert_eq!(ours, floats, "{t:?} plus={plus} width={width}");
+            }
+        }
     }
 }

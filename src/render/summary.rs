@@ -141,13 +141,16 @@ const APPS_IN_LINE: usize = 1024;
 /// A packet's whole line: number, seconds since `first`, what it is, what the
 /// application said, and the analysis tags (problems in red).
 pub fn write_line(s: &mut String, p: &Packet, first: crate::frame::Timestamp, th: Theme) {
-    use std::fmt::Write as _;
-    let _ = write!(
-        s,
-        "{:>5} {:>11.6} ",
-        p.frame.number,
-        p.frame.time.since(first)
-    );
+    let mut num = itoa::Buffer::new();
+    let number = num.format(p.frame.number);
+    s.extend(std::iter::repeat_n(
+        ' ',
+        5usize.saturating_sub(number.len()),
+    ));
+    s.push_str(number);
+    s.push(' ');
+    p.frame.time.push_since(first, s, false, 11);
+    s.push(' ');
     describe(p, s);
     // One segment may end hundreds of messages: the line names them while it is short,
     // then counts the rest.

@@ -723,12 +723,9 @@ impl TreeRender {
     /// Appends the header line of a packet to `t`.
     fn title_into(&mut self, t: &mut String, p: &Packet, cx: Context) {
         use std::fmt::Write as _;
-        let rel = p.frame.time.since(cx.first);
-        let _ = write!(
-            t,
-            "Packet {} · {:+.6} s · {} bytes",
-            p.frame.number, rel, p.frame.wire_len
-        );
+        let _ = write!(t, "Packet {} · ", p.frame.number);
+        p.frame.time.push_since(cx.first, t, true, 0);
+        let _ = write!(t, " s · {} bytes", p.frame.wire_len);
         if let (Some(tr), Some(s)) = (p.analysis.transport, p.analysis.stream) {
             let name = if tr == Transport::Tcp { "TCP" } else { "UDP" };
             let _ = write!(t, " · {name} stream {s}");
